@@ -1,0 +1,67 @@
+/* LLVM code generation: the public face of compiler/codegen.
+ *
+ * A graph (after the pass pipeline) becomes one LLVM module: a memory plan
+ * that puts every value at a constant offset of one arena, one loop nest per
+ * fused elementwise chain, calls into the kernel library (linked in as
+ * bitcode) for everything else, and C-ABI entry points. The module is
+ * optimized for the target CPU and either JIT-compiled (tc_program) or, in
+ * later work, written as an object file.
+ *
+ * Entry point (C ABI):
+ *   int64_t infer(uint8_t *arena, const void *const *inputs,
+ *                 void *const *outputs, int64_t batch);
+ * inputs[i] points at graph input i (dense, row-major, its dtype),
+ * outputs[i] at room for graph output i; batch is the runtime value of N
+ * (1 <= batch <= max_batch). Returns 0, or 1 + the index in the graph's node
+ * order of a node that met bad data (a Gather index out of range). */
+#ifndef TC_CODEGEN_H
+#define TC_CODEGEN_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ir.h"
+
+typedef struct tc_codegen_options {
+  int64_t max_batch;    /* the arena is planned for batches up to this; >= 1 */
+  const char *cpu;      /* NULL: the host CPU */
+  const char *features; /* NULL: the host CPU's features */
+  int opt_level;        /* 0..3 */
+  FILE *dump_llvm;      /* if set, the optimized module is printed here */
+} tc_codegen_options;
+
+void tc_codegen_options_init(tc_codegen_options *o); /* max_batch 1, host, O3 */
+
+/* What a caller needs to feed a graph input or read a graph output. */
+typedef struct tc_io_desc {
+  const char *name;
+  tc_dtype dtype;
+  tc_shape shape;   /* per_batch dims scale with the runtime batch */
+} tc_io_desc;
+
+typedef struct tc_program tc_program;
+
+/* Compiles g (shapes inferred) into JIT-ed code. The program copies what it
+ * needs from g; g may be freed afterwards. */
+tc_status tc_program_compile(const tc_graph *g, const tc_codegen_options *opt,
+                             tc_program **out, tc_error *err);
+void tc_program_free(tc_program *p);
+
+size_t tc_program_arena_bytes(const tc_program *p);
+int64_t tc_program_max_batch(const tc_program *p);
+int tc_program_num_inputs(const tc_program *p);
+int tc_program_num_outputs(const tc_program *p);
+const tc_io_desc *tc_program_input(const tc_program *p, int i);
+const tc_io_desc *tc_program_output(const tc_program *p, int i);
+double tc_program_compile_seconds(const tc_program *p);
+
+/* Writes the constants (initializers, folded constants) into a fresh arena of
+ * tc_program_arena_bytes bytes. */
+void tc_program_init_arena(const tc_program *p, uint8_t *arena);
+
+/* Runs infer; a data error is reported with the node's name and op. */
+tc_status tc_program_infer(const tc_program *p, uint8_t *arena,
+                           const void *const *inputs, void *const *outputs,
+                           int64_t batch, tc_error *err);
+
+#endif

@@ -1,0 +1,148 @@
+/* The kernel library: the loops that are not plain elementwise chains.
+ *
+ * These are ordinary C functions compiled twice: to LLVM bitcode that is
+ * linked into every generated module (so after inlining and constant
+ * propagation LLVM specialises and vectorizes them for the host CPU, and an
+ * AOT object carries them with it), and natively into the unit tests that
+ * check them against naive references.
+ *
+ * Conventions: tensors are dense, row-major (C order); sizes and strides are
+ * in elements unless named *_bytes; `_f32` and `_f64` variants have the same
+ * contract. Kernels never allocate: scratch space is planned by the compiler
+ * and passed in. A kernel that can meet bad data (an index out of range)
+ * returns nonzero, which the generated code turns into an error naming the
+ * node; all others return void. */
+#ifndef TC_KERNELS_H
+#define TC_KERNELS_H
+
+#include <stdint.h>
+
+/* ---- math.c ----------------------------------------------------------------
+ * Vectorizable replacements for libm, inlined into fused elementwise loops.
+ * f32 versions are accurate to a few ulp over the whole float range
+ * (including inf, nan and denormal handling as libm); f64 versions may call
+ * libm. */
+float tc_k_expf(float x);
+float tc_k_logf(float x);
+float tc_k_tanhf(float x);
+float tc_k_sigmoidf(float x);
+float tc_k_erff(float x);
+float tc_k_powf(float x, float y);
+double tc_k_exp(double x);
+double tc_k_log(double x);
+double tc_k_tanh(double x);
+double tc_k_sigmoid(double x);
+double tc_k_erf(double x);
+double tc_k_pow(double x, double y);
+
+/* ---- matmul.c --------------------------------------------------------------
+ * Batched, broadcasting matrix product:
+ *   for every batch index b (row-major over batch_dims[0..batch_rank)):
+ *     C_b[M,N] = alpha * opA(A_b) @ opB(B_b) + (accumulate ? C_b : 0)
+ * opA(A_b) is [M,K]: A_b stored [M,K] (lda = row stride) or, if trans_a,
+ * stored [K,M]. Likewise opB(B_b) is [K,N]. a_strides/b_strides give, per
+ * batch dim, the element stride of A and B (0 where that operand broadcasts).
+ * C is contiguous: C_b is the [M,N] block at C + flat(b) * M * N.
+ * batch_rank may be 0 (one matrix). */
+void tc_k_matmul_f32(const float *A, const float *B, float *C, int64_t M, int64_t N,
+                     int64_t K, int64_t lda, int64_t ldb, int32_t trans_a,
+                     int32_t trans_b, float alpha, int32_t accumulate,
+                     int32_t batch_rank, const int64_t *batch_dims,
+                     const int64_t *a_strides, const int64_t *b_strides);
+void tc_k_matmul_f64(const double *A, const double *B, double *C, int64_t M,
+                     int64_t N, int64_t K, int64_t lda, int64_t ldb, int32_t trans_a,
+                     int32_t trans_b, double alpha, int32_t accumulate,
+                     int32_t batch_rank, const int64_t *batch_dims,
+                     const int64_t *a_strides, const int64_t *b_strides);
+
+/* ---- conv.c ----------------------------------------------------------------
+ * 2-D convolution (1-D is H = KH = 1), NCHW, ONNX semantics:
+ *   y[n, m, oh, ow] = bias[m] + sum_{c in group(m), kh, kw}
+ *       x[n, c, oh*sh - ph + kh*dh, ow*sw - pw + kw*dw] * w[m, c - g*C/G, kh, kw]
+ * where out-of-range x reads as 0. x: [N,C,H,W], w: [M,C/groups,KH,KW],
+ * bias: [M] or NULL, y: [N,M,OH,OW]. ph/pw are the leading pads (the
+ * trailing ones are implied by OH/OW). scratch holds at least
+ * tc_k_conv2d_scratch(...) elements. */
+static inline int64_t tc_k_conv2d_scratch(int64_t C, int64_t groups, int64_t KH,
+                                          int64_t KW, int64_t OH, int64_t OW) {
+  return (C / groups) * KH * KW * OH * OW;
+}
+void tc_k_conv2d_f32(const float *x, const float *w, const float *bias, float *y,
+                     float *scratch, int64_t N, int64_t C, int64_t H, int64_t W,
+                     int64_t M, int64_t OH, int64_t OW, int64_t KH, int64_t KW,
+                     int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh,
+                     int64_t dw, int64_t groups);
+void tc_k_conv2d_f64(const double *x, const double *w, const double *bias, double *y,
+                     double *scratch, int64_t N, int64_t C, int64_t H, int64_t W,
+                     int64_t M, int64_t OH, int64_t OW, int64_t KH, int64_t KW,
+                     int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh,
+                     int64_t dw, int64_t groups);
+
+/* ---- pool.c ----------------------------------------------------------------
+ * 2-D pooling over [N*C, H, W] planes (1-D: H = KH = 1). Window (oh, ow)
+ * covers rows oh*sh - ph0 + kh*dh for kh < KH (likewise columns).
+ * Max: out-of-range taps are skipped; if indices is non-NULL it receives,
+ * per output, the argmax as a flat index into x's [N,C,H,W] (ONNX MaxPool's
+ * Indices with storage_order 0; first maximum wins).
+ * Average: divides by the number of taps inside [0,H)x[0,W) when
+ * count_include_pad is 0; otherwise by the number of taps inside the padded
+ * extent [-ph0, H+ph1) x [-pw0, W+pw1) (as ONNX and PyTorch do, so windows that
+ * ceil_mode pushes past the trailing pad count fewer taps). */
+void tc_k_maxpool2d_f32(const float *x, float *y, int64_t *indices, int64_t NC,
+                        int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t KH,
+                        int64_t KW, int64_t sh, int64_t sw, int64_t ph0, int64_t pw0,
+                        int64_t dh, int64_t dw);
+void tc_k_maxpool2d_f64(const double *x, double *y, int64_t *indices, int64_t NC,
+                        int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t KH,
+                        int64_t KW, int64_t sh, int64_t sw, int64_t ph0, int64_t pw0,
+                        int64_t dh, int64_t dw);
+void tc_k_avgpool2d_f32(const float *x, float *y, int64_t NC, int64_t H, int64_t W,
+                        int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t sh,
+                        int64_t sw, int64_t ph0, int64_t pw0, int64_t ph1, int64_t pw1,
+                        int32_t count_include_pad);
+void tc_k_avgpool2d_f64(const double *x, double *y, int64_t NC, int64_t H, int64_t W,
+                        int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t sh,
+                        int64_t sw, int64_t ph0, int64_t pw0, int64_t ph1, int64_t pw1,
+                        int32_t count_include_pad);
+
+/* ---- softmax.c -------------------------------------------------------------
+ * Softmax (or log-softmax if `log`) along the middle axis of x viewed as
+ * [outer, len, inner]; numerically stable (max subtracted). */
+void tc_k_softmax_f32(const float *x, float *y, int64_t outer, int64_t len,
+                      int64_t inner, int32_t log);
+void tc_k_softmax_f64(const double *x, double *y, int64_t outer, int64_t len,
+                      int64_t inner, int32_t log);
+
+/* ---- reduce.c --------------------------------------------------------------
+ * Sum reduction with a final scale (scale = 1/count gives the mean):
+ *   y = scale * sum over reduced axes of x
+ * x has dims in_dims[0..rank); out_strides[i] is the element stride in y of
+ * axis i, 0 for reduced axes. y is fully overwritten. */
+void tc_k_reduce_sum_f32(const float *x, float *y, int32_t rank, const int64_t *in_dims,
+                         const int64_t *out_strides, float scale);
+void tc_k_reduce_sum_f64(const double *x, double *y, int32_t rank,
+                         const int64_t *in_dims, const int64_t *out_strides,
+                         double scale);
+
+/* ---- copy.c ----------------------------------------------------------------
+ * Type-agnostic data movement (elem_bytes is 1, 2, 4 or 8). */
+
+/* y (contiguous, dims out_dims[0..rank)) gets x read with per-output-axis
+ * element strides in_strides: y[i0..] = x[sum i_k * in_strides[k]].
+ * Transpose passes the permuted strides of x. */
+void tc_k_strided_copy(const void *x, void *y, int64_t elem_bytes, int32_t rank,
+                       const int64_t *out_dims, const int64_t *in_strides);
+
+/* rows x row_bytes block copy between strided buffers (Concat, Split). */
+void tc_k_copy_rows(const void *src, int64_t src_stride_bytes, void *dst,
+                    int64_t dst_stride_bytes, int64_t rows, int64_t row_bytes);
+
+/* Gather along an axis: data viewed as [outer, axis_len, inner_bytes],
+ * indices (int32 if idx_is_i32, else int64; negative counts from the end)
+ * with nidx entries; y is [outer, nidx, inner_bytes]. Returns nonzero if an
+ * index is out of [-axis_len, axis_len). */
+int32_t tc_k_gather(const void *data, const void *indices, void *y, int64_t outer,
+                    int64_t axis_len, int64_t inner_bytes, int64_t nidx,
+                    int32_t idx_is_i32);
+
+#endif

@@ -1,0 +1,2 @@
+/* placeholder until codegen lands */
+#include "codegen.h"

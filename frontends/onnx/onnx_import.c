@@ -1,0 +1,2 @@
+/* placeholder */
+#include "onnx_import.h"

@@ -1,0 +1,27 @@
+/* ONNX ModelProto -> trainc IR, and ONNX TensorProto files.
+ *
+ * The importer copies what the IR needs out of the protobuf message into the
+ * graph's arena and frees the message before returning: nothing in the IR
+ * points into protobuf memory. */
+#ifndef TC_ONNX_IMPORT_H
+#define TC_ONNX_IMPORT_H
+
+#include "ir.h"
+
+/* Loads the model at `path`. External tensor data is read relative to the
+ * model's folder. On success *out owns a new graph (free with tc_graph_free).
+ * Errors (TC_ERR_INPUT) name the file and the place: byte size for a
+ * truncated or invalid protobuf; node name and op type for an unknown op or
+ * a bad attribute; initializer name for bad tensor data or a missing external
+ * file; the opset for an unsupported opset; value name for an unsupported
+ * dtype or an inconsistent shape. */
+tc_status tc_onnx_load(const char *path, tc_graph **out, tc_error *err);
+
+/* Reads a serialized TensorProto (the input_N.pb and output_N.pb files of the ONNX
+ * backend tests).
+ * Data and name are allocated in `arena`; name may be "" if the proto has
+ * none. */
+tc_status tc_onnx_read_tensor_file(const char *path, tc_arena *arena, tc_tensor *out,
+                                   const char **name, tc_error *err);
+
+#endif
