@@ -1,2 +1,254 @@
-/* placeholder until codegen lands */
-#include "codegen.h"
+/* tc_program: a graph compiled by LLVM and loaded with ORC LLJIT, with the
+ * layout a caller needs to feed it (codegen.h).
+ *
+ * One LLVMContext per compilation (inside an ORC ThreadSafeContext); the
+ * module is built in it, optimized for the host, then handed to the JIT,
+ * which owns it from then on. */
+#include "cg.h"
+
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Error.h>
+#include <llvm-c/LLJIT.h>
+#include <llvm-c/Orc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef int64_t (*infer_fn)(uint8_t *arena, const void *const *inputs,
+                            void *const *outputs, int64_t batch);
+
+typedef struct const_init {
+  int64_t offset;
+  size_t bytes;
+  const void *data;
+} const_init;
+
+struct tc_program {
+  LLVMOrcLLJITRef jit;
+  infer_fn infer;
+  tc_arena *arena;          /* everything below */
+  const char *source;
+  size_t arena_bytes;
+  int64_t max_batch;
+  int ninputs, noutputs;
+  tc_io_desc *in, *out;
+  int nconsts;
+  const_init *consts;
+  int nnodes;
+  const char **node_desc;   /* "'name' (Op)" per node index, for run-time errors */
+  double compile_seconds;
+};
+
+void tc_codegen_options_init(tc_codegen_options *o) {
+  memset(o, 0, sizeof *o);
+  o->max_batch = 1;
+  o->opt_level = 3;
+}
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static tc_status llvm_error(tc_error *err, const char *what, LLVMErrorRef e) {
+  char *msg = LLVMGetErrorMessage(e); /* consumes e */
+  tc_status st = tc_fail(err, TC_ERR_INTERNAL, "%s: %s", what, msg);
+  LLVMDisposeErrorMessage(msg);
+  return st;
+}
+
+/* Copies what the program keeps from the graph: io descriptions, constants,
+ * node names. */
+static tc_status describe(tc_program *p, const tc_graph *g, const tc_plan *plan,
+                          tc_error *err) {
+  tc_arena *a = p->arena;
+  p->source = tc_arena_strdup(a, g->source);
+  p->ninputs = g->ninputs;
+  p->noutputs = g->noutputs;
+  p->in = tc_arena_alloc(a, sizeof(tc_io_desc) * (size_t)(g->ninputs + 1));
+  p->out = tc_arena_alloc(a, sizeof(tc_io_desc) * (size_t)(g->noutputs + 1));
+  p->consts = tc_arena_alloc(a, sizeof(const_init) * (size_t)(g->nvalues + 1));
+  p->node_desc = tc_arena_alloc(a, sizeof(char *) * (size_t)(g->nnodes + 1));
+  if (!p->source || !p->in || !p->out || !p->consts || !p->node_desc) goto oom;
+  for (int i = 0; i < g->ninputs; i++) {
+    const tc_value *v = g->inputs[i];
+    p->in[i] = (tc_io_desc){tc_arena_strdup(a, v->name), v->dtype, v->shape};
+    if (!p->in[i].name) goto oom;
+  }
+  for (int i = 0; i < g->noutputs; i++) {
+    const tc_value *v = g->outputs[i];
+    p->out[i] = (tc_io_desc){tc_arena_strdup(a, v->name), v->dtype, v->shape};
+    if (!p->out[i].name) goto oom;
+  }
+  for (int i = 0; i < g->nvalues; i++) {
+    const tc_value *v = g->values[i];
+    if (!v->data || plan->loc[v->id].kind != TC_LOC_ARENA) continue;
+    size_t bytes = (size_t)tc_shape_numel(&v->shape, 1) * tc_dtype_size(v->dtype);
+    void *copy = tc_arena_alloc(a, bytes ? bytes : 1);
+    if (!copy) goto oom;
+    memcpy(copy, v->data, bytes);
+    p->consts[p->nconsts++] = (const_init){plan->loc[v->id].offset, bytes, copy};
+  }
+  p->nnodes = g->nnodes;
+  for (int i = 0; i < g->nnodes; i++) {
+    const tc_node *n = g->nodes[i];
+    p->node_desc[i] = tc_arena_printf(a, "'%s' (%s)", n->name, tc_op_table[n->op].onnx_name);
+    if (!p->node_desc[i]) goto oom;
+  }
+  return TC_OK;
+oom:
+  return tc_fail(err, TC_ERR_INTERNAL, "out of memory");
+}
+
+static tc_status build_module(const tc_graph *g, const tc_plan *plan, LLVMContextRef ctx,
+                              LLVMModuleRef *out, tc_error *err) {
+  LLVMModuleRef mod;
+  tc_status st = tc_cg_load_kernels(ctx, &mod, err);
+  if (st) return st;
+  tc_cg cg = {.g = g, .plan = plan, .ctx = ctx, .mod = mod, .err = err};
+  cg.b = LLVMCreateBuilderInContext(ctx);
+  cg.i1 = LLVMInt1TypeInContext(ctx);
+  cg.i8 = LLVMInt8TypeInContext(ctx);
+  cg.i16 = LLVMInt16TypeInContext(ctx);
+  cg.i32 = LLVMInt32TypeInContext(ctx);
+  cg.i64 = LLVMInt64TypeInContext(ctx);
+  cg.f32 = LLVMFloatTypeInContext(ctx);
+  cg.f64 = LLVMDoubleTypeInContext(ctx);
+  cg.ptr = LLVMPointerTypeInContext(ctx, 0);
+  cg.void_t = LLVMVoidTypeInContext(ctx);
+  st = tc_cg_emit_infer(&cg, "tc_infer");
+  LLVMDisposeBuilder(cg.b);
+  if (!st) {
+    char *msg = NULL;
+    if (LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg))
+      st = tc_fail(err, TC_ERR_INTERNAL, "%s: generated LLVM IR is invalid: %s", g->source, msg);
+    LLVMDisposeMessage(msg);
+  }
+  if (st) {
+    LLVMDisposeModule(mod);
+    return st;
+  }
+  *out = mod;
+  return TC_OK;
+}
+
+tc_status tc_program_compile(const tc_graph *g, const tc_codegen_options *opt,
+                             tc_program **out, tc_error *err) {
+  double t0 = now();
+  *out = NULL;
+  if (opt->max_batch < 1) return tc_fail(err, TC_ERR_USAGE, "max batch must be at least 1");
+  tc_program *p = calloc(1, sizeof *p);
+  if (!p) return tc_fail(err, TC_ERR_INTERNAL, "out of memory");
+  p->arena = tc_arena_new();
+  LLVMOrcThreadSafeContextRef tsc = NULL;
+  LLVMModuleRef mod = NULL;
+  LLVMTargetMachineRef tm = NULL;
+  tc_status st;
+  tc_plan plan;
+  if (!p->arena) {
+    st = tc_fail(err, TC_ERR_INTERNAL, "out of memory");
+    goto fail;
+  }
+  if ((st = tc_plan_build(g, opt->max_batch, p->arena, &plan, err))) goto fail;
+  if ((st = describe(p, g, &plan, err))) goto fail;
+  p->arena_bytes = (size_t)plan.arena_bytes;
+  p->max_batch = opt->max_batch;
+
+  tsc = LLVMOrcCreateNewThreadSafeContext();
+  if ((st = build_module(g, &plan, LLVMOrcThreadSafeContextGetContext(tsc), &mod, err)))
+    goto fail;
+  if ((st = tc_cg_target_machine(opt->cpu, opt->features, opt->opt_level, &tm, err))) goto fail;
+  const char *entry[] = {"tc_infer"};
+  if ((st = tc_cg_optimize(mod, tm, opt->opt_level, entry, 1, err))) goto fail;
+  if (opt->dump_llvm) {
+    char *text = LLVMPrintModuleToString(mod);
+    fputs(text, opt->dump_llvm);
+    LLVMDisposeMessage(text);
+  }
+
+  LLVMOrcLLJITBuilderRef builder = LLVMOrcCreateLLJITBuilder();
+  /* The JIT target machine builder takes ownership of tm. */
+  LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(
+      builder, LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(tm));
+  tm = NULL;
+  LLVMErrorRef e = LLVMOrcCreateLLJIT(&p->jit, builder); /* consumes builder */
+  if (e) {
+    st = llvm_error(err, "cannot create the JIT", e);
+    goto fail;
+  }
+  LLVMOrcDefinitionGeneratorRef gen;
+  e = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(
+      &gen, LLVMOrcLLJITGetGlobalPrefix(p->jit), NULL, NULL);
+  if (e) {
+    st = llvm_error(err, "cannot expose process symbols to the JIT", e);
+    goto fail;
+  }
+  LLVMOrcJITDylibRef dylib = LLVMOrcLLJITGetMainJITDylib(p->jit);
+  LLVMOrcJITDylibAddGenerator(dylib, gen); /* the dylib owns gen */
+  /* The thread-safe module takes ownership of mod; the JIT takes the module. */
+  LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(mod, tsc);
+  mod = NULL;
+  e = LLVMOrcLLJITAddLLVMIRModule(p->jit, dylib, tsm);
+  if (e) {
+    LLVMOrcDisposeThreadSafeModule(tsm);
+    st = llvm_error(err, "cannot add the module to the JIT", e);
+    goto fail;
+  }
+  LLVMOrcExecutorAddress addr;
+  e = LLVMOrcLLJITLookup(p->jit, &addr, "tc_infer");
+  if (e) {
+    st = llvm_error(err, "JIT compilation failed", e);
+    goto fail;
+  }
+  p->infer = (infer_fn)(uintptr_t)addr;
+  LLVMOrcDisposeThreadSafeContext(tsc); /* the module keeps the context alive */
+  p->compile_seconds = now() - t0;
+  *out = p;
+  return TC_OK;
+
+fail:
+  if (mod) LLVMDisposeModule(mod);
+  if (tm) LLVMDisposeTargetMachine(tm);
+  if (tsc) LLVMOrcDisposeThreadSafeContext(tsc);
+  tc_program_free(p);
+  return st;
+}
+
+void tc_program_free(tc_program *p) {
+  if (!p) return;
+  if (p->jit) {
+    LLVMErrorRef e = LLVMOrcDisposeLLJIT(p->jit);
+    if (e) LLVMConsumeError(e);
+  }
+  tc_arena_free(p->arena);
+  free(p);
+}
+
+size_t tc_program_arena_bytes(const tc_program *p) { return p->arena_bytes; }
+int64_t tc_program_max_batch(const tc_program *p) { return p->max_batch; }
+int tc_program_num_inputs(const tc_program *p) { return p->ninputs; }
+int tc_program_num_outputs(const tc_program *p) { return p->noutputs; }
+const tc_io_desc *tc_program_input(const tc_program *p, int i) { return &p->in[i]; }
+const tc_io_desc *tc_program_output(const tc_program *p, int i) { return &p->out[i]; }
+double tc_program_compile_seconds(const tc_program *p) { return p->compile_seconds; }
+
+void tc_program_init_arena(const tc_program *p, uint8_t *arena) {
+  memset(arena, 0, p->arena_bytes);
+  for (int i = 0; i < p->nconsts; i++)
+    memcpy(arena + p->consts[i].offset, p->consts[i].data, p->consts[i].bytes);
+}
+
+tc_status tc_program_infer(const tc_program *p, uint8_t *arena, const void *const *inputs,
+                           void *const *outputs, int64_t batch, tc_error *err) {
+  if (batch < 1 || batch > p->max_batch)
+    return tc_fail(err, TC_ERR_INPUT, "%s: batch size %lld is outside 1..%lld", p->source,
+                   (long long)batch, (long long)p->max_batch);
+  int64_t code = p->infer(arena, inputs, outputs, batch);
+  if (code == 0) return TC_OK;
+  if (code < 1 || code > p->nnodes)
+    return tc_fail(err, TC_ERR_INTERNAL, "%s: generated code returned %lld", p->source,
+                   (long long)code);
+  return tc_fail(err, TC_ERR_INPUT, "%s: node %s: an index is out of range", p->source,
+                 p->node_desc[code - 1]);
+}

@@ -135,7 +135,12 @@ typedef struct tc_value {
   tc_value_kind kind;
   tc_dtype dtype;
   tc_shape shape;
-  bool shape_known;     /* set by import (value_info) or shape inference */
+  bool shape_known;     /* set for inputs/initializers, and by shape inference */
+  /* A shape the model declares (value_info, graph outputs): shape inference
+   * must agree with it. Dims the model left symbolic (other than the batch)
+   * or unknown are recorded as size -1. */
+  bool has_declared;
+  tc_shape declared;
   tc_node *producer;    /* NULL unless kind == TC_VALUE_NODE */
   int producer_output;
   void *data;           /* contents of initializers and folded constants */

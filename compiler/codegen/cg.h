@@ -1,0 +1,123 @@
+/* The internal header of compiler/codegen.
+ *
+ * Sections, one per .c file:
+ *   plan.c      fusion decisions and the memory plan (offsets in the arena)
+ *   module.c    the LLVM module: kernel bitcode, target machine, optimization
+ *   loops.c     small IR-building helpers: loops, constants, kernel calls
+ *   lower_elementwise.c, lower_linalg.c, lower_tensor.c   per-op lowerings
+ *   emit.c      the entry function: walks the graph and calls the lowerings
+ *   program.c   JIT (ORC LLJIT) and the tc_program API of codegen.h */
+#ifndef TC_CG_H
+#define TC_CG_H
+
+#include <llvm-c/Core.h>
+#include <llvm-c/TargetMachine.h>
+
+#include "codegen.h"
+
+/* ---- plan.c -------------------------------------------------------------- */
+
+/* Where a value lives when the entry function runs. */
+typedef enum tc_loc_kind {
+  TC_LOC_NONE,     /* not materialised (fused into its consumer's loop) */
+  TC_LOC_ARENA,    /* arena + offset */
+  TC_LOC_INPUT,    /* inputs[index] */
+  TC_LOC_ALIAS,    /* same bytes as `alias` (a view op's output) */
+} tc_loc_kind;
+
+typedef struct tc_loc {
+  tc_loc_kind kind;
+  int64_t offset;        /* TC_LOC_ARENA: byte offset, 64-byte aligned */
+  int index;             /* TC_LOC_INPUT: graph input index */
+  const tc_value *alias; /* TC_LOC_ALIAS */
+} tc_loc;
+
+typedef struct tc_plan {
+  tc_loc *loc;            /* per value id */
+  bool *fused;            /* per node id: computed inside its consumer's loop */
+  int64_t *scratch;       /* per node id: byte offset of its scratch, or -1 */
+  int64_t const_bytes;    /* [0, const_bytes): initializers and constants */
+  int64_t arena_bytes;    /* total, for max_batch */
+  int64_t max_batch;
+} tc_plan;
+
+/* Decides fusion and places every value, reusing activation buffers by
+ * liveness; sizes are for max_batch. The plan's arrays live in `a`. */
+tc_status tc_plan_build(const tc_graph *g, int64_t max_batch, tc_arena *a,
+                        tc_plan *plan, tc_error *err);
+
+/* ---- the code generator state --------------------------------------------- */
+
+typedef struct tc_cg {
+  const tc_graph *g;
+  const tc_plan *plan;
+  LLVMContextRef ctx;
+  LLVMModuleRef mod;
+  LLVMBuilderRef b;
+  LLVMTypeRef i1, i8, i16, i32, i64, f32, f64, ptr, void_t;
+  LLVMValueRef fn;                 /* the entry function being built */
+  LLVMValueRef arena, inputs, outputs, batch; /* its parameters */
+  LLVMBasicBlockRef alloca_block;  /* entry block: allocas go here */
+  LLVMBasicBlockRef fail_block;    /* returns the value of fail_phi */
+  LLVMValueRef fail_phi;
+  tc_error *err;
+} tc_cg;
+
+/* ---- module.c ------------------------------------------------------------ */
+
+/* Creates a target machine for cpu/features (NULL: host). */
+tc_status tc_cg_target_machine(const char *cpu, const char *features, int opt_level,
+                               LLVMTargetMachineRef *out, tc_error *err);
+/* Parses the embedded kernel bitcode into a new module in ctx. */
+tc_status tc_cg_load_kernels(LLVMContextRef ctx, LLVMModuleRef *out, tc_error *err);
+/* Internalises everything but the entry points, applies the target's
+ * cpu/features to every function and runs the O-level pipeline. */
+tc_status tc_cg_optimize(LLVMModuleRef mod, LLVMTargetMachineRef tm, int opt_level,
+                         const char *const *entry_points, int nentry, tc_error *err);
+
+/* ---- loops.c ------------------------------------------------------------- */
+
+typedef struct tc_loop {
+  LLVMValueRef iv;           /* i64 induction variable, 0..count-1 */
+  LLVMBasicBlockRef header, latch_from, exit;
+} tc_loop;
+
+/* Starts `for (iv = 0; iv < count; iv++)`; the builder is left in the body. */
+void tc_loop_begin(tc_cg *cg, tc_loop *l, LLVMValueRef count, const char *name);
+/* Closes the loop; the builder is left after it. */
+void tc_loop_end(tc_cg *cg, tc_loop *l);
+
+LLVMValueRef tc_cg_i64(tc_cg *cg, int64_t v);
+LLVMValueRef tc_cg_i32(tc_cg *cg, int32_t v);
+/* A dimension's runtime value (size, or size * batch). */
+LLVMValueRef tc_cg_dim(tc_cg *cg, tc_dim d);
+/* Product of dims [from, to) of s. */
+LLVMValueRef tc_cg_numel(tc_cg *cg, const tc_shape *s, int from, int to);
+/* The LLVM element type of a dtype. */
+LLVMTypeRef tc_cg_type(tc_cg *cg, tc_dtype t);
+/* Pointer to a value's first element. */
+LLVMValueRef tc_cg_ptr(tc_cg *cg, const tc_value *v);
+/* An i64 array in the entry block, filled with vals; returns its pointer. */
+LLVMValueRef tc_cg_i64_array(tc_cg *cg, LLVMValueRef *vals, int n);
+/* Calls kernel `name` from the linked kernel bitcode. */
+LLVMValueRef tc_cg_call(tc_cg *cg, const char *name, LLVMValueRef *args, int nargs);
+/* Kernel name with the dtype suffix: "tc_k_conv2d" + f32 -> "tc_k_conv2d_f32". */
+const char *tc_cg_kernel_name(tc_cg *cg, const char *base, tc_dtype t);
+/* If status != 0, return 1 + node_index from the entry function. */
+void tc_cg_check_status(tc_cg *cg, LLVMValueRef status, int node_index);
+void tc_cg_memcpy(tc_cg *cg, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef bytes);
+
+/* ---- lowerings (named by ops.def's lower column) --------------------------- */
+
+#define OP(e, onnx, min_in, max_in, min_out, max_out, family, shape, lower) \
+  tc_status tc_##lower(tc_cg *cg, const tc_node *n, int index);
+#include "ops.def"
+#undef OP
+
+
+/* ---- emit.c -------------------------------------------------------------- */
+
+/* Builds the entry function `name` into cg->mod for the whole graph. */
+tc_status tc_cg_emit_infer(tc_cg *cg, const char *name);
+
+#endif

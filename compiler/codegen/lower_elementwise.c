@@ -1,0 +1,318 @@
+/* Elementwise lowering: one loop nest per fused chain.
+ *
+ * A node that plan.c did not fuse is the root of a tree of fused producers,
+ * all with the root's output shape. The tree's leaves are materialised
+ * values, each read through its broadcast strides (0 along broadcast axes).
+ * Adjacent axes along which every leaf and the output are contiguous are
+ * collapsed, so the common cases become a single unit-stride loop that the
+ * LLVM vectorizer turns into vector code for the target. */
+#include "cg.h"
+
+#include <string.h>
+
+enum { MAX_READS = 64 };
+
+typedef struct read {
+  const tc_node *node; /* the tree node reading ... */
+  int input;           /* ... this input of it */
+  tc_dim stride[TC_MAX_RANK]; /* element strides per (collapsed) loop axis */
+  LLVMValueRef base;   /* pointer to the leaf's data */
+} read;
+
+typedef struct ew {
+  tc_cg *cg;
+  tc_shape loop;       /* the loop shape, after collapsing */
+  read reads[MAX_READS];
+  int nreads;
+  LLVMValueRef idx[TC_MAX_RANK];
+} ew;
+
+/* Inputs an elementwise op reads (inference semantics). */
+static bool op_reads_input(const tc_node *n, int j) {
+  switch (n->op) {
+  case TC_OP_DROPOUT: return j == 0;
+  default: return true;
+  }
+}
+
+static tc_dim dim_mul(tc_dim a, tc_dim b) {
+  TC_ASSERT(!(a.per_batch && b.per_batch));
+  return (tc_dim){a.size * b.size, a.per_batch || b.per_batch};
+}
+
+static bool is_fused(const tc_cg *cg, const tc_value *v) {
+  return v->producer && cg->plan->fused[v->producer->id];
+}
+
+/* Strides of `v` over the uncollapsed loop axes of shape `out`. BatchNorm's
+ * per-channel operands align with axis 1; everything else broadcasts from
+ * the right as in numpy. */
+static void leaf_strides(const tc_node *n, int j, const tc_value *v, const tc_shape *out,
+                         tc_dim *stride) {
+  tc_dim contiguous[TC_MAX_RANK];
+  tc_dim s = {1, false};
+  for (int k = v->shape.rank - 1; k >= 0; k--) {
+    contiguous[k] = s;
+    s = dim_mul(s, v->shape.dim[k]);
+  }
+  int shift = out->rank - v->shape.rank; /* loop axis of v's axis k is k + shift */
+  if (n->op == TC_OP_BATCHNORM && j > 0) shift = 1;
+  for (int d = 0; d < out->rank; d++) {
+    int k = d - shift;
+    bool broadcast = k < 0 || k >= v->shape.rank ||
+                     (v->shape.dim[k].size == 1 && !v->shape.dim[k].per_batch);
+    stride[d] = broadcast ? (tc_dim){0, false} : contiguous[k];
+  }
+}
+
+static tc_status collect_reads(ew *e, const tc_node *n, const tc_shape *out) {
+  for (int j = 0; j < n->ninputs; j++) {
+    const tc_value *v = n->inputs[j];
+    if (!v || !op_reads_input(n, j)) continue;
+    if (is_fused(e->cg, v)) {
+      tc_status st = collect_reads(e, v->producer, out);
+      if (st) return st;
+      continue;
+    }
+    if (e->nreads == MAX_READS)
+      return tc_fail(e->cg->err, TC_ERR_INTERNAL, "fused chain at %s reads too many values",
+                     n->name);
+    read *r = &e->reads[e->nreads++];
+    r->node = n;
+    r->input = j;
+    leaf_strides(n, j, v, out, r->stride);
+  }
+  return TC_OK;
+}
+
+/* Is `outer` == `inner` * `size`, so that two loop axes can become one? */
+static bool contiguous_pair(tc_dim outer, tc_dim inner, tc_dim size) {
+  if (outer.size == 0 && inner.size == 0) return true; /* broadcast along both */
+  if (inner.per_batch && size.per_batch) return false;
+  return tc_dim_equal(outer, dim_mul(inner, size));
+}
+
+/* Merges loop axes d and d+1 wherever the output and every read allow. */
+static void collapse(ew *e, const tc_shape *out, tc_dim *out_stride) {
+  tc_shape loop = *out;
+  /* Axes of size 1 never move the index: drop them first. */
+  int kept = 0;
+  for (int d = 0; d < loop.rank; d++) {
+    if (!loop.dim[d].per_batch && loop.dim[d].size == 1) continue;
+    loop.dim[kept] = loop.dim[d];
+    out_stride[kept] = out_stride[d];
+    for (int r = 0; r < e->nreads; r++) e->reads[r].stride[kept] = e->reads[r].stride[d];
+    kept++;
+  }
+  loop.rank = kept;
+  for (int d = loop.rank - 2; d >= 0; d--) {
+    tc_dim inner = loop.dim[d + 1];
+    bool ok = !(loop.dim[d].per_batch && inner.per_batch) &&
+              contiguous_pair(out_stride[d], out_stride[d + 1], inner);
+    for (int r = 0; r < e->nreads && ok; r++)
+      ok = contiguous_pair(e->reads[r].stride[d], e->reads[r].stride[d + 1], inner);
+    if (!ok) continue;
+    /* axis d absorbs d+1: sizes multiply, strides become the inner ones */
+    loop.dim[d] = dim_mul(loop.dim[d], inner);
+    out_stride[d] = out_stride[d + 1];
+    for (int r = 0; r < e->nreads; r++) e->reads[r].stride[d] = e->reads[r].stride[d + 1];
+    for (int k = d + 1; k < loop.rank - 1; k++) {
+      loop.dim[k] = loop.dim[k + 1];
+      out_stride[k] = out_stride[k + 1];
+      for (int r = 0; r < e->nreads; r++) e->reads[r].stride[k] = e->reads[r].stride[k + 1];
+    }
+    loop.rank--;
+  }
+  e->loop = loop;
+}
+
+static LLVMValueRef flat_index(ew *e, const tc_dim *stride) {
+  tc_cg *cg = e->cg;
+  LLVMValueRef at = tc_cg_i64(cg, 0);
+  for (int d = 0; d < e->loop.rank; d++) {
+    if (stride[d].size == 0) continue;
+    LLVMValueRef term = LLVMBuildNSWMul(cg->b, e->idx[d], tc_cg_dim(cg, stride[d]), "");
+    at = LLVMBuildNSWAdd(cg->b, at, term, "");
+  }
+  return at;
+}
+
+static LLVMValueRef intrinsic(tc_cg *cg, const char *name, LLVMTypeRef t, LLVMValueRef *args,
+                              int nargs) {
+  unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+  LLVMValueRef f = LLVMGetIntrinsicDeclaration(cg->mod, id, &t, 1);
+  return LLVMBuildCall2(cg->b, LLVMIntrinsicGetType(cg->ctx, id, &t, 1), f, args,
+                        (unsigned)nargs, "");
+}
+
+static LLVMValueRef math(tc_cg *cg, const char *base, tc_dtype t, LLVMValueRef *args,
+                         int nargs) {
+  char name[64];
+  snprintf(name, sizeof name, "%s%s", base, t == TC_DTYPE_F64 ? "" : "f");
+  return tc_cg_call(cg, name, args, nargs);
+}
+
+/* Converts scalar x of dtype `from` to dtype `to` (ONNX Cast semantics). */
+static LLVMValueRef convert(tc_cg *cg, LLVMValueRef x, tc_dtype from, tc_dtype to) {
+  if (from == to) return x;
+  LLVMTypeRef tt = tc_cg_type(cg, to);
+  if (to == TC_DTYPE_BOOL) {
+    LLVMValueRef nz = tc_dtype_is_float(from)
+                          ? LLVMBuildFCmp(cg->b, LLVMRealUNE, x, LLVMConstNull(LLVMTypeOf(x)), "")
+                          : LLVMBuildICmp(cg->b, LLVMIntNE, x, LLVMConstNull(LLVMTypeOf(x)), "");
+    return LLVMBuildZExt(cg->b, nz, tt, "");
+  }
+  bool ff = tc_dtype_is_float(from), tf = tc_dtype_is_float(to);
+  if (ff && tf) return LLVMBuildFPCast(cg->b, x, tt, "");
+  if (ff) return tc_dtype_is_signed(to) ? LLVMBuildFPToSI(cg->b, x, tt, "")
+                                        : LLVMBuildFPToUI(cg->b, x, tt, "");
+  bool from_signed = tc_dtype_is_signed(from);
+  if (tf) return from_signed ? LLVMBuildSIToFP(cg->b, x, tt, "") : LLVMBuildUIToFP(cg->b, x, tt, "");
+  return LLVMBuildIntCast2(cg->b, x, tt, from_signed, "");
+}
+
+static LLVMValueRef emit_node(ew *e, const tc_node *n);
+
+static LLVMValueRef operand(ew *e, const tc_node *n, int j) {
+  tc_cg *cg = e->cg;
+  const tc_value *v = n->inputs[j];
+  if (is_fused(cg, v)) return emit_node(e, v->producer);
+  for (int r = 0; r < e->nreads; r++) {
+    read *rd = &e->reads[r];
+    if (rd->node != n || rd->input != j) continue;
+    LLVMTypeRef t = tc_cg_type(cg, v->dtype);
+    LLVMValueRef at = flat_index(e, rd->stride);
+    LLVMValueRef p = LLVMBuildInBoundsGEP2(cg->b, t, rd->base, &at, 1, "");
+    return LLVMBuildLoad2(cg->b, t, p, v->name);
+  }
+  TC_ASSERT(!"operand not collected");
+}
+
+static LLVMValueRef lt(tc_cg *cg, tc_dtype t, LLVMValueRef a, LLVMValueRef b) {
+  if (tc_dtype_is_float(t)) return LLVMBuildFCmp(cg->b, LLVMRealOLT, a, b, "");
+  return LLVMBuildICmp(cg->b, tc_dtype_is_signed(t) ? LLVMIntSLT : LLVMIntULT, a, b, "");
+}
+
+/* The scalar value of n's output 0 at the current loop position. */
+static LLVMValueRef emit_node(ew *e, const tc_node *n) {
+  tc_cg *cg = e->cg;
+  tc_dtype t = n->outputs[0]->dtype;
+  LLVMTypeRef lt_ = tc_cg_type(cg, t);
+  bool fl = tc_dtype_is_float(t), sg = tc_dtype_is_signed(t);
+  LLVMValueRef x = operand(e, n, 0), y = NULL, zero = LLVMConstNull(lt_);
+  if (n->ninputs > 1 && n->inputs[1] && op_reads_input(n, 1)) {
+    y = operand(e, n, 1);
+    if (n->op == TC_OP_POW) y = convert(cg, y, n->inputs[1]->dtype, t);
+  }
+  switch (n->op) {
+  case TC_OP_ADD: return fl ? LLVMBuildFAdd(cg->b, x, y, "") : LLVMBuildAdd(cg->b, x, y, "");
+  case TC_OP_SUB: return fl ? LLVMBuildFSub(cg->b, x, y, "") : LLVMBuildSub(cg->b, x, y, "");
+  case TC_OP_MUL: return fl ? LLVMBuildFMul(cg->b, x, y, "") : LLVMBuildMul(cg->b, x, y, "");
+  case TC_OP_DIV:
+    if (fl) return LLVMBuildFDiv(cg->b, x, y, "");
+    return sg ? LLVMBuildSDiv(cg->b, x, y, "") : LLVMBuildUDiv(cg->b, x, y, "");
+  case TC_OP_POW: { LLVMValueRef a[2] = {x, y}; return math(cg, "tc_k_pow", t, a, 2); }
+  case TC_OP_NEG: return fl ? LLVMBuildFNeg(cg->b, x, "") : LLVMBuildNeg(cg->b, x, "");
+  case TC_OP_ABS:
+    if (fl) return intrinsic(cg, "llvm.fabs", lt_, &x, 1);
+    if (!sg) return x;
+    return LLVMBuildSelect(cg->b, lt(cg, t, x, zero), LLVMBuildNeg(cg->b, x, ""), x, "");
+  case TC_OP_EXP: return math(cg, "tc_k_exp", t, &x, 1);
+  case TC_OP_LOG: return math(cg, "tc_k_log", t, &x, 1);
+  case TC_OP_SQRT: return intrinsic(cg, "llvm.sqrt", lt_, &x, 1);
+  case TC_OP_RECIPROCAL: return LLVMBuildFDiv(cg->b, LLVMConstReal(lt_, 1.0), x, "");
+  case TC_OP_RELU: return LLVMBuildSelect(cg->b, lt(cg, t, x, zero), zero, x, "");
+  case TC_OP_LEAKY_RELU: {
+    LLVMValueRef alpha = LLVMConstReal(lt_, tc_attr_float(n, "alpha", 0.01));
+    return LLVMBuildSelect(cg->b, lt(cg, t, x, zero), LLVMBuildFMul(cg->b, x, alpha, ""), x, "");
+  }
+  case TC_OP_SIGMOID: return math(cg, "tc_k_sigmoid", t, &x, 1);
+  case TC_OP_TANH: return math(cg, "tc_k_tanh", t, &x, 1);
+  case TC_OP_ERF: return math(cg, "tc_k_erf", t, &x, 1);
+  case TC_OP_CLIP: {
+    LLVMValueRef lo = NULL, hi = NULL;
+    if (n->ninputs > 1 && n->inputs[1]) lo = y;
+    if (n->ninputs > 2 && n->inputs[2]) hi = operand(e, n, 2);
+    const tc_attr *amin = tc_attr_find(n, "min"), *amax = tc_attr_find(n, "max");
+    if (!lo && amin) lo = LLVMConstReal(lt_, amin->f);
+    if (!hi && amax) hi = LLVMConstReal(lt_, amax->f);
+    if (lo) x = LLVMBuildSelect(cg->b, lt(cg, t, x, lo), lo, x, "");
+    if (hi) x = LLVMBuildSelect(cg->b, lt(cg, t, hi, x), hi, x, "");
+    return x;
+  }
+  case TC_OP_CAST: return convert(cg, x, n->inputs[0]->dtype, t);
+  case TC_OP_DROPOUT: return x;
+  case TC_OP_BATCHNORM: {
+    /* y = (x - mean) / sqrt(var + eps) * scale + B, in that order as the
+     * ONNX reference computes it. */
+    LLVMValueRef scale = y, bias = operand(e, n, 2), mean = operand(e, n, 3),
+                 var = operand(e, n, 4);
+    LLVMValueRef eps = LLVMConstReal(lt_, tc_attr_float(n, "epsilon", 1e-5));
+    LLVMValueRef den = LLVMBuildFAdd(cg->b, var, eps, "");
+    den = intrinsic(cg, "llvm.sqrt", lt_, &den, 1);
+    LLVMValueRef r = LLVMBuildFDiv(cg->b, LLVMBuildFSub(cg->b, x, mean, ""), den, "");
+    return LLVMBuildFAdd(cg->b, LLVMBuildFMul(cg->b, r, scale, ""), bias, "");
+  }
+  default:
+    TC_ASSERT(!"not an elementwise op");
+  }
+}
+
+static tc_status check_supported(tc_cg *cg, const tc_node *n) {
+  if (n->op != TC_OP_CAST && n->op != TC_OP_DROPOUT && n->op != TC_OP_IDENTITY) {
+    bool float_only = n->op != TC_OP_ADD && n->op != TC_OP_SUB && n->op != TC_OP_MUL &&
+                      n->op != TC_OP_DIV && n->op != TC_OP_NEG && n->op != TC_OP_ABS &&
+                      n->op != TC_OP_RELU && n->op != TC_OP_CLIP;
+    if (float_only && !tc_dtype_is_float(n->outputs[0]->dtype))
+      return tc_fail(cg->err, TC_ERR_INPUT,
+                     "%s: node '%s' (%s): %s tensors are not supported by this op",
+                     cg->g->source, n->name, tc_op_table[n->op].onnx_name,
+                     tc_dtype_name(n->outputs[0]->dtype));
+  }
+  if (n->op == TC_OP_DROPOUT && n->ninputs > 2 && n->inputs[2]) {
+    const tc_value *tm = n->inputs[2];
+    if (!tm->data || *(const uint8_t *)tm->data)
+      return tc_fail(cg->err, TC_ERR_INPUT,
+                     "%s: node '%s' (Dropout): training_mode must be a constant false when "
+                     "running inference", cg->g->source, n->name);
+  }
+  if (n->op == TC_OP_DROPOUT && n->noutputs > 1 && n->outputs[1])
+    return tc_fail(cg->err, TC_ERR_INPUT,
+                   "%s: node '%s' (Dropout): the mask output is not supported yet",
+                   cg->g->source, n->name);
+  return TC_OK;
+}
+
+static tc_status check_tree(tc_cg *cg, const tc_node *n) {
+  tc_status st = check_supported(cg, n);
+  for (int j = 0; j < n->ninputs && !st; j++)
+    if (n->inputs[j] && is_fused(cg, n->inputs[j])) st = check_tree(cg, n->inputs[j]->producer);
+  return st;
+}
+
+tc_status tc_lower_elementwise(tc_cg *cg, const tc_node *n, int index) {
+  if (cg->plan->fused[n->id]) return TC_OK; /* emitted inside its consumer */
+  tc_status st = check_tree(cg, n);
+  if (st) return st;
+  const tc_value *out = n->outputs[0];
+  ew e = {.cg = cg};
+  if ((st = collect_reads(&e, n, &out->shape))) return st;
+  tc_dim out_stride[TC_MAX_RANK];
+  leaf_strides(n, -1, out, &out->shape, out_stride); /* size-1 axes get stride 0 */
+  collapse(&e, &out->shape, out_stride);
+  for (int r = 0; r < e.nreads; r++)
+    e.reads[r].base = tc_cg_ptr(cg, e.reads[r].node->inputs[e.reads[r].input]);
+  LLVMValueRef dst = tc_cg_ptr(cg, out);
+  tc_loop loops[TC_MAX_RANK];
+  for (int d = 0; d < e.loop.rank; d++) {
+    tc_loop_begin(cg, &loops[d], tc_cg_dim(cg, e.loop.dim[d]), "ew");
+    e.idx[d] = loops[d].iv;
+  }
+  LLVMValueRef val = emit_node(&e, n);
+  LLVMValueRef at = flat_index(&e, out_stride);
+  LLVMTypeRef t = tc_cg_type(cg, out->dtype);
+  LLVMBuildStore(cg->b, val, LLVMBuildInBoundsGEP2(cg->b, t, dst, &at, 1, ""));
+  for (int d = e.loop.rank - 1; d >= 0; d--) tc_loop_end(cg, &loops[d]);
+  (void)index;
+  return TC_OK;
+}

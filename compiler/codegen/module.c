@@ -1,0 +1,118 @@
+/* The LLVM module around generated code: the target machine, the kernel
+ * library's bitcode, and the optimization pipeline. */
+#include "cg.h"
+
+#include <llvm-c/BitReader.h>
+#include <llvm-c/Error.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+#include <pthread.h>
+#include <string.h>
+
+extern const char tc_kernels_bc[];
+extern const char tc_kernels_bc_end[];
+
+static pthread_once_t targets_once = PTHREAD_ONCE_INIT;
+static bool targets_ok;
+
+static void init_targets(void) {
+  targets_ok = !LLVMInitializeNativeTarget() && !LLVMInitializeNativeAsmPrinter() &&
+               !LLVMInitializeNativeAsmParser();
+}
+
+tc_status tc_cg_target_machine(const char *cpu, const char *features, int opt_level,
+                               LLVMTargetMachineRef *out, tc_error *err) {
+  pthread_once(&targets_once, init_targets);
+  if (!targets_ok) return tc_fail(err, TC_ERR_INTERNAL, "LLVM has no native target");
+  char *triple = LLVMGetDefaultTargetTriple();
+  char *host_cpu = cpu ? NULL : LLVMGetHostCPUName();
+  char *host_features = features ? NULL : LLVMGetHostCPUFeatures();
+  LLVMTargetRef target;
+  char *msg = NULL;
+  tc_status st = TC_OK;
+  if (LLVMGetTargetFromTriple(triple, &target, &msg)) {
+    st = tc_fail(err, TC_ERR_INTERNAL, "LLVM target %s: %s", triple, msg);
+    LLVMDisposeMessage(msg);
+  } else {
+    LLVMCodeGenOptLevel level = opt_level <= 0   ? LLVMCodeGenLevelNone
+                                : opt_level == 1 ? LLVMCodeGenLevelLess
+                                : opt_level == 2 ? LLVMCodeGenLevelDefault
+                                                 : LLVMCodeGenLevelAggressive;
+    *out = LLVMCreateTargetMachine(target, triple, cpu ? cpu : host_cpu,
+                                   features ? features : host_features, level,
+                                   LLVMRelocPIC, LLVMCodeModelJITDefault);
+    if (!*out) st = tc_fail(err, TC_ERR_INTERNAL, "cannot create an LLVM target machine");
+  }
+  LLVMDisposeMessage(triple);
+  if (host_cpu) LLVMDisposeMessage(host_cpu);
+  if (host_features) LLVMDisposeMessage(host_features);
+  return st;
+}
+
+tc_status tc_cg_load_kernels(LLVMContextRef ctx, LLVMModuleRef *out, tc_error *err) {
+  size_t size = (size_t)(tc_kernels_bc_end - tc_kernels_bc);
+  /* The buffer does not own the embedded bytes; the parsed module copies
+   * what it needs, so the buffer is disposed right after. */
+  LLVMMemoryBufferRef buf =
+      LLVMCreateMemoryBufferWithMemoryRange(tc_kernels_bc, size, "kernels.bc", 0);
+  LLVMBool failed = LLVMParseBitcodeInContext2(ctx, buf, out);
+  LLVMDisposeMemoryBuffer(buf);
+  if (failed) return tc_fail(err, TC_ERR_INTERNAL, "cannot parse the kernel bitcode");
+  return TC_OK;
+}
+
+static bool is_entry(const char *name, const char *const *entry, int nentry) {
+  for (int i = 0; i < nentry; i++)
+    if (strcmp(name, entry[i]) == 0) return true;
+  return false;
+}
+
+tc_status tc_cg_optimize(LLVMModuleRef mod, LLVMTargetMachineRef tm, int opt_level,
+                         const char *const *entry, int nentry, tc_error *err) {
+  char *cpu = LLVMGetTargetMachineCPU(tm);
+  char *features = LLVMGetTargetMachineFeatureString(tm);
+  LLVMContextRef ctx = LLVMGetModuleContext(mod);
+  LLVMAttributeRef cpu_attr = LLVMCreateStringAttribute(ctx, "target-cpu", 10, cpu,
+                                                        (unsigned)strlen(cpu));
+  LLVMAttributeRef feat_attr = LLVMCreateStringAttribute(
+      ctx, "target-features", 15, features, (unsigned)strlen(features));
+  for (LLVMValueRef f = LLVMGetFirstFunction(mod); f; f = LLVMGetNextFunction(f)) {
+    if (LLVMIsDeclaration(f)) continue;
+    size_t len;
+    const char *name = LLVMGetValueName2(f, &len);
+    if (!is_entry(name, entry, nentry)) LLVMSetLinkage(f, LLVMInternalLinkage);
+    LLVMRemoveStringAttributeAtIndex(f, LLVMAttributeFunctionIndex, "target-cpu", 10);
+    LLVMRemoveStringAttributeAtIndex(f, LLVMAttributeFunctionIndex, "target-features", 15);
+    LLVMRemoveStringAttributeAtIndex(f, LLVMAttributeFunctionIndex, "tune-cpu", 8);
+    LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, cpu_attr);
+    LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, feat_attr);
+  }
+  LLVMDisposeMessage(cpu);
+  LLVMDisposeMessage(features);
+
+  char *triple = LLVMGetTargetMachineTriple(tm);
+  LLVMSetTarget(mod, triple);
+  LLVMDisposeMessage(triple);
+  LLVMTargetDataRef layout = LLVMCreateTargetDataLayout(tm);
+  char *layout_str = LLVMCopyStringRepOfTargetData(layout);
+  LLVMSetDataLayout(mod, layout_str);
+  LLVMDisposeMessage(layout_str);
+  LLVMDisposeTargetData(layout);
+
+  char pipeline[32];
+  snprintf(pipeline, sizeof pipeline, "default<O%d>", opt_level < 0 ? 0 : opt_level > 3 ? 3 : opt_level);
+  LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
+  LLVMPassBuilderOptionsSetLoopVectorization(opts, opt_level >= 2);
+  LLVMPassBuilderOptionsSetSLPVectorization(opts, opt_level >= 2);
+  LLVMPassBuilderOptionsSetLoopInterleaving(opts, opt_level >= 2);
+  LLVMPassBuilderOptionsSetLoopUnrolling(opts, opt_level >= 2);
+  LLVMErrorRef e = LLVMRunPasses(mod, pipeline, tm, opts);
+  LLVMDisposePassBuilderOptions(opts);
+  if (e) {
+    char *msg = LLVMGetErrorMessage(e); /* consumes e */
+    tc_status st = tc_fail(err, TC_ERR_INTERNAL, "LLVM optimization failed: %s", msg);
+    LLVMDisposeErrorMessage(msg);
+    return st;
+  }
+  return TC_OK;
+}

@@ -1,0 +1,256 @@
+/* Fusion decisions and the memory plan.
+ *
+ * An elementwise node whose only use is an elementwise node of the same
+ * output shape is computed inside its consumer's loop (no buffer at all).
+ * View ops (Reshape, Flatten, Squeeze, Unsqueeze, Identity) alias their
+ * input. Every other value gets a 64-byte aligned block of the arena:
+ * initializers and constants in a permanent region at the start, activations
+ * above it, reusing blocks whose last reader has run (best fit, adjacent free
+ * blocks merged). Outputs of a node are placed before that node's dead inputs
+ * are released, so no kernel ever writes over its own input. */
+#include "cg.h"
+#include "kernels.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { ALIGN = 64 };
+
+static int64_t align_up(int64_t x) { return (x + ALIGN - 1) / ALIGN * ALIGN; }
+
+static tc_status value_bytes(const tc_value *v, int64_t max_batch, int64_t *out,
+                             tc_error *err) {
+  int64_t n = tc_shape_numel(&v->shape, max_batch), bytes;
+  if (n < 0 || __builtin_mul_overflow(n, (int64_t)tc_dtype_size(v->dtype), &bytes) ||
+      bytes > ((int64_t)1 << 50))
+    return tc_fail(err, TC_ERR_INPUT, "value '%s' is too large for batch %lld", v->name,
+                   (long long)max_batch);
+  *out = align_up(bytes ? bytes : 1);
+  return TC_OK;
+}
+
+/* Bytes of scratch space a node's kernel needs (0 for most). */
+static int64_t scratch_bytes(const tc_node *n) {
+  if (n->op != TC_OP_CONV) return 0;
+  const tc_shape *x = &n->inputs[0]->shape, *w = &n->inputs[1]->shape,
+                 *y = &n->outputs[0]->shape;
+  int64_t kh = x->rank == 4 ? w->dim[2].size : 1, kw = w->dim[w->rank - 1].size;
+  int64_t oh = x->rank == 4 ? y->dim[2].size : 1, ow = y->dim[y->rank - 1].size;
+  int64_t groups = tc_attr_int(n, "group", 1);
+  return align_up(tc_k_conv2d_scratch(x->dim[1].size, groups, kh, kw, oh, ow) *
+                  (int64_t)tc_dtype_size(n->outputs[0]->dtype));
+}
+
+/* ---- the free list ---- */
+
+typedef struct block {
+  int64_t offset, size;
+} block;
+
+typedef struct allocator {
+  block *free;
+  int nfree, cap;
+  int64_t top; /* end of the highest block ever handed out */
+} allocator;
+
+static int64_t alloc_block(allocator *al, int64_t size) {
+  int best = -1;
+  for (int i = 0; i < al->nfree; i++)
+    if (al->free[i].size >= size && (best < 0 || al->free[i].size < al->free[best].size))
+      best = i;
+  if (best < 0) {
+    /* Grow: if the topmost free block touches the top, extend it. */
+    for (int i = 0; i < al->nfree; i++)
+      if (al->free[i].offset + al->free[i].size == al->top) {
+        int64_t off = al->free[i].offset;
+        al->top = off + size;
+        al->free[i] = al->free[--al->nfree];
+        return off;
+      }
+    int64_t off = al->top;
+    al->top += size;
+    return off;
+  }
+  int64_t off = al->free[best].offset;
+  al->free[best].offset += size;
+  al->free[best].size -= size;
+  if (al->free[best].size == 0) al->free[best] = al->free[--al->nfree];
+  return off;
+}
+
+static bool free_block(allocator *al, int64_t offset, int64_t size) {
+  /* Merge with neighbours. */
+  for (int i = 0; i < al->nfree; i++) {
+    block *b = &al->free[i];
+    if (b->offset + b->size == offset) {
+      offset = b->offset;
+      size += b->size;
+      al->free[i--] = al->free[--al->nfree];
+    } else if (offset + size == b->offset) {
+      size += b->size;
+      al->free[i--] = al->free[--al->nfree];
+    }
+  }
+  if (al->nfree == al->cap) {
+    int ncap = al->cap ? al->cap * 2 : 64;
+    block *grown = realloc(al->free, sizeof(block) * (size_t)ncap);
+    if (!grown) return false;
+    al->free = grown;
+    al->cap = ncap;
+  }
+  al->free[al->nfree++] = (block){offset, size};
+  return true;
+}
+
+/* ---- fusion ---- */
+
+static bool is_graph_output(const tc_graph *g, const tc_value *v) {
+  for (int i = 0; i < g->noutputs; i++)
+    if (g->outputs[i] == v) return true;
+  return false;
+}
+
+/* The single node that reads v, or NULL. */
+static const tc_node *sole_consumer(const tc_graph *g, const tc_value *v) {
+  const tc_node *found = NULL;
+  int uses = 0;
+  for (int i = 0; i < g->nnodes; i++)
+    for (int j = 0; j < g->nodes[i]->ninputs; j++)
+      if (g->nodes[i]->inputs[j] == v) {
+        found = g->nodes[i];
+        uses++;
+      }
+  return uses == 1 ? found : NULL;
+}
+
+static bool fusable(const tc_graph *g, const tc_node *n, const tc_node **consumer) {
+  if (tc_op_table[n->op].family != TC_FAMILY_ELEMENTWISE) return false;
+  for (int j = 1; j < n->noutputs; j++)
+    if (n->outputs[j]) return false;
+  const tc_value *v = n->outputs[0];
+  if (is_graph_output(g, v)) return false;
+  const tc_node *c = sole_consumer(g, v);
+  if (!c || tc_op_table[c->op].family != TC_FAMILY_ELEMENTWISE) return false;
+  for (int j = 1; j < c->noutputs; j++)
+    if (c->outputs[j]) return false;
+  if (!tc_shape_equal(&v->shape, &c->outputs[0]->shape)) return false;
+  *consumer = c;
+  return true;
+}
+
+static const tc_value *root_of(const tc_plan *p, const tc_value *v) {
+  while (p->loc[v->id].kind == TC_LOC_ALIAS) v = p->loc[v->id].alias;
+  return v;
+}
+
+tc_status tc_plan_build(const tc_graph *g, int64_t max_batch, tc_arena *a,
+                        tc_plan *plan, tc_error *err) {
+  memset(plan, 0, sizeof *plan);
+  plan->max_batch = max_batch;
+  int nv = g->nvalues, nn = g->next_node_id;
+  plan->loc = tc_arena_alloc(a, sizeof(tc_loc) * (size_t)(nv + 1));
+  plan->fused = tc_arena_alloc(a, sizeof(bool) * (size_t)(nn + 1));
+  plan->scratch = tc_arena_alloc(a, sizeof(int64_t) * (size_t)(nn + 1));
+  int *exec_pos = calloc((size_t)g->nnodes + 1, sizeof(int));
+  int64_t *last_use = malloc(sizeof(int64_t) * (size_t)(nv + 1));
+  const tc_node **consumer = calloc((size_t)g->nnodes + 1, sizeof *consumer);
+  allocator al = {0};
+  tc_status st = TC_OK;
+  if (!plan->loc || !plan->fused || !plan->scratch || !exec_pos || !last_use || !consumer) {
+    st = tc_fail(err, TC_ERR_INTERNAL, "out of memory planning memory");
+    goto done;
+  }
+  for (int i = 0; i < nn; i++) plan->scratch[i] = -1;
+
+  /* Constants first: initializers and values with data. */
+  int64_t top = 0;
+  for (int i = 0; i < nv; i++) {
+    const tc_value *v = g->values[i];
+    if (!v->data) continue;
+    int64_t bytes;
+    if ((st = value_bytes(v, max_batch, &bytes, err))) goto done;
+    plan->loc[v->id] = (tc_loc){.kind = TC_LOC_ARENA, .offset = top};
+    top += bytes;
+  }
+  plan->const_bytes = top;
+  al.top = top;
+  for (int i = 0; i < g->ninputs; i++)
+    plan->loc[g->inputs[i]->id] = (tc_loc){.kind = TC_LOC_INPUT, .index = i};
+
+  /* Fusion and execution positions (reverse order: consumers come later). */
+  for (int i = g->nnodes - 1; i >= 0; i--) {
+    const tc_node *n = g->nodes[i], *c;
+    exec_pos[i] = i;
+    if (fusable(g, n, &c)) {
+      plan->fused[n->id] = true;
+      consumer[i] = c;
+      for (int k = i + 1; k < g->nnodes; k++)
+        if (g->nodes[k] == c) {
+          exec_pos[i] = exec_pos[k];
+          break;
+        }
+    }
+  }
+
+  /* Views alias their input; fused values have no storage. */
+  for (int i = 0; i < g->nnodes; i++) {
+    const tc_node *n = g->nodes[i];
+    if (tc_op_table[n->op].family == TC_FAMILY_VIEW && !n->outputs[0]->data)
+      plan->loc[n->outputs[0]->id] = (tc_loc){.kind = TC_LOC_ALIAS, .alias = n->inputs[0]};
+    else if (plan->fused[n->id])
+      plan->loc[n->outputs[0]->id] = (tc_loc){.kind = TC_LOC_NONE};
+  }
+
+  /* Last use of each storage root, by execution position. */
+  for (int i = 0; i < nv; i++) last_use[i] = -1;
+  for (int i = 0; i < g->nnodes; i++) {
+    const tc_node *n = g->nodes[i];
+    for (int j = 0; j < n->ninputs; j++) {
+      if (!n->inputs[j]) continue;
+      const tc_value *r = root_of(plan, n->inputs[j]);
+      if (last_use[r->id] < exec_pos[i]) last_use[r->id] = exec_pos[i];
+    }
+    for (int j = 0; j < n->noutputs; j++) {
+      if (!n->outputs[j]) continue;
+      const tc_value *r = root_of(plan, n->outputs[j]);
+      if (last_use[r->id] < exec_pos[i]) last_use[r->id] = exec_pos[i];
+    }
+  }
+  for (int i = 0; i < g->noutputs; i++)
+    last_use[root_of(plan, g->outputs[i])->id] = INT64_MAX;
+
+  /* Place activations in execution order. */
+  for (int i = 0; i < g->nnodes; i++) {
+    const tc_node *n = g->nodes[i];
+    if (plan->fused[n->id]) continue;
+    for (int j = 0; j < n->noutputs; j++) {
+      const tc_value *v = n->outputs[j];
+      if (!v || v->data || plan->loc[v->id].kind != TC_LOC_NONE) continue;
+      int64_t bytes;
+      if ((st = value_bytes(v, max_batch, &bytes, err))) goto done;
+      plan->loc[v->id] = (tc_loc){.kind = TC_LOC_ARENA, .offset = alloc_block(&al, bytes)};
+    }
+    int64_t sb = scratch_bytes(n);
+    if (sb) plan->scratch[n->id] = alloc_block(&al, sb);
+    /* Release what dies here: the node's own scratch, and every root whose
+     * last use is this position. */
+    if (sb && !free_block(&al, plan->scratch[n->id], sb)) goto oom;
+    for (int k = 0; k < nv; k++) {
+      const tc_value *v = g->values[k];
+      if (last_use[k] != i || v->data || plan->loc[k].kind != TC_LOC_ARENA) continue;
+      int64_t bytes;
+      if ((st = value_bytes(v, max_batch, &bytes, err))) goto done;
+      if (!free_block(&al, plan->loc[k].offset, bytes)) goto oom;
+    }
+  }
+  plan->arena_bytes = al.top > 0 ? al.top : ALIGN;
+  goto done;
+oom:
+  st = tc_fail(err, TC_ERR_INTERNAL, "out of memory planning memory");
+done:
+  free(al.free);
+  free(exec_pos);
+  free(last_use);
+  free(consumer);
+  return st;
+}
