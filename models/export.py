@@ -1,0 +1,217 @@
+#!/usr/bin/python3
+"""Build the sample models with fixed seeds and export them to ONNX.
+
+Run from anywhere with Debian's Python (torch 1.13, onnx 1.12):
+
+    /usr/bin/python3 models/export.py
+
+Writes lenet5.onnx, mlp.onnx and resnet8.onnx next to this script. The output
+is deterministic: running the script twice gives byte-identical files.
+
+Export settings (all models): opset 13, do_constant_folding=False,
+keep_initializers_as_inputs=False, input "input", output "logits", batch
+dimension symbolic and named "N". Initializers keep their PyTorch names
+("conv1.weight", ...); the script checks that every initializer is a
+state_dict entry and that no parameter was dropped, renamed or aliased.
+
+resnet8 note: torch.onnx.export(training=EVAL) runs an eval peephole that
+folds BatchNorm into the preceding Conv (whatever do_constant_folding says)
+and renames the folded weights "onnx::Conv_NN". So resnet8 is exported with
+training=PRESERVE on a model in eval() mode, which keeps the
+BatchNormalization nodes (inference form, running statistics as initializers).
+In eval mode the exporter also de-duplicates initializers by *value*; freshly
+initialised BatchNorm tensors (ones/zeros) would collapse into one another
+(e.g. running_var becomes Identity(bn.weight)). The BatchNorm affine
+parameters and running statistics are therefore given seeded random values
+near their defaults before export.
+"""
+
+import collections
+import os
+import sys
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import onnx
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OPSET = 13
+
+
+class LeNet5(nn.Module):
+    """LeNet-5 for 1x28x28 inputs (Fashion-MNIST)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 6, 5, padding=2)
+        self.conv2 = nn.Conv2d(6, 16, 5)
+        self.fc1 = nn.Linear(400, 120)
+        self.fc2 = nn.Linear(120, 84)
+        self.fc3 = nn.Linear(84, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        # view() with the runtime batch size: exports as
+        # Shape -> Gather -> Unsqueeze -> Concat -> Reshape.
+        x = x.view(x.size(0), -1)
+        x = F.relu(self.fc1(x))
+        x = F.relu(self.fc2(x))
+        return self.fc3(x)
+
+
+class MLP(nn.Module):
+    """784-256-128-10 MLP taking [N,1,28,28]."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 256)
+        self.fc2 = nn.Linear(256, 128)
+        self.fc3 = nn.Linear(128, 10)
+
+    def forward(self, x):
+        x = torch.flatten(x, 1)
+        x = F.relu(self.fc1(x))
+        x = F.relu(self.fc2(x))
+        return self.fc3(x)
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, stride=1, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(cin, cout, 1, stride=stride, bias=False),
+                nn.BatchNorm2d(cout),
+            )
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + self.shortcut(x))
+
+
+class ResNet8(nn.Module):
+    """CIFAR-style ResNet-8: stem + 3 stages x 1 BasicBlock, 3x32x32 input."""
+
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 16, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(16)
+        self.layer1 = BasicBlock(16, 16, 1)
+        self.layer2 = BasicBlock(16, 32, 2)
+        self.layer3 = BasicBlock(32, 64, 2)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(64, num_classes)
+
+    def forward(self, x):
+        x = F.relu(self.bn1(self.conv1(x)))
+        x = self.layer3(self.layer2(self.layer1(x)))
+        x = torch.flatten(self.avgpool(x), 1)
+        return self.fc(x)
+
+
+def perturb_batchnorm(model):
+    """Distinct, seeded BN parameters/statistics (see module docstring)."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.weight.uniform_(0.8, 1.2)
+                m.bias.uniform_(-0.1, 0.1)
+                m.running_mean.uniform_(-0.1, 0.1)
+                m.running_var.uniform_(0.8, 1.2)
+
+
+def build_lenet5():
+    return LeNet5(), (1, 28, 28)
+
+
+def build_mlp():
+    return MLP(), (1, 28, 28)
+
+
+def build_resnet8():
+    m = ResNet8()
+    perturb_batchnorm(m)
+    return m, (3, 32, 32)
+
+
+# name, builder, seed, export training mode
+MODELS = [
+    ("lenet5", build_lenet5, 0, torch.onnx.TrainingMode.EVAL),
+    ("mlp", build_mlp, 1, torch.onnx.TrainingMode.EVAL),
+    ("resnet8", build_resnet8, 2, torch.onnx.TrainingMode.PRESERVE),
+]
+
+
+def dims(vi):
+    out = []
+    for d in vi.type.tensor_type.shape.dim:
+        out.append(d.dim_param if d.dim_param else str(d.dim_value))
+    return "x".join(out)
+
+
+def check_initializers(name, model, proto):
+    """Every initializer is a state_dict entry, and every parameter is present."""
+    state = model.state_dict()
+    inits = {i.name for i in proto.graph.initializer}
+    extra = sorted(inits - set(state))
+    missing = sorted(n for n, _ in model.named_parameters() if n not in inits)
+    if extra or missing:
+        sys.exit(f"{name}: initializer names differ from PyTorch: "
+                 f"unexpected {extra}, missing parameters {missing}")
+    if any(n.op_type == "Identity" for n in proto.graph.node):
+        sys.exit(f"{name}: export produced Identity nodes (aliased initializers)")
+
+
+def export(name, builder, seed, mode):
+    torch.manual_seed(seed)
+    model, in_shape = builder()
+    model.eval()
+    dummy = torch.randn(2, *in_shape)
+    path = os.path.join(HERE, name + ".onnx")
+    torch.onnx.export(
+        model,
+        dummy,
+        path,
+        export_params=True,
+        opset_version=OPSET,
+        do_constant_folding=False,
+        training=mode,
+        input_names=["input"],
+        output_names=["logits"],
+        dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}},
+        keep_initializers_as_inputs=False,
+    )
+    proto = onnx.load(path)
+    onnx.checker.check_model(proto)
+    check_initializers(name, model, proto)
+    if name == "resnet8" and not any(
+            n.op_type == "BatchNormalization" for n in proto.graph.node):
+        sys.exit("resnet8: BatchNormalization was folded away")
+
+    hist = collections.Counter(n.op_type for n in proto.graph.node)
+    nparams = sum(p.numel() for p in model.parameters())
+    print(f"== {name}: {path} ({os.path.getsize(path)} bytes, "
+          f"{nparams} parameters, {len(proto.graph.initializer)} initializers)")
+    for vi in proto.graph.input:
+        print(f"   input  {vi.name} [{dims(vi)}]")
+    for vi in proto.graph.output:
+        print(f"   output {vi.name} [{dims(vi)}]")
+    print("   ops    " + ", ".join(f"{op} {c}" for op, c in sorted(hist.items())))
+
+
+def main():
+    torch.use_deterministic_algorithms(True)
+    for name, builder, seed, mode in MODELS:
+        export(name, builder, seed, mode)
+
+
+if __name__ == "__main__":
+    main()
