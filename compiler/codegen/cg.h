@@ -56,7 +56,7 @@ typedef struct tc_cg {
   LLVMBuilderRef b;
   LLVMTypeRef i1, i8, i16, i32, i64, f32, f64, ptr, void_t;
   LLVMValueRef fn;                 /* the entry function being built */
-  LLVMValueRef arena, inputs, outputs, batch; /* its parameters */
+  LLVMValueRef arena, inputs, outputs, batch, hyper; /* its parameters */
   LLVMBasicBlockRef alloca_block;  /* entry block: allocas go here */
   LLVMBasicBlockRef fail_block;    /* returns the value of fail_phi */
   LLVMValueRef fail_phi;
@@ -107,9 +107,21 @@ const char *tc_cg_kernel_name(tc_cg *cg, const char *base, tc_dtype t);
 void tc_cg_check_status(tc_cg *cg, LLVMValueRef status, int node_index);
 void tc_cg_memcpy(tc_cg *cg, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef bytes);
 
+/* ---- lower_linalg.c: shared by the convolution and pooling lowerings ---- */
+
+/* Kernel/stride/dilation/pads of a window op over the spatial axes of x
+ * (2-D: slots 0, 1 = H, W; 1-D: slot 1 with slot 0 trivial), auto_pad
+ * resolved. */
+typedef struct tc_window {
+  int spatial;
+  int64_t k[2], s[2], d[2], p0[2], p1[2];
+} tc_window;
+tc_status tc_cg_read_window(tc_cg *cg, const tc_node *n, const tc_shape *x,
+                            const int64_t *kernel, tc_window *w);
+
 /* ---- lowerings (named by ops.def's lower column) --------------------------- */
 
-#define OP(e, onnx, min_in, max_in, min_out, max_out, family, shape, lower) \
+#define OP(e, onnx, min_in, max_in, min_out, max_out, family, shape, lower, grad) \
   tc_status tc_##lower(tc_cg *cg, const tc_node *n, int index);
 #include "ops.def"
 #undef OP
@@ -117,7 +129,7 @@ void tc_cg_memcpy(tc_cg *cg, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef by
 
 /* ---- emit.c -------------------------------------------------------------- */
 
-/* Builds the entry function `name` into cg->mod for the whole graph. */
-tc_status tc_cg_emit_infer(tc_cg *cg, const char *name);
+/* Builds the entry function for `entry` into cg->mod. */
+tc_status tc_cg_emit_entry(tc_cg *cg, const tc_entry *entry);
 
 #endif

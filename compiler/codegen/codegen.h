@@ -7,13 +7,15 @@
  * optimized for the target CPU and either JIT-compiled (tc_program) or, in
  * later work, written as an object file.
  *
- * Entry point (C ABI):
- *   int64_t infer(uint8_t *arena, const void *const *inputs,
- *                 void *const *outputs, int64_t batch);
- * inputs[i] points at graph input i (dense, row-major, its dtype),
- * outputs[i] at room for graph output i; batch is the runtime value of N
- * (1 <= batch <= max_batch). Returns 0, or 1 + the index in the graph's node
- * order of a node that met bad data (a Gather index out of range). */
+ * Entry points (C ABI), one per tc_entry:
+ *   int64_t entry(uint8_t *arena, const void *const *inputs,
+ *                 void *const *outputs, int64_t batch, const double *hyper);
+ * inputs[i] points at graph input i (dense, row-major, its dtype; inputs an
+ * entry does not read may be NULL), outputs[k] at room for the entry's k-th
+ * output; batch is the runtime value of N (1 <= batch <= max_batch); hyper
+ * holds the per-step values (learning rates, step count) of a training
+ * graph, NULL otherwise. Returns 0, or 1 + the index in the graph's node
+ * order of a node that met bad data (an index out of range). */
 #ifndef TC_CODEGEN_H
 #define TC_CODEGEN_H
 
@@ -41,8 +43,22 @@ typedef struct tc_io_desc {
 
 typedef struct tc_program tc_program;
 
-/* Compiles g (shapes inferred) into JIT-ed code. The program copies what it
- * needs from g; g may be freed afterwards. */
+/* An entry point: the nodes of some phases, and which graph outputs it
+ * writes. */
+typedef struct tc_entry {
+  const char *name;    /* the symbol: "infer", "train_step", ... */
+  unsigned phases;     /* bit (1u << TC_PHASE_x) per phase it runs */
+  int noutputs;
+  const int *outputs;  /* indices into the graph's outputs */
+} tc_entry;
+
+/* Compiles g (shapes inferred) into JIT-ed code with the given entry
+ * points. The program copies what it needs from g; g may be freed
+ * afterwards. */
+tc_status tc_program_compile_entries(const tc_graph *g, const tc_codegen_options *opt,
+                                     const tc_entry *entries, int nentries,
+                                     tc_program **out, tc_error *err);
+/* The forward-only case: one entry "infer" writing every graph output. */
 tc_status tc_program_compile(const tc_graph *g, const tc_codegen_options *opt,
                              tc_program **out, tc_error *err);
 void tc_program_free(tc_program *p);
@@ -63,5 +79,12 @@ void tc_program_init_arena(const tc_program *p, uint8_t *arena);
 tc_status tc_program_infer(const tc_program *p, uint8_t *arena,
                            const void *const *inputs, void *const *outputs,
                            int64_t batch, tc_error *err);
+/* Runs entry number `entry` (in the order given to compile). */
+tc_status tc_program_run(const tc_program *p, int entry, uint8_t *arena,
+                         const void *const *inputs, void *const *outputs, int64_t batch,
+                         const double *hyper, tc_error *err);
+/* Byte offset in the arena of the value the graph had as values[id] (for
+ * reading parameters and state); -1 if it has no storage of its own. */
+int64_t tc_program_value_offset(const tc_program *p, int value_id);
 
 #endif

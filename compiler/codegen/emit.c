@@ -1,12 +1,12 @@
-/* The entry function: walks the graph in order and lets each node's
- * lowering (ops.def's lower column) emit its code, then copies the graph
- * outputs out of the arena. */
+/* Entry functions: each walks the graph in order, lets the lowering of
+ * every node of its phases (ops.def's lower column) emit code, then copies
+ * its outputs out of the arena. */
 #include "cg.h"
 
 typedef tc_status (*lower_fn)(tc_cg *cg, const tc_node *n, int index);
 
 static const lower_fn lowerings[TC_OP_COUNT] = {
-#define OP(e, onnx, min_in, max_in, min_out, max_out, family, shape, lower) \
+#define OP(e, onnx, min_in, max_in, min_out, max_out, family, shape, lower, grad) \
   [TC_OP_##e] = tc_##lower,
 #include "ops.def"
 #undef OP
@@ -17,16 +17,18 @@ static LLVMValueRef runtime_bytes(tc_cg *cg, const tc_value *v) {
                          tc_cg_i64(cg, (int64_t)tc_dtype_size(v->dtype)), "bytes");
 }
 
-tc_status tc_cg_emit_infer(tc_cg *cg, const char *name) {
-  LLVMTypeRef params[4] = {cg->ptr, cg->ptr, cg->ptr, cg->i64};
-  LLVMTypeRef ft = LLVMFunctionType(cg->i64, params, 4, 0);
-  cg->fn = LLVMAddFunction(cg->mod, name, ft);
+tc_status tc_cg_emit_entry(tc_cg *cg, const tc_entry *entry) {
+  LLVMTypeRef params[5] = {cg->ptr, cg->ptr, cg->ptr, cg->i64, cg->ptr};
+  LLVMTypeRef ft = LLVMFunctionType(cg->i64, params, 5, 0);
+  cg->fn = LLVMAddFunction(cg->mod, entry->name, ft);
   cg->arena = LLVMGetParam(cg->fn, 0);
   cg->inputs = LLVMGetParam(cg->fn, 1);
   cg->outputs = LLVMGetParam(cg->fn, 2);
   cg->batch = LLVMGetParam(cg->fn, 3);
+  cg->hyper = LLVMGetParam(cg->fn, 4);
   LLVMSetValueName2(cg->arena, "arena", 5);
   LLVMSetValueName2(cg->batch, "batch", 5);
+  LLVMSetValueName2(cg->hyper, "hyper", 5);
   unsigned noalias = LLVMGetEnumAttributeKindForName("noalias", 7);
   LLVMAddAttributeAtIndex(cg->fn, 1, LLVMCreateEnumAttribute(cg->ctx, noalias, 0));
 
@@ -40,12 +42,13 @@ tc_status tc_cg_emit_infer(tc_cg *cg, const char *name) {
   LLVMPositionBuilderAtEnd(cg->b, body);
   for (int i = 0; i < cg->g->nnodes; i++) {
     const tc_node *n = cg->g->nodes[i];
+    if (!(entry->phases & (1u << n->phase))) continue;
     tc_status st = lowerings[n->op](cg, n, i);
     if (st) return st;
   }
-  for (int i = 0; i < cg->g->noutputs; i++) {
-    const tc_value *v = cg->g->outputs[i];
-    LLVMValueRef idx = tc_cg_i64(cg, i);
+  for (int k = 0; k < entry->noutputs; k++) {
+    const tc_value *v = cg->g->outputs[entry->outputs[k]];
+    LLVMValueRef idx = tc_cg_i64(cg, k);
     LLVMValueRef slot = LLVMBuildInBoundsGEP2(cg->b, cg->ptr, cg->outputs, &idx, 1, "");
     LLVMValueRef dst = LLVMBuildLoad2(cg->b, cg->ptr, slot, "out");
     tc_cg_memcpy(cg, dst, tc_cg_ptr(cg, v), runtime_bytes(cg, v));

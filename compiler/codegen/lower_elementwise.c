@@ -31,6 +31,7 @@ typedef struct ew {
 static bool op_reads_input(const tc_node *n, int j) {
   switch (n->op) {
   case TC_OP_DROPOUT: return j == 0;
+  case TC_OP_ASSIGN: return j == 1; /* input 0 is only the destination */
   default: return true;
   }
 }
@@ -199,7 +200,23 @@ static LLVMValueRef emit_node(ew *e, const tc_node *n) {
   tc_dtype t = n->outputs[0]->dtype;
   LLVMTypeRef lt_ = tc_cg_type(cg, t);
   bool fl = tc_dtype_is_float(t), sg = tc_dtype_is_signed(t);
-  LLVMValueRef x = operand(e, n, 0), y = NULL, zero = LLVMConstNull(lt_);
+  LLVMValueRef zero = LLVMConstNull(lt_);
+  switch (n->op) { /* ops without a first operand */
+  case TC_OP_HYPER: {
+    LLVMValueRef at = tc_cg_i64(cg, tc_attr_int(n, "slot", 0));
+    LLVMValueRef h = LLVMBuildLoad2(cg->b, cg->f64,
+                                    LLVMBuildInBoundsGEP2(cg->b, cg->f64, cg->hyper, &at, 1, ""), "");
+    return LLVMBuildFPCast(cg->b, h, lt_, "");
+  }
+  case TC_OP_BATCH_RECIP: {
+    tc_dim count = {tc_attr_int(n, "size", 1), true};
+    LLVMValueRef c = LLVMBuildSIToFP(cg->b, tc_cg_dim(cg, count), lt_, "");
+    return LLVMBuildFDiv(cg->b, LLVMConstReal(lt_, 1.0), c, "");
+  }
+  case TC_OP_ASSIGN: return operand(e, n, 1);
+  default: break;
+  }
+  LLVMValueRef x = operand(e, n, 0), y = NULL;
   if (n->ninputs > 1 && n->inputs[1] && op_reads_input(n, 1)) {
     y = operand(e, n, 1);
     if (n->op == TC_OP_POW) y = convert(cg, y, n->inputs[1]->dtype, t);
@@ -241,6 +258,35 @@ static LLVMValueRef emit_node(ew *e, const tc_node *n) {
     return x;
   }
   case TC_OP_CAST: return convert(cg, x, n->inputs[0]->dtype, t);
+  case TC_OP_EXPAND: return x;
+  case TC_OP_SIGN: { /* -1, 0, 1; NaN stays NaN */
+    LLVMValueRef pos = fl ? LLVMBuildFCmp(cg->b, LLVMRealOGT, x, zero, "")
+                          : LLVMBuildICmp(cg->b, sg ? LLVMIntSGT : LLVMIntUGT, x, zero, "");
+    LLVMValueRef one = fl ? LLVMConstReal(lt_, 1.0) : LLVMConstInt(lt_, 1, 0);
+    LLVMValueRef r = LLVMBuildSelect(cg->b, pos, one, zero, "");
+    r = LLVMBuildSelect(cg->b, lt(cg, t, x, zero), fl ? LLVMConstReal(lt_, -1.0)
+                                                      : LLVMConstInt(lt_, (unsigned long long)-1, 1), r, "");
+    if (fl) r = LLVMBuildSelect(cg->b, LLVMBuildFCmp(cg->b, LLVMRealUNO, x, x, ""), x, r, "");
+    return r;
+  }
+  case TC_OP_RELU_GRAD: /* dy where the forward output is > 0 */
+    return LLVMBuildSelect(cg->b, LLVMBuildFCmp(cg->b, LLVMRealOGT, y, zero, ""), x, zero, "");
+  case TC_OP_LEAKY_RELU_GRAD: {
+    LLVMValueRef alpha = LLVMConstReal(lt_, tc_attr_float(n, "alpha", 0.01));
+    return LLVMBuildSelect(cg->b, LLVMBuildFCmp(cg->b, LLVMRealOGT, y, zero, ""), x,
+                           LLVMBuildFMul(cg->b, x, alpha, ""), "");
+  }
+  case TC_OP_CLIP_GRAD: { /* dy where min <= x <= max (inputs: dy, x, min, max) */
+    LLVMValueRef in = LLVMConstInt(cg->i1, 1, 0);
+    LLVMValueRef lo = n->ninputs > 2 && n->inputs[2] ? operand(e, n, 2) : NULL;
+    LLVMValueRef hi = n->ninputs > 3 && n->inputs[3] ? operand(e, n, 3) : NULL;
+    const tc_attr *amin = tc_attr_find(n, "min"), *amax = tc_attr_find(n, "max");
+    if (!lo && amin) lo = LLVMConstReal(lt_, amin->f);
+    if (!hi && amax) hi = LLVMConstReal(lt_, amax->f);
+    if (lo) in = LLVMBuildAnd(cg->b, in, LLVMBuildFCmp(cg->b, LLVMRealOGE, y, lo, ""), "");
+    if (hi) in = LLVMBuildAnd(cg->b, in, LLVMBuildFCmp(cg->b, LLVMRealOLE, y, hi, ""), "");
+    return LLVMBuildSelect(cg->b, in, x, zero, "");
+  }
   case TC_OP_DROPOUT: return x;
   case TC_OP_BATCHNORM: {
     /* y = (x - mean) / sqrt(var + eps) * scale + B, in that order as the
@@ -259,7 +305,8 @@ static LLVMValueRef emit_node(ew *e, const tc_node *n) {
 }
 
 static tc_status check_supported(tc_cg *cg, const tc_node *n) {
-  if (n->op != TC_OP_CAST && n->op != TC_OP_DROPOUT && n->op != TC_OP_IDENTITY) {
+  if (n->op != TC_OP_CAST && n->op != TC_OP_DROPOUT && n->op != TC_OP_IDENTITY &&
+      n->op != TC_OP_SIGN && n->op != TC_OP_ASSIGN && n->op != TC_OP_EXPAND) {
     bool float_only = n->op != TC_OP_ADD && n->op != TC_OP_SUB && n->op != TC_OP_MUL &&
                       n->op != TC_OP_DIV && n->op != TC_OP_NEG && n->op != TC_OP_ABS &&
                       n->op != TC_OP_RELU && n->op != TC_OP_CLIP;

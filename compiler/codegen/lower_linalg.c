@@ -111,15 +111,8 @@ tc_status tc_lower_matmul(tc_cg *cg, const tc_node *n, int index) {
 
 /* ---- convolution and pooling ---- */
 
-typedef struct window {
-  int spatial;                  /* 1 or 2 */
-  int64_t k[2], s[2], d[2], p0[2], p1[2];
-} window;
-
-/* Reads kernel/stride/dilation/pad attributes, resolving auto_pad, for the
- * spatial axes of x (2-D: H, W; 1-D: the single axis as W with H = 1). */
-static tc_status read_window(tc_cg *cg, const tc_node *n, const tc_shape *x,
-                             const int64_t *kernel, window *w) {
+tc_status tc_cg_read_window(tc_cg *cg, const tc_node *n, const tc_shape *x,
+                            const int64_t *kernel, tc_window *w) {
   int sp = x->rank - 2;
   if (sp < 1 || sp > 2) return unsupported(cg, n, "a convolution or pooling that is not 1-D or 2-D");
   const int64_t *strides, *dil, *pads;
@@ -158,8 +151,8 @@ tc_status tc_lower_conv(tc_cg *cg, const tc_node *n, int index) {
   const tc_value *bias = n->ninputs > 2 ? n->inputs[2] : NULL;
   int64_t kernel[2];
   for (int i = 0; i < wt->shape.rank - 2; i++) kernel[i] = wt->shape.dim[2 + i].size;
-  window w;
-  tc_status st = read_window(cg, n, &x->shape, kernel, &w);
+  tc_window w;
+  tc_status st = tc_cg_read_window(cg, n, &x->shape, kernel, &w);
   if (st) return st;
   int sp = w.spatial;
   int64_t H = sp == 2 ? x->shape.dim[2].size : 1, W = x->shape.dim[x->shape.rank - 1].size;
@@ -189,8 +182,8 @@ tc_status tc_lower_pool(tc_cg *cg, const tc_node *n, int index) {
   const int64_t *kernel;
   int64_t nk = tc_attr_ints(n, "kernel_shape", &kernel);
   if (nk != x->shape.rank - 2) return unsupported(cg, n, "a kernel_shape of this rank");
-  window w;
-  tc_status st = read_window(cg, n, &x->shape, kernel, &w);
+  tc_window w;
+  tc_status st = tc_cg_read_window(cg, n, &x->shape, kernel, &w);
   if (st) return st;
   if (ind && tc_attr_int(n, "storage_order", 0) != 0)
     return unsupported(cg, n, "Indices with storage_order 1");

@@ -29,11 +29,23 @@ static tc_status value_bytes(const tc_value *v, int64_t max_batch, int64_t *out,
   return TC_OK;
 }
 
-/* Bytes of scratch space a node's kernel needs (0 for most). */
+/* Bytes of scratch space a node's kernel needs (0 for most). Convolution
+ * and its gradients unfold one image into columns. */
 static int64_t scratch_bytes(const tc_node *n) {
-  if (n->op != TC_OP_CONV) return 0;
-  const tc_shape *x = &n->inputs[0]->shape, *w = &n->inputs[1]->shape,
-                 *y = &n->outputs[0]->shape;
+  const tc_shape *x, *w, *y;
+  switch (n->op) {
+  case TC_OP_CONV: /* (x, w) -> y */
+    x = &n->inputs[0]->shape, w = &n->inputs[1]->shape, y = &n->outputs[0]->shape;
+    break;
+  case TC_OP_CONV_GRAD_INPUT: /* (dy, w) -> dx */
+    x = &n->outputs[0]->shape, w = &n->inputs[1]->shape, y = &n->inputs[0]->shape;
+    break;
+  case TC_OP_CONV_GRAD_WEIGHT: /* (dy, x) -> dw */
+    x = &n->inputs[1]->shape, w = &n->outputs[0]->shape, y = &n->inputs[0]->shape;
+    break;
+  default:
+    return 0;
+  }
   int64_t kh = x->rank == 4 ? w->dim[2].size : 1, kw = w->dim[w->rank - 1].size;
   int64_t oh = x->rank == 4 ? y->dim[2].size : 1, ow = y->dim[y->rank - 1].size;
   int64_t groups = tc_attr_int(n, "group", 1);
@@ -131,6 +143,8 @@ static bool fusable(const tc_graph *g, const tc_node *n, const tc_node **consume
   if (is_graph_output(g, v)) return false;
   const tc_node *c = sole_consumer(g, v);
   if (!c || tc_op_table[c->op].family != TC_FAMILY_ELEMENTWISE) return false;
+  /* Entry points run phase subsets: a value must be computed in its own. */
+  if (c->phase != n->phase) return false;
   for (int j = 1; j < c->noutputs; j++)
     if (c->outputs[j]) return false;
   if (!tc_shape_equal(&v->shape, &c->outputs[0]->shape)) return false;
@@ -195,7 +209,8 @@ tc_status tc_plan_build(const tc_graph *g, int64_t max_batch, tc_arena *a,
   /* Views alias their input; fused values have no storage. */
   for (int i = 0; i < g->nnodes; i++) {
     const tc_node *n = g->nodes[i];
-    if (tc_op_table[n->op].family == TC_FAMILY_VIEW && !n->outputs[0]->data)
+    if ((tc_op_table[n->op].family == TC_FAMILY_VIEW || n->op == TC_OP_ASSIGN) &&
+        !n->outputs[0]->data)
       plan->loc[n->outputs[0]->id] = (tc_loc){.kind = TC_LOC_ALIAS, .alias = n->inputs[0]};
     else if (plan->fused[n->id])
       plan->loc[n->outputs[0]->id] = (tc_loc){.kind = TC_LOC_NONE};

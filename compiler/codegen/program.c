@@ -14,8 +14,8 @@
 #include <string.h>
 #include <time.h>
 
-typedef int64_t (*infer_fn)(uint8_t *arena, const void *const *inputs,
-                            void *const *outputs, int64_t batch);
+typedef int64_t (*entry_fn)(uint8_t *arena, const void *const *inputs,
+                            void *const *outputs, int64_t batch, const double *hyper);
 
 typedef struct const_init {
   int64_t offset;
@@ -25,7 +25,8 @@ typedef struct const_init {
 
 struct tc_program {
   LLVMOrcLLJITRef jit;
-  infer_fn infer;
+  int nentries;
+  entry_fn *entries;        /* in the order given to compile */
   tc_arena *arena;          /* everything below */
   const char *source;
   size_t arena_bytes;
@@ -36,6 +37,8 @@ struct tc_program {
   const_init *consts;
   int nnodes;
   const char **node_desc;   /* "'name' (Op)" per node index, for run-time errors */
+  int nvalues;
+  int64_t *value_offset;    /* per graph value id; -1 without storage of its own */
   double compile_seconds;
 };
 
@@ -90,6 +93,11 @@ static tc_status describe(tc_program *p, const tc_graph *g, const tc_plan *plan,
     memcpy(copy, v->data, bytes);
     p->consts[p->nconsts++] = (const_init){plan->loc[v->id].offset, bytes, copy};
   }
+  p->nvalues = g->nvalues;
+  p->value_offset = tc_arena_alloc(a, sizeof(int64_t) * (size_t)(g->nvalues + 1));
+  if (!p->value_offset) goto oom;
+  for (int i = 0; i < g->nvalues; i++)
+    p->value_offset[i] = plan->loc[i].kind == TC_LOC_ARENA ? plan->loc[i].offset : -1;
   p->nnodes = g->nnodes;
   for (int i = 0; i < g->nnodes; i++) {
     const tc_node *n = g->nodes[i];
@@ -101,8 +109,9 @@ oom:
   return tc_fail(err, TC_ERR_INTERNAL, "out of memory");
 }
 
-static tc_status build_module(const tc_graph *g, const tc_plan *plan, LLVMContextRef ctx,
-                              LLVMModuleRef *out, tc_error *err) {
+static tc_status build_module(const tc_graph *g, const tc_plan *plan, const tc_entry *entries,
+                              int nentries, LLVMContextRef ctx, LLVMModuleRef *out,
+                              tc_error *err) {
   LLVMModuleRef mod;
   tc_status st = tc_cg_load_kernels(ctx, &mod, err);
   if (st) return st;
@@ -117,7 +126,7 @@ static tc_status build_module(const tc_graph *g, const tc_plan *plan, LLVMContex
   cg.f64 = LLVMDoubleTypeInContext(ctx);
   cg.ptr = LLVMPointerTypeInContext(ctx, 0);
   cg.void_t = LLVMVoidTypeInContext(ctx);
-  st = tc_cg_emit_infer(&cg, "tc_infer");
+  for (int i = 0; i < nentries && !st; i++) st = tc_cg_emit_entry(&cg, &entries[i]);
   LLVMDisposeBuilder(cg.b);
   if (!st) {
     char *msg = NULL;
@@ -135,6 +144,18 @@ static tc_status build_module(const tc_graph *g, const tc_plan *plan, LLVMContex
 
 tc_status tc_program_compile(const tc_graph *g, const tc_codegen_options *opt,
                              tc_program **out, tc_error *err) {
+  int *all = malloc(sizeof(int) * (size_t)(g->noutputs + 1));
+  if (!all) return tc_fail(err, TC_ERR_INTERNAL, "out of memory");
+  for (int i = 0; i < g->noutputs; i++) all[i] = i;
+  tc_entry infer = {"infer", 1u << TC_PHASE_FORWARD, g->noutputs, all};
+  tc_status st = tc_program_compile_entries(g, opt, &infer, 1, out, err);
+  free(all);
+  return st;
+}
+
+tc_status tc_program_compile_entries(const tc_graph *g, const tc_codegen_options *opt,
+                                     const tc_entry *entries, int nentries,
+                                     tc_program **out, tc_error *err) {
   double t0 = now();
   *out = NULL;
   if (opt->max_batch < 1) return tc_fail(err, TC_ERR_USAGE, "max batch must be at least 1");
@@ -156,11 +177,18 @@ tc_status tc_program_compile(const tc_graph *g, const tc_codegen_options *opt,
   p->max_batch = opt->max_batch;
 
   tsc = LLVMOrcCreateNewThreadSafeContext();
-  if ((st = build_module(g, &plan, LLVMOrcThreadSafeContextGetContext(tsc), &mod, err)))
+  if ((st = build_module(g, &plan, entries, nentries, LLVMOrcThreadSafeContextGetContext(tsc),
+                        &mod, err)))
     goto fail;
   if ((st = tc_cg_target_machine(opt->cpu, opt->features, opt->opt_level, &tm, err))) goto fail;
-  const char *entry[] = {"tc_infer"};
-  if ((st = tc_cg_optimize(mod, tm, opt->opt_level, entry, 1, err))) goto fail;
+  const char **names = tc_arena_alloc(p->arena, sizeof(char *) * (size_t)(nentries + 1));
+  p->entries = tc_arena_alloc(p->arena, sizeof(entry_fn) * (size_t)(nentries + 1));
+  if (!names || !p->entries) {
+    st = tc_fail(err, TC_ERR_INTERNAL, "out of memory");
+    goto fail;
+  }
+  for (int i = 0; i < nentries; i++) names[i] = entries[i].name;
+  if ((st = tc_cg_optimize(mod, tm, opt->opt_level, names, nentries, err))) goto fail;
   if (opt->dump_llvm) {
     char *text = LLVMPrintModuleToString(mod);
     fputs(text, opt->dump_llvm);
@@ -195,13 +223,16 @@ tc_status tc_program_compile(const tc_graph *g, const tc_codegen_options *opt,
     st = llvm_error(err, "cannot add the module to the JIT", e);
     goto fail;
   }
-  LLVMOrcExecutorAddress addr;
-  e = LLVMOrcLLJITLookup(p->jit, &addr, "tc_infer");
-  if (e) {
-    st = llvm_error(err, "JIT compilation failed", e);
-    goto fail;
+  for (int i = 0; i < nentries; i++) {
+    LLVMOrcExecutorAddress addr;
+    e = LLVMOrcLLJITLookup(p->jit, &addr, entries[i].name);
+    if (e) {
+      st = llvm_error(err, "JIT compilation failed", e);
+      goto fail;
+    }
+    p->entries[i] = (entry_fn)(uintptr_t)addr;
   }
-  p->infer = (infer_fn)(uintptr_t)addr;
+  p->nentries = nentries;
   LLVMOrcDisposeThreadSafeContext(tsc); /* the module keeps the context alive */
   p->compile_seconds = now() - t0;
   *out = p;
@@ -241,10 +272,21 @@ void tc_program_init_arena(const tc_program *p, uint8_t *arena) {
 
 tc_status tc_program_infer(const tc_program *p, uint8_t *arena, const void *const *inputs,
                            void *const *outputs, int64_t batch, tc_error *err) {
+  return tc_program_run(p, 0, arena, inputs, outputs, batch, NULL, err);
+}
+
+int64_t tc_program_value_offset(const tc_program *p, int value_id) {
+  return value_id >= 0 && value_id < p->nvalues ? p->value_offset[value_id] : -1;
+}
+
+tc_status tc_program_run(const tc_program *p, int entry, uint8_t *arena,
+                         const void *const *inputs, void *const *outputs, int64_t batch,
+                         const double *hyper, tc_error *err) {
+  TC_ASSERT(entry >= 0 && entry < p->nentries);
   if (batch < 1 || batch > p->max_batch)
     return tc_fail(err, TC_ERR_INPUT, "%s: batch size %lld is outside 1..%lld", p->source,
                    (long long)batch, (long long)p->max_batch);
-  int64_t code = p->infer(arena, inputs, outputs, batch);
+  int64_t code = p->entries[entry](arena, inputs, outputs, batch, hyper);
   if (code == 0) return TC_OK;
   if (code < 1 || code > p->nnodes)
     return tc_fail(err, TC_ERR_INTERNAL, "%s: generated code returned %lld", p->source,

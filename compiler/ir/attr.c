@@ -86,3 +86,12 @@ tc_status tc_attr_set_ints(tc_graph *g, tc_node *n, const char *name,
   a->count = count;
   return TC_OK;
 }
+
+tc_status tc_attr_set_float(tc_graph *g, tc_node *n, const char *name, double v,
+                            tc_error *err) {
+  tc_attr *a = attr_slot(g, n, name, err);
+  if (!a) return TC_ERR_INTERNAL;
+  a->kind = TC_ATTR_FLOAT;
+  a->f = v;
+  return TC_OK;
+}

@@ -5,7 +5,7 @@
 #include <string.h>
 
 const tc_op_info tc_op_table[TC_OP_COUNT] = {
-#define OP(e, onnx, min_in, max_in, min_out, max_out, family, shape, lower) \
+#define OP(e, onnx, min_in, max_in, min_out, max_out, family, shape, lower, grad) \
   [TC_OP_##e] = {#e, onnx, min_in, max_in, min_out, max_out, TC_FAMILY_##family},
 #include "ops.def"
 #undef OP
@@ -122,6 +122,7 @@ tc_node *tc_node_new(tc_graph *g, tc_op op, const char *name, int ninputs,
   if (!n) return NULL;
   n->id = g->next_node_id++;
   n->op = op;
+  n->phase = g->building_phase;
   n->name = name ? tc_arena_strdup(g->arena, name)
                  : tc_arena_printf(g->arena, "%s_%d", tc_op_table[op].name, n->id);
   n->ninputs = ninputs;

@@ -149,6 +149,11 @@ typedef struct tc_value {
   tc_dim *known;
   int64_t known_count;
   int nuses;            /* maintained by tc_graph_recount_uses */
+  /* Training: a parameter the optimizer updates, and values that must
+   * outlive one call of the step (gradients, optimizer state, running
+   * statistics), which the memory plan keeps in the arena's state region. */
+  bool trainable;
+  bool persistent;
 } tc_value;
 
 typedef enum tc_attr_kind {
@@ -182,8 +187,18 @@ typedef struct tc_attr {
   const char **strings;
 } tc_attr;
 
+/* Which part of a training step a node belongs to; the compiled entry
+ * points run different subsets (DESIGN.md, "The compiled step"). */
+typedef enum tc_phase {
+  TC_PHASE_FORWARD,  /* the model */
+  TC_PHASE_LOSS,     /* the loss appended to it */
+  TC_PHASE_BACKWARD, /* gradients */
+  TC_PHASE_UPDATE,   /* the optimizer step */
+} tc_phase;
+
 struct tc_node {
   int id;               /* index at creation; printed as the node's label */
+  tc_phase phase;
   tc_op op;
   const char *name;     /* the ONNX node name, or a generated one */
   int ninputs, noutputs;
@@ -208,6 +223,7 @@ typedef struct tc_graph {
   tc_value **initializers;
   int ninitializers, initializers_cap;
   int next_node_id;
+  tc_phase building_phase; /* the phase tc_node_new gives new nodes */
 } tc_graph;
 
 tc_graph *tc_graph_new(const char *source); /* NULL on allocation failure */
@@ -242,6 +258,8 @@ int64_t tc_attr_floats(const tc_node *n, const char *name, const double **out);
 /* Adds or replaces an attribute (passes canonicalise ONNX forms this way). */
 tc_status tc_attr_set_int(tc_graph *g, tc_node *n, const char *name, int64_t v,
                           tc_error *err);
+tc_status tc_attr_set_float(tc_graph *g, tc_node *n, const char *name, double v,
+                            tc_error *err);
 tc_status tc_attr_set_ints(tc_graph *g, tc_node *n, const char *name,
                            const int64_t *v, int64_t count, tc_error *err);
 

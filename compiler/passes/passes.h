@@ -5,7 +5,8 @@
  * any of them (`trainc inspect --print-after PASS|all`).
  *
  * Sections, one per .c file: shape_infer.c (and shape_*.c, the per-op
- * rules), fold.c, dce.c, pipeline.c. */
+ * rules; shape_known.c, the known contents of small integer tensors),
+ * fold.c, dce.c, pipeline.c. */
 #ifndef TC_PASSES_H
 #define TC_PASSES_H
 
@@ -23,37 +24,252 @@
  * attributes; Softmax's pre-13 axis semantics is recorded as
  * `coerce_2d`=1). Errors name the node and op type, the input index and the
  * shapes involved. A shape given by the model (value_info, graph outputs) that
- * contradicts the inferred one is an error. */
+ * contradicts the inferred one is an error.
+ *
+ * Canonical forms the rules leave behind, so later stages need not know
+ * opsets (the pass can run again on its own output with the same result):
+ *   Conv, MaxPool, AveragePool  explicit `kernel_shape`, `strides`, `pads`
+ *                  (begin..., end...) and, for Conv and MaxPool, `dilations`;
+ *                  `auto_pad` is resolved into `pads` and removed
+ *   Squeeze, Unsqueeze  `axes` ints, non-negative, sorted (Squeeze without
+ *                  axes lists the size-1 axes it removes)
+ *   ReduceMean, ReduceSum  `axes` ints, non-negative, sorted, listing every
+ *                  reduced axis (also when the model reduced all of them);
+ *                  an empty list only remains with noop_with_empty_axes=1,
+ *                  where the output is the input
+ *   Softmax, LogSoftmax  `axis` non-negative and `coerce_2d`: 1 when the
+ *                  input is viewed as 2-D [prod(d[:axis]), prod(d[axis:])]
+ *                  (opsets < 13, and only when axis < rank-1, where it
+ *                  differs from the single-axis form), else 0
+ *   Reshape without its shape input (after fold-shapes): `shape` ints, the
+ *                  resolved target with the batch-dependent dim as -1 */
 tc_status tc_pass_infer_shapes(tc_graph *g, tc_error *err);
 
 /* The per-op rules, named by ops.def's shape column. */
-#define OP(e, onnx, min_in, max_in, min_out, max_out, family, shape, lower) \
+#define OP(e, onnx, min_in, max_in, min_out, max_out, family, shape, lower, grad) \
   tc_status tc_##shape(tc_graph *g, tc_node *n, tc_error *err);
 #include "ops.def"
 #undef OP
 
+/* What the rules share (defined in shape_infer.c). */
+
+/* Formats "SOURCE: node 'NAME' (Op): <fmt>" into err; returns TC_ERR_INPUT. */
+tc_status tc_infer_fail(const tc_graph *g, const tc_node *n, tc_error *err,
+                        const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Sets output i (if present) to dtype dt and shape s, marking it known. */
+void tc_infer_set(tc_node *n, int i, tc_dtype dt, const tc_shape *s);
+/* The input i of n, or NULL if absent or beyond ninputs. */
+tc_value *tc_infer_in(const tc_node *n, int i);
+/* The output i of n, or NULL if absent or beyond noutputs. */
+tc_value *tc_infer_out(const tc_node *n, int i);
+/* Numpy broadcasting of a (input ia) and b (input ib) into out. Equal dims,
+ * or a static 1 against anything; N against a constant other than 1 fails. */
+tc_status tc_infer_broadcast(const tc_graph *g, const tc_node *n, int ia,
+                             const tc_shape *a, int ib, const tc_shape *b,
+                             tc_shape *out, tc_error *err);
+/* Maps axis from [-rank, rank-1] to [0, rank-1]; `what` names it in errors. */
+tc_status tc_infer_axis(const tc_graph *g, const tc_node *n, const char *what,
+                        int64_t axis, int rank, int *out, tc_error *err);
+/* Requires input i to be a float tensor (f32, f64). */
+tc_status tc_infer_want_float(const tc_graph *g, const tc_node *n, int i, tc_error *err);
+/* Requires inputs i and j to have equal dtypes. */
+tc_status tc_infer_same_dtype(const tc_graph *g, const tc_node *n, int i, int j,
+                              tc_error *err);
+/* a * b for dims; false if it would be N*N or overflow. */
+bool tc_dim_mul(tc_dim a, tc_dim b, tc_dim *out);
+/* Product of s's dims in [from, to) as one dim; false if it would be N*N
+ * or overflow. */
+bool tc_dims_product(const tc_shape *s, int from, int to, tc_dim *out);
+/* Removes attribute `name` from n if present. */
+void tc_infer_attr_remove(tc_node *n, const char *name);
+/* Reads an integer list (axes, a shape) from the static known contents of
+ * input i (a 1-D or scalar integer tensor); `what` names it in errors. On
+ * success *vals is arena memory with *count entries. */
+tc_status tc_infer_static_ints(tc_graph *g, const tc_node *n, int i, const char *what,
+                               int64_t **vals, int64_t *count, tc_error *err);
+
+/* ---- shape_known.c ------------------------------------------------------- */
+
+/* Known contents are tracked for integer tensors of a static shape and at
+ * most this many elements. */
+#define TC_KNOWN_MAX 64
+
+/* True if v's dtype and (known) shape allow known contents. */
+bool tc_known_eligible(const tc_value *v);
+/* Copies count entries into v->known (arena); 0*N is stored as 0. */
+tc_status tc_known_set(tc_graph *g, tc_value *v, const tc_dim *vals, int64_t count,
+                       tc_error *err);
+/* Sets v->known from v->data when v is eligible and has data. */
+tc_status tc_known_from_data(tc_graph *g, tc_value *v, tc_error *err);
+/* Element i of integer data of dtype t, as int64. */
+int64_t tc_data_int(const void *data, tc_dtype t, int64_t i);
+/* Arithmetic on known entries; false when the result is not of the form
+ * c or k*N (N*N, N+c, kN/c with a remainder, division by zero). */
+bool tc_known_add(tc_dim a, tc_dim b, tc_dim *out);
+bool tc_known_sub(tc_dim a, tc_dim b, tc_dim *out);
+bool tc_known_mul(tc_dim a, tc_dim b, tc_dim *out);
+bool tc_known_div(tc_dim a, tc_dim b, tc_dim *out);
+/* Output 0 of n takes the known contents of input 0 unchanged (views,
+ * Identity, integer Casts), when both are eligible. */
+tc_status tc_known_copy(tc_graph *g, tc_node *n, tc_error *err);
+/* Output 0 of an Add/Sub/Mul/Div gets the broadcast result of its known
+ * inputs. */
+tc_status tc_known_binary(tc_graph *g, tc_node *n, tc_error *err);
+/* Gather and Concat over known contents (axis already normalised). */
+tc_status tc_known_gather(tc_graph *g, tc_node *n, int axis, tc_error *err);
+tc_status tc_known_concat(tc_graph *g, tc_node *n, int axis, tc_error *err);
+
 /* ---- fold.c -------------------------------------------------------------- */
 
 /* Constant-folds what shape inference computed: a node output whose known
- * contents are static becomes a Constant; view ops drop their shape/axes
- * operands (their output shape says everything). Leaves the dead chain for
- * DCE. */
+ * contents are static becomes the output of a new Constant node placed where
+ * its producer was (same value name; the old producer is left for DCE); view
+ * ops (Reshape, Squeeze, Unsqueeze) and reductions drop their shape/axes
+ * operand, since their attributes and output shape say everything. Leaves
+ * the dead chain for DCE. */
 tc_status tc_pass_fold_shapes(tc_graph *g, tc_error *err);
 
 /* ---- dce.c --------------------------------------------------------------- */
 
 /* Removes nodes none of whose outputs reach a graph output, and initializers
- * no remaining node uses. */
+ * no remaining node uses. Graph inputs stay (they are the runtime ABI). */
 tc_status tc_pass_dce(tc_graph *g, tc_error *err);
 
 /* ---- pipeline.c ---------------------------------------------------------- */
 
 /* Runs the forward pipeline: infer-shapes, fold-shapes, dce, verifying after
- * each. If print_after is a pass name or "all", prints the graph to `dump`
- * after that pass (after "import" too, for "all" or "import"). */
+ * each. If print_after is a pass name or "import", prints the graph to `dump`
+ * after that pass (or as imported); "all" prints it as imported and after
+ * every pass, each preceded by a line "; after NAME". An unknown name is
+ * TC_ERR_USAGE before anything runs. print_after may be NULL. */
 tc_status tc_run_forward_pipeline(tc_graph *g, const char *print_after, FILE *dump,
                                   tc_error *err);
-/* True if `name` is a pass the pipeline knows (for --print-after checks). */
+/* True if `name` is accepted by --print-after: a pass of the pipeline,
+ * "import" or "all". */
 int tc_pass_exists(const char *name);
+
+
+/* ---- build.c: building IR from passes (autodiff, losses, optimizers) ------ */
+
+/* A builder creates nodes with known output shapes. Errors are sticky: after
+ * the first failure every builder call returns NULL and tb->st/err keep the
+ * first error, so rules read as straight-line math and check once. */
+typedef struct tc_builder {
+  tc_graph *g;
+  tc_error *err;
+  tc_status st;
+  const char *origin; /* name of the node a rule is differentiating */
+} tc_builder;
+
+void tc_builder_init(tc_builder *tb, tc_graph *g, tc_error *err);
+/* A new node with one output of the given dtype and shape. */
+tc_value *tb_node(tc_builder *tb, tc_op op, int nin, tc_value *const *in, tc_dtype dt,
+                  const tc_shape *shape);
+/* Broadcasting elementwise ops: the output shape is inferred numpy-style. */
+tc_value *tb_binary(tc_builder *tb, tc_op op, tc_value *a, tc_value *b);
+tc_value *tb_unary(tc_builder *tb, tc_op op, tc_value *a);
+tc_value *tb_scalar(tc_builder *tb, tc_dtype dt, double v); /* a rank-0 constant */
+tc_value *tb_zeros(tc_builder *tb, const char *name, tc_dtype dt, const tc_shape *shape);
+/* Attributes on the producer of v (chainable: returns v). */
+tc_value *tb_int(tc_builder *tb, tc_value *v, const char *name, int64_t x);
+tc_value *tb_float(tc_builder *tb, tc_value *v, const char *name, double x);
+tc_value *tb_ints(tc_builder *tb, tc_value *v, const char *name, const int64_t *x, int n);
+/* Copies every attribute of `from` onto v's producer. */
+tc_value *tb_copy_attrs(tc_builder *tb, tc_value *v, const tc_node *from);
+/* Sums v over the axes along which `shape` was broadcast to v's shape, and
+ * reshapes the result to `shape` (the gradient of a broadcast). */
+tc_value *tb_sum_to(tc_builder *tb, tc_value *v, const tc_shape *shape);
+tc_value *tb_reshape(tc_builder *tb, tc_value *v, const tc_shape *shape);
+tc_value *tb_expand(tc_builder *tb, tc_value *v, const tc_shape *shape);
+tc_value *tb_reduce_sum(tc_builder *tb, tc_value *v, const int64_t *axes, int naxes,
+                        bool keepdims);
+
+/* ---- losses.c, optim_sgd.c, train_graph.c: the training graph ----------- */
+
+typedef enum tc_reduction { TC_REDUCTION_NONE, TC_REDUCTION_SUM, TC_REDUCTION_MEAN } tc_reduction;
+
+/* The loss the spec asks for, resolved against the model and the data. */
+typedef struct tc_loss_desc {
+  const char *type;         /* torch.nn class name, or "output" */
+  const char *input;        /* the graph output it reads */
+  const char *target;       /* the data field holding targets ("" for "output") */
+  tc_dtype target_dtype;    /* of that field */
+  tc_shape target_shape;    /* per batch, leading N */
+  tc_reduction reduction;
+  int64_t ignore_index;     /* CrossEntropyLoss */
+  double label_smoothing;   /* CrossEntropyLoss */
+  const double *weight;     /* CrossEntropyLoss class weights, or NULL */
+  int64_t nweight;
+} tc_loss_desc;
+
+/* Hyper-parameters per param group (PyTorch's names). */
+typedef struct tc_optim_group {
+  double lr, momentum, dampening, weight_decay;
+  bool nesterov, maximize;
+} tc_optim_group;
+
+typedef struct tc_optim_desc {
+  const char *type;             /* torch.optim class name */
+  int ngroups;
+  const tc_optim_group *groups;
+} tc_optim_desc;
+
+/* Slots of the `hyper` array the step reads each call (doubles). The runtime
+ * fills them before every step (tc_hyper_fill in the runtime). */
+enum {
+  TC_HYPER_STEP = 0,  /* optimizer steps taken, counting this one (1-based) */
+  TC_HYPER_FIRST = 1, /* 1.0 on the first step, else 0.0 */
+  TC_HYPER_LR = 2,    /* lr of group g at TC_HYPER_LR + g */
+};
+
+typedef struct tc_train_graph {
+  tc_value *loss;         /* the scalar the step minimises (or the none-reduced loss) */
+  int nparams;
+  tc_value **params;      /* trainable initializers, in initializer order */
+  tc_value **grads;       /* persistent gradient buffers, one per parameter */
+  int *group;             /* param group of each parameter */
+  int nhyper;             /* slots in the hyper array */
+  int nmodel_outputs;     /* graph outputs [1, 1 + nmodel_outputs) are the model's */
+} tc_train_graph;
+
+/* Appends the loss (phase LOSS) reading the model output desc->input and a
+ * new graph input for the target; the loss becomes graph output 0 and the
+ * model's outputs follow. */
+tc_status tc_build_loss(tc_graph *g, const tc_loss_desc *desc, tc_value **loss, tc_error *err);
+
+/* optim_sgd.c: torch.optim.SGD's update of parameter p from its gradient. */
+tc_status tc_build_sgd(tc_builder *tb, const tc_optim_group *hp, tc_value *p, tc_value *grad,
+                       int group);
+
+/* Appends the optimizer update (phase UPDATE) for every parameter. */
+tc_status tc_build_optimizer(tc_graph *g, const tc_optim_desc *desc, tc_train_graph *tg,
+                             tc_error *err);
+
+/* Turns a forward graph (after the forward pipeline) into a training graph:
+ * loss, autodiff into persistent gradient buffers, optimizer. The
+ * parameters are the float initializers (in g->initializers order) that are
+ * not `frozen` and that the loss depends on (as in PyTorch, where a
+ * parameter without a gradient is skipped by the optimizer); `group` gives
+ * each initializer's param group. */
+tc_status tc_build_training(tc_graph *g, const tc_loss_desc *loss, const tc_optim_desc *opt,
+                            const bool *frozen, const int *group, tc_train_graph *tg,
+                            tc_error *err);
+
+/* ---- autodiff.c ---------------------------------------------------------- */
+
+/* Appends the backward graph (phase BACKWARD) of `loss` with respect to
+ * params; grads[i] receives the gradient value of params[i], or NULL if the
+ * loss does not depend on it. */
+tc_status tc_pass_autodiff(tc_graph *g, tc_value *loss, int nparams, tc_value *const *params,
+                           tc_value **grads, tc_error *err);
+
+/* ---- grad_*.c: the gradient rules, named by ops.def's grad column --------
+ * A rule gets dy (dy[0] is the gradient of output 0) and fills dx[j] for
+ * every input j in `needs`, as new IR built with tb. */
+#define OP(e, onnx, min_in, max_in, min_out, max_out, family, shape, lower, grad)       \
+  tc_status tc_##grad(tc_builder *tb, tc_node *n, tc_value *const *dy, const bool *needs, \
+                      tc_value **dx);
+#include "ops.def"
+#undef OP
 
 #endif

@@ -8,8 +8,9 @@
 
 #include "ir.h"
 
-/* Loads the model at `path`. External tensor data is read relative to the
- * model's folder. On success *out owns a new graph (free with tc_graph_free).
+/* Loads the model at `path` (default-domain opsets 7 to 18). External tensor
+ * data is read relative to the model's folder. On success *out owns a new
+ * graph (free with tc_graph_free); on error *out is NULL.
  * Errors (TC_ERR_INPUT) name the file and the place: byte size for a
  * truncated or invalid protobuf; node name and op type for an unknown op or
  * a bad attribute; initializer name for bad tensor data or a missing external
@@ -20,7 +21,9 @@ tc_status tc_onnx_load(const char *path, tc_graph **out, tc_error *err);
 /* Reads a serialized TensorProto (the input_N.pb and output_N.pb files of the ONNX
  * backend tests).
  * Data and name are allocated in `arena`; name may be "" if the proto has
- * none. */
+ * none; `name` may be NULL. On error *out is zeroed (what was already
+ * allocated stays in the arena). External data is read relative to the
+ * file's folder. */
 tc_status tc_onnx_read_tensor_file(const char *path, tc_arena *arena, tc_tensor *out,
                                    const char **name, tc_error *err);
 

@@ -1,0 +1,101 @@
+/* The kernel library's training half: adjoints of the forward kernels and
+ * the loss kernels. Same conventions as kernels.h (dense row-major, sizes in
+ * elements, scratch planned by the compiler, f32/f64 twins). */
+#ifndef TC_KERNELS_TRAIN_H
+#define TC_KERNELS_TRAIN_H
+
+#include <stdint.h>
+
+/* conv_grad.c: the adjoints of tc_k_conv2d (same argument meanings).
+ * dx = conv2d^T(dy, w): dx[n,c,ih,iw] = sum over (m, kh, kw) with
+ *   ih = oh*sh - ph + kh*dh, iw = ow*sw - pw + kw*dw in range, of
+ *   dy[n,m,oh,ow] * w[m, c - g*C/G, kh, kw]      (dx fully overwritten)
+ * dw[m,c',kh,kw] = sum over (n, oh, ow) of dy[n,m,oh,ow] * x[n, g*C/G + c', ih, iw]
+ *   (dw fully overwritten). scratch: tc_k_conv2d_scratch(...) elements. */
+void tc_k_conv2d_grad_input_f32(const float *dy, const float *w, float *dx, float *scratch,
+                                int64_t N, int64_t C, int64_t H, int64_t W, int64_t M,
+                                int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t sh,
+                                int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw,
+                                int64_t groups);
+void tc_k_conv2d_grad_input_f64(const double *dy, const double *w, double *dx,
+                                double *scratch, int64_t N, int64_t C, int64_t H, int64_t W,
+                                int64_t M, int64_t OH, int64_t OW, int64_t KH, int64_t KW,
+                                int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh,
+                                int64_t dw, int64_t groups);
+void tc_k_conv2d_grad_weight_f32(const float *dy, const float *x, float *dw_out,
+                                 float *scratch, int64_t N, int64_t C, int64_t H, int64_t W,
+                                 int64_t M, int64_t OH, int64_t OW, int64_t KH, int64_t KW,
+                                 int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh,
+                                 int64_t dw, int64_t groups);
+void tc_k_conv2d_grad_weight_f64(const double *dy, const double *x, double *dw_out,
+                                 double *scratch, int64_t N, int64_t C, int64_t H, int64_t W,
+                                 int64_t M, int64_t OH, int64_t OW, int64_t KH, int64_t KW,
+                                 int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh,
+                                 int64_t dw, int64_t groups);
+
+/* pool_grad.c. Max: dx = 0, then dx[indices[i]] += dy[i] for i < ny
+ * (indices are flat into dx, as tc_k_maxpool2d writes them). Average: the
+ * adjoint of tc_k_avgpool2d with the same arguments (dx overwritten). */
+void tc_k_maxpool_grad_f32(const float *dy, const int64_t *indices, float *dx, int64_t ny,
+                           int64_t nx);
+void tc_k_maxpool_grad_f64(const double *dy, const int64_t *indices, double *dx, int64_t ny,
+                           int64_t nx);
+void tc_k_avgpool2d_grad_f32(const float *dy, float *dx, int64_t NC, int64_t H, int64_t W,
+                             int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t sh,
+                             int64_t sw, int64_t ph0, int64_t pw0, int64_t ph1, int64_t pw1,
+                             int32_t count_include_pad);
+void tc_k_avgpool2d_grad_f64(const double *dy, double *dx, int64_t NC, int64_t H, int64_t W,
+                             int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t sh,
+                             int64_t sw, int64_t ph0, int64_t pw0, int64_t ph1, int64_t pw1,
+                             int32_t count_include_pad);
+
+/* softmax_grad.c: gradient along the middle axis of [outer, len, inner]:
+ *   softmax:     dx = y * (dy - sum(dy * y))
+ *   log-softmax: dx = dy - exp(y) * sum(dy) */
+void tc_k_softmax_grad_f32(const float *dy, const float *y, float *dx, int64_t outer,
+                           int64_t len, int64_t inner, int32_t log);
+void tc_k_softmax_grad_f64(const double *dy, const double *y, double *dx, int64_t outer,
+                           int64_t len, int64_t inner, int32_t log);
+
+/* gather_grad.c: Gather's adjoint. dx (viewed [outer, axis_len, inner]) = 0, then
+ * dx[o, idx[j], :] += dy[o, j, :]. Returns nonzero on an index outside
+ * [-axis_len, axis_len). */
+int32_t tc_k_gather_grad_f32(const float *dy, const void *indices, float *dx, int64_t outer,
+                             int64_t axis_len, int64_t inner, int64_t nidx, int32_t idx_is_i32);
+int32_t tc_k_gather_grad_f64(const double *dy, const void *indices, double *dx, int64_t outer,
+                             int64_t axis_len, int64_t inner, int64_t nidx, int32_t idx_is_i32);
+
+/* loss.c: torch.nn.CrossEntropyLoss on logits x viewed [N, C, D] (D = the
+ * product of the K extra dims), PyTorch 1.13 semantics:
+ *  class-index targets t [N, D] (int64, or int32 if t_is_i32), optional
+ *  class weights w [C], ignore_index, label_smoothing eps:
+ *    lsm = log_softmax over C; wt = (t == ignore) ? 0 : w[t]
+ *    nll = -lsm[t] * wt;  smooth = (t == ignore) ? 0 : -sum_c lsm[c] * w[c]
+ *    per position: (1-eps) nll + eps/C smooth
+ *    reduction 0 none -> loss [N, D]; 1 sum; 2 mean: divided by sum(wt)
+ *  class-probability targets (prob != 0; t is float [N, C, D]):
+ *    q = t (1-eps) + eps/C;  per position: -sum_c lsm[c] q[c] w[c]
+ *    mean divides by N*D.
+ *  (w == NULL means all ones.) Returns nonzero if a class index is out of
+ *  range (and not ignore_index). */
+int32_t tc_k_cross_entropy_f32(const float *x, const void *t, const float *w, float *loss,
+                               int64_t N, int64_t C, int64_t D, int64_t ignore_index,
+                               double eps, int32_t reduction, int32_t prob, int32_t t_is_i32);
+int32_t tc_k_cross_entropy_f64(const double *x, const void *t, const double *w, double *loss,
+                               int64_t N, int64_t C, int64_t D, int64_t ignore_index,
+                               double eps, int32_t reduction, int32_t prob, int32_t t_is_i32);
+/* Its gradient with respect to x given dloss ([N, D] for none, else a
+ * scalar): dx = s * [(1-eps) wt (p - onehot(t)) + eps/C (p sum(w) - w)]
+ * (index targets; 0 at ignored positions), dx = s * (p sum_c(q w) - q w)
+ * (probability targets), with s = dloss (none), dloss (sum), dloss / sum(wt)
+ * or dloss / (N*D) (mean); p = softmax over C. dx overwritten. */
+int32_t tc_k_cross_entropy_grad_f32(const float *dloss, const float *x, const void *t,
+                                    const float *w, float *dx, int64_t N, int64_t C, int64_t D,
+                                    int64_t ignore_index, double eps, int32_t reduction,
+                                    int32_t prob, int32_t t_is_i32);
+int32_t tc_k_cross_entropy_grad_f64(const double *dloss, const double *x, const void *t,
+                                    const double *w, double *dx, int64_t N, int64_t C,
+                                    int64_t D, int64_t ignore_index, double eps,
+                                    int32_t reduction, int32_t prob, int32_t t_is_i32);
+
+#endif

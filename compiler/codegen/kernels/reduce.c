@@ -1,0 +1,99 @@
+/* Sum reduction with a final scale (ReduceSum, ReduceMean, GlobalAveragePool,
+ * and the broadcast-gradient sums of autodiff):
+ *
+ *   y[sum_i idx_i * out_strides[i]] += x[idx]   over every index of x,
+ *   then y *= scale.
+ *
+ * The axes are first simplified: size-1 axes dropped, and neighbours merged
+ * when both are reduced, or both kept with y strides that chain (x is
+ * contiguous, so merging is always valid for x). What remains alternates
+ * kept and reduced runs, and the innermost one decides the inner loop:
+ *   - reduced innermost ([.., kept, len]): each y element gets the sum of a
+ *     contiguous row of x (16 partial sums, vectorizable);
+ *   - kept innermost ([.., len, inner]): a row of x is added to a row of y
+ *     (unit stride when y is dense there, vectorizable).
+ * The outer axes are walked with an odometer. y is zeroed first, so it is
+ * fully overwritten; an empty x gives scale * 0 (NaN for a mean of nothing,
+ * as in NumPy and PyTorch). */
+#include "kernels.h"
+
+enum { REDUCE_MAX_RANK = 16 };
+
+/* Merges axes; returns the new rank (0 if every axis has size 1). Stores the
+ * number of y elements in *ysize and whether x is empty in *empty. */
+static int32_t simplify(int32_t rank, const int64_t *in_dims, const int64_t *out_strides,
+                        int64_t *dims, int64_t *strides, int64_t *ysize, int *empty) {
+  int32_t r = 0;
+  *ysize = 1;
+  *empty = 0;
+  for (int32_t d = 0; d < rank; d++) {
+    int64_t n = in_dims[d], s = out_strides[d];
+    if (n == 0) *empty = 1;
+    if (s != 0) *ysize *= n;
+    if (n == 1) continue;
+    if (r > 0 && strides[r - 1] == 0 && s == 0) {
+      dims[r - 1] *= n;
+    } else if (r > 0 && s != 0 && strides[r - 1] == s * n) {
+      dims[r - 1] *= n;
+      strides[r - 1] = s;
+    } else {
+      dims[r] = n;
+      strides[r] = s;
+      r++;
+    }
+  }
+  return r;
+}
+
+#define DEFINE_REDUCE(T, SUF)                                                            \
+  static inline T row_sum_##SUF(const T *restrict x, int64_t n) {                        \
+    T s[16] = {0};                                                                       \
+    int64_t k = 0;                                                                       \
+    for (; k + 16 <= n; k += 16)                                                         \
+      for (int l = 0; l < 16; l++) s[l] = s[l] + x[k + l];                               \
+    for (; k < n; k++) s[0] = s[0] + x[k];                                               \
+    for (int w = 8; w >= 1; w /= 2) /* pairwise: s[l] += s[l + w] */                     \
+      for (int l = 0; l < w; l++) s[l] = s[l] + s[l + w];                                \
+    return s[0];                                                                         \
+  }                                                                                      \
+                                                                                         \
+  static inline void row_add_##SUF(T *restrict y, const T *restrict x, int64_t n) {      \
+    for (int64_t i = 0; i < n; i++) y[i] = y[i] + x[i];                                  \
+  }                                                                                      \
+                                                                                         \
+  void tc_k_reduce_sum_##SUF(const T *x, T *y, int32_t rank, const int64_t *in_dims,     \
+                             const int64_t *out_strides, T scale) {                      \
+    int64_t dims[REDUCE_MAX_RANK], strides[REDUCE_MAX_RANK], ysize;                      \
+    int empty;                                                                           \
+    int32_t r = simplify(rank, in_dims, out_strides, dims, strides, &ysize, &empty);     \
+    for (int64_t i = 0; i < ysize; i++) y[i] = 0;                                        \
+    if (!empty) {                                                                        \
+      if (r == 0) {                                                                      \
+        y[0] = x[0];                                                                     \
+      } else {                                                                           \
+        int64_t inner = dims[r - 1], is = strides[r - 1], outer = 1;                     \
+        for (int32_t d = 0; d < r - 1; d++) outer *= dims[d];                            \
+        int64_t idx[REDUCE_MAX_RANK] = {0}, yoff = 0;                                    \
+        for (int64_t o = 0; o < outer; o++) {                                            \
+          const T *xr = x + o * inner;                                                   \
+          if (is == 0)                                                                   \
+            y[yoff] = y[yoff] + row_sum_##SUF(xr, inner);                                \
+          else if (is == 1)                                                              \
+            row_add_##SUF(y + yoff, xr, inner);                                          \
+          else                                                                           \
+            for (int64_t i = 0; i < inner; i++) y[yoff + i * is] = y[yoff + i * is] + xr[i]; \
+          for (int32_t d = r - 2; d >= 0; d--) { /* odometer over the outer axes */      \
+            yoff += strides[d];                                                          \
+            if (++idx[d] < dims[d]) break;                                               \
+            yoff -= idx[d] * strides[d];                                                 \
+            idx[d] = 0;                                                                  \
+          }                                                                              \
+        }                                                                                \
+      }                                                                                  \
+    }                                                                                    \
+    if (scale != 1)                                                                      \
+      for (int64_t i = 0; i < ysize; i++) y[i] = y[i] * scale;                           \
+  }
+
+DEFINE_REDUCE(float, f32)
+DEFINE_REDUCE(double, f64)

@@ -1,0 +1,72 @@
+/* The training graph: model + loss + backward + optimizer update in one
+ * graph, each node tagged with its phase so codegen can emit the entry
+ * points of DESIGN.md ("The compiled step") from the subsets. Gradients are
+ * written to persistent buffers at the end of the backward phase, so
+ * grad_step and apply_update can run separately (gradient accumulation,
+ * L-BFGS, data-parallel allreduce). */
+#include "passes.h"
+
+#include <string.h>
+
+tc_status tc_build_optimizer(tc_graph *g, const tc_optim_desc *desc, tc_train_graph *tg,
+                             tc_error *err) {
+  if (strcmp(desc->type, "SGD") != 0)
+    return tc_fail(err, TC_ERR_INPUT, "optimizer %s is not supported yet (supported: SGD)",
+                   desc->type);
+  tc_builder tb;
+  tc_builder_init(&tb, g, err);
+  g->building_phase = TC_PHASE_UPDATE;
+  for (int i = 0; i < tg->nparams && !tb.st; i++)
+    tc_build_sgd(&tb, &desc->groups[tg->group[i]], tg->params[i], tg->grads[i], tg->group[i]);
+  g->building_phase = TC_PHASE_FORWARD;
+  tg->nhyper = TC_HYPER_LR + desc->ngroups;
+  return tb.st;
+}
+
+tc_status tc_build_training(tc_graph *g, const tc_loss_desc *loss, const tc_optim_desc *opt,
+                            const bool *frozen, const int *group, tc_train_graph *tg,
+                            tc_error *err) {
+  memset(tg, 0, sizeof *tg);
+  tg->nmodel_outputs = g->noutputs;
+  int ninit = g->ninitializers; /* the loss and optimizer add more */
+  tc_status st = tc_build_loss(g, loss, &tg->loss, err);
+  if (st) return st;
+  size_t cap = (size_t)ninit + 1;
+  tc_value **cand = tc_arena_alloc(g->arena, sizeof(tc_value *) * cap);
+  tc_value **raw = tc_arena_alloc(g->arena, sizeof(tc_value *) * cap);
+  int *cand_group = tc_arena_alloc(g->arena, sizeof(int) * cap);
+  tg->params = tc_arena_alloc(g->arena, sizeof(tc_value *) * cap);
+  tg->grads = tc_arena_alloc(g->arena, sizeof(tc_value *) * cap);
+  tg->group = tc_arena_alloc(g->arena, sizeof(int) * cap);
+  if (!cand || !raw || !cand_group || !tg->params || !tg->grads || !tg->group)
+    return tc_fail(err, TC_ERR_INTERNAL, "out of memory");
+  int ncand = 0;
+  for (int i = 0; i < ninit; i++)
+    if (!frozen[i] && tc_dtype_is_float(g->initializers[i]->dtype)) {
+      cand_group[ncand] = group[i];
+      cand[ncand++] = g->initializers[i];
+    }
+  if (ncand == 0)
+    return tc_fail(err, TC_ERR_INPUT, "%s: nothing to train: every parameter is frozen", g->source);
+  if ((st = tc_pass_autodiff(g, tg->loss, ncand, cand, raw, err))) return st;
+
+  tc_builder tb;
+  tc_builder_init(&tb, g, err);
+  g->building_phase = TC_PHASE_BACKWARD;
+  for (int i = 0; i < ncand && !tb.st; i++) {
+    if (!raw[i]) continue;
+    tc_value *p = cand[i];
+    tc_value *buf = tb_zeros(&tb, tc_arena_printf(g->arena, "%s.grad", p->name), p->dtype, &p->shape);
+    if (!buf) break;
+    buf->persistent = true;
+    p->trainable = true;
+    tc_value *in[2] = {buf, raw[i]};
+    tb_node(&tb, TC_OP_ASSIGN, 2, in, p->dtype, &p->shape);
+    tg->params[tg->nparams] = p;
+    tg->grads[tg->nparams] = buf;
+    tg->group[tg->nparams++] = cand_group[i];
+  }
+  g->building_phase = TC_PHASE_FORWARD;
+  if (tb.st) return tb.st;
+  return tc_build_optimizer(g, opt, tg, err);
+}
