@@ -83,6 +83,11 @@ tc_status tc_program_infer(const tc_program *p, uint8_t *arena,
 tc_status tc_program_run(const tc_program *p, int entry, uint8_t *arena,
                          const void *const *inputs, void *const *outputs, int64_t batch,
                          const double *hyper, tc_error *err);
+/* Entry `i` itself, for callers that drive it directly (the runtime's
+ * training loop through tc_step). */
+typedef int64_t (*tc_entry_fn)(uint8_t *arena, const void *const *inputs,
+                               void *const *outputs, int64_t batch, const double *hyper);
+tc_entry_fn tc_program_entry(const tc_program *p, int i);
 /* Byte offset in the arena of the value the graph had as values[id] (for
  * reading parameters and state); -1 if it has no storage of its own. */
 int64_t tc_program_value_offset(const tc_program *p, int value_id);

@@ -275,6 +275,11 @@ tc_status tc_program_infer(const tc_program *p, uint8_t *arena, const void *cons
   return tc_program_run(p, 0, arena, inputs, outputs, batch, NULL, err);
 }
 
+tc_entry_fn tc_program_entry(const tc_program *p, int i) {
+  TC_ASSERT(i >= 0 && i < p->nentries);
+  return p->entries[i];
+}
+
 int64_t tc_program_value_offset(const tc_program *p, int value_id) {
   return value_id >= 0 && value_id < p->nvalues ? p->value_offset[value_id] : -1;
 }

@@ -194,12 +194,15 @@ tc_status tc_grad_reduce(tc_builder *tb, tc_node *n, tc_value *const *dy, const 
     }
   tc_value *g = tb_reshape(tb, dy[0], &kept);
   if (n->op != TC_OP_REDUCE_SUM) {
-    if (count.per_batch)
-      return tb->st = tc_fail(tb->err, TC_ERR_INPUT,
-                              "%s: node '%s' (%s): the gradient of a mean over the batch axis "
-                              "is not supported yet",
-                              tb->g->source, n->name, tc_op_table[n->op].onnx_name);
-    g = tb_binary(tb, TC_OP_MUL, g, tb_scalar(tb, g ? g->dtype : x->dtype, 1.0 / (double)count.size));
+    tc_value *scale;
+    if (count.per_batch) { /* 1 / (size * N), N known only at run time */
+      tc_shape scalar = {0};
+      scale = tb_int(tb, tb_node(tb, TC_OP_BATCH_RECIP, 0, NULL, x->dtype, &scalar), "size",
+                     count.size);
+    } else {
+      scale = tb_scalar(tb, x->dtype, 1.0 / (double)count.size);
+    }
+    g = tb_binary(tb, TC_OP_MUL, g, scale);
   }
   dx[0] = tb_expand(tb, g, &x->shape);
   return tb->st;

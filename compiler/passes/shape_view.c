@@ -63,7 +63,8 @@ tc_status tc_shape_flatten(tc_graph *g, tc_node *n, tc_error *err) {
  * the `shape` attribute). 0 copies the input dim (unless allowzero=1), one
  * -1 takes what is left. */
 tc_status tc_shape_reshape(tc_graph *g, tc_node *n, tc_error *err) {
-  const tc_value *x = n->inputs[0], *sv = tc_infer_in(n, 1);
+  const tc_value *x = n->inputs[0];
+  tc_value *sv = tc_infer_in(n, 1);
   char sx[256], st_[512], a[64], b[64];
   tc_dim target[TC_KNOWN_MAX];
   int64_t count;
@@ -74,6 +75,8 @@ tc_status tc_shape_reshape(tc_graph *g, tc_node *n, tc_error *err) {
                            sv->name, tc_dtype_name(sv->dtype));
     if (sv->shape.rank != 1)
       return tc_infer_fail(g, n, err, "input 1 ('%s', the shape) must be 1-D", sv->name);
+    tc_status st;
+    if (!sv->known && sv->data && (st = tc_known_from_data(g, sv, err))) return st;
     if (!sv->known)
       return tc_infer_fail(g, n, err,
                            "cannot resolve Reshape target shape: input 1 ('%s') is not known "

@@ -1,7 +1,8 @@
 /* The ONNX frontend's contact with the file system and with protobuf-c's
  * memory: whole-file reads with the size and file-type checks every input
- * file gets, the allocator that lets failure-injection tests reach inside
- * the protobuf unpack, and the two message helpers the other files share. */
+ * file gets, atomic writes of serialized messages, the allocator that lets
+ * failure-injection tests reach inside the protobuf unpack, and the two
+ * message helpers the other files share. */
 #include "onnx_internal.h"
 
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 tc_status onnx_bad(const onnx_ctx *c, tc_error *err, const char *what,
@@ -123,4 +125,196 @@ void onnx_pb_alloc_init(onnx_pb_alloc *a) {
   a->base.free = pb_free;
   a->base.allocator_data = a;
   a->failed = false;
+}
+
+/* ---- atomic writes -------------------------------------------------------- */
+
+/* A ProtobufCBuffer that streams the packed message to a file through a
+ * buffer, so a model of a gigabyte is not held twice in memory. protobuf-c's
+ * append cannot fail, so the first write error is kept and later appends
+ * are dropped. */
+typedef struct fd_sink {
+  ProtobufCBuffer base;
+  int fd;
+  unsigned char *buf; /* cap bytes */
+  size_t cap, used;
+  size_t written;     /* bytes handed to write() so far */
+  int error;          /* errno of the first failed write; 0 while all went well */
+} fd_sink;
+
+static void sink_write(fd_sink *s, const unsigned char *p, size_t n) {
+  while (n > 0 && !s->error) {
+    ssize_t w = write(s->fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      s->error = w < 0 ? errno : EIO;
+      return;
+    }
+    p += w;
+    n -= (size_t)w;
+    s->written += (size_t)w;
+  }
+}
+
+static void sink_flush(fd_sink *s) {
+  sink_write(s, s->buf, s->used);
+  s->used = 0;
+}
+
+static void sink_append(ProtobufCBuffer *b, size_t len, const uint8_t *data) {
+  fd_sink *s = (fd_sink *)b;
+  if (s->error) return;
+  if (s->used + len > s->cap) sink_flush(s);
+  if (len >= s->cap) sink_write(s, data, len); /* tensor data: no copy */
+  else {
+    memcpy(s->buf + s->used, data, len);
+    s->used += len;
+  }
+}
+
+/* The folder part of `path` ("." for a bare name, "/" for "/x"), malloc'd. */
+static char *folder_of(const char *path) {
+  const char *slash = strrchr(path, '/');
+  size_t n = !slash ? 0 : slash == path ? 1 : (size_t)(slash - path);
+  char *dir = tc_xmalloc(n ? n + 1 : 2);
+  if (!dir) return NULL;
+  if (n) {
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+  } else {
+    strcpy(dir, ".");
+  }
+  return dir;
+}
+
+/* Creates "<folder>/.<name>.tmp-<pid>-<n>" with O_EXCL, trying new names
+ * while they exist. On success *tmp (malloc'd) names the file and the
+ * returned descriptor is open for writing; on failure -1 with errno set and
+ * *tmp NULL. */
+static int create_temp(const char *path, char **tmp) {
+  *tmp = NULL;
+  const char *slash = strrchr(path, '/');
+  size_t dir = slash ? (size_t)(slash - path) + 1 : 0;
+  const char *base = path + dir;
+  int base_len = (int)strnlen(base, 200); /* room for the suffix in NAME_MAX */
+  size_t size = dir + (size_t)base_len + 64;
+  char *name = tc_xmalloc(size);
+  if (!name) {
+    errno = ENOMEM;
+    return -1;
+  }
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  unsigned long salt = (unsigned long)ts.tv_nsec ^ ((unsigned long)ts.tv_sec << 20);
+  for (int attempt = 0; attempt < 100; attempt++) {
+    snprintf(name, size, "%.*s.%.*s.tmp-%ld-%lx", (int)dir, path, base_len, base,
+             (long)getpid(), (salt + (unsigned long)attempt * 7919u) & 0xffffffu);
+    int fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd >= 0) {
+      *tmp = name;
+      return fd;
+    }
+    if (errno != EEXIST) break;
+  }
+  int saved = errno;
+  free(name);
+  errno = saved;
+  return -1;
+}
+
+/* fsync of a folder, so that a rename in it is durable. File systems that
+ * cannot sync folders say EINVAL; there is nothing more to do on those. */
+static int sync_folder(const char *dir) {
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  int rc = fsync(fd);
+  int saved = errno;
+  close(fd);
+  if (rc != 0 && saved == EINVAL) rc = 0;
+  errno = saved;
+  return rc;
+}
+
+tc_status onnx_write_message_atomic(const char *path, const char *kind,
+                                    const ProtobufCMessage *msg, tc_error *err) {
+  size_t size = protobuf_c_message_get_packed_size(msg);
+  if (size > ONNX_MAX_FILE_BYTES)
+    return tc_fail(err, TC_ERR_INPUT,
+                   "%s: the %s would be %zu bytes; protobuf limits a file to 2 GiB "
+                   "(larger weights belong in external data)",
+                   path, kind, size);
+
+  tc_status st = TC_OK;
+  char *dir = NULL, *tmp = NULL;
+  int fd = -1;
+  fd_sink sink = {.base = {.append = sink_append}, .fd = -1};
+
+  /* A file being replaced keeps its permissions; a new one gets 0666 & ~umask. */
+  struct stat old;
+  bool replacing = stat(path, &old) == 0;
+  if (replacing && S_ISDIR(old.st_mode))
+    return tc_fail(err, TC_ERR_INPUT, "%s: cannot write the %s: it is a folder", path, kind);
+
+  dir = folder_of(path);
+  if (!dir) {
+    st = tc_fail(err, TC_ERR_INTERNAL, "%s: out of memory", path);
+    goto cleanup;
+  }
+  fd = create_temp(path, &tmp);
+  if (fd < 0) {
+    st = errno == ENOMEM
+             ? tc_fail(err, TC_ERR_INTERNAL, "%s: out of memory", path)
+             : tc_fail(err, TC_ERR_INPUT,
+                       "%s: cannot write the %s: cannot create a file in folder '%s': %s",
+                       path, kind, dir, strerror(errno));
+    goto cleanup;
+  }
+  if (replacing && S_ISREG(old.st_mode) && fchmod(fd, old.st_mode & 07777) != 0) {
+    st = tc_fail(err, TC_ERR_INPUT, "%s: cannot set the permissions of '%s': %s", path, tmp,
+                 strerror(errno));
+    goto cleanup;
+  }
+
+  sink.fd = fd;
+  sink.cap = (size_t)1 << 16;
+  sink.buf = tc_xmalloc(sink.cap);
+  if (!sink.buf) {
+    st = tc_fail(err, TC_ERR_INTERNAL, "%s: out of memory", path);
+    goto cleanup;
+  }
+  protobuf_c_message_pack_to_buffer(msg, &sink.base);
+  sink_flush(&sink);
+  if (!sink.error && sink.written != size) sink.error = EIO; /* protobuf-c broke its word */
+  if (sink.error || fsync(fd) != 0) {
+    st = tc_fail(err, TC_ERR_INPUT, "%s: cannot write the %s: writing '%s' failed: %s", path,
+                 kind, tmp, strerror(sink.error ? sink.error : errno));
+    goto cleanup;
+  }
+  int rc = close(fd);
+  fd = -1;
+  if (rc != 0) {
+    st = tc_fail(err, TC_ERR_INPUT, "%s: cannot write the %s: closing '%s' failed: %s", path,
+                 kind, tmp, strerror(errno));
+    goto cleanup;
+  }
+  if (rename(tmp, path) != 0) {
+    st = tc_fail(err, TC_ERR_INPUT, "%s: cannot write the %s: renaming '%s' to it failed: %s",
+                 path, kind, tmp, strerror(errno));
+    goto cleanup;
+  }
+  free(tmp);
+  tmp = NULL; /* renamed: nothing to remove any more */
+  if (sync_folder(dir) != 0)
+    st = tc_fail(err, TC_ERR_INPUT,
+                 "%s: the %s was written, but syncing folder '%s' failed (%s), so it may "
+                 "not survive a power loss",
+                 path, kind, dir, strerror(errno));
+
+cleanup:
+  if (fd >= 0) close(fd);
+  if (tmp) unlink(tmp);
+  free(tmp);
+  free(sink.buf);
+  free(dir);
+  return st;
 }

@@ -6,7 +6,8 @@
  * TC_ERR_INTERNAL. Nothing decoded keeps a pointer into the protobuf message.
  *
  * Sections, one per .c file: onnx_file.c, onnx_tensor.c, onnx_attr.c
- * (onnx_import.c holds the model-level import and needs no section). */
+ * (onnx_import.c and onnx_export.c hold the model-level import and export
+ * and need no section). */
 #ifndef TC_ONNX_INTERNAL_H
 #define TC_ONNX_INTERNAL_H
 
@@ -55,12 +56,25 @@ typedef struct onnx_pb_alloc {
 
 void onnx_pb_alloc_init(onnx_pb_alloc *a);
 
+/* Serializes `msg` to `path` atomically: into a new file (O_EXCL, unique
+ * name) in path's folder, fsync'd, renamed over `path` (taking the
+ * permission bits of the file it replaces), then the folder fsync'd. A
+ * message larger than ONNX_MAX_FILE_BYTES is refused. On failure the
+ * temporary file is removed. `kind` ("ONNX model") is used in messages. */
+tc_status onnx_write_message_atomic(const char *path, const char *kind,
+                                    const ProtobufCMessage *msg, tc_error *err);
+
 /* ---- onnx_tensor.c --------------------------------------------------------- */
 
 /* Decodes a TensorProto (raw_data, typed fields or external data) into `out`,
  * with its data in c->arena. `what` names the tensor in messages. */
 tc_status onnx_tensor_decode(const onnx_ctx *c, const Onnx__TensorProto *tp,
                              const char *what, tc_tensor *out, tc_error *err);
+
+/* The byte size numel * element size of a TensorProto, after the checks of
+ * onnx_tensor_decode on its dtype, dims and segment (the data is not read). */
+tc_status onnx_tensor_nbytes(const onnx_ctx *c, const Onnx__TensorProto *tp,
+                             const char *what, size_t *nbytes, tc_error *err);
 
 /* ---- onnx_attr.c ----------------------------------------------------------- */
 

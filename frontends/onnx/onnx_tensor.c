@@ -305,6 +305,15 @@ tc_status onnx_tensor_decode(const onnx_ctx *c, const Onnx__TensorProto *tp,
   return decode_typed(c, tp, what, out, numel, nbytes, err);
 }
 
+tc_status onnx_tensor_nbytes(const onnx_ctx *c, const Onnx__TensorProto *tp,
+                             const char *what, size_t *nbytes, tc_error *err) {
+  tc_tensor t;
+  memset(&t, 0, sizeof t);
+  int64_t numel = 0;
+  *nbytes = 0;
+  return decode_header(c, tp, what, &t, &numel, nbytes, err);
+}
+
 tc_status tc_onnx_read_tensor_file(const char *path, tc_arena *arena, tc_tensor *out,
                                    const char **name, tc_error *err) {
   memset(out, 0, sizeof *out);

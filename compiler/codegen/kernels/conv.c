@@ -28,63 +28,63 @@ static inline void tap_range(int64_t n_in, int64_t n_out, int64_t s, int64_t p, 
   *hi = h > n_out ? n_out : h < *lo ? *lo : h;
 }
 
-#define DEFINE_CONV(T, SUF)                                                              \
-  /* col [Cg*KH*KW, OH*OW] from the Cg planes at xg */                                   \
-  static void im2col_##SUF(const T *restrict xg, T *restrict col, int64_t Cg, int64_t H, \
-                           int64_t W, int64_t OH, int64_t OW, int64_t KH, int64_t KW,    \
-                           int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh,   \
-                           int64_t dw) {                                                 \
-    for (int64_t c = 0; c < Cg; c++) {                                                   \
-      const T *xc = xg + c * H * W;                                                      \
-      for (int64_t kh = 0; kh < KH; kh++)                                                \
-        for (int64_t kw = 0; kw < KW; kw++) {                                            \
-          T *row = col + ((c * KH + kh) * KW + kw) * OH * OW;                            \
-          int64_t olo, ohi;                                                              \
-          tap_range(W, OW, sw, pw, kw * dw, &olo, &ohi);                                 \
-          for (int64_t oh = 0; oh < OH; oh++) {                                          \
-            T *r = row + oh * OW;                                                        \
-            int64_t ih = oh * sh - ph + kh * dh;                                         \
-            if (ih < 0 || ih >= H) {                                                     \
-              memset(r, 0, (size_t)OW * sizeof(T));                                      \
-              continue;                                                                  \
-            }                                                                            \
-            int64_t base = ih * W - pw + kw * dw; /* xc[base + ow*sw] is the tap */      \
-            for (int64_t ow = 0; ow < olo; ow++) r[ow] = 0;                              \
-            if (sw == 1)                                                                 \
-              memcpy(r + olo, xc + base + olo, (size_t)(ohi - olo) * sizeof(T));         \
-            else                                                                         \
-              for (int64_t ow = olo; ow < ohi; ow++) r[ow] = xc[base + ow * sw];         \
-            for (int64_t ow = ohi; ow < OW; ow++) r[ow] = 0;                             \
-          }                                                                              \
-        }                                                                                \
-    }                                                                                    \
-  }                                                                                      \
-                                                                                         \
-  void tc_k_conv2d_##SUF(const T *x, const T *w, const T *bias, T *y, T *scratch,        \
-                         int64_t N, int64_t C, int64_t H, int64_t W, int64_t M,          \
-                         int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t sh,     \
-                         int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw,     \
-                         int64_t groups) {                                               \
-    int64_t Cg = C / groups, Mg = M / groups, P = OH * OW, Kc = Cg * KH * KW;            \
-    int direct = KH == 1 && KW == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0 &&       \
-                 OH == H && OW == W;                                                     \
-    for (int64_t n = 0; n < N; n++)                                                      \
-      for (int64_t g = 0; g < groups; g++) {                                             \
-        const T *xg = x + (n * C + g * Cg) * H * W;                                      \
-        T *yg = y + (n * M + g * Mg) * P;                                                \
-        if (bias)                                                                        \
-          for (int64_t m = 0; m < Mg; m++) {                                             \
-            T bm = bias[g * Mg + m];                                                     \
-            for (int64_t p = 0; p < P; p++) yg[m * P + p] = bm;                          \
-          }                                                                              \
-        const T *col = xg;                                                               \
-        if (!direct) {                                                                   \
-          im2col_##SUF(xg, scratch, Cg, H, W, OH, OW, KH, KW, sh, sw, ph, pw, dh, dw);   \
-          col = scratch;                                                                 \
-        }                                                                                \
+#define DEFINE_CONV(T, SUF)                                                               \
+  /* col [Cg*KH*KW, OH*OW] from the Cg planes at xg */                                    \
+  static void im2col_##SUF(const T *restrict xg, T *restrict col, int64_t Cg, int64_t H,  \
+                           int64_t W, int64_t OH, int64_t OW, int64_t KH, int64_t KW,     \
+                           int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh,    \
+                           int64_t dw) {                                                  \
+    for (int64_t c = 0; c < Cg; c++) {                                                    \
+      const T *xc = xg + c * H * W;                                                       \
+      for (int64_t kh = 0; kh < KH; kh++)                                                 \
+        for (int64_t kw = 0; kw < KW; kw++) {                                             \
+          T *row = col + ((c * KH + kh) * KW + kw) * OH * OW;                             \
+          int64_t olo, ohi;                                                               \
+          tap_range(W, OW, sw, pw, kw * dw, &olo, &ohi);                                  \
+          for (int64_t oh = 0; oh < OH; oh++) {                                           \
+            T *r = row + oh * OW;                                                         \
+            int64_t ih = oh * sh - ph + kh * dh;                                          \
+            if (ih < 0 || ih >= H) {                                                      \
+              memset(r, 0, (size_t)OW * sizeof(T));                                       \
+              continue;                                                                   \
+            }                                                                             \
+            int64_t base = ih * W - pw + kw * dw; /* xc[base + ow*sw] is the tap */       \
+            for (int64_t ow = 0; ow < olo; ow++) r[ow] = 0;                               \
+            if (sw == 1)                                                                  \
+              memcpy(r + olo, xc + base + olo, (size_t)(ohi - olo) * sizeof(T));          \
+            else                                                                          \
+              for (int64_t ow = olo; ow < ohi; ow++) r[ow] = xc[base + ow * sw];          \
+            for (int64_t ow = ohi; ow < OW; ow++) r[ow] = 0;                              \
+          }                                                                               \
+        }                                                                                 \
+    }                                                                                     \
+  }                                                                                       \
+                                                                                          \
+  void tc_k_conv2d_##SUF(const T *x, const T *w, const T *bias, T *y, T *scratch,         \
+                         int64_t N, int64_t C, int64_t H, int64_t W, int64_t M,           \
+                         int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t sh,      \
+                         int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw,      \
+                         int64_t groups) {                                                \
+    int64_t Cg = C / groups, Mg = M / groups, P = OH * OW, Kc = Cg * KH * KW;             \
+    int direct = KH == 1 && KW == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0 &&        \
+                 OH == H && OW == W;                                                      \
+    for (int64_t n = 0; n < N; n++)                                                       \
+      for (int64_t g = 0; g < groups; g++) {                                              \
+        const T *xg = x + (n * C + g * Cg) * H * W;                                       \
+        T *yg = y + (n * M + g * Mg) * P;                                                 \
+        if (bias)                                                                         \
+          for (int64_t m = 0; m < Mg; m++) {                                              \
+            T bm = bias[g * Mg + m];                                                      \
+            for (int64_t p = 0; p < P; p++) yg[m * P + p] = bm;                           \
+          }                                                                               \
+        const T *col = xg;                                                                \
+        if (!direct) {                                                                    \
+          im2col_##SUF(xg, scratch, Cg, H, W, OH, OW, KH, KW, sh, sw, ph, pw, dh, dw);    \
+          col = scratch;                                                                  \
+        }                                                                                 \
         tc_k_matmul_##SUF(w + g * Mg * Kc, col, yg, Mg, P, Kc, Kc, P, 0, 0, 1, bias != 0, \
-                          0, NULL, NULL, NULL);                                          \
-      }                                                                                  \
+                          0, NULL, NULL, NULL);                                           \
+      }                                                                                   \
   }
 
 DEFINE_CONV(float, f32)

@@ -9,9 +9,11 @@
  * Conventions: tensors are dense, row-major (C order); sizes and strides are
  * in elements unless named *_bytes; `_f32` and `_f64` variants have the same
  * contract. Kernels never allocate: scratch space is planned by the compiler
- * and passed in. A kernel that can meet bad data (an index out of range)
- * returns nonzero, which the generated code turns into an error naming the
- * node; all others return void. */
+ * and passed in (a few use small fixed-size stack buffers: at most 64 KiB,
+ * in matmul). Outputs never alias inputs (the memory plan guarantees it; the
+ * kernels rely on it). A kernel that can meet bad data (an index out of
+ * range) returns nonzero, which the generated code turns into an error
+ * naming the node; all others return void. */
 #ifndef TC_KERNELS_H
 #define TC_KERNELS_H
 
@@ -43,7 +45,8 @@ double tc_k_pow(double x, double y);
  * stored [K,M]. Likewise opB(B_b) is [K,N]. a_strides/b_strides give, per
  * batch dim, the element stride of A and B (0 where that operand broadcasts).
  * C is contiguous: C_b is the [M,N] block at C + flat(b) * M * N.
- * batch_rank may be 0 (one matrix). */
+ * batch_rank may be 0 (one matrix) and is at most 16. Without accumulate, C
+ * is overwritten (it may hold garbage). */
 void tc_k_matmul_f32(const float *A, const float *B, float *C, int64_t M, int64_t N,
                      int64_t K, int64_t lda, int64_t ldb, int32_t trans_a,
                      int32_t trans_b, float alpha, int32_t accumulate,
@@ -87,7 +90,9 @@ void tc_k_conv2d_f64(const double *x, const double *w, const double *bias, doubl
  * Average: divides by the number of taps inside [0,H)x[0,W) when
  * count_include_pad is 0; otherwise by the number of taps inside the padded
  * extent [-ph0, H+ph1) x [-pw0, W+pw1) (as ONNX and PyTorch do, so windows that
- * ceil_mode pushes past the trailing pad count fewer taps). */
+ * ceil_mode pushes past the trailing pad count fewer taps). A window with no
+ * tap inside x (only possible when pads reach the kernel extent) gives -inf
+ * and the plane's first element as index (max) or NaN (average). */
 void tc_k_maxpool2d_f32(const float *x, float *y, int64_t *indices, int64_t NC,
                         int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t KH,
                         int64_t KW, int64_t sh, int64_t sw, int64_t ph0, int64_t pw0,
@@ -117,7 +122,8 @@ void tc_k_softmax_f64(const double *x, double *y, int64_t outer, int64_t len,
  * Sum reduction with a final scale (scale = 1/count gives the mean):
  *   y = scale * sum over reduced axes of x
  * x has dims in_dims[0..rank); out_strides[i] is the element stride in y of
- * axis i, 0 for reduced axes. y is fully overwritten. */
+ * axis i, 0 for reduced axes (y dense over the kept axes). y is fully
+ * overwritten; rank is at most 16. */
 void tc_k_reduce_sum_f32(const float *x, float *y, int32_t rank, const int64_t *in_dims,
                          const int64_t *out_strides, float scale);
 void tc_k_reduce_sum_f64(const double *x, double *y, int32_t rank,

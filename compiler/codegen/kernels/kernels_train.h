@@ -1,17 +1,24 @@
 /* The kernel library's training half: adjoints of the forward kernels and
  * the loss kernels. Same conventions as kernels.h (dense row-major, sizes in
- * elements, scratch planned by the compiler, f32/f64 twins). */
+ * elements, scratch planned by the compiler, f32/f64 twins). Outputs must
+ * not overlap any input (the inner loops are restrict-qualified), so the
+ * memory planner must not hand a kernel's output the buffer of its dy.
+ * Every kernel is checked against its forward by the dot-product test in
+ * tests/unit/test_kernels_train.c, and the loss against PyTorch, live. */
 #ifndef TC_KERNELS_TRAIN_H
 #define TC_KERNELS_TRAIN_H
 
 #include <stdint.h>
 
-/* conv_grad.c: the adjoints of tc_k_conv2d (same argument meanings).
+/* conv_grad.c: the adjoints of tc_k_conv2d (same argument meanings; the
+ * bias gradient is a plain sum of dy over n, oh, ow: tc_k_reduce_sum).
  * dx = conv2d^T(dy, w): dx[n,c,ih,iw] = sum over (m, kh, kw) with
  *   ih = oh*sh - ph + kh*dh, iw = ow*sw - pw + kw*dw in range, of
  *   dy[n,m,oh,ow] * w[m, c - g*C/G, kh, kw]      (dx fully overwritten)
  * dw[m,c',kh,kw] = sum over (n, oh, ow) of dy[n,m,oh,ow] * x[n, g*C/G + c', ih, iw]
- *   (dw fully overwritten). scratch: tc_k_conv2d_scratch(...) elements. */
+ *   (dw fully overwritten). scratch: tc_k_conv2d_scratch(C, groups, KH, KW,
+ *   OH, OW) elements, the forward's size (unused by the 1x1, stride 1,
+ *   unpadded case). */
 void tc_k_conv2d_grad_input_f32(const float *dy, const float *w, float *dx, float *scratch,
                                 int64_t N, int64_t C, int64_t H, int64_t W, int64_t M,
                                 int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t sh,
@@ -34,8 +41,11 @@ void tc_k_conv2d_grad_weight_f64(const double *dy, const double *x, double *dw_o
                                  int64_t dw, int64_t groups);
 
 /* pool_grad.c. Max: dx = 0, then dx[indices[i]] += dy[i] for i < ny
- * (indices are flat into dx, as tc_k_maxpool2d writes them). Average: the
- * adjoint of tc_k_avgpool2d with the same arguments (dx overwritten). */
+ * (indices are flat into dx, as tc_k_maxpool2d writes them; not checked).
+ * Average: the adjoint of tc_k_avgpool2d with the same arguments (dx
+ * overwritten): each valid tap of window (oh, ow) gets
+ * dy[oh, ow] / count(oh, ow) with the forward's count; a window with no
+ * counted tap (its forward output is NaN whatever x is) contributes 0. */
 void tc_k_maxpool_grad_f32(const float *dy, const int64_t *indices, float *dx, int64_t ny,
                            int64_t nx);
 void tc_k_maxpool_grad_f64(const double *dy, const int64_t *indices, double *dx, int64_t ny,
@@ -57,9 +67,11 @@ void tc_k_softmax_grad_f32(const float *dy, const float *y, float *dx, int64_t o
 void tc_k_softmax_grad_f64(const double *dy, const double *y, double *dx, int64_t outer,
                            int64_t len, int64_t inner, int32_t log);
 
-/* gather_grad.c: Gather's adjoint. dx (viewed [outer, axis_len, inner]) = 0, then
- * dx[o, idx[j], :] += dy[o, j, :]. Returns nonzero on an index outside
- * [-axis_len, axis_len). */
+/* gather_grad.c: Gather's adjoint. dy is [outer, nidx, inner] (int32
+ * indices if idx_is_i32, else int64; negative counts from the end). dx
+ * (viewed [outer, axis_len, inner]) = 0, then dx[o, idx[j], :] += dy[o, j, :]
+ * (repeated indices accumulate). Returns nonzero on an index outside
+ * [-axis_len, axis_len), checked before dx is written (dx then untouched). */
 int32_t tc_k_gather_grad_f32(const float *dy, const void *indices, float *dx, int64_t outer,
                              int64_t axis_len, int64_t inner, int64_t nidx, int32_t idx_is_i32);
 int32_t tc_k_gather_grad_f64(const double *dy, const void *indices, double *dx, int64_t outer,
@@ -77,7 +89,11 @@ int32_t tc_k_gather_grad_f64(const double *dy, const void *indices, double *dx, 
  *    q = t (1-eps) + eps/C;  per position: -sum_c lsm[c] q[c] w[c]
  *    mean divides by N*D.
  *  (w == NULL means all ones.) Returns nonzero if a class index is out of
- *  range (and not ignore_index). */
+ *  range (and not ignore_index); targets are checked before loss is written.
+ *  Mean when every target is ignored is 0/0 = NaN (as in PyTorch); the
+ *  gradient is then 0. With eps == 0 the smoothing term is not evaluated.
+ *  Probability targets have x's dtype; ignore_index does not apply to them.
+ *  C >= 1. Sums over classes and positions run in double for f32 too. */
 int32_t tc_k_cross_entropy_f32(const float *x, const void *t, const float *w, float *loss,
                                int64_t N, int64_t C, int64_t D, int64_t ignore_index,
                                double eps, int32_t reduction, int32_t prob, int32_t t_is_i32);

@@ -136,6 +136,7 @@ TC_K_INLINE float tc_k_tanhf(float x) {
   big = a > 9.5f ? 1.0f : big;
   big = x < 0.0f ? -big : big;
   float r = a < 0.625f ? small : big;
+  r = a < 0x1p-12f ? x : r; /* tanh(x) rounds to x there; keeps the sign of -0 */
   return x != x ? x + x : r;
 }
 
@@ -257,11 +258,11 @@ static inline double exp2_d(double t) { /* t in [-200, 200] */
 
 TC_K_INLINE float tc_k_powf(float x, float y) {
   float ax = __builtin_fabsf(x), ay = __builtin_fabsf(y);
-  /* y's integer class: ay >= 2^23 (or inf) is an even integer */
-  float yc = ay < 8388608.0f ? y : 0.0f;
+  /* y's integer class: floats with |y| >= 2^24 (and inf) are even integers */
+  float yc = ay < 16777216.0f ? y : 0.0f;
   int32_t yi = (int32_t)yc;
-  int y_int = ay >= 8388608.0f || (float)yi == y;
-  int y_odd = ay < 8388608.0f && (float)yi == y && (yi & 1);
+  int y_int = ay >= 16777216.0f || (float)yi == y;
+  int y_odd = ay < 16777216.0f && (float)yi == y && (yi & 1);
   /* the magnitude for finite nonzero ax */
   double axd = ax > 0.0f && ax < F_INF ? (double)ax : 1.0;
   double t = (double)y * log2_d(axd);

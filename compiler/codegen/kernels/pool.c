@@ -33,99 +33,99 @@ static inline void tap_range(int64_t n_in, int64_t n_out, int64_t s, int64_t p, 
   *hi = imax(imin(h, n_out), *lo);
 }
 
-#define DEFINE_POOL(T, SUF)                                                              \
-  /* y[ow] = max(y[ow], xr[ow*sw]) for ow in [lo, hi) */                                 \
-  static inline void max_row_##SUF(T *restrict y, const T *restrict xr, int64_t sw,      \
-                                   int64_t lo, int64_t hi) {                             \
-    for (int64_t ow = lo; ow < hi; ow++) {                                               \
-      T v = xr[ow * sw], m = y[ow];                                                      \
-      y[ow] = v > m || (v != v && m == m) ? v : m;                                       \
-    }                                                                                    \
-  }                                                                                      \
-                                                                                         \
-  /* the same, with the argmax: ind[ow] = base + ow*sw when x wins */                   \
-  static inline void argmax_row_##SUF(T *restrict y, int64_t *restrict ind,              \
-                                      const T *restrict xr, int64_t base, int64_t sw,    \
-                                      int64_t lo, int64_t hi) {                          \
-    for (int64_t ow = lo; ow < hi; ow++) {                                               \
-      T v = xr[ow * sw], m = y[ow];                                                      \
-      int win = v > m || (v != v && m == m);                                             \
-      y[ow] = win ? v : m;                                                               \
+#define DEFINE_POOL(T, SUF)                                                               \
+  /* y[ow] = max(y[ow], xr[ow*sw]) for ow in [lo, hi) */                                  \
+  static inline void max_row_##SUF(T *restrict y, const T *restrict xr, int64_t sw,       \
+                                   int64_t lo, int64_t hi) {                              \
+    for (int64_t ow = lo; ow < hi; ow++) {                                                \
+      T v = xr[ow * sw], m = y[ow];                                                       \
+      y[ow] = v > m || (v != v && m == m) ? v : m;                                        \
+    }                                                                                     \
+  }                                                                                       \
+                                                                                          \
+  /* the same, with the argmax: ind[ow] = base + ow*sw when x wins */                     \
+  static inline void argmax_row_##SUF(T *restrict y, int64_t *restrict ind,               \
+                                      const T *restrict xr, int64_t base, int64_t sw,     \
+                                      int64_t lo, int64_t hi) {                           \
+    for (int64_t ow = lo; ow < hi; ow++) {                                                \
+      T v = xr[ow * sw], m = y[ow];                                                       \
+      int win = v > m || (v != v && m == m);                                              \
+      y[ow] = win ? v : m;                                                                \
       ind[ow] = win ? base + ow * sw : ind[ow];                                           \
-    }                                                                                    \
-  }                                                                                      \
-                                                                                         \
-  static inline void add_row_##SUF(T *restrict y, const T *restrict xr, int64_t sw,      \
-                                   int64_t lo, int64_t hi) {                             \
-    for (int64_t ow = lo; ow < hi; ow++) y[ow] = y[ow] + xr[ow * sw];                    \
-  }                                                                                      \
-                                                                                         \
-  void tc_k_maxpool2d_##SUF(const T *x, T *y, int64_t *indices, int64_t NC, int64_t H,   \
-                            int64_t W, int64_t OH, int64_t OW, int64_t KH, int64_t KW,   \
+    }                                                                                     \
+  }                                                                                       \
+                                                                                          \
+  static inline void add_row_##SUF(T *restrict y, const T *restrict xr, int64_t sw,       \
+                                   int64_t lo, int64_t hi) {                              \
+    for (int64_t ow = lo; ow < hi; ow++) y[ow] = y[ow] + xr[ow * sw];                     \
+  }                                                                                       \
+                                                                                          \
+  void tc_k_maxpool2d_##SUF(const T *x, T *y, int64_t *indices, int64_t NC, int64_t H,    \
+                            int64_t W, int64_t OH, int64_t OW, int64_t KH, int64_t KW,    \
                             int64_t sh, int64_t sw, int64_t ph0, int64_t pw0, int64_t dh, \
-                            int64_t dw) {                                                \
-    for (int64_t p = 0; p < NC; p++) {                                                   \
-      const T *xp = x + p * H * W;                                                       \
-      for (int64_t oh = 0; oh < OH; oh++) {                                              \
-        T *yr = y + (p * OH + oh) * OW;                                                  \
-        int64_t *ir = indices ? indices + (p * OH + oh) * OW : 0;                        \
-        for (int64_t ow = 0; ow < OW; ow++) yr[ow] = (T)-__builtin_inf();               \
-        if (ir)                                                                          \
-          for (int64_t ow = 0; ow < OW; ow++) ir[ow] = p * H * W;                        \
-        for (int64_t kh = 0; kh < KH; kh++) {                                            \
-          int64_t ih = oh * sh - ph0 + kh * dh;                                          \
-          if (ih < 0 || ih >= H) continue;                                               \
-          for (int64_t kw = 0; kw < KW; kw++) {                                          \
-            int64_t lo, hi;                                                              \
-            tap_range(W, OW, sw, pw0, kw * dw, &lo, &hi);                                \
-            if (lo >= hi) continue;                                                      \
-            /* xp[off + ow*sw] is the tap; off may be negative, the taps are not */      \
-            int64_t off = ih * W - pw0 + kw * dw;                                        \
-            const T *xr = xp + off + lo * sw;                                            \
-            if (ir)                                                                      \
-              argmax_row_##SUF(yr + lo, ir + lo, xr, p * H * W + off + lo * sw, sw, 0,   \
-                               hi - lo);                                                 \
-            else                                                                         \
-              max_row_##SUF(yr + lo, xr, sw, 0, hi - lo);                                \
-          }                                                                              \
-        }                                                                                \
-      }                                                                                  \
-    }                                                                                    \
-  }                                                                                      \
-                                                                                         \
-  void tc_k_avgpool2d_##SUF(const T *x, T *y, int64_t NC, int64_t H, int64_t W,          \
-                            int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t sh,  \
-                            int64_t sw, int64_t ph0, int64_t pw0, int64_t ph1,           \
-                            int64_t pw1, int32_t count_include_pad) {                    \
-    /* the extent a tap must lie in to count */                                          \
-    int64_t rlo = count_include_pad ? -ph0 : 0, rhi = count_include_pad ? H + ph1 : H;   \
-    int64_t clo = count_include_pad ? -pw0 : 0, chi = count_include_pad ? W + pw1 : W;   \
-    for (int64_t p = 0; p < NC; p++) {                                                   \
-      const T *xp = x + p * H * W;                                                       \
-      for (int64_t oh = 0; oh < OH; oh++) {                                              \
-        T *yr = y + (p * OH + oh) * OW;                                                  \
-        for (int64_t ow = 0; ow < OW; ow++) yr[ow] = 0;                                  \
-        int64_t hs = oh * sh - ph0;                                                      \
-        for (int64_t kh = 0; kh < KH; kh++) {                                            \
-          int64_t ih = hs + kh;                                                          \
-          if (ih < 0 || ih >= H) continue;                                               \
-          for (int64_t kw = 0; kw < KW; kw++) {                                          \
-            int64_t lo, hi;                                                              \
-            tap_range(W, OW, sw, pw0, kw, &lo, &hi);                                     \
-            if (lo >= hi) continue;                                                      \
-            int64_t off = ih * W - pw0 + kw;                                             \
-            add_row_##SUF(yr + lo, xp + off + lo * sw, sw, 0, hi - lo);                  \
-          }                                                                              \
-        }                                                                                \
-        int64_t rows = imax(imin(hs + KH, rhi) - imax(hs, rlo), 0);                         \
-        for (int64_t ow = 0; ow < OW; ow++) {                                            \
-          int64_t ws = ow * sw - pw0;                                                    \
-          int64_t cols = imax(imin(ws + KW, chi) - imax(ws, clo), 0);                           \
-          int64_t count = rows * cols;                                                   \
-          yr[ow] = count > 0 ? yr[ow] / (T)count : (T)__builtin_nan("");                \
-        }                                                                                \
-      }                                                                                  \
-    }                                                                                    \
+                            int64_t dw) {                                                 \
+    for (int64_t p = 0; p < NC; p++) {                                                    \
+      const T *xp = x + p * H * W;                                                        \
+      for (int64_t oh = 0; oh < OH; oh++) {                                               \
+        T *yr = y + (p * OH + oh) * OW;                                                   \
+        int64_t *ir = indices ? indices + (p * OH + oh) * OW : 0;                         \
+        for (int64_t ow = 0; ow < OW; ow++) yr[ow] = (T)-__builtin_inf();                 \
+        if (ir)                                                                           \
+          for (int64_t ow = 0; ow < OW; ow++) ir[ow] = p * H * W;                         \
+        for (int64_t kh = 0; kh < KH; kh++) {                                             \
+          int64_t ih = oh * sh - ph0 + kh * dh;                                           \
+          if (ih < 0 || ih >= H) continue;                                                \
+          for (int64_t kw = 0; kw < KW; kw++) {                                           \
+            int64_t lo, hi;                                                               \
+            tap_range(W, OW, sw, pw0, kw * dw, &lo, &hi);                                 \
+            if (lo >= hi) continue;                                                       \
+            /* xp[off + ow*sw] is the tap; off may be negative, the taps are not */       \
+            int64_t off = ih * W - pw0 + kw * dw;                                         \
+            const T *xr = xp + off + lo * sw;                                             \
+            if (ir)                                                                       \
+              argmax_row_##SUF(yr + lo, ir + lo, xr, p * H * W + off + lo * sw, sw, 0,    \
+                               hi - lo);                                                  \
+            else                                                                          \
+              max_row_##SUF(yr + lo, xr, sw, 0, hi - lo);                                 \
+          }                                                                               \
+        }                                                                                 \
+      }                                                                                   \
+    }                                                                                     \
+  }                                                                                       \
+                                                                                          \
+  void tc_k_avgpool2d_##SUF(const T *x, T *y, int64_t NC, int64_t H, int64_t W,           \
+                            int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t sh,   \
+                            int64_t sw, int64_t ph0, int64_t pw0, int64_t ph1,            \
+                            int64_t pw1, int32_t count_include_pad) {                     \
+    /* the extent a tap must lie in to count */                                           \
+    int64_t rlo = count_include_pad ? -ph0 : 0, rhi = count_include_pad ? H + ph1 : H;    \
+    int64_t clo = count_include_pad ? -pw0 : 0, chi = count_include_pad ? W + pw1 : W;    \
+    for (int64_t p = 0; p < NC; p++) {                                                    \
+      const T *xp = x + p * H * W;                                                        \
+      for (int64_t oh = 0; oh < OH; oh++) {                                               \
+        T *yr = y + (p * OH + oh) * OW;                                                   \
+        for (int64_t ow = 0; ow < OW; ow++) yr[ow] = 0;                                   \
+        int64_t hs = oh * sh - ph0;                                                       \
+        for (int64_t kh = 0; kh < KH; kh++) {                                             \
+          int64_t ih = hs + kh;                                                           \
+          if (ih < 0 || ih >= H) continue;                                                \
+          for (int64_t kw = 0; kw < KW; kw++) {                                           \
+            int64_t lo, hi;                                                               \
+            tap_range(W, OW, sw, pw0, kw, &lo, &hi);                                      \
+            if (lo >= hi) continue;                                                       \
+            int64_t off = ih * W - pw0 + kw;                                              \
+            add_row_##SUF(yr + lo, xp + off + lo * sw, sw, 0, hi - lo);                   \
+          }                                                                               \
+        }                                                                                 \
+        int64_t rows = imax(imin(hs + KH, rhi) - imax(hs, rlo), 0);                       \
+        for (int64_t ow = 0; ow < OW; ow++) {                                             \
+          int64_t ws = ow * sw - pw0;                                                     \
+          int64_t cols = imax(imin(ws + KW, chi) - imax(ws, clo), 0);                     \
+          int64_t count = rows * cols;                                                    \
+          yr[ow] = count > 0 ? yr[ow] / (T)count : (T)__builtin_nan("");                  \
+        }                                                                                 \
+      }                                                                                   \
+    }                                                                                     \
   }
 
 DEFINE_POOL(float, f32)

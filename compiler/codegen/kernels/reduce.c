@@ -45,54 +45,54 @@ static int32_t simplify(int32_t rank, const int64_t *in_dims, const int64_t *out
   return r;
 }
 
-#define DEFINE_REDUCE(T, SUF)                                                            \
-  static inline T row_sum_##SUF(const T *restrict x, int64_t n) {                        \
-    T s[16] = {0};                                                                       \
-    int64_t k = 0;                                                                       \
-    for (; k + 16 <= n; k += 16)                                                         \
-      for (int l = 0; l < 16; l++) s[l] = s[l] + x[k + l];                               \
-    for (; k < n; k++) s[0] = s[0] + x[k];                                               \
-    for (int w = 8; w >= 1; w /= 2) /* pairwise: s[l] += s[l + w] */                     \
-      for (int l = 0; l < w; l++) s[l] = s[l] + s[l + w];                                \
-    return s[0];                                                                         \
-  }                                                                                      \
-                                                                                         \
-  static inline void row_add_##SUF(T *restrict y, const T *restrict x, int64_t n) {      \
-    for (int64_t i = 0; i < n; i++) y[i] = y[i] + x[i];                                  \
-  }                                                                                      \
-                                                                                         \
-  void tc_k_reduce_sum_##SUF(const T *x, T *y, int32_t rank, const int64_t *in_dims,     \
-                             const int64_t *out_strides, T scale) {                      \
-    int64_t dims[REDUCE_MAX_RANK], strides[REDUCE_MAX_RANK], ysize;                      \
-    int empty;                                                                           \
-    int32_t r = simplify(rank, in_dims, out_strides, dims, strides, &ysize, &empty);     \
-    for (int64_t i = 0; i < ysize; i++) y[i] = 0;                                        \
-    if (!empty) {                                                                        \
-      if (r == 0) {                                                                      \
-        y[0] = x[0];                                                                     \
-      } else {                                                                           \
-        int64_t inner = dims[r - 1], is = strides[r - 1], outer = 1;                     \
-        for (int32_t d = 0; d < r - 1; d++) outer *= dims[d];                            \
-        int64_t idx[REDUCE_MAX_RANK] = {0}, yoff = 0;                                    \
-        for (int64_t o = 0; o < outer; o++) {                                            \
-          const T *xr = x + o * inner;                                                   \
-          if (is == 0)                                                                   \
-            y[yoff] = y[yoff] + row_sum_##SUF(xr, inner);                                \
-          else if (is == 1)                                                              \
-            row_add_##SUF(y + yoff, xr, inner);                                          \
-          else                                                                           \
+#define DEFINE_REDUCE(T, SUF)                                                                \
+  static inline T row_sum_##SUF(const T *restrict x, int64_t n) {                            \
+    T s[16] = {0};                                                                           \
+    int64_t k = 0;                                                                           \
+    for (; k + 16 <= n; k += 16)                                                             \
+      for (int l = 0; l < 16; l++) s[l] = s[l] + x[k + l];                                   \
+    for (; k < n; k++) s[0] = s[0] + x[k];                                                   \
+    for (int w = 8; w >= 1; w /= 2) /* pairwise: s[l] += s[l + w] */                         \
+      for (int l = 0; l < w; l++) s[l] = s[l] + s[l + w];                                    \
+    return s[0];                                                                             \
+  }                                                                                          \
+                                                                                             \
+  static inline void row_add_##SUF(T *restrict y, const T *restrict x, int64_t n) {          \
+    for (int64_t i = 0; i < n; i++) y[i] = y[i] + x[i];                                      \
+  }                                                                                          \
+                                                                                             \
+  void tc_k_reduce_sum_##SUF(const T *x, T *y, int32_t rank, const int64_t *in_dims,         \
+                             const int64_t *out_strides, T scale) {                          \
+    int64_t dims[REDUCE_MAX_RANK], strides[REDUCE_MAX_RANK], ysize;                          \
+    int empty;                                                                               \
+    int32_t r = simplify(rank, in_dims, out_strides, dims, strides, &ysize, &empty);         \
+    for (int64_t i = 0; i < ysize; i++) y[i] = 0;                                            \
+    if (!empty) {                                                                            \
+      if (r == 0) {                                                                          \
+        y[0] = x[0];                                                                         \
+      } else {                                                                               \
+        int64_t inner = dims[r - 1], is = strides[r - 1], outer = 1;                         \
+        for (int32_t d = 0; d < r - 1; d++) outer *= dims[d];                                \
+        int64_t idx[REDUCE_MAX_RANK] = {0}, yoff = 0;                                        \
+        for (int64_t o = 0; o < outer; o++) {                                                \
+          const T *xr = x + o * inner;                                                       \
+          if (is == 0)                                                                       \
+            y[yoff] = y[yoff] + row_sum_##SUF(xr, inner);                                    \
+          else if (is == 1)                                                                  \
+            row_add_##SUF(y + yoff, xr, inner);                                              \
+          else                                                                               \
             for (int64_t i = 0; i < inner; i++) y[yoff + i * is] = y[yoff + i * is] + xr[i]; \
-          for (int32_t d = r - 2; d >= 0; d--) { /* odometer over the outer axes */      \
-            yoff += strides[d];                                                          \
-            if (++idx[d] < dims[d]) break;                                               \
-            yoff -= idx[d] * strides[d];                                                 \
-            idx[d] = 0;                                                                  \
-          }                                                                              \
-        }                                                                                \
-      }                                                                                  \
-    }                                                                                    \
-    if (scale != 1)                                                                      \
-      for (int64_t i = 0; i < ysize; i++) y[i] = y[i] * scale;                           \
+          for (int32_t d = r - 2; d >= 0; d--) { /* odometer over the outer axes */          \
+            yoff += strides[d];                                                              \
+            if (++idx[d] < dims[d]) break;                                                   \
+            yoff -= idx[d] * strides[d];                                                     \
+            idx[d] = 0;                                                                      \
+          }                                                                                  \
+        }                                                                                    \
+      }                                                                                      \
+    }                                                                                        \
+    if (scale != 1)                                                                          \
+      for (int64_t i = 0; i < ysize; i++) y[i] = y[i] * scale;                               \
   }
 
 DEFINE_REDUCE(float, f32)

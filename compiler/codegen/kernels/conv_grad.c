@@ -1,0 +1,159 @@
+/* The adjoints of 2-D convolution (conv.c), per image and group, with
+ * Cg = C/groups, Mg = M/groups, Kc = Cg*KH*KW, P = OH*OW:
+ *
+ *   input:  col[Kc, P] = w_g^T [Kc, Mg] @ dy_g [Mg, P]
+ *           dx_g = col2im(col): every col entry is added back onto the x
+ *           position that im2col read it from (out-of-range taps dropped)
+ *   weight: dw_g [Mg, Kc] += dy_g [Mg, P] @ im2col(x_g)^T [P, Kc]  (over n)
+ *
+ * The products are tc_k_matmul_* with batch_rank 0; when Mg < 4 (depthwise
+ * and other thin groups) the weight gradient is instead one matrix-vector
+ * product per output channel, col [Kc, P] @ dy_g[m] [P], i.e. Kc unit-stride
+ * dot products, which beats a GEMM whose rows are a handful of columns wide.
+ * A 1x1 kernel with stride 1, no padding and OH x OW = H x W needs no
+ * im2col/col2im: the group's planes are the column matrix, so dx_g is the
+ * product itself. col2im walks the rows of col in the same order im2col
+ * fills them: for a tap (c, kh, kw) the outputs ow in [lo, hi) whose column
+ * lies inside the input are one loop over ow (unit stride when sw == 1). */
+#include "kernels.h"
+#include "kernels_train.h"
+
+#include <string.h>
+
+static inline int64_t floor_div(int64_t a, int64_t b) {
+  return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+static inline int64_t ceil_div(int64_t a, int64_t b) { return -floor_div(-a, b); }
+
+/* [lo, hi) of output positions o in [0, n_out) whose tap o*s - p + kd lies
+ * in [0, n_in). */
+static inline void tap_range(int64_t n_in, int64_t n_out, int64_t s, int64_t p, int64_t kd,
+                             int64_t *lo, int64_t *hi) {
+  int64_t l = ceil_div(p - kd, s), h = floor_div(n_in - 1 + p - kd, s) + 1;
+  *lo = l < 0 ? 0 : l > n_out ? n_out : l;
+  *hi = h > n_out ? n_out : h < *lo ? *lo : h;
+}
+
+#define DEFINE_CONV_GRAD(T, SUF)                                                         \
+  /* d[j] += s[j] for j < n */                                                           \
+  static inline void add_row_##SUF(T *restrict d, const T *restrict s, int64_t n) {      \
+    for (int64_t j = 0; j < n; j++) d[j] = d[j] + s[j];                                  \
+  }                                                                                      \
+                                                                                         \
+  /* col [Kc, P] from the Cg planes at xg (0 outside the input), as in conv.c */         \
+  static void im2col_##SUF(const T *restrict xg, T *restrict col, int64_t Cg, int64_t H, \
+                           int64_t W, int64_t OH, int64_t OW, int64_t KH, int64_t KW,    \
+                           int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh,   \
+                           int64_t dw) {                                                 \
+    for (int64_t c = 0; c < Cg; c++) {                                                   \
+      const T *xc = xg + c * H * W;                                                      \
+      for (int64_t kh = 0; kh < KH; kh++)                                                \
+        for (int64_t kw = 0; kw < KW; kw++) {                                            \
+          T *row = col + ((c * KH + kh) * KW + kw) * OH * OW;                            \
+          int64_t olo, ohi;                                                              \
+          tap_range(W, OW, sw, pw, kw * dw, &olo, &ohi);                                 \
+          for (int64_t oh = 0; oh < OH; oh++) {                                          \
+            T *r = row + oh * OW;                                                        \
+            int64_t ih = oh * sh - ph + kh * dh;                                         \
+            if (ih < 0 || ih >= H) {                                                     \
+              memset(r, 0, (size_t)OW * sizeof(T));                                      \
+              continue;                                                                  \
+            }                                                                            \
+            int64_t base = ih * W - pw + kw * dw; /* xc[base + ow*sw] is the tap */      \
+            for (int64_t ow = 0; ow < olo; ow++) r[ow] = 0;                              \
+            if (sw == 1)                                                                 \
+              memcpy(r + olo, xc + base + olo, (size_t)(ohi - olo) * sizeof(T));         \
+            else                                                                         \
+              for (int64_t ow = olo; ow < ohi; ow++) r[ow] = xc[base + ow * sw];         \
+            for (int64_t ow = ohi; ow < OW; ow++) r[ow] = 0;                             \
+          }                                                                              \
+        }                                                                                \
+    }                                                                                    \
+  }                                                                                      \
+                                                                                         \
+  /* the Cg planes at dxg += col2im(col): the transpose of im2col */                     \
+  static void col2im_add_##SUF(const T *restrict col, T *restrict dxg, int64_t Cg,       \
+                               int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t KH, \
+                               int64_t KW, int64_t sh, int64_t sw, int64_t ph,           \
+                               int64_t pw, int64_t dh, int64_t dw) {                     \
+    for (int64_t c = 0; c < Cg; c++) {                                                   \
+      T *dxc = dxg + c * H * W;                                                          \
+      for (int64_t kh = 0; kh < KH; kh++) {                                              \
+        int64_t hlo, hhi;                                                                \
+        tap_range(H, OH, sh, ph, kh * dh, &hlo, &hhi);                                   \
+        for (int64_t kw = 0; kw < KW; kw++) {                                            \
+          const T *row = col + ((c * KH + kh) * KW + kw) * OH * OW;                      \
+          int64_t olo, ohi;                                                              \
+          tap_range(W, OW, sw, pw, kw * dw, &olo, &ohi);                                 \
+          if (olo >= ohi) continue;                                                      \
+          for (int64_t oh = hlo; oh < hhi; oh++) {                                       \
+            const T *r = row + oh * OW;                                                  \
+            int64_t base = (oh * sh - ph + kh * dh) * W - pw + kw * dw;                  \
+            if (sw == 1)                                                                 \
+              add_row_##SUF(dxc + base + olo, r + olo, ohi - olo);                       \
+            else                                                                         \
+              for (int64_t ow = olo; ow < ohi; ow++)                                     \
+                dxc[base + ow * sw] = dxc[base + ow * sw] + r[ow];                       \
+          }                                                                              \
+        }                                                                                \
+      }                                                                                  \
+    }                                                                                    \
+  }                                                                                      \
+                                                                                         \
+  void tc_k_conv2d_grad_input_##SUF(const T *dy, const T *w, T *dx, T *scratch,          \
+                                    int64_t N, int64_t C, int64_t H, int64_t W,          \
+                                    int64_t M, int64_t OH, int64_t OW, int64_t KH,       \
+                                    int64_t KW, int64_t sh, int64_t sw, int64_t ph,      \
+                                    int64_t pw, int64_t dh, int64_t dw, int64_t groups) { \
+    int64_t Cg = C / groups, Mg = M / groups, P = OH * OW, Kc = Cg * KH * KW;            \
+    int direct = KH == 1 && KW == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0 &&       \
+                 OH == H && OW == W;                                                     \
+    for (int64_t n = 0; n < N; n++)                                                      \
+      for (int64_t g = 0; g < groups; g++) {                                             \
+        const T *dyg = dy + (n * M + g * Mg) * P;                                        \
+        const T *wg = w + g * Mg * Kc;                                                   \
+        T *dxg = dx + (n * C + g * Cg) * H * W;                                          \
+        if (direct) { /* dx_g [Cg, P] = w_g^T @ dy_g */                                  \
+          tc_k_matmul_##SUF(wg, dyg, dxg, Kc, P, Mg, Kc, P, 1, 0, 1, 0, 0, NULL, NULL,   \
+                            NULL);                                                       \
+          continue;                                                                      \
+        }                                                                                \
+        memset(dxg, 0, (size_t)(Cg * H * W) * sizeof(T));                                \
+        tc_k_matmul_##SUF(wg, dyg, scratch, Kc, P, Mg, Kc, P, 1, 0, 1, 0, 0, NULL, NULL, \
+                          NULL);                                                         \
+        col2im_add_##SUF(scratch, dxg, Cg, H, W, OH, OW, KH, KW, sh, sw, ph, pw, dh, dw); \
+      }                                                                                  \
+  }                                                                                      \
+                                                                                         \
+  void tc_k_conv2d_grad_weight_##SUF(const T *dy, const T *x, T *dw_out, T *scratch,     \
+                                     int64_t N, int64_t C, int64_t H, int64_t W,         \
+                                     int64_t M, int64_t OH, int64_t OW, int64_t KH,      \
+                                     int64_t KW, int64_t sh, int64_t sw, int64_t ph,     \
+                                     int64_t pw, int64_t dh, int64_t dw,                 \
+                                     int64_t groups) {                                   \
+    int64_t Cg = C / groups, Mg = M / groups, P = OH * OW, Kc = Cg * KH * KW;            \
+    int direct = KH == 1 && KW == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0 &&       \
+                 OH == H && OW == W;                                                     \
+    memset(dw_out, 0, (size_t)(M * Kc) * sizeof(T));                                     \
+    for (int64_t n = 0; n < N; n++)                                                      \
+      for (int64_t g = 0; g < groups; g++) {                                             \
+        const T *xg = x + (n * C + g * Cg) * H * W;                                      \
+        const T *dyg = dy + (n * M + g * Mg) * P;                                        \
+        T *dwg = dw_out + g * Mg * Kc;                                                   \
+        const T *col = xg;                                                               \
+        if (!direct) {                                                                   \
+          im2col_##SUF(xg, scratch, Cg, H, W, OH, OW, KH, KW, sh, sw, ph, pw, dh, dw);   \
+          col = scratch;                                                                 \
+        }                                                                                \
+        if (Mg >= 4) /* dw_g [Mg, Kc] += dy_g [Mg, P] @ col^T */                        \
+          tc_k_matmul_##SUF(dyg, col, dwg, Mg, Kc, P, P, P, 0, 1, 1, 1, 0, NULL, NULL,   \
+                            NULL);                                                       \
+        else /* dw_g[m] [Kc, 1] += col [Kc, P] @ dy_g[m] [P, 1] */                       \
+          for (int64_t m = 0; m < Mg; m++)                                               \
+            tc_k_matmul_##SUF(col, dyg + m * P, dwg + m * Kc, Kc, 1, P, P, 1, 0, 0, 1, 1, \
+                              0, NULL, NULL, NULL);                                      \
+      }                                                                                  \
+  }
+
+DEFINE_CONV_GRAD(float, f32)
+DEFINE_CONV_GRAD(double, f64)

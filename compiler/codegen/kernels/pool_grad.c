@@ -1,0 +1,99 @@
+/* The adjoints of max and average pooling (pool.c).
+ *
+ *   max: y[i] = x[indices[i]] is a selection, so dx = 0, then
+ *        dx[indices[i]] += dy[i] (overlapping windows that pick the same
+ *        element accumulate).
+ *   avg: y[p, oh, ow] = sum over valid taps of x / count(oh, ow), so every
+ *        valid tap of window (oh, ow) receives dy[p, oh, ow] / count(oh, ow),
+ *        with count exactly as the forward computes it (taps inside the input
+ *        for count_include_pad 0, inside the padded extent
+ *        [-ph0, H+ph1) x [-pw0, W+pw1) for 1). A window with count 0 (the
+ *        forward writes NaN there, whatever x is) contributes nothing.
+ *
+ * The average adjoint works a row of outputs at a time, like the forward:
+ * the scaled row g[ow] = dy / count is formed once per chunk of at most
+ * POOL_GRAD_CHUNK outputs in a stack array, then for every tap (kh, kw) the
+ * outputs whose tap falls inside the row are added by one loop over ow
+ * (unit stride in g, stride sw in dx). */
+#include "kernels.h"
+#include "kernels_train.h"
+
+#include <string.h>
+
+#define POOL_GRAD_CHUNK 256
+
+static inline int64_t floor_div(int64_t a, int64_t b) {
+  return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+static inline int64_t ceil_div(int64_t a, int64_t b) { return -floor_div(-a, b); }
+static inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
+static inline int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }
+
+/* [lo, hi) of outputs o in [0, n_out) whose tap o*s - p + kd lies in [0, n_in). */
+static inline void tap_range(int64_t n_in, int64_t n_out, int64_t s, int64_t p, int64_t kd,
+                             int64_t *lo, int64_t *hi) {
+  int64_t l = ceil_div(p - kd, s), h = floor_div(n_in - 1 + p - kd, s) + 1;
+  *lo = imin(imax(l, 0), n_out);
+  *hi = imax(imin(h, n_out), *lo);
+}
+
+#define DEFINE_POOL_GRAD(T, SUF)                                                         \
+  void tc_k_maxpool_grad_##SUF(const T *dy, const int64_t *indices, T *dx, int64_t ny,   \
+                               int64_t nx) {                                             \
+    memset(dx, 0, (size_t)nx * sizeof(T));                                               \
+    for (int64_t i = 0; i < ny; i++) dx[indices[i]] = dx[indices[i]] + dy[i];            \
+  }                                                                                      \
+                                                                                         \
+  /* d[ow*sw] += g[ow] for ow < n */                                                     \
+  static inline void scatter_row_##SUF(T *restrict d, const T *restrict g, int64_t sw,   \
+                                       int64_t n) {                                      \
+    if (sw == 1)                                                                         \
+      for (int64_t ow = 0; ow < n; ow++) d[ow] = d[ow] + g[ow];                          \
+    else                                                                                 \
+      for (int64_t ow = 0; ow < n; ow++) d[ow * sw] = d[ow * sw] + g[ow];                \
+  }                                                                                      \
+                                                                                         \
+  void tc_k_avgpool2d_grad_##SUF(const T *dy, T *dx, int64_t NC, int64_t H, int64_t W,   \
+                                 int64_t OH, int64_t OW, int64_t KH, int64_t KW,         \
+                                 int64_t sh, int64_t sw, int64_t ph0, int64_t pw0,       \
+                                 int64_t ph1, int64_t pw1, int32_t count_include_pad) {  \
+    /* the extent a tap must lie in to count (as in the forward) */                      \
+    int64_t rlo = count_include_pad ? -ph0 : 0, rhi = count_include_pad ? H + ph1 : H;   \
+    int64_t clo = count_include_pad ? -pw0 : 0, chi = count_include_pad ? W + pw1 : W;   \
+    memset(dx, 0, (size_t)(NC * H * W) * sizeof(T));                                     \
+    T g[POOL_GRAD_CHUNK];                                                                \
+    for (int64_t p = 0; p < NC; p++) {                                                   \
+      T *dxp = dx + p * H * W;                                                           \
+      for (int64_t oh = 0; oh < OH; oh++) {                                              \
+        const T *dyr = dy + (p * OH + oh) * OW;                                          \
+        int64_t hs = oh * sh - ph0;                                                      \
+        int64_t rows = imax(imin(hs + KH, rhi) - imax(hs, rlo), 0);                      \
+        int64_t khlo = imax(-hs, 0), khhi = imin(H - hs, KH); /* rows inside x */        \
+        if (rows == 0 || khlo >= khhi) continue;                                         \
+        for (int64_t o0 = 0; o0 < OW; o0 += POOL_GRAD_CHUNK) {                           \
+          int64_t o1 = imin(o0 + POOL_GRAD_CHUNK, OW);                                   \
+          for (int64_t ow = o0; ow < o1; ow++) {                                         \
+            int64_t ws = ow * sw - pw0;                                                  \
+            int64_t cols = imax(imin(ws + KW, chi) - imax(ws, clo), 0);                  \
+            g[ow - o0] = cols > 0 ? dyr[ow] / (T)(rows * cols) : (T)0;                   \
+          }                                                                              \
+          for (int64_t kh = khlo; kh < khhi; kh++) {                                     \
+            int64_t ih = hs + kh;                                                        \
+            for (int64_t kw = 0; kw < KW; kw++) {                                        \
+              int64_t lo, hi;                                                            \
+              tap_range(W, OW, sw, pw0, kw, &lo, &hi);                                   \
+              lo = imax(lo, o0);                                                         \
+              hi = imin(hi, o1);                                                         \
+              if (lo >= hi) continue;                                                    \
+              /* dxp[off + ow*sw] is the tap of output ow */                             \
+              int64_t off = ih * W - pw0 + kw;                                           \
+              scatter_row_##SUF(dxp + off + lo * sw, g + (lo - o0), sw, hi - lo);        \
+            }                                                                            \
+          }                                                                              \
+        }                                                                                \
+      }                                                                                  \
+    }                                                                                    \
+  }
+
+DEFINE_POOL_GRAD(float, f32)
+DEFINE_POOL_GRAD(double, f64)

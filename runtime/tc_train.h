@@ -1,0 +1,48 @@
+/* The training loop: epochs of train_step over a loader, validation with
+ * eval_step, the lr schedule, progress lines and the metrics log. It works
+ * on a tc_step, so JIT and ahead-of-time steps train the same way. */
+#ifndef TC_TRAIN_H
+#define TC_TRAIN_H
+
+#include <stdio.h>
+
+#include "tc_data.h"
+#include "tc_metrics.h"
+#include "tc_sched.h"
+#include "tc_step.h"
+
+typedef struct tc_train_options {
+  int64_t epochs;
+  int64_t log_interval;       /* iterations between "Training:" lines */
+  int64_t val_interval;       /* epochs between validations */
+  /* Per step input (tc_step.inputs order): the field of the training and
+   * the validation loader feeding it. */
+  const int *bind, *valid_bind;
+  /* Accuracy: argmax over axis 1 of step output acc_output against the
+   * class indices in step input acc_target; -1 when the loss has none. */
+  int acc_output, acc_target;
+  tc_sched *sched;
+  tc_metrics *metrics;        /* NULL: no log */
+  FILE *out;                  /* progress lines; NULL: quiet */
+} tc_train_options;
+
+typedef struct tc_eval_result {
+  double loss;     /* mean over samples of the (mean-reduced) loss */
+  double acc;      /* fraction correct, or NAN without accuracy */
+  int64_t samples;
+} tc_eval_result;
+
+typedef struct tc_train_result {
+  int64_t steps;
+  double last_loss;
+  tc_eval_result valid; /* the last validation (samples 0 if none ran) */
+} tc_train_result;
+
+tc_status tc_train(const tc_step *step, uint8_t *arena, tc_loader *train, tc_loader *valid,
+                   const tc_train_options *opt, tc_train_result *res, tc_error *err);
+
+/* One pass of eval_step over a loader. */
+tc_status tc_evaluate(const tc_step *step, uint8_t *arena, tc_loader *data, const int *bind,
+                      int acc_output, int acc_target, tc_eval_result *res, tc_error *err);
+
+#endif

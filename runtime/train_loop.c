@@ -1,0 +1,185 @@
+/* The training loop (see tc_train.h). Progress lines keep the shape users
+ * of the classic PyTorch tutorials know:
+ *   Training:Epoch[001/010] Iteration[010/938] Loss: 0.6931 Acc:52.34%
+ *   Valid:  Epoch[001/010] Loss: 0.4123 Acc:85.10%
+ * where the training loss is the mean over the iterations since the last
+ * line and the accuracy is the running accuracy of the epoch. */
+#include "tc_train.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static size_t io_bytes(const tc_step_io *io, int64_t batch) {
+  size_t n = tc_data_dtype_size(io->dtype);
+  for (int d = 0; d < io->rank; d++) n *= (size_t)(io->dims[d] * (io->per_batch[d] ? batch : 1));
+  return n;
+}
+
+/* Output buffers for every step output at max_batch. */
+static tc_status alloc_outputs(const tc_step *s, void ***out, tc_error *err) {
+  void **bufs = calloc((size_t)s->noutputs + 1, sizeof *bufs);
+  if (!bufs) return tc_fail(err, TC_ERR_INTERNAL, "out of memory");
+  for (int i = 0; i < s->noutputs; i++) {
+    bufs[i] = malloc(io_bytes(&s->outputs[i], s->max_batch) + 1);
+    if (!bufs[i]) {
+      for (int j = 0; j < i; j++) free(bufs[j]);
+      free(bufs);
+      return tc_fail(err, TC_ERR_INTERNAL, "out of memory");
+    }
+  }
+  *out = bufs;
+  return TC_OK;
+}
+
+static void free_outputs(const tc_step *s, void **bufs) {
+  if (!bufs) return;
+  for (int i = 0; i < s->noutputs; i++) free(bufs[i]);
+  free(bufs);
+}
+
+static double loss_value(const tc_step *s, void *const *outs) {
+  if (s->outputs[0].dtype == 11) return *(const double *)outs[0];
+  return *(const float *)outs[0];
+}
+
+static int64_t target_at(const void *t, int dtype, int64_t i) {
+  return dtype == 6 ? ((const int32_t *)t)[i] : ((const int64_t *)t)[i];
+}
+
+/* Correct predictions and counted positions: argmax over axis 1 of
+ * `logits` [B, C, rest] against targets [B, rest]; negative targets (an
+ * ignore_index) are not counted. */
+static void count_correct(const tc_step_io *o, const void *logits, const tc_step_io *t,
+                          const void *targets, int64_t batch, int64_t *correct, int64_t *total) {
+  int64_t C = o->dims[1], rest = 1;
+  for (int d = 2; d < o->rank; d++) rest *= o->dims[d] * (o->per_batch[d] ? batch : 1);
+  int64_t rows = o->dims[0] * (o->per_batch[0] ? batch : 1);
+  for (int64_t n = 0; n < rows; n++)
+    for (int64_t r = 0; r < rest; r++) {
+      int64_t best = 0;
+      for (int64_t c = 1; c < C; c++) {
+        int64_t at = (n * C + c) * rest + r, bat = (n * C + best) * rest + r;
+        double v = o->dtype == 11 ? ((const double *)logits)[at] : ((const float *)logits)[at];
+        double b = o->dtype == 11 ? ((const double *)logits)[bat] : ((const float *)logits)[bat];
+        if (v > b) best = c;
+      }
+      int64_t want = target_at(targets, t->dtype, n * rest + r);
+      if (want < 0) continue;
+      *total += 1;
+      *correct += best == want;
+    }
+}
+
+static void bind_inputs(const tc_step *s, const tc_batch *b, const int *bind, const void **in) {
+  for (int i = 0; i < s->ninputs; i++) in[i] = bind[i] >= 0 ? b->fields[bind[i]].data : NULL;
+}
+
+tc_status tc_evaluate(const tc_step *step, uint8_t *arena, tc_loader *data, const int *bind,
+                      int acc_output, int acc_target, tc_eval_result *res, tc_error *err) {
+  memset(res, 0, sizeof *res);
+  void **outs = NULL;
+  const void **in = calloc((size_t)step->ninputs + 1, sizeof *in);
+  tc_status st = in ? alloc_outputs(step, &outs, err) : tc_fail(err, TC_ERR_INTERNAL, "out of memory");
+  if (st) goto done;
+  if ((st = tc_loader_start(data, 0, 0, err))) goto done;
+  double loss_sum = 0;
+  int64_t correct = 0, total = 0;
+  for (;;) {
+    const tc_batch *b;
+    if ((st = tc_loader_next(data, &b, err))) goto done;
+    if (!b) break;
+    bind_inputs(step, b, bind, in);
+    if ((st = tc_step_call(step, step->eval_step, arena, in, outs, b->size, NULL, err))) goto done;
+    loss_sum += loss_value(step, outs) * (double)b->size;
+    res->samples += b->size;
+    if (acc_output >= 0)
+      count_correct(&step->outputs[acc_output], outs[acc_output], &step->inputs[acc_target],
+                    in[acc_target], b->size, &correct, &total);
+  }
+  res->loss = res->samples ? loss_sum / (double)res->samples : NAN;
+  res->acc = acc_output >= 0 && total ? (double)correct / (double)total : NAN;
+done:
+  free_outputs(step, outs);
+  free(in);
+  return st;
+}
+
+static void print_acc(FILE *f, double acc) {
+  if (!isnan(acc)) fprintf(f, " Acc:%.2f%%", 100.0 * acc);
+}
+
+tc_status tc_train(const tc_step *step, uint8_t *arena, tc_loader *train, tc_loader *valid,
+                   const tc_train_options *opt, tc_train_result *res, tc_error *err) {
+  memset(res, 0, sizeof *res);
+  void **outs = NULL;
+  const void **in = calloc((size_t)step->ninputs + 1, sizeof *in);
+  double *hyper = calloc((size_t)step->nhyper + 1, sizeof *hyper);
+  tc_status st = in && hyper ? alloc_outputs(step, &outs, err)
+                             : tc_fail(err, TC_ERR_INTERNAL, "out of memory");
+  if (st) goto done;
+  int64_t nb = tc_loader_num_batches(train);
+  for (int64_t epoch = 0; epoch < opt->epochs; epoch++) {
+    if ((st = tc_loader_start(train, epoch, 0, err))) goto done;
+    double window_loss = 0;
+    int64_t window = 0, correct = 0, total = 0;
+    for (;;) {
+      const tc_batch *b;
+      if ((st = tc_loader_next(train, &b, err))) goto done;
+      if (!b) break;
+      bind_inputs(step, b, opt->bind, in);
+      res->steps++;
+      const double *lrs = tc_sched_lrs(opt->sched);
+      hyper[TC_STEP_HYPER_STEP] = (double)res->steps;
+      hyper[TC_STEP_HYPER_FIRST] = res->steps == 1;
+      for (int g = 0; g < step->ngroups; g++) hyper[TC_STEP_HYPER_LR + g] = lrs[g];
+      if ((st = tc_step_call(step, step->train_step, arena, in, outs, b->size, hyper, err)))
+        goto done;
+      double loss = loss_value(step, outs);
+      res->last_loss = loss;
+      window_loss += loss;
+      window++;
+      if (opt->acc_output >= 0)
+        count_correct(&step->outputs[opt->acc_output], outs[opt->acc_output],
+                      &step->inputs[opt->acc_target], in[opt->acc_target], b->size, &correct,
+                      &total);
+      double acc = opt->acc_output >= 0 && total ? (double)correct / (double)total : NAN;
+      if (opt->metrics &&
+          (st = tc_metrics_train(opt->metrics, epoch + 1, b->index + 1, res->steps, lrs[0],
+                                 (float)loss, isnan(acc) ? -1.0 : acc, err)))
+        goto done;
+      if (opt->out && ((b->index + 1) % opt->log_interval == 0 || b->index + 1 == nb)) {
+        fprintf(opt->out, "Training:Epoch[%03lld/%03lld] Iteration[%03lld/%03lld] Loss: %.4f",
+                (long long)(epoch + 1), (long long)opt->epochs, (long long)(b->index + 1),
+                (long long)nb, window_loss / (double)window);
+        print_acc(opt->out, acc);
+        fputc('\n', opt->out);
+        fflush(opt->out);
+        window_loss = 0;
+        window = 0;
+      }
+      if (tc_sched_per_step(opt->sched)) tc_sched_step(opt->sched);
+    }
+    if (!tc_sched_per_step(opt->sched)) tc_sched_step(opt->sched);
+    if (valid && (epoch + 1) % opt->val_interval == 0) {
+      if ((st = tc_evaluate(step, arena, valid, opt->valid_bind, opt->acc_output, opt->acc_target,
+                            &res->valid, err)))
+        goto done;
+      if (opt->out) {
+        fprintf(opt->out, "Valid:  Epoch[%03lld/%03lld] Loss: %.4f", (long long)(epoch + 1),
+                (long long)opt->epochs, res->valid.loss);
+        print_acc(opt->out, res->valid.acc);
+        fputc('\n', opt->out);
+        fflush(opt->out);
+      }
+      if (opt->metrics && (st = tc_metrics_valid(opt->metrics, epoch + 1, (float)res->valid.loss,
+                                                 isnan(res->valid.acc) ? -1.0 : res->valid.acc, err)))
+        goto done;
+    }
+  }
+done:
+  free_outputs(step, outs);
+  free(in);
+  free(hyper);
+  return st;
+}

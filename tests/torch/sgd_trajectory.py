@@ -1,0 +1,143 @@
+"""Differential test: trainc's training trajectory against PyTorch's, live.
+
+From the same ONNX initial weights and the same batches (an NPZ of real
+Fashion-MNIST samples, unshuffled), trains 50 steps with `trainc train` and
+with torch.optim.SGD on the equivalent torch.nn model, and compares every
+step's loss (1e-4 relative) and the final weights (1e-4 relative L2 norm of
+the difference), as the training issue requires.
+
+usage: /usr/bin/python3 sgd_trajectory.py TRAINC SOURCE_DIR
+"""
+import gzip
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+import onnx.numpy_helper
+import torch
+import torch.nn.functional as F
+
+STEPS, BATCH = 50, 64
+LOSS_RTOL = 1e-4
+WEIGHT_RTOL = 1e-4
+FASHION = "/usr/share/datasets/fashion-mnist"
+
+
+def load_models(source):
+    spec = importlib.util.spec_from_file_location("export", os.path.join(source, "models", "export.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def fashion(n):
+    with gzip.open(os.path.join(FASHION, "train-images-idx3-ubyte.gz")) as f:
+        images = np.frombuffer(f.read(), np.uint8, offset=16)[: n * 784].reshape(n, 1, 28, 28)
+    with gzip.open(os.path.join(FASHION, "train-labels-idx1-ubyte.gz")) as f:
+        labels = np.frombuffer(f.read(), np.uint8, offset=8)[:n].astype(np.int64)
+    x = ((images.astype(np.float32) / np.float32(255)) - np.float32(0.2860)) / np.float32(0.3530)
+    return x.astype(np.float32), labels
+
+
+def initializers(path):
+    return {t.name: onnx.numpy_helper.to_array(t) for t in onnx.load(path).graph.initializer}
+
+
+def run_case(trainc, source, tmp, name, model_cls, onnx_path, loss, optim):
+    n = STEPS * BATCH
+    x, y = fashion(n)
+    data = {"image": x, "label": y}
+    if loss == "MSELoss":
+        data["target"] = np.eye(10, dtype=np.float32)[y]
+    npz = os.path.join(tmp, name + ".npz")
+    np.savez(npz, **data)
+    spec = {
+        "inputs": {"input": "image"},
+        "loss": {"type": loss, "input": "logits", "target": "label" if loss != "MSELoss" else "target"},
+        "optimizer": dict(type="SGD", **optim),
+        "data": {"train": {"format": "npz", "path": npz}},
+        "batch_size": BATCH, "epochs": 1, "shuffle": False, "log_interval": 10,
+    }
+    spec_path = os.path.join(tmp, name + ".json")
+    with open(spec_path, "w") as f:
+        json.dump(spec, f)
+    metrics = os.path.join(tmp, name + ".jsonl")
+    out = os.path.join(tmp, name + ".trained.onnx")
+    r = subprocess.run([trainc, "train", onnx_path, "--spec", spec_path, "--metrics", metrics,
+                        "--out", out], capture_output=True, text=True)
+    if r.returncode != 0:
+        return [f"trainc failed ({r.returncode}): {r.stderr.strip()}"]
+    ours = [json.loads(l)["loss"] for l in open(metrics) if json.loads(l)["kind"] == "train"]
+
+    torch.manual_seed(0)
+    model = model_cls()
+    init = initializers(onnx_path)
+    model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in init.items()})
+    opt = torch.optim.SGD(model.parameters(), **optim)
+    theirs = []
+    for s in range(STEPS):
+        xb = torch.from_numpy(x[s * BATCH:(s + 1) * BATCH])
+        opt.zero_grad()
+        logits = model(xb)
+        if loss == "MSELoss":
+            l = F.mse_loss(logits, torch.from_numpy(data["target"][s * BATCH:(s + 1) * BATCH]))
+        else:
+            l = F.cross_entropy(logits, torch.from_numpy(y[s * BATCH:(s + 1) * BATCH]))
+        l.backward()
+        opt.step()
+        theirs.append(l.item())
+
+    problems = []
+    if len(ours) != STEPS:
+        problems.append(f"trainc logged {len(ours)} steps, expected {STEPS}")
+    for s, (a, b) in enumerate(zip(ours, theirs)):
+        if abs(a - b) > LOSS_RTOL * abs(b):
+            problems.append(f"step {s + 1}: loss {a:.8g} vs torch {b:.8g}")
+            break
+    trained = initializers(out)
+    for k, v in model.state_dict().items():
+        want = v.detach().numpy()
+        got = trained[k]
+        rel = np.linalg.norm(got - want) / max(np.linalg.norm(want), 1e-30)
+        if rel > WEIGHT_RTOL:
+            problems.append(f"{k}: relative L2 difference {rel:.3g}")
+    return problems
+
+
+def main():
+    trainc, source = sys.argv[1], sys.argv[2]
+    torch.set_num_threads(1)
+    m = load_models(source)
+    cases = [
+        ("lenet_momentum", m.LeNet5, "lenet5.onnx", "CrossEntropyLoss", dict(lr=0.01, momentum=0.9)),
+        ("lenet_weight_decay", m.LeNet5, "lenet5.onnx", "CrossEntropyLoss",
+         dict(lr=0.01, momentum=0.9, weight_decay=5e-4)),
+        ("lenet_nesterov", m.LeNet5, "lenet5.onnx", "CrossEntropyLoss",
+         dict(lr=0.01, momentum=0.9, nesterov=True)),
+        ("lenet_dampening", m.LeNet5, "lenet5.onnx", "CrossEntropyLoss",
+         dict(lr=0.01, momentum=0.5, dampening=0.3)),
+        ("mlp_mse", m.MLP, "mlp.onnx", "MSELoss", dict(lr=0.05, momentum=0.9)),
+        ("mlp_plain_sgd", m.MLP, "mlp.onnx", "CrossEntropyLoss", dict(lr=0.1)),
+    ]
+    passed = failed = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, cls, onnx_name, loss, optim in cases:
+            problems = run_case(trainc, source, tmp, name, cls,
+                                os.path.join(source, "models", onnx_name), loss, optim)
+            if problems:
+                failed += 1
+                print(f"FAIL {name}: " + "; ".join(problems[:5]))
+            else:
+                passed += 1
+                print(f"ok   {name}")
+    print(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+/* What every subcommand of the driver shares: error messages in the
+ * "trainc: ..." form, usage errors, and "--name VALUE" / "--name=VALUE"
+ * option matching. */
+#include "trainc.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cli_error(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("trainc: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}
+
+int cli_usage_error(const char *usage, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("trainc: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  fputs(usage, stderr);
+  return TC_ERR_USAGE;
+}
+
+int cli_report(tc_status st, const tc_error *err) {
+  cli_error("%s", err->msg[0] ? err->msg : "unknown error");
+  return (int)st;
+}
+
+int cli_option(int argc, char **argv, int *i, const char *name, const char *usage,
+               const char **value) {
+  const char *arg = argv[*i];
+  size_t n = strlen(name);
+  if (strncmp(arg, name, n) != 0) return 0;
+  if (arg[n] == '=') {
+    *value = arg + n + 1;
+    if (!**value) {
+      cli_usage_error(usage, "option '%s' needs a value", name);
+      return -1;
+    }
+    return 1;
+  }
+  if (arg[n] != '\0') return 0;
+  if (*i + 1 >= argc) {
+    cli_usage_error(usage, "option '%s' needs a value", name);
+    return -1;
+  }
+  *value = argv[++*i];
+  return 1;
+}
+
+bool cli_is_help(const char *arg) {
+  return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
+}
+
+bool cli_parse_positive(const char *s, int64_t *out) {
+  if (*s < '0' || *s > '9') return false;
+  errno = 0;
+  char *end;
+  long long v = strtoll(s, &end, 10);
+  if (errno || *end || v <= 0) return false;
+  *out = v;
+  return true;
+}
+
+int cli_finish_stdout(void) {
+  if (fflush(stdout) != 0 || ferror(stdout)) {
+    cli_error("cannot write the results to standard output: %s", strerror(errno));
+    return TC_ERR_INTERNAL;
+  }
+  return 0;
+}

@@ -1,0 +1,66 @@
+/* `trainc inspect MODEL.onnx [--print-after PASS|all]`: imports a model, runs
+ * the forward pipeline and prints the IR — the final graph, or the graph
+ * after the named pass (after every pass for "all"). The printed form is the
+ * one the FileCheck tests match. */
+#include "trainc.h"
+
+#include <string.h>
+
+#include "onnx_import.h"
+#include "passes.h"
+
+const char cmd_inspect_usage[] =
+    "usage: trainc inspect MODEL.onnx [--print-after PASS|all]\n"
+    "\n"
+    "Imports MODEL.onnx, runs the forward pipeline (infer-shapes, fold-shapes,\n"
+    "dce) and prints the resulting IR to stdout.\n"
+    "\n"
+    "options:\n"
+    "  --print-after PASS  print the IR after PASS instead (\"import\" for the\n"
+    "                      imported graph, \"all\" for after every pass)\n"
+    "  -h, --help          this help\n";
+
+int cmd_inspect(int argc, char **argv) {
+  const char *model = NULL, *print_after = NULL;
+  bool options_done = false;
+  for (int i = 1; i < argc; i++) {
+    const char *arg = argv[i];
+    if (!options_done && arg[0] == '-' && arg[1] != '\0') {
+      if (strcmp(arg, "--") == 0) {
+        options_done = true;
+        continue;
+      }
+      if (cli_is_help(arg)) {
+        fputs(cmd_inspect_usage, stdout);
+        return cli_finish_stdout();
+      }
+      int m = cli_option(argc, argv, &i, "--print-after", cmd_inspect_usage, &print_after);
+      if (m < 0) return TC_ERR_USAGE;
+      if (m > 0) continue;
+      return cli_usage_error(cmd_inspect_usage, "unknown option '%s' for 'trainc inspect'",
+                             arg);
+    }
+    if (model)
+      return cli_usage_error(cmd_inspect_usage, "unexpected argument '%s' (the model is '%s')",
+                             arg, model);
+    model = arg;
+  }
+  if (!model) return cli_usage_error(cmd_inspect_usage, "missing MODEL.onnx");
+  if (print_after && strcmp(print_after, "all") != 0 && strcmp(print_after, "import") != 0 &&
+      !tc_pass_exists(print_after))
+    return cli_usage_error(cmd_inspect_usage,
+                           "unknown pass '%s' for --print-after (expected a pass name, "
+                           "\"import\" or \"all\")",
+                           print_after);
+
+  tc_error err = {{0}};
+  tc_graph *g = NULL;
+  tc_status st = tc_onnx_load(model, &g, &err);
+  if (st) return cli_report(st, &err);
+  st = tc_run_forward_pipeline(g, print_after, stdout, &err);
+  if (st == TC_OK && !print_after) tc_graph_print(stdout, g);
+  tc_graph_free(g);
+  int out = cli_finish_stdout();
+  if (st) return cli_report(st, &err);
+  return out;
+}

@@ -1,0 +1,408 @@
+/* Turning a model and a spec into something the runtime can train: the
+ * datasets and loaders, the bindings of graph inputs to data fields, the
+ * training graph (loss, gradients, optimizer) compiled by the JIT, and the
+ * tc_step that describes it to the runtime's training loop. */
+#include "train_setup.h"
+
+#include <fnmatch.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnx_export.h"
+#include "onnx_import.h"
+
+/* ---- data ----------------------------------------------------------------- */
+
+static tc_status load_dataset(const tc_spec *spec, const tc_spec_dataset *d, const char *split,
+                              tc_dataset **out, tc_error *err) {
+  const char *format = d->opts.type;
+  if (strcmp(format, "idx") == 0)
+    return tc_dataset_load_idx(tc_spec_hp_str(&d->opts, "images"),
+                               tc_spec_hp_str(&d->opts, "labels"), out, err);
+  if (strcmp(format, "npz") == 0) return tc_dataset_load_npz(tc_spec_hp_str(&d->opts, "path"), out, err);
+  return tc_fail(err, TC_ERR_INPUT, "%s: $.data.%s: format '%s' is not supported yet "
+                 "(supported: idx, npz)", spec->source, split, format);
+}
+
+static tc_status make_transforms(const tc_spec *spec, const tc_spec_dataset *d, const char *split,
+                                 tc_transform *out, int *n, tc_error *err) {
+  *n = 0;
+  for (int i = 0; i < d->n_transforms; i++) {
+    const tc_spec_options *t = &d->transforms[i];
+    tc_transform *x = &out[(*n)++];
+    memset(x, 0, sizeof *x);
+    if (strcmp(t->type, "ToTensor") == 0) {
+      x->kind = TC_TRANSFORM_TO_TENSOR;
+    } else if (strcmp(t->type, "Normalize") == 0) {
+      const double *mean, *std;
+      int nm = tc_spec_hp_list(t, "mean", &mean), ns = tc_spec_hp_list(t, "std", &std);
+      if (nm < 1 || ns < 1 || nm > TC_TRANSFORM_MAX_CHANNELS || ns > TC_TRANSFORM_MAX_CHANNELS)
+        return tc_fail(err, TC_ERR_INPUT, "%s: $.data.transforms[%d]: Normalize needs 1 to %d "
+                       "means and stds", spec->source, i, TC_TRANSFORM_MAX_CHANNELS);
+      x->kind = TC_TRANSFORM_NORMALIZE;
+      x->nmean = nm;
+      x->nstd = ns;
+      for (int c = 0; c < nm; c++) x->mean[c] = (float)mean[c];
+      for (int c = 0; c < ns; c++) x->std[c] = (float)std[c];
+    } else {
+      return tc_fail(err, TC_ERR_INPUT, "%s: $.data.%s.transforms[%d]: transform %s is not "
+                     "supported yet (supported: ToTensor, Normalize)", spec->source, split, i,
+                     t->type);
+    }
+  }
+  return TC_OK;
+}
+
+static tc_status make_loader(const tc_spec *spec, const tc_spec_dataset *d, const char *split,
+                             bool training, tc_dataset **ds, tc_loader **loader, tc_error *err) {
+  tc_status st = load_dataset(spec, d, split, ds, err);
+  if (st) return st;
+  tc_transform ts[32];
+  int nt;
+  if (d->n_transforms > 32)
+    return tc_fail(err, TC_ERR_INPUT, "%s: $.data.%s: too many transforms", spec->source, split);
+  if ((st = make_transforms(spec, d, split, ts, &nt, err))) return st;
+  tc_loader_config cfg = {
+      .batch_size = spec->batch_size,
+      .shuffle = training && spec->shuffle,
+      .drop_last = training && spec->drop_last,
+      .seed = (uint64_t)spec->seed,
+      .background = true,
+      .transforms = ts,
+      .ntransforms = nt,
+  };
+  return tc_loader_create(*ds, &cfg, loader, err);
+}
+
+/* ---- bindings ------------------------------------------------------------- */
+
+static int field_index(const tc_loader *l, const char *name) {
+  for (int i = 0; i < tc_loader_num_fields(l); i++)
+    if (strcmp(tc_loader_field_at(l, i)->name, name) == 0) return i;
+  return -1;
+}
+
+/* The data field feeding graph input `input`: named in "inputs", else the
+ * field of the same name, else the only field that is not the target. */
+static tc_status bind_model_input(const tc_spec *spec, const tc_loader *l, const char *input,
+                                  const char *target, int ninputs, int *out, tc_error *err) {
+  const char *field = NULL;
+  for (int i = 0; i < spec->n_inputs; i++)
+    if (strcmp(spec->inputs[i].graph_input, input) == 0) field = spec->inputs[i].field;
+  if (!field && field_index(l, input) >= 0) field = input;
+  if (!field && ninputs == 1) {
+    int candidates = 0;
+    for (int i = 0; i < tc_loader_num_fields(l); i++)
+      if (strcmp(tc_loader_field_at(l, i)->name, target) != 0) {
+        candidates++;
+        field = tc_loader_field_at(l, i)->name;
+      }
+    if (candidates != 1) field = NULL;
+  }
+  if (!field || field_index(l, field) < 0)
+    return tc_fail(err, TC_ERR_INPUT, "%s: $.inputs: no data field feeds graph input '%s' "
+                   "(name one with \"inputs\": {\"%s\": \"<field>\"})",
+                   spec->source, input, input);
+  *out = field_index(l, field);
+  return TC_OK;
+}
+
+/* The per-sample shape of a field must match the graph input's shape
+ * without its leading batch axis. */
+static tc_status check_field(const tc_spec *spec, const tc_field *f, const tc_value *v,
+                             tc_error *err) {
+  char want[128];
+  tc_shape_str(&v->shape, want, sizeof want);
+  bool ok = v->shape.rank == f->rank + 1 && v->shape.dim[0].per_batch && v->shape.dim[0].size == 1 &&
+            (int)v->dtype == f->dtype;
+  for (int d = 0; ok && d < f->rank; d++)
+    ok = !v->shape.dim[d + 1].per_batch && v->shape.dim[d + 1].size == f->shape[d];
+  if (ok) return TC_OK;
+  char have[160];
+  int at = snprintf(have, sizeof have, "%s[N", tc_data_dtype_name(f->dtype));
+  for (int d = 0; d < f->rank && at < (int)sizeof have; d++)
+    at += snprintf(have + at, sizeof have - (size_t)at, ",%lld", (long long)f->shape[d]);
+  if (at < (int)sizeof have) snprintf(have + at, sizeof have - (size_t)at, "]");
+  return tc_fail(err, TC_ERR_INPUT, "%s: data field '%s' is %s but graph input '%s' is %s%s",
+                 spec->source, f->name, have, v->name, tc_dtype_name(v->dtype), want);
+}
+
+/* ---- the training graph --------------------------------------------------- */
+
+static bool matches(const char *pattern, const char *name) {
+  return strcmp(pattern, name) == 0 || fnmatch(pattern, name, 0) == 0;
+}
+
+static tc_status loss_desc(const tc_spec *spec, const tc_graph *g, const tc_loader *l,
+                           tc_loss_desc *d, const char **target_field, tc_error *err) {
+  memset(d, 0, sizeof *d);
+  const tc_spec_options *o = &spec->loss.opts;
+  d->type = o->type;
+  d->input = NULL;
+  d->target = "label";
+  for (int i = 0; i < spec->loss.n_tensors; i++) {
+    const tc_spec_tensor_arg *t = &spec->loss.tensors[i];
+    if (!t->name) continue;
+    if (strcmp(t->arg, "input") == 0) d->input = t->name;
+    else if (strcmp(t->arg, "target") == 0) d->target = t->name;
+    else
+      return tc_fail(err, TC_ERR_INPUT, "%s: $.loss.%s: loss %s is not supported yet",
+                     spec->source, t->arg, o->type);
+  }
+  if (!d->input) {
+    if (g->noutputs != 1)
+      return tc_fail(err, TC_ERR_INPUT, "%s: $.loss.input: the model has %d outputs; name the "
+                     "one the loss reads", spec->source, g->noutputs);
+    d->input = g->outputs[0]->name;
+  }
+  *target_field = d->target;
+  if (strcmp(o->type, "output") != 0) {
+    int fi = field_index(l, d->target);
+    if (fi < 0)
+      return tc_fail(err, TC_ERR_INPUT, "%s: $.loss.target: the training data has no field '%s'",
+                     spec->source, d->target);
+    const tc_field *f = tc_loader_field_at(l, fi);
+    d->target_dtype = (tc_dtype)f->dtype;
+    d->target_shape.rank = f->rank + 1;
+    d->target_shape.dim[0] = (tc_dim){1, true};
+    for (int k = 0; k < f->rank; k++) d->target_shape.dim[k + 1] = (tc_dim){f->shape[k], false};
+  }
+  const char *red = tc_spec_get(o, "reduction") ? tc_spec_hp_str(o, "reduction") : "mean";
+  d->reduction = strcmp(red, "none") == 0 ? TC_REDUCTION_NONE
+                 : strcmp(red, "sum") == 0 ? TC_REDUCTION_SUM
+                                           : TC_REDUCTION_MEAN;
+  if (d->reduction == TC_REDUCTION_NONE)
+    return tc_fail(err, TC_ERR_INPUT, "%s: $.loss.reduction: 'none' gives one loss per sample; "
+                   "training needs a scalar (use 'mean' or 'sum')", spec->source);
+  if (strcmp(o->type, "CrossEntropyLoss") == 0) {
+    d->ignore_index = tc_spec_hp_int(o, "ignore_index");
+    d->label_smoothing = tc_spec_hp(o, "label_smoothing");
+    int nw = tc_spec_hp_list(o, "weight", &d->weight);
+    if (nw < 0) d->weight = NULL;
+    d->nweight = nw;
+  }
+  return TC_OK;
+}
+
+static tc_status optim_groups(const tc_spec *spec, const tc_graph *g, tc_optim_group **groups,
+                              int *ngroups, int *group_of, tc_error *err) {
+  const tc_spec_optimizer *o = &spec->optimizer;
+  int n = o->n_groups + 1; /* the listed groups, then the rest */
+  tc_optim_group *gs = tc_arena_alloc(g->arena, sizeof(tc_optim_group) * (size_t)n);
+  if (!gs) return tc_fail(err, TC_ERR_INTERNAL, "out of memory");
+  for (int k = 0; k < n; k++) {
+    const tc_spec_options *h = k < o->n_groups ? &o->groups[k].opts : &o->opts;
+    gs[k] = (tc_optim_group){.lr = tc_spec_hp(h, "lr")};
+    if (strcmp(o->opts.type, "SGD") == 0) {
+      gs[k].momentum = tc_spec_hp(h, "momentum");
+      gs[k].dampening = tc_spec_hp(h, "dampening");
+      gs[k].weight_decay = tc_spec_hp(h, "weight_decay");
+      gs[k].nesterov = tc_spec_hp_bool(h, "nesterov");
+      gs[k].maximize = tc_spec_hp_bool(h, "maximize");
+    }
+  }
+  for (int i = 0; i < g->ninitializers; i++) {
+    group_of[i] = n - 1;
+    for (int k = 0; k < o->n_groups; k++)
+      for (int p = 0; p < o->groups[k].n_params; p++)
+        if (matches(o->groups[k].params[p], g->initializers[i]->name)) group_of[i] = k;
+  }
+  *groups = gs;
+  *ngroups = n;
+  return TC_OK;
+}
+
+static void io_from_value(const tc_value *v, tc_step_io *io) {
+  io->name = v->name;
+  io->dtype = (int)v->dtype;
+  io->rank = v->shape.rank;
+  for (int d = 0; d < v->shape.rank; d++) {
+    io->dims[d] = v->shape.dim[d].size;
+    io->per_batch[d] = v->shape.dim[d].per_batch;
+  }
+}
+
+static void init_arena(const void *ctx, uint8_t *arena) {
+  tc_program_init_arena(ctx, arena);
+}
+
+/* Fills the tc_step describing the compiled training graph. */
+static tc_status describe_step(train_setup *t, tc_error *err) {
+  tc_graph *g = t->graph;
+  tc_step *s = &t->step;
+  tc_arena *a = g->arena;
+  tc_step_io *ins = tc_arena_alloc(a, sizeof(tc_step_io) * (size_t)(g->ninputs + 1));
+  tc_step_io *outs = tc_arena_alloc(a, sizeof(tc_step_io) * (size_t)(g->noutputs + 1));
+  tc_step_tensor *ts = tc_arena_alloc(a, sizeof(tc_step_tensor) * (size_t)(g->ninitializers + 1));
+  const char **names = tc_arena_alloc(a, sizeof(char *) * (size_t)(g->nnodes + 1));
+  if (!ins || !outs || !ts || !names) return tc_fail(err, TC_ERR_INTERNAL, "out of memory");
+  for (int i = 0; i < g->ninputs; i++) io_from_value(g->inputs[i], &ins[i]);
+  for (int i = 0; i < g->noutputs; i++) io_from_value(g->outputs[i], &outs[i]);
+  int nt = 0;
+  for (int i = 0; i < g->ninitializers; i++) {
+    const tc_value *v = g->initializers[i];
+    int64_t off = tc_program_value_offset(t->program, v->id);
+    if (off < 0) continue;
+    tc_step_tensor *x = &ts[nt++];
+    x->name = v->name;
+    x->kind = v->trainable ? TC_STEP_PARAM : v->persistent ? TC_STEP_STATE : TC_STEP_CONST;
+    x->dtype = (int)v->dtype;
+    x->rank = v->shape.rank;
+    for (int d = 0; d < v->shape.rank; d++) x->dims[d] = v->shape.dim[d].size;
+    x->offset = off;
+    x->bytes = (size_t)tc_shape_numel(&v->shape, 1) * tc_dtype_size(v->dtype);
+    x->group = 0;
+    for (int p = 0; p < t->train.nparams; p++)
+      if (t->train.params[p] == v) x->group = t->train.group[p];
+  }
+  for (int i = 0; i < g->nnodes; i++) {
+    names[i] = tc_arena_printf(a, "'%s' (%s)", g->nodes[i]->name,
+                               tc_op_table[g->nodes[i]->op].onnx_name[0]
+                                   ? tc_op_table[g->nodes[i]->op].onnx_name
+                                   : tc_op_table[g->nodes[i]->op].name);
+    if (!names[i]) return tc_fail(err, TC_ERR_INTERNAL, "out of memory");
+  }
+  *s = (tc_step){
+      .arena_bytes = tc_program_arena_bytes(t->program),
+      .max_batch = tc_program_max_batch(t->program),
+      .ninputs = g->ninputs, .inputs = ins,
+      .noutputs = g->noutputs, .outputs = outs,
+      .ntensors = nt, .tensors = ts,
+      .ngroups = t->ngroups, .nhyper = t->train.nhyper,
+      .train_step = tc_program_entry(t->program, 0),
+      .grad_step = tc_program_entry(t->program, 1),
+      .apply_update = tc_program_entry(t->program, 2),
+      .eval_step = tc_program_entry(t->program, 3),
+      .infer = tc_program_entry(t->program, 4),
+      .init_arena = init_arena, .init_ctx = t->program,
+      .nnodes = g->nnodes, .node_names = names,
+  };
+  return TC_OK;
+}
+
+tc_status train_setup_create(const char *model_path, const tc_spec *spec, int max_batch_override,
+                             train_setup **out, tc_error *err) {
+  (void)max_batch_override;
+  train_setup *t = calloc(1, sizeof *t);
+  if (!t) return tc_fail(err, TC_ERR_INTERNAL, "out of memory");
+  *out = t;
+  t->spec = spec;
+  t->model_path = model_path;
+  tc_status st;
+  if (!spec->data.train)
+    return tc_fail(err, TC_ERR_INPUT, "%s: $.data.train: no training data", spec->source);
+  if ((st = make_loader(spec, spec->data.train, "train", true, &t->train_ds, &t->train_loader, err)))
+    return st;
+  if (spec->data.valid &&
+      (st = make_loader(spec, spec->data.valid, "valid", false, &t->valid_ds, &t->valid_loader, err)))
+    return st;
+  if ((st = tc_onnx_load(model_path, &t->graph, err))) return st;
+  tc_graph *g = t->graph;
+  if ((st = tc_run_forward_pipeline(g, NULL, NULL, err))) return st;
+
+  const char *target_field = NULL;
+  tc_loss_desc loss;
+  if ((st = loss_desc(spec, g, t->train_loader, &loss, &target_field, err))) return st;
+  bool *frozen = calloc((size_t)g->ninitializers + 1, sizeof(bool));
+  int *group = calloc((size_t)g->ninitializers + 1, sizeof(int));
+  if (!frozen || !group) {
+    free(frozen);
+    free(group);
+    return tc_fail(err, TC_ERR_INTERNAL, "out of memory");
+  }
+  for (int i = 0; i < g->ninitializers; i++)
+    for (int k = 0; k < spec->n_frozen; k++)
+      if (matches(spec->frozen[k], g->initializers[i]->name)) frozen[i] = true;
+  tc_optim_group *groups = NULL;
+  st = optim_groups(spec, g, &groups, &t->ngroups, group, err);
+  tc_optim_desc opt = {spec->optimizer.opts.type, t->ngroups, groups};
+  int nmodel_inputs = g->ninputs;
+  if (!st) st = tc_build_training(g, &loss, &opt, frozen, group, &t->train, err);
+  free(frozen);
+  free(group);
+  if (st) return st;
+  if ((st = tc_graph_verify(g, true, "training graph", err))) return st;
+
+  /* Bind every graph input (model inputs, then the target) to a field. */
+  t->bind = tc_arena_alloc(g->arena, sizeof(int) * (size_t)(g->ninputs + 1));
+  t->valid_bind = tc_arena_alloc(g->arena, sizeof(int) * (size_t)(g->ninputs + 1));
+  if (!t->bind || !t->valid_bind) return tc_fail(err, TC_ERR_INTERNAL, "out of memory");
+  for (int pass = 0; pass < 2; pass++) {
+    tc_loader *l = pass ? t->valid_loader : t->train_loader;
+    int *bind = pass ? t->valid_bind : t->bind;
+    if (!l) continue;
+    for (int i = 0; i < g->ninputs; i++) {
+      if (i < nmodel_inputs)
+        st = bind_model_input(spec, l, g->inputs[i]->name, target_field, nmodel_inputs, &bind[i], err);
+      else if ((bind[i] = field_index(l, g->inputs[i]->name)) < 0)
+        st = tc_fail(err, TC_ERR_INPUT, "%s: the %s data has no field '%s'", spec->source,
+                     pass ? "validation" : "training", g->inputs[i]->name);
+      if (!st) st = check_field(spec, tc_loader_field_at(l, bind[i]), g->inputs[i], err);
+      if (st) return st;
+    }
+  }
+  /* Accuracy for classification losses with class-index targets. */
+  t->acc_output = t->acc_target = -1;
+  if (strcmp(loss.type, "CrossEntropyLoss") == 0 && !tc_dtype_is_float(loss.target_dtype)) {
+    for (int i = 1; i < g->noutputs; i++)
+      if (strcmp(g->outputs[i]->name, loss.input) == 0) t->acc_output = i;
+    t->acc_target = g->ninputs - 1;
+  }
+
+  int outs_all[64];
+  if (g->noutputs > 64) return tc_fail(err, TC_ERR_INPUT, "%s: too many outputs", model_path);
+  for (int i = 0; i < g->noutputs; i++) outs_all[i] = i;
+  unsigned F = 1u << TC_PHASE_FORWARD, L = 1u << TC_PHASE_LOSS, B = 1u << TC_PHASE_BACKWARD,
+           U = 1u << TC_PHASE_UPDATE;
+  tc_entry entries[5] = {
+      {"train_step", F | L | B | U, g->noutputs, outs_all},
+      {"grad_step", F | L | B, g->noutputs, outs_all},
+      {"apply_update", U, 0, outs_all},
+      {"eval_step", F | L, g->noutputs, outs_all},
+      {"infer", F, g->noutputs - 1, outs_all + 1},
+  };
+  tc_codegen_options o;
+  tc_codegen_options_init(&o);
+  o.max_batch = spec->batch_size;
+  if ((st = tc_program_compile_entries(g, &o, entries, 5, &t->program, err))) return st;
+  if ((st = describe_step(t, err))) return st;
+  t->arena = malloc(t->step.arena_bytes);
+  if (!t->arena) return tc_fail(err, TC_ERR_INTERNAL, "out of memory for a %zu-byte arena",
+                                t->step.arena_bytes);
+  t->step.init_arena(t->step.init_ctx, t->arena);
+  return TC_OK;
+}
+
+tc_status train_setup_save(const train_setup *t, const char *out_path, tc_error *err) {
+  int n = 0;
+  const char **names = malloc(sizeof(char *) * (size_t)(t->step.ntensors + 1));
+  const void **data = malloc(sizeof(void *) * (size_t)(t->step.ntensors + 1));
+  if (!names || !data) {
+    free(names);
+    free(data);
+    return tc_fail(err, TC_ERR_INTERNAL, "out of memory");
+  }
+  for (int i = 0; i < t->step.ntensors; i++) {
+    const tc_step_tensor *x = &t->step.tensors[i];
+    if (x->kind != TC_STEP_PARAM) continue;
+    names[n] = x->name;
+    data[n++] = t->arena + x->offset;
+  }
+  tc_status st = tc_onnx_save_trained(t->model_path, out_path, n, names, data, err);
+  free(names);
+  free(data);
+  return st;
+}
+
+void train_setup_free(train_setup *t) {
+  if (!t) return;
+  tc_loader_free(t->train_loader);
+  tc_loader_free(t->valid_loader);
+  tc_dataset_free(t->train_ds);
+  tc_dataset_free(t->valid_ds);
+  tc_program_free(t->program);
+  tc_graph_free(t->graph);
+  free(t->arena);
+  free(t);
+}

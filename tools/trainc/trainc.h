@@ -1,0 +1,69 @@
+/* The internal header of the trainc driver (tools/trainc).
+ *
+ * main.c dispatches argv[1] to one cmd_*.c per subcommand. Every subcommand
+ * takes its own arguments (argv[0] is the subcommand's name) and returns the
+ * process exit code of DESIGN.md: 0 ok, 1 usage, 2 bad input, 3 internal
+ * (the tc_status values). Errors go to stderr as "trainc: <message>"; stdout
+ * carries results only.
+ *
+ * Sections, one per .c file: cli.c (messages and option parsing shared by
+ * the subcommands), cmd_inspect.c, cmd_run.c. */
+#ifndef TRAINC_H
+#define TRAINC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tc_status.h"
+
+#ifndef TC_VERSION
+#define TC_VERSION "0.1.0" /* keep in step with project() in CMakeLists.txt */
+#endif
+
+/* ---- cli.c ------------------------------------------------------------------ */
+
+/* Prints "trainc: <message>\n" to stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints the error, then `usage` to stderr; returns TC_ERR_USAGE. */
+int cli_usage_error(const char *usage, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Reports a failed library call: prints err->msg and returns st as the exit
+ * code. */
+int cli_report(tc_status st, const tc_error *err);
+
+/* Matches argv[*i] against option `name` ("--output-dir") in either form,
+ * "--output-dir DIR" (consuming argv[*i + 1]) or "--output-dir=DIR".
+ * Returns 1 and sets *value on a match, 0 if argv[*i] is another argument,
+ * and -1 (after printing a usage error) if the value is missing. */
+int cli_option(int argc, char **argv, int *i, const char *name, const char *usage,
+               const char **value);
+
+/* True for "-h" and "--help". */
+bool cli_is_help(const char *arg);
+
+/* Parses a positive decimal integer in full; false for anything else. */
+bool cli_parse_positive(const char *s, int64_t *out);
+
+/* Writes, flushes and checks stdout; TC_ERR_INTERNAL (with a message) if the
+ * results could not be written. */
+int cli_finish_stdout(void);
+
+/* ---- cmd_inspect.c ----------------------------------------------------------- */
+
+extern const char cmd_inspect_usage[];
+int cmd_inspect(int argc, char **argv);
+
+/* ---- cmd_run.c --------------------------------------------------------------- */
+
+extern const char cmd_run_usage[];
+int cmd_run(int argc, char **argv);
+
+/* ---- cmd_train.c ------------------------------------------------------------- */
+
+extern const char cmd_train_usage[];
+int cmd_train(int argc, char **argv);
+
+#endif
