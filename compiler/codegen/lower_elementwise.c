@@ -259,6 +259,17 @@ static LLVMValueRef emit_node(ew *e, const tc_node *n) {
   }
   case TC_OP_CAST: return convert(cg, x, n->inputs[0]->dtype, t);
   case TC_OP_EXPAND: return x;
+  case TC_OP_FMA: {
+    LLVMValueRef args[3] = {x, y, operand(e, n, 2)};
+    return intrinsic(cg, "llvm.fma", lt_, args, 3);
+  }
+  case TC_OP_SELECT: {
+    tc_dtype ct = n->inputs[0]->dtype;
+    LLVMValueRef c0 = LLVMConstNull(tc_cg_type(cg, ct));
+    LLVMValueRef cond = tc_dtype_is_float(ct) ? LLVMBuildFCmp(cg->b, LLVMRealUNE, x, c0, "")
+                                              : LLVMBuildICmp(cg->b, LLVMIntNE, x, c0, "");
+    return LLVMBuildSelect(cg->b, cond, y, operand(e, n, 2), "");
+  }
   case TC_OP_SIGN: { /* -1, 0, 1; NaN stays NaN */
     LLVMValueRef pos = fl ? LLVMBuildFCmp(cg->b, LLVMRealOGT, x, zero, "")
                           : LLVMBuildICmp(cg->b, sg ? LLVMIntSGT : LLVMIntUGT, x, zero, "");
@@ -306,7 +317,8 @@ static LLVMValueRef emit_node(ew *e, const tc_node *n) {
 
 static tc_status check_supported(tc_cg *cg, const tc_node *n) {
   if (n->op != TC_OP_CAST && n->op != TC_OP_DROPOUT && n->op != TC_OP_IDENTITY &&
-      n->op != TC_OP_SIGN && n->op != TC_OP_ASSIGN && n->op != TC_OP_EXPAND) {
+      n->op != TC_OP_SIGN && n->op != TC_OP_ASSIGN && n->op != TC_OP_EXPAND &&
+      n->op != TC_OP_SELECT) {
     bool float_only = n->op != TC_OP_ADD && n->op != TC_OP_SUB && n->op != TC_OP_MUL &&
                       n->op != TC_OP_DIV && n->op != TC_OP_NEG && n->op != TC_OP_ABS &&
                       n->op != TC_OP_RELU && n->op != TC_OP_CLIP;

@@ -34,20 +34,33 @@ tc_value *tb_node(tc_builder *tb, tc_op op, int nin, tc_value *const *in, tc_dty
 
 static bool is_one(tc_dim d) { return !d.per_batch && d.size == 1; }
 
-tc_value *tb_binary(tc_builder *tb, tc_op op, tc_value *a, tc_value *b) {
-  if (tb->st || !a || !b) return NULL;
+/* numpy broadcast of a and b (the builder only makes valid ones) */
+static tc_shape broadcast(const tc_shape *a, const tc_shape *b) {
   tc_shape s = {0};
-  int r = a->shape.rank > b->shape.rank ? a->shape.rank : b->shape.rank;
+  int r = a->rank > b->rank ? a->rank : b->rank;
   s.rank = r;
   for (int i = 0; i < r; i++) {
-    int ia = i - (r - a->shape.rank), ib = i - (r - b->shape.rank);
-    tc_dim da = ia >= 0 ? a->shape.dim[ia] : (tc_dim){1, false};
-    tc_dim db = ib >= 0 ? b->shape.dim[ib] : (tc_dim){1, false};
+    int ia = i - (r - a->rank), ib = i - (r - b->rank);
+    tc_dim da = ia >= 0 ? a->dim[ia] : (tc_dim){1, false};
+    tc_dim db = ib >= 0 ? b->dim[ib] : (tc_dim){1, false};
     TC_ASSERT(is_one(da) || is_one(db) || tc_dim_equal(da, db));
     s.dim[i] = is_one(da) ? db : da;
   }
+  return s;
+}
+
+tc_value *tb_binary(tc_builder *tb, tc_op op, tc_value *a, tc_value *b) {
+  if (tb->st || !a || !b) return NULL;
+  tc_shape s = broadcast(&a->shape, &b->shape);
   tc_value *in[2] = {a, b};
   return tb_node(tb, op, 2, in, a->dtype, &s);
+}
+
+tc_value *tb_ternary(tc_builder *tb, tc_op op, tc_value *a, tc_value *b, tc_value *c) {
+  if (tb->st || !a || !b || !c) return NULL;
+  tc_shape ab = broadcast(&a->shape, &b->shape), s = broadcast(&ab, &c->shape);
+  tc_value *in[3] = {a, b, c};
+  return tb_node(tb, op, 3, in, op == TC_OP_SELECT ? b->dtype : a->dtype, &s);
 }
 
 tc_value *tb_unary(tc_builder *tb, tc_op op, tc_value *a) {

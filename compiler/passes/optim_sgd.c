@@ -1,12 +1,13 @@
 /* torch.optim.SGD as graph ops (torch/optim/sgd.py, single-tensor form):
  *   d = maximize ? -g : g
- *   d = d + weight_decay * p                      (if weight_decay != 0)
- *   buf = first ? d : momentum*buf + (1-dampening)*d   (if momentum != 0)
- *   d = nesterov ? d + momentum*buf : buf
+ *   d = d + weight_decay * p                            (if weight_decay != 0)
+ *   buf = first ? d : momentum * buf + (1 - dampening) * d   (if momentum != 0)
+ *   d = nesterov ? d + momentum * buf : buf
  *   p = p - lr * d
- * "first" and lr are runtime values (the hyper array), so a schedule never
- * recompiles; on the first step the blend coefficients become exactly 0 and
- * 1, which reproduces PyTorch's buf = clone(d). */
+ * Every `x + alpha * y` is one fused multiply-add, because that is how
+ * ATen's add(alpha=) kernels round it; the coefficients are rounded from
+ * double once, as PyTorch's Python floats are. "first" and lr are runtime
+ * values (the hyper array), so a schedule never recompiles. */
 #include "passes.h"
 
 static tc_value *hyper(tc_builder *tb, int slot, tc_dtype dt) {
@@ -25,24 +26,18 @@ tc_status tc_build_sgd(tc_builder *tb, const tc_optim_group *hp, tc_value *p, tc
   tc_dtype t = p->dtype;
   tc_value *d = hp->maximize ? tb_unary(tb, TC_OP_NEG, grad) : grad;
   if (hp->weight_decay != 0)
-    d = tb_binary(tb, TC_OP_ADD, d,
-                  tb_binary(tb, TC_OP_MUL, p, tb_scalar(tb, t, hp->weight_decay)));
+    d = tb_ternary(tb, TC_OP_FMA, p, tb_scalar(tb, t, hp->weight_decay), d);
   if (hp->momentum != 0) {
     char *name = tc_arena_printf(tb->g->arena, "%s.momentum_buffer", p->name);
     tc_value *buf = tb_zeros(tb, name, t, &p->shape);
     if (buf) buf->persistent = true;
-    tc_value *not_first = tb_binary(tb, TC_OP_SUB, tb_scalar(tb, t, 1.0), hyper(tb, TC_HYPER_FIRST, t));
-    tc_value *c_buf = tb_binary(tb, TC_OP_MUL, tb_scalar(tb, t, hp->momentum), not_first);
-    tc_value *c_d = tb_binary(tb, TC_OP_SUB, tb_scalar(tb, t, 1.0),
-                              tb_binary(tb, TC_OP_MUL, tb_scalar(tb, t, hp->dampening), not_first));
-    tc_value *nb = tb_binary(tb, TC_OP_ADD, tb_binary(tb, TC_OP_MUL, buf, c_buf),
-                             tb_binary(tb, TC_OP_MUL, d, c_d));
+    tc_value *decayed = tb_binary(tb, TC_OP_MUL, buf, tb_scalar(tb, t, hp->momentum));
+    tc_value *blended = tb_ternary(tb, TC_OP_FMA, d, tb_scalar(tb, t, 1.0 - hp->dampening), decayed);
+    tc_value *nb = tb_ternary(tb, TC_OP_SELECT, hyper(tb, TC_HYPER_FIRST, t), d, blended);
     assign(tb, buf, nb);
-    d = hp->nesterov ? tb_binary(tb, TC_OP_ADD, d,
-                                 tb_binary(tb, TC_OP_MUL, nb, tb_scalar(tb, t, hp->momentum)))
-                     : nb;
+    d = hp->nesterov ? tb_ternary(tb, TC_OP_FMA, nb, tb_scalar(tb, t, hp->momentum), d) : nb;
   }
-  tc_value *step = tb_binary(tb, TC_OP_MUL, d, hyper(tb, TC_HYPER_LR + group, t));
-  assign(tb, p, tb_binary(tb, TC_OP_SUB, p, step));
+  tc_value *neg_lr = tb_unary(tb, TC_OP_NEG, hyper(tb, TC_HYPER_LR + group, t));
+  assign(tb, p, tb_ternary(tb, TC_OP_FMA, d, neg_lr, p));
   return tb->st;
 }
