@@ -554,7 +554,8 @@ static void run_test_isolated(const char *dir, unsigned timeout, test_result *r)
       p += w;
       left -= (size_t)w;
     }
-    _exit(0);
+    free(res);
+    exit(0); /* not _exit: leak checkers run at exit */
   }
   close(fds[1]);
   char *p = (char *)r;
@@ -580,8 +581,10 @@ static void run_test_isolated(const char *dir, unsigned timeout, test_result *r)
     result_set(r, OUT_FAIL, "crashed: signal %d (%s)", WTERMSIG(status),
                strsignal(WTERMSIG(status)));
   else
-    result_set(r, OUT_FAIL, "the test process exited with status %d",
-               WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    result_set(r, OUT_FAIL, "the test process exited with status %d%s",
+               WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+               ops_known ? " after reporting its result (a sanitizer or leak report on "
+                           "stderr?)" : "");
 }
 
 /* ---- expected failures -------------------------------------------------------- */

@@ -1,0 +1,848 @@
+/* Gradient checks: every gradient rule of the op table against central
+ * finite differences in float64.
+ *
+ * Each case is one op on initializers of given shapes, attributes and value
+ * ranges. The test builds the graph
+ *     y = OP(inputs...);  loss = ReduceSum(Mul(y, R))   (all axes, keepdims 0)
+ * where R is a random non-trainable initializer of y's shape (weights
+ * +-[0.5, 1.5], so every output element counts, each differently), runs
+ * shape inference and autodiff with respect to the float inputs marked as
+ * parameters, compiles one entry running every phase, and compares the
+ * analytic gradients with (loss(x+h) - loss(x-h)) / 2h, perturbing a sample
+ * of elements of each parameter in the arena itself.
+ *
+ * Value ranges keep the finite differences away from the places where the
+ * function is not differentiable (kinks of Relu/Abs/LeakyRelu/Clip, ties in
+ * MaxPool windows, zero denominators, non-positive logs).
+ *
+ * Every op whose grad column in ops.def names a real rule must have at least
+ * one case: an op without one is a failure ("no gradient check for op X"),
+ * counted in the final "N passed, N failed" line with the cases. Ops marked
+ * grad_unsupported are listed as known gaps.
+ *
+ * Each case runs in a child process, so a case that crashes (a missing
+ * kernel asserts) fails alone. Options: a substring argument runs only the
+ * cases whose description contains it (e.g. "Conv"); -j N (or
+ * TC_GRADCHECK_JOBS) sets how many cases run at once (0: no child
+ * processes, for a debugger); -v prints every case. */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "codegen.h"
+#include "passes.h"
+
+/* ---- the op table, with the gradient rule of each op as text ------------ */
+
+typedef struct op_row {
+  const char *name; /* "ADD" */
+  const char *grad; /* "grad_add" */
+} op_row;
+
+static const op_row op_rows[TC_OP_COUNT] = {
+#define OP(e, onnx, min_in, max_in, min_out, max_out, family, shape, lower, grad) \
+  [TC_OP_##e] = {#e, #grad},
+#include "ops.def"
+#undef OP
+};
+
+static bool real_rule(tc_op op) {
+  return strcmp(op_rows[op].grad, "grad_none") != 0 &&
+         strcmp(op_rows[op].grad, "grad_unsupported") != 0;
+}
+
+/* ---- cases -------------------------------------------------------------- */
+
+enum { MAX_IN = 6 };
+
+typedef enum in_kind {
+  IN_END = 0, /* terminates the input list */
+  IN_PARAM,   /* f64 initializer the gradient is checked for */
+  IN_CONST,   /* f64 initializer that is not differentiated (Clip bounds, CE weights) */
+  IN_INT,     /* int64 initializer with the given contents */
+  IN_BOOL,    /* bool initializer (Dropout's training_mode) */
+  IN_ABSENT,  /* an optional input left out (NULL) */
+} in_kind;
+
+typedef enum range {
+  R_ANY,      /* [-1, 1] */
+  R_KINK,     /* [-1, 1] with |x| >= 0.05: away from the kink at 0 */
+  R_CLIP,     /* [-1, 1] at least 0.05 away from the Clip bounds +-0.5 the cases use */
+  R_POS,      /* [0.5, 2]: Log, Sqrt, Pow bases, class weights */
+  R_NZ,       /* +-[0.5, 2]: denominators */
+  R_LOGIT,    /* [-2, 2] */
+  R_DISTINCT, /* a shuffled grid with spacing 0.1 (jitter +-0.02): no ties for MaxPool */
+  R_PROB,     /* class probabilities along axis 1 (CE probability targets) */
+  R_FIXED,    /* every element = value */
+} range;
+
+typedef struct in_spec {
+  const char *shape;   /* "2x3x4"; "" is a rank-0 scalar */
+  in_kind kind;
+  range range;
+  double value;        /* R_FIXED and IN_BOOL */
+  const int64_t *ints; /* IN_INT contents, numel(shape) of them */
+} in_spec;
+
+typedef struct gcase {
+  tc_op op;
+  const char *attrs;   /* "transA=1 alpha=0.5 pads=[1,0,2,1] auto_pad=SAME_UPPER" */
+  in_spec in[MAX_IN];
+  int64_t opset;       /* 0: 17 */
+  const char *out;     /* preset output shape of internal ops (EXPAND) */
+  const char *note;
+} gcase;
+
+#define P(s, r) {s, IN_PARAM, r, 0, NULL}
+#define K(s, r) {s, IN_CONST, r, 0, NULL}
+#define FIX(s, v) {s, IN_CONST, R_FIXED, v, NULL}
+#define I64(s, ...) {s, IN_INT, R_ANY, 0, (const int64_t[]){__VA_ARGS__}}
+#define BOOLV(s, v) {s, IN_BOOL, R_ANY, v, NULL}
+#define NONE {"", IN_ABSENT, R_ANY, 0, NULL}
+#define CASE(op_, attrs_, ...) {.op = TC_OP_##op_, .attrs = attrs_, .in = {__VA_ARGS__}}
+#define CASE_OPSET(op_, opset_, attrs_, ...)                                               \
+  {.op = TC_OP_##op_, .attrs = attrs_, .in = {__VA_ARGS__}, .opset = opset_}
+#define CASE_OUT(op_, out_, attrs_, ...)                                                   \
+  {.op = TC_OP_##op_, .attrs = attrs_, .in = {__VA_ARGS__}, .out = out_}
+#define CASE_NOTE(op_, note_, attrs_, ...)                                                 \
+  {.op = TC_OP_##op_, .attrs = attrs_, .in = {__VA_ARGS__}, .note = note_}
+
+static const gcase cases[] = {
+    /* numpy broadcasting, both directions, rank-0 scalars */
+    CASE(ADD, "", P("3x4", R_ANY), P("3x4", R_ANY)),
+    CASE(ADD, "", P("2x3x4", R_ANY), P("3x1", R_ANY)),
+    CASE(ADD, "", P("3x1", R_ANY), P("2x3x4", R_ANY)),
+    CASE(ADD, "", P("1", R_ANY), P("2x3", R_ANY)),
+    CASE(ADD, "", P("", R_ANY), P("2x3", R_ANY)),
+    CASE(ADD, "", P("2x1x4", R_ANY), P("1x3x1", R_ANY)),
+    CASE(ADD, "", P("", R_ANY), P("", R_ANY)),
+    CASE(SUB, "", P("2x3x4", R_ANY), P("4", R_ANY)),
+    CASE(SUB, "", P("4", R_ANY), P("2x3x4", R_ANY)),
+    CASE(SUB, "", P("2x3", R_ANY), P("", R_ANY)),
+    CASE(SUB, "", P("2x1", R_ANY), P("1x3", R_ANY)),
+    CASE(SUB, "", P("1", R_ANY), P("2x3", R_ANY)),
+    CASE(MUL, "", P("3x4", R_ANY), P("3x4", R_ANY)),
+    CASE(MUL, "", P("2x3x4", R_ANY), P("3x1", R_ANY)),
+    CASE(MUL, "", P("3x1", R_ANY), P("2x3x4", R_ANY)),
+    CASE(MUL, "", P("1", R_ANY), P("2x3", R_ANY)),
+    CASE(MUL, "", P("2x3", R_ANY), P("", R_ANY)),
+    CASE(MUL, "", P("2x1x4", R_ANY), P("3x1", R_ANY)),
+    CASE(DIV, "", P("3x4", R_ANY), P("3x4", R_NZ)),
+    CASE(DIV, "", P("2x3x4", R_ANY), P("3x1", R_NZ)),
+    CASE(DIV, "", P("3x1", R_ANY), P("2x3x4", R_NZ)),
+    CASE(DIV, "", P("1", R_ANY), P("2x3", R_NZ)),
+    CASE(DIV, "", P("", R_ANY), P("2x3", R_NZ)),
+    CASE(DIV, "", P("2x3", R_ANY), P("", R_NZ)),
+    CASE(POW, "", P("2x3", R_POS), P("2x3", R_ANY)),
+    CASE(POW, "", P("2x3x4", R_POS), P("4", R_ANY)),
+    CASE(POW, "", P("3x1", R_POS), P("2x3x4", R_ANY)),
+    CASE(POW, "", P("", R_POS), P("2x3", R_ANY)),
+    CASE(POW, "", P("2x3", R_POS), P("", R_ANY)),
+    CASE(POW, "", P("1", R_POS), P("2x1", R_ANY)),
+    CASE_NOTE(POW, "int64 exponent", "", P("2x3", R_POS), I64("", 3)),
+
+    /* unary */
+    CASE(NEG, "", P("2x3x4", R_ANY)),
+    CASE(NEG, "", P("", R_ANY)),
+    CASE(ABS, "", P("2x3x4", R_KINK)),
+    CASE(ABS, "", P("5", R_KINK)),
+    CASE(EXP, "", P("2x3x4", R_ANY)),
+    CASE(EXP, "", P("", R_LOGIT)),
+    CASE(LOG, "", P("2x3x4", R_POS)),
+    CASE(LOG, "", P("5", R_POS)),
+    CASE(SQRT, "", P("2x3x4", R_POS)),
+    CASE(SQRT, "", P("5", R_POS)),
+    CASE(RECIPROCAL, "", P("2x3x4", R_NZ)),
+    CASE(RECIPROCAL, "", P("", R_NZ)),
+    CASE(RELU, "", P("2x3x4", R_KINK)),
+    CASE(RELU, "", P("7", R_KINK)),
+    CASE(LEAKY_RELU, "", P("2x3x4", R_KINK)),
+    CASE(LEAKY_RELU, "alpha=0.2", P("7", R_KINK)),
+    CASE(SIGMOID, "", P("2x3x4", R_LOGIT)),
+    CASE(SIGMOID, "", P("5", R_LOGIT)),
+    CASE(TANH, "", P("2x3x4", R_LOGIT)),
+    CASE(TANH, "", P("5", R_LOGIT)),
+    CASE(ERF, "", P("2x3x4", R_LOGIT)),
+    CASE(ERF, "", P("5", R_LOGIT)),
+    /* Clip: bounds as inputs (opset >= 11), either one absent, none, and
+     * as attributes (opset 6); the bounds are constants */
+    CASE(CLIP, "", P("2x3x4", R_CLIP), FIX("", -0.5), FIX("", 0.5)),
+    CASE(CLIP, "", P("2x3x4", R_CLIP), FIX("", -0.5)),
+    CASE(CLIP, "", P("2x3x4", R_CLIP), NONE, FIX("", 0.5)),
+    CASE(CLIP, "", P("2x3x4", R_CLIP)),
+    CASE_OPSET(CLIP, 6, "min=-0.5 max=0.5", P("2x3x4", R_CLIP)),
+    CASE(CAST, "to=11", P("2x3x4", R_ANY)),
+    CASE(IDENTITY, "", P("2x3x4", R_ANY)),
+    CASE_NOTE(DROPOUT, "inference", "", P("2x3x4", R_ANY)),
+    CASE_NOTE(DROPOUT, "inference, ratio and training_mode inputs", "",
+              P("2x3x4", R_ANY), FIX("", 0.3), BOOLV("", 0)),
+    CASE_OUT(EXPAND, "2x3x4", "", P("3x1", R_ANY)),
+    CASE_OUT(EXPAND, "2x3", "", P("", R_ANY)),
+    CASE_OUT(EXPAND, "3x4", "", P("1x4", R_ANY)),
+
+    /* Gemm: transposes, alpha/beta, bias [N], [M,1], [M,N], [1], scalar */
+    CASE(GEMM, "", P("3x4", R_ANY), P("4x5", R_ANY)),
+    CASE(GEMM, "transA=1", P("4x3", R_ANY), P("4x5", R_ANY), P("5", R_ANY)),
+    CASE(GEMM, "transB=1", P("3x4", R_ANY), P("5x4", R_ANY), P("3x1", R_ANY)),
+    CASE(GEMM, "transA=1 transB=1", P("4x3", R_ANY), P("5x4", R_ANY), P("3x5", R_ANY)),
+    CASE(GEMM, "alpha=0.5 beta=2.0", P("3x4", R_ANY), P("4x5", R_ANY), P("5", R_ANY)),
+    CASE(GEMM, "alpha=1.5 beta=-0.7 transA=1", P("4x3", R_ANY), P("4x5", R_ANY),
+         P("3x5", R_ANY)),
+    CASE(GEMM, "beta=0.5 transB=1", P("3x4", R_ANY), P("5x4", R_ANY), P("", R_ANY)),
+    CASE(GEMM, "alpha=-2.0 transA=1 transB=1", P("4x3", R_ANY), P("5x4", R_ANY),
+         P("1", R_ANY)),
+    CASE(GEMM, "beta=1.5", P("3x4", R_ANY), P("4x5", R_ANY), P("1x5", R_ANY)),
+
+    /* MatMul: 2-D, batched, broadcast batch dims, 1-D on either side */
+    CASE(MATMUL, "", P("3x4", R_ANY), P("4x5", R_ANY)),
+    CASE(MATMUL, "", P("2x3x4", R_ANY), P("2x4x5", R_ANY)),
+    CASE(MATMUL, "", P("2x1x3x4", R_ANY), P("3x4x2", R_ANY)),
+    CASE(MATMUL, "", P("3x4", R_ANY), P("2x4x5", R_ANY)),
+    CASE(MATMUL, "", P("2x3x4", R_ANY), P("4x5", R_ANY)),
+    CASE(MATMUL, "", P("1x3x4", R_ANY), P("2x4x2", R_ANY)),
+    CASE(MATMUL, "", P("4", R_ANY), P("4x5", R_ANY)),
+    CASE(MATMUL, "", P("4", R_ANY), P("2x4x5", R_ANY)),
+    CASE(MATMUL, "", P("3x4", R_ANY), P("4", R_ANY)),
+    CASE(MATMUL, "", P("2x3x4", R_ANY), P("4", R_ANY)),
+    CASE(MATMUL, "", P("4", R_ANY), P("4", R_ANY)),
+
+    /* Conv 2-D: strides, asymmetric pads, dilations, groups, bias, auto_pad */
+    CASE(CONV, "", P("1x2x5x5", R_ANY), P("3x2x3x3", R_ANY), P("3", R_ANY)),
+    CASE(CONV, "strides=[2,2] pads=[1,1,1,1]", P("2x2x5x5", R_ANY), P("3x2x3x3", R_ANY),
+         P("3", R_ANY)),
+    CASE(CONV, "strides=[2,1] pads=[0,1,2,1]", P("1x2x6x5", R_ANY), P("2x2x3x3", R_ANY),
+         P("2", R_ANY)),
+    CASE(CONV, "dilations=[2,2] pads=[2,1,1,2]", P("1x2x6x6", R_ANY), P("2x2x3x3", R_ANY),
+         P("2", R_ANY)),
+    CASE(CONV, "dilations=[1,2] strides=[1,2]", P("1x1x5x7", R_ANY), P("2x1x2x3", R_ANY)),
+    CASE(CONV, "group=2 pads=[1,1,1,1]", P("1x4x4x4", R_ANY), P("4x2x3x3", R_ANY),
+         P("4", R_ANY)),
+    CASE(CONV, "group=2 strides=[2,2]", P("2x4x5x5", R_ANY), P("2x2x2x2", R_ANY)),
+    CASE_NOTE(CONV, "depthwise", "group=3 pads=[1,1,1,1]", P("1x3x4x4", R_ANY),
+              P("3x1x3x3", R_ANY), P("3", R_ANY)),
+    CASE_NOTE(CONV, "depthwise, multiplier 2", "group=3 strides=[2,2] pads=[0,0,1,1]",
+              P("1x3x5x5", R_ANY), P("6x1x3x3", R_ANY)),
+    CASE(CONV, "kernel_shape=[2,3]", P("1x2x4x5", R_ANY), P("2x2x2x3", R_ANY)),
+    CASE_NOTE(CONV, "1x1", "", P("2x3x3x3", R_ANY), P("2x3x1x1", R_ANY), P("2", R_ANY)),
+    CASE(CONV, "auto_pad=SAME_UPPER strides=[2,2]", P("1x2x6x6", R_ANY), P("2x2x3x3", R_ANY),
+         P("2", R_ANY)),
+    CASE(CONV, "auto_pad=SAME_LOWER strides=[2,2]", P("1x2x6x6", R_ANY), P("2x2x3x3", R_ANY),
+         P("2", R_ANY)),
+    CASE(CONV, "auto_pad=SAME_UPPER", P("1x2x5x5", R_ANY), P("2x2x2x2", R_ANY)),
+    CASE(CONV, "auto_pad=VALID strides=[2,2]", P("1x2x6x6", R_ANY), P("2x2x3x3", R_ANY),
+         P("2", R_ANY)),
+    /* Conv 1-D */
+    CASE(CONV, "strides=[2] pads=[1,2]", P("2x2x7", R_ANY), P("3x2x3", R_ANY), P("3", R_ANY)),
+    CASE(CONV, "dilations=[2] group=2", P("1x4x8", R_ANY), P("2x2x3", R_ANY), P("2", R_ANY)),
+    CASE(CONV, "auto_pad=SAME_LOWER strides=[2]", P("1x2x6", R_ANY), P("2x2x4", R_ANY)),
+
+    /* MaxPool: distinct values so every window has one maximum */
+    CASE(MAXPOOL, "kernel_shape=[2,2] strides=[2,2]", P("1x2x4x4", R_DISTINCT)),
+    CASE(MAXPOOL, "kernel_shape=[3,3] strides=[2,2] pads=[1,1,1,1]", P("2x1x5x5", R_DISTINCT)),
+    CASE(MAXPOOL, "kernel_shape=[3,2] strides=[1,2] pads=[0,1,1,0]", P("1x2x4x5", R_DISTINCT)),
+    CASE(MAXPOOL, "kernel_shape=[3,3] strides=[2,2] ceil_mode=1", P("1x2x6x6", R_DISTINCT)),
+    CASE(MAXPOOL, "kernel_shape=[2,2] dilations=[2,2]", P("1x2x5x5", R_DISTINCT)),
+    CASE(MAXPOOL, "kernel_shape=[2,2] strides=[2,2] dilations=[1,2] pads=[1,0,1,1] ceil_mode=1",
+         P("1x1x5x6", R_DISTINCT)),
+    CASE(MAXPOOL, "kernel_shape=[3,3] strides=[2,2] auto_pad=SAME_UPPER", P("1x2x6x6", R_DISTINCT)),
+    CASE(MAXPOOL, "kernel_shape=[2,2] strides=[2,2] auto_pad=SAME_LOWER", P("1x2x5x5", R_DISTINCT)),
+    CASE(MAXPOOL, "kernel_shape=[3] strides=[2] pads=[1,1]", P("2x2x7", R_DISTINCT)),
+    CASE(MAXPOOL, "kernel_shape=[2] strides=[2] dilations=[2] ceil_mode=1", P("1x2x8", R_DISTINCT)),
+
+    /* AveragePool: pads with count_include_pad 0/1, ceil_mode, 1-D, auto_pad */
+    CASE(AVGPOOL, "kernel_shape=[2,2] strides=[2,2]", P("1x2x4x4", R_ANY)),
+    CASE(AVGPOOL, "kernel_shape=[3,3] strides=[2,2] pads=[1,1,1,1]", P("2x1x5x5", R_ANY)),
+    CASE(AVGPOOL, "kernel_shape=[3,3] strides=[2,2] pads=[1,1,1,1] count_include_pad=1",
+         P("2x1x5x5", R_ANY)),
+    CASE(AVGPOOL, "kernel_shape=[3,2] pads=[1,0,0,1] count_include_pad=1", P("1x2x4x5", R_ANY)),
+    CASE(AVGPOOL, "kernel_shape=[3,3] strides=[2,2] ceil_mode=1", P("1x2x6x6", R_ANY)),
+    CASE(AVGPOOL, "kernel_shape=[3,3] strides=[2,2] pads=[1,1,1,1] ceil_mode=1 count_include_pad=1",
+         P("1x1x6x6", R_ANY)),
+    CASE(AVGPOOL, "kernel_shape=[3] strides=[2] pads=[1,0]", P("2x2x7", R_ANY)),
+    CASE(AVGPOOL, "kernel_shape=[3] strides=[2] pads=[1,1] count_include_pad=1 ceil_mode=1",
+         P("1x2x8", R_ANY)),
+    CASE(AVGPOOL, "kernel_shape=[2,2] strides=[2,2] auto_pad=SAME_UPPER", P("1x2x5x5", R_ANY)),
+    CASE(AVGPOOL, "kernel_shape=[3,3] strides=[2,2] auto_pad=SAME_LOWER count_include_pad=1",
+         P("1x1x6x6", R_ANY)),
+    CASE(AVGPOOL, "kernel_shape=[2,2] auto_pad=VALID", P("1x2x4x5", R_ANY)),
+    CASE(GLOBAL_AVGPOOL, "", P("2x3x4x5", R_ANY)),
+    CASE(GLOBAL_AVGPOOL, "", P("2x3x5", R_ANY)),
+
+    /* Softmax / LogSoftmax over several axes; opset 11 coerces to 2-D */
+    CASE(SOFTMAX, "", P("2x3x4", R_LOGIT)),
+    CASE(SOFTMAX, "axis=1", P("2x3x4", R_LOGIT)),
+    CASE(SOFTMAX, "axis=0", P("3x4", R_LOGIT)),
+    CASE(SOFTMAX, "axis=-2", P("2x3x2x2", R_LOGIT)),
+    CASE_OPSET(SOFTMAX, 11, "", P("2x3x4", R_LOGIT)),
+    CASE_OPSET(SOFTMAX, 11, "axis=0", P("2x3x2", R_LOGIT)),
+    CASE(LOG_SOFTMAX, "", P("2x3x4", R_LOGIT)),
+    CASE(LOG_SOFTMAX, "axis=1", P("2x3x4", R_LOGIT)),
+    CASE(LOG_SOFTMAX, "axis=0", P("4x3", R_LOGIT)),
+    CASE_OPSET(LOG_SOFTMAX, 11, "axis=1", P("2x3x4", R_LOGIT)),
+    CASE_OPSET(LOG_SOFTMAX, 11, "axis=-3", P("2x3x2", R_LOGIT)),
+
+    /* reductions: axes subsets (attribute and input forms), keepdims 0/1 */
+    CASE(REDUCE_SUM, "axes=[1]", P("2x3x4", R_ANY)),
+    CASE(REDUCE_SUM, "axes=[0,2] keepdims=0", P("2x3x4", R_ANY)),
+    CASE(REDUCE_SUM, "keepdims=0", P("2x3x4", R_ANY)),
+    CASE(REDUCE_SUM, "keepdims=1", P("2x3", R_ANY)),
+    CASE(REDUCE_SUM, "keepdims=0", P("2x3x4", R_ANY), I64("2", -1, 0)),
+    CASE(REDUCE_SUM, "noop_with_empty_axes=1", P("2x3", R_ANY)),
+    CASE(REDUCE_MEAN, "axes=[1]", P("2x3x4", R_ANY)),
+    CASE(REDUCE_MEAN, "axes=[-1] keepdims=0", P("2x3x4", R_ANY)),
+    CASE(REDUCE_MEAN, "axes=[0,2] keepdims=1", P("2x3x4", R_ANY)),
+    CASE(REDUCE_MEAN, "keepdims=0", P("2x3x4", R_ANY)),
+    CASE(REDUCE_MEAN, "axes=[0,1,3] keepdims=0", P("2x3x2x2", R_ANY)),
+
+    /* shape and indexing */
+    CASE(RESHAPE, "", P("2x3x4", R_ANY), I64("2", 4, -1)),
+    CASE(RESHAPE, "", P("2x3x4", R_ANY), I64("3", 0, 12, 1)),
+    CASE(FLATTEN, "", P("2x3x4", R_ANY)),
+    CASE(FLATTEN, "axis=0", P("2x3x4", R_ANY)),
+    CASE(FLATTEN, "axis=2", P("2x3x2x2", R_ANY)),
+    CASE(SQUEEZE, "axes=[1]", P("2x1x3", R_ANY)),
+    CASE(SQUEEZE, "", P("1x3x1x2", R_ANY)),
+    CASE(SQUEEZE, "", P("2x1x3x1", R_ANY), I64("1", -1)),
+    CASE(UNSQUEEZE, "axes=[0,3]", P("2x3", R_ANY)),
+    CASE(UNSQUEEZE, "", P("2x3", R_ANY), I64("1", 1)),
+    CASE(TRANSPOSE, "perm=[2,0,1]", P("2x3x4", R_ANY)),
+    CASE(TRANSPOSE, "", P("2x3", R_ANY)),
+    CASE(TRANSPOSE, "perm=[0,2,3,1]", P("2x3x2x2", R_ANY)),
+    CASE(CONCAT, "axis=1", P("2x1x3", R_ANY), P("2x2x3", R_ANY), P("2x3x3", R_ANY)),
+    CASE(CONCAT, "axis=0", P("1x3", R_ANY), P("2x3", R_ANY)),
+    CASE(CONCAT, "axis=-1", P("2x2", R_ANY), P("2x1", R_ANY), P("2x3", R_ANY), P("2x1", R_ANY)),
+    CASE_NOTE(CONCAT, "one parameter", "axis=1", K("2x2", R_ANY), P("2x3", R_ANY)),
+    CASE_NOTE(GATHER, "repeated indices", "axis=0", P("5x3", R_ANY), I64("4", 1, 3, 1, 4)),
+    CASE_NOTE(GATHER, "negative indices", "axis=1", P("2x4x3", R_ANY), I64("3", -1, 0, -4)),
+    CASE_NOTE(GATHER, "2-D indices, repeated and negative", "axis=0", P("4x3", R_ANY),
+              I64("2x3", 0, -1, 2, 3, 0, 0)),
+    CASE_NOTE(GATHER, "scalar index", "axis=1", P("3x4", R_ANY), I64("", -2)),
+    CASE_NOTE(GATHER, "repeated indices", "axis=1", P("2x3", R_ANY), I64("5", 2, 2, 0, 2, -1)),
+
+    /* SOFTMAX_CE (CrossEntropyLoss): reduction 0 none, 1 sum, 2 mean;
+     * ignore_index hits, class weights, label smoothing, [N,C,d1,d2] */
+    CASE_NOTE(SOFTMAX_CE, "ignore_index hit", "reduction=2 ignore_index=-100 label_smoothing=0.0",
+              P("4x5", R_LOGIT), I64("4", 1, -100, 3, 0)),
+    CASE_NOTE(SOFTMAX_CE, "weight", "reduction=1 ignore_index=-100 label_smoothing=0.0",
+              P("4x5", R_LOGIT), I64("4", 1, 4, 3, 1), K("5", R_POS)),
+    CASE_NOTE(SOFTMAX_CE, "weight, ignore_index hit",
+              "reduction=0 ignore_index=2 label_smoothing=0.0", P("4x5", R_LOGIT),
+              I64("4", 2, 4, 0, 1), K("5", R_POS)),
+    CASE_NOTE(SOFTMAX_CE, "weight, ignore_index hit",
+              "reduction=2 ignore_index=2 label_smoothing=0.0", P("4x5", R_LOGIT),
+              I64("4", 2, 4, 0, 1), K("5", R_POS)),
+    CASE_NOTE(SOFTMAX_CE, "smoothing, weight, ignore_index hit",
+              "reduction=2 ignore_index=-100 label_smoothing=0.2", P("4x5", R_LOGIT),
+              I64("4", 3, -100, 0, 3), K("5", R_POS)),
+    CASE_NOTE(SOFTMAX_CE, "smoothing, ignore_index hit",
+              "reduction=0 ignore_index=1 label_smoothing=0.2", P("4x5", R_LOGIT),
+              I64("4", 1, 2, 4, 0)),
+    CASE_NOTE(SOFTMAX_CE, "smoothing", "reduction=1 ignore_index=-100 label_smoothing=0.2",
+              P("3x4", R_LOGIT), I64("3", 0, 3, 2)),
+    CASE_NOTE(SOFTMAX_CE, "spatial, weight, ignore_index hit",
+              "reduction=2 ignore_index=-100 label_smoothing=0.0", P("2x3x2x2", R_LOGIT),
+              I64("2x2x2", 0, 2, -100, 1, 1, 0, 2, 2), K("3", R_POS)),
+    CASE_NOTE(SOFTMAX_CE, "spatial, smoothing, ignore_index hit",
+              "reduction=0 ignore_index=0 label_smoothing=0.2", P("2x3x2x2", R_LOGIT),
+              I64("2x2x2", 0, 2, 1, 1, 2, 0, 1, 2)),
+    CASE_NOTE(SOFTMAX_CE, "spatial, smoothing, weight",
+              "reduction=1 ignore_index=-100 label_smoothing=0.2", P("2x3x2x2", R_LOGIT),
+              I64("2x2x2", 0, 2, 1, 1, 2, 0, 1, 2), K("3", R_POS)),
+    CASE_NOTE(SOFTMAX_CE, "spatial, smoothing, weight, ignore_index hit",
+              "reduction=2 ignore_index=1 label_smoothing=0.2", P("2x3x2x2", R_LOGIT),
+              I64("2x2x2", 0, 2, 1, 1, 2, 0, 1, 2), K("3", R_POS)),
+    CASE_NOTE(SOFTMAX_CE, "probability targets", "reduction=2 label_smoothing=0.0",
+              P("4x5", R_LOGIT), K("4x5", R_PROB)),
+    CASE_NOTE(SOFTMAX_CE, "probability targets, smoothing, weight",
+              "reduction=0 label_smoothing=0.2", P("2x3x2x2", R_LOGIT), K("2x3x2x2", R_PROB),
+              K("3", R_POS)),
+};
+
+enum { NCASES = (int)(sizeof cases / sizeof cases[0]) };
+
+/* ---- small helpers ------------------------------------------------------ */
+
+typedef struct rng {
+  uint64_t s;
+} rng;
+
+static uint64_t rng_next(rng *r) { /* splitmix64 */
+  uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+static double uniform(rng *r, double lo, double hi) {
+  return lo + (hi - lo) * ((double)(rng_next(r) >> 11) * 0x1p-53);
+}
+
+static bool parse_shape(const char *s, tc_shape *out) {
+  memset(out, 0, sizeof *out);
+  while (*s) {
+    char *end;
+    long long d = strtoll(s, &end, 10);
+    if (end == s || out->rank == TC_MAX_RANK) return false;
+    out->dim[out->rank++] = (tc_dim){d, false};
+    s = *end == 'x' ? end + 1 : end;
+  }
+  return true;
+}
+
+static void shape_text(const tc_shape *s, char *buf, size_t n) { tc_shape_str(s, buf, n); }
+
+static int case_inputs(const gcase *c) {
+  int n = 0;
+  while (n < MAX_IN && c->in[n].kind != IN_END) n++;
+  return n;
+}
+
+/* "Conv(P[1,2,5,5], P[3,2,3,3]) strides=[2,2] (note)" */
+static void describe(const gcase *c, char *buf, size_t size) {
+  const char *name = tc_op_table[c->op].onnx_name[0] ? tc_op_table[c->op].onnx_name
+                                                      : tc_op_table[c->op].name;
+  size_t at = (size_t)snprintf(buf, size, "%s(", name);
+  for (int j = 0; j < case_inputs(c) && at < size; j++) {
+    const in_spec *in = &c->in[j];
+    const char *sep = j ? ", " : "";
+    if (in->kind == IN_ABSENT) {
+      at += (size_t)snprintf(buf + at, size - at, "%s-", sep);
+      continue;
+    }
+    tc_shape s;
+    char ss[128];
+    parse_shape(in->shape, &s);
+    shape_text(&s, ss, sizeof ss);
+    const char *k = in->kind == IN_PARAM ? "P" : in->kind == IN_INT ? "i64" : in->kind == IN_BOOL ? "bool" : "C";
+    at += (size_t)snprintf(buf + at, size - at, "%s%s%s", sep, k, ss);
+  }
+  if (at < size) at += (size_t)snprintf(buf + at, size - at, ")");
+  if (c->attrs[0] && at < size) at += (size_t)snprintf(buf + at, size - at, " %s", c->attrs);
+  if (c->opset && at < size) at += (size_t)snprintf(buf + at, size - at, " opset %lld", (long long)c->opset);
+  if (c->note && at < size) snprintf(buf + at, size - at, " (%s)", c->note);
+}
+
+/* Attributes from "name=value ...": [a,b,...] ints, a leading letter a
+ * string, '.'/'e' a float, else an int. */
+static tc_status set_attrs(tc_graph *g, tc_node *n, const char *spec, tc_error *err) {
+  char buf[512];
+  snprintf(buf, sizeof buf, "%s", spec);
+  tc_status st = TC_OK;
+  for (char *save, *tok = strtok_r(buf, " ", &save); tok && !st; tok = strtok_r(NULL, " ", &save)) {
+    char *eq = strchr(tok, '=');
+    if (!eq) return tc_fail(err, TC_ERR_USAGE, "bad attribute '%s'", tok);
+    *eq = 0;
+    const char *name = tc_arena_strdup(g->arena, tok), *val = eq + 1;
+    if (val[0] == '[') {
+      int64_t v[16];
+      int count = 0;
+      for (const char *p = val + 1; *p && *p != ']' && count < 16;) {
+        char *end;
+        v[count++] = strtoll(p, &end, 10);
+        p = *end == ',' ? end + 1 : end;
+      }
+      st = tc_attr_set_ints(g, n, name, v, count, err);
+    } else if (isalpha((unsigned char)val[0])) {
+      if (!(st = tc_attr_set_int(g, n, name, 0, err))) {
+        tc_attr *a = (tc_attr *)tc_attr_find(n, name);
+        a->kind = TC_ATTR_STRING;
+        a->s = tc_arena_strdup(g->arena, val);
+      }
+    } else if (strpbrk(val, ".eE")) {
+      st = tc_attr_set_float(g, n, name, strtod(val, NULL), err);
+    } else {
+      st = tc_attr_set_int(g, n, name, strtoll(val, NULL, 10), err);
+    }
+  }
+  return st;
+}
+
+static void fill_float(const in_spec *in, const tc_shape *s, double *d, rng *r) {
+  int64_t n = tc_shape_numel(s, 1);
+  for (int64_t i = 0; i < n; i++) {
+    double x;
+    switch (in->range) {
+    case R_ANY: x = uniform(r, -1, 1); break;
+    case R_KINK:
+      do x = uniform(r, -1, 1);
+      while (fabs(x) < 0.05);
+      break;
+    case R_CLIP:
+      do x = uniform(r, -1, 1);
+      while (fabs(fabs(x) - 0.5) < 0.05);
+      break;
+    case R_POS: x = uniform(r, 0.5, 2); break;
+    case R_NZ: x = uniform(r, 0.5, 2) * (rng_next(r) & 1 ? 1 : -1); break;
+    case R_LOGIT: x = uniform(r, -2, 2); break;
+    case R_FIXED: x = in->value; break;
+    default: x = 0; break; /* R_DISTINCT, R_PROB below */
+    }
+    d[i] = x;
+  }
+  if (in->range == R_DISTINCT) { /* a shuffled grid: neighbours >= 0.06 apart */
+    for (int64_t i = 0; i < n; i++) d[i] = (double)i;
+    for (int64_t i = n - 1; i > 0; i--) {
+      int64_t j = (int64_t)(rng_next(r) % (uint64_t)(i + 1));
+      double t = d[i];
+      d[i] = d[j];
+      d[j] = t;
+    }
+    for (int64_t i = 0; i < n; i++) d[i] = (d[i] - (double)n / 2) * 0.1 + uniform(r, -0.02, 0.02);
+  }
+  if (in->range == R_PROB) { /* [N, C, D...]: positive, summing to 1 over C */
+    int64_t N = s->dim[0].size, C = s->dim[1].size, D = n / (N * C);
+    for (int64_t i = 0; i < n; i++) d[i] = uniform(r, 0.1, 1);
+    for (int64_t a = 0; a < N; a++)
+      for (int64_t k = 0; k < D; k++) {
+        double sum = 0;
+        for (int64_t c = 0; c < C; c++) sum += d[(a * C + c) * D + k];
+        for (int64_t c = 0; c < C; c++) d[(a * C + c) * D + k] /= sum;
+      }
+  }
+}
+
+static void index_text(const tc_shape *s, int64_t flat, char *buf, size_t size) {
+  int64_t idx[TC_MAX_RANK];
+  for (int d = s->rank - 1; d >= 0; d--) {
+    idx[d] = flat % s->dim[d].size;
+    flat /= s->dim[d].size;
+  }
+  size_t at = (size_t)snprintf(buf, size, "[");
+  for (int d = 0; d < s->rank && at < size; d++)
+    at += (size_t)snprintf(buf + at, size - at, "%s%lld", d ? "," : "", (long long)idx[d]);
+  if (at < size) snprintf(buf + at, size - at, "]");
+}
+
+/* ---- one case ------------------------------------------------------------ */
+
+enum { SAMPLES = 30 };
+
+/* Builds, compiles and checks case c; returns 0 if it passes, else 1 with a
+ * one-line reason in msg. */
+static int run_case(const gcase *c, int index, char *msg, size_t msz) {
+  tc_error err = {{0}};
+  tc_graph *g = tc_graph_new("gradcheck");
+  tc_program *prog = NULL;
+  uint8_t *arena = NULL;
+  double *bufs = NULL;
+  int rc = 1;
+  rng r = {0x6772616463686bull + (uint64_t)index * 7919u};
+  if (!g) {
+    snprintf(msg, msz, "out of memory");
+    return 1;
+  }
+  g->opset = c->opset ? c->opset : 17;
+  int nin = case_inputs(c);
+  tc_value *in[MAX_IN] = {0}, *params[MAX_IN];
+  int param_input[MAX_IN], nparams = 0;
+
+  /* inputs: initializers, data in the graph's arena */
+  for (int j = 0; j < nin; j++) {
+    const in_spec *s = &c->in[j];
+    if (s->kind == IN_ABSENT) continue;
+    tc_dtype dt = s->kind == IN_INT ? TC_DTYPE_I64 : s->kind == IN_BOOL ? TC_DTYPE_BOOL
+                                                                         : TC_DTYPE_F64;
+    tc_value *v = tc_value_new(g, tc_arena_printf(g->arena, "in%d", j), TC_VALUE_INITIALIZER, dt);
+    if (!v || !parse_shape(s->shape, &v->shape)) {
+      snprintf(msg, msz, "bad input %d", j);
+      goto done;
+    }
+    v->shape_known = true;
+    int64_t n = tc_shape_numel(&v->shape, 1);
+    v->data = tc_arena_alloc(g->arena, (size_t)(n ? n : 1) * tc_dtype_size(dt));
+    if (s->kind == IN_INT) memcpy(v->data, s->ints, sizeof(int64_t) * (size_t)n);
+    else if (s->kind == IN_BOOL) memset(v->data, s->value != 0, (size_t)n);
+    else fill_float(s, &v->shape, v->data, &r);
+    if (tc_graph_add_initializer(g, v, &err)) goto fail;
+    in[j] = v;
+    if (s->kind == IN_PARAM) {
+      v->trainable = true;
+      param_input[nparams] = j;
+      params[nparams++] = v;
+    }
+  }
+
+  /* the node under test */
+  tc_node *n = tc_node_new(g, c->op, tc_op_table[c->op].name, nin, 1);
+  bool preset = c->op == TC_OP_EXPAND || c->op == TC_OP_SOFTMAX_CE;
+  tc_value *y = tc_value_new(g, "y", TC_VALUE_NODE, preset ? TC_DTYPE_F64 : TC_DTYPE_UNDEF);
+  if (!n || !y) goto fail;
+  for (int j = 0; j < nin; j++) n->inputs[j] = in[j];
+  tc_node_set_output(n, 0, y);
+  if (set_attrs(g, n, c->attrs, &err)) goto fail;
+  if (c->op == TC_OP_EXPAND) {
+    parse_shape(c->out, &y->shape);
+    y->shape_known = true;
+  } else if (c->op == TC_OP_SOFTMAX_CE) { /* as losses.c builds it */
+    const tc_shape *xs = &in[0]->shape;
+    y->shape = (tc_shape){0};
+    if (tc_attr_int(n, "reduction", 2) == 0) {
+      y->shape.rank = xs->rank - 1;
+      y->shape.dim[0] = xs->dim[0];
+      for (int d = 2; d < xs->rank; d++) y->shape.dim[d - 1] = xs->dim[d];
+    }
+    y->shape_known = true;
+  }
+  if (tc_pass_infer_shapes(g, &err)) goto fail;
+
+  /* loss = ReduceSum(Mul(y, R)) over every axis */
+  tc_builder tb;
+  tc_builder_init(&tb, g, &err);
+  g->building_phase = TC_PHASE_LOSS;
+  tc_value *R = tb_zeros(&tb, "R", TC_DTYPE_F64, &y->shape);
+  if (R)
+    for (int64_t i = 0; i < tc_shape_numel(&y->shape, 1); i++)
+      ((double *)R->data)[i] = uniform(&r, 0.5, 1.5) * (rng_next(&r) & 1 ? 1 : -1);
+  tc_value *m = tb_binary(&tb, TC_OP_MUL, y, R);
+  int64_t axes[TC_MAX_RANK];
+  for (int d = 0; d < y->shape.rank; d++) axes[d] = d;
+  tc_value *loss = tb_node(&tb, TC_OP_REDUCE_SUM, 1, &m, TC_DTYPE_F64, &(tc_shape){0});
+  tb_ints(&tb, loss, "axes", axes, y->shape.rank);
+  tb_int(&tb, loss, "keepdims", 0);
+  g->building_phase = TC_PHASE_FORWARD;
+  if (tb.st) goto fail;
+
+  tc_value *grads[MAX_IN] = {0};
+  if (tc_pass_autodiff(g, loss, nparams, params, grads, &err)) goto fail;
+  if (tc_graph_verify(g, true, "autodiff", &err)) goto fail;
+  if (tc_graph_add_output(g, loss, &err)) goto fail;
+  for (int i = 0; i < nparams; i++) {
+    if (!grads[i]) {
+      snprintf(msg, msz, "autodiff gave no gradient for input %d", param_input[i]);
+      goto done;
+    }
+    if (tc_graph_add_output(g, grads[i], &err)) goto fail;
+  }
+
+  /* one entry running every phase, writing the loss and the gradients */
+  int outs[MAX_IN + 1];
+  for (int i = 0; i <= nparams; i++) outs[i] = i;
+  tc_entry entry = {"step",
+                    (1u << TC_PHASE_FORWARD) | (1u << TC_PHASE_LOSS) | (1u << TC_PHASE_BACKWARD) |
+                        (1u << TC_PHASE_UPDATE),
+                    nparams + 1, outs};
+  tc_codegen_options opt;
+  tc_codegen_options_init(&opt);
+  opt.max_batch = 1;
+  opt.opt_level = 1; /* compile time dominates; the checks do not need O3 */
+  if (tc_program_compile_entries(g, &opt, &entry, 1, &prog, &err)) goto fail;
+  arena = malloc(tc_program_arena_bytes(prog));
+  int64_t total = 1, pn[MAX_IN];
+  for (int i = 0; i < nparams; i++) total += (pn[i] = tc_shape_numel(&params[i]->shape, 1));
+  bufs = malloc(sizeof(double) * (size_t)(2 * total));
+  if (!arena || !bufs) {
+    snprintf(msg, msz, "out of memory");
+    goto done;
+  }
+  void *analytic[MAX_IN + 1], *scratch[MAX_IN + 1];
+  analytic[0] = bufs;
+  scratch[0] = bufs + total;
+  for (int i = 0, at = 1; i < nparams; at += (int)pn[i], i++) {
+    analytic[i + 1] = bufs + at;
+    scratch[i + 1] = bufs + total + at;
+  }
+  tc_program_init_arena(prog, arena);
+  if (tc_program_run(prog, 0, arena, NULL, analytic, 1, NULL, &err)) goto fail;
+  double loss0 = *(double *)analytic[0];
+  if (!isfinite(loss0)) {
+    snprintf(msg, msz, "the loss is %g", loss0);
+    goto done;
+  }
+
+  /* Central differences. Tolerance |analytic - numeric| <= 1e-6 + 1e-5
+   * |numeric|: in f64 the truncation error of a central difference is
+   * O(h^2 f''') ~ 1e-12 relative, and the rounding error O(eps |loss| / h)
+   * ~ 1e-16 * |loss| / 1e-6 ~ 1e-10 |loss| with losses of order 1-10, so a
+   * correct rule lands orders of magnitude inside the bound while a wrong
+   * one (a missing factor, a wrong index, a lost broadcast sum) does not. */
+  int bad = 0, checked = 0;
+  double worst = -1;
+  char worst_msg[512] = "";
+  for (int i = 0; i < nparams; i++) {
+    int64_t off = tc_program_value_offset(prog, params[i]->id);
+    if (off < 0) {
+      snprintf(msg, msz, "input %d has no storage in the arena", param_input[i]);
+      goto done;
+    }
+    double *p = (double *)(arena + off), *ga = analytic[i + 1];
+    int64_t count = pn[i], sample[SAMPLES], ns = 0;
+    if (count <= SAMPLES) {
+      for (int64_t e = 0; e < count; e++) sample[ns++] = e;
+    } else { /* distinct random elements */
+      while (ns < SAMPLES) {
+        int64_t e = (int64_t)(rng_next(&r) % (uint64_t)count), k = 0;
+        while (k < ns && sample[k] != e) k++;
+        if (k == ns) sample[ns++] = e;
+      }
+    }
+    for (int64_t k = 0; k < ns; k++) {
+      int64_t e = sample[k];
+      double x0 = p[e], h = 1e-6 * fmax(1.0, fabs(x0));
+      double xp = x0 + h, xm = x0 - h, lp, lm;
+      p[e] = xp;
+      tc_status st = tc_program_run(prog, 0, arena, NULL, scratch, 1, NULL, &err);
+      lp = *(double *)scratch[0];
+      p[e] = xm;
+      if (!st) st = tc_program_run(prog, 0, arena, NULL, scratch, 1, NULL, &err);
+      lm = *(double *)scratch[0];
+      p[e] = x0;
+      if (st) goto fail;
+      double num = (lp - lm) / (xp - xm), ana = ga[e];
+      double diff = fabs(ana - num), tol = 1e-6 + 1e-5 * fabs(num);
+      checked++;
+      if (!(diff <= tol)) {
+        bad++;
+        double excess = isnan(diff) ? INFINITY : diff / tol;
+        if (excess > worst) {
+          char at[128];
+          index_text(&params[i]->shape, e, at, sizeof at);
+          worst = excess;
+          snprintf(worst_msg, sizeof worst_msg,
+                   "input %d element %lld %s: analytic %.10g, numeric %.10g", param_input[i],
+                   (long long)e, at, ana, num);
+        }
+      }
+    }
+  }
+  if (bad) snprintf(msg, msz, "%s (%d of %d checked elements off)", worst_msg, bad, checked);
+  rc = bad != 0;
+  goto done;
+fail:
+  snprintf(msg, msz, "%.900s", err.msg);
+done:
+  free(arena);
+  free(bufs);
+  tc_program_free(prog);
+  tc_graph_free(g);
+  return rc;
+}
+
+/* ---- the driver ----------------------------------------------------------- */
+
+typedef struct result {
+  int failed;
+  char msg[1024];
+} result;
+
+static void finish(result *res, int status, int fd) {
+  ssize_t got = read(fd, res->msg, sizeof res->msg - 1);
+  res->msg[got > 0 ? got : 0] = 0;
+  close(fd);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    res->failed = 0;
+  } else {
+    res->failed = 1;
+    if (!WIFEXITED(status))
+      snprintf(res->msg + strlen(res->msg), sizeof res->msg - strlen(res->msg),
+               "%scrashed with signal %d (see stderr)", res->msg[0] ? "; " : "",
+               WTERMSIG(status));
+    else if (!res->msg[0])
+      snprintf(res->msg, sizeof res->msg, "exit status %d", WEXITSTATUS(status));
+  }
+}
+
+int main(int argc, char **argv) {
+  const char *filter = NULL;
+  int jobs = getenv("TC_GRADCHECK_JOBS") ? atoi(getenv("TC_GRADCHECK_JOBS")) : 2;
+  bool verbose = false;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "-j") == 0 && i + 1 < argc) jobs = atoi(argv[++i]);
+    else if (strcmp(argv[i], "-v") == 0) verbose = true;
+    else filter = argv[i];
+  }
+  static result res[NCASES];
+  static char desc[NCASES][512];
+  bool run[NCASES];
+  for (int i = 0; i < NCASES; i++) {
+    describe(&cases[i], desc[i], sizeof desc[i]);
+    run[i] = !filter || strstr(desc[i], filter);
+  }
+
+  if (jobs <= 0) { /* in process */
+    for (int i = 0; i < NCASES; i++)
+      if (run[i]) res[i].failed = run_case(&cases[i], i, res[i].msg, sizeof res[i].msg);
+  } else {
+    int next = 0, active = 0;
+    pid_t pid_of[NCASES];
+    int fd_of[NCASES];
+    for (;;) {
+      while (active < jobs && next < NCASES) {
+        int i = next++;
+        if (!run[i]) continue;
+        int fds[2];
+        if (pipe(fds)) {
+          perror("pipe");
+          return 1;
+        }
+        fflush(stdout);
+        fflush(stderr);
+        pid_t pid = fork();
+        if (pid < 0) {
+          perror("fork");
+          return 1;
+        }
+        if (pid == 0) {
+          close(fds[0]);
+          alarm(120);
+          char msg[1024] = "";
+          int rc = run_case(&cases[i], i, msg, sizeof msg);
+          if (write(fds[1], msg, strlen(msg)) < 0) rc = 2;
+          _exit(rc);
+        }
+        close(fds[1]);
+        pid_of[i] = pid;
+        fd_of[i] = fds[0];
+        active++;
+      }
+      if (!active) break;
+      int status;
+      pid_t pid = wait(&status);
+      if (pid < 0) {
+        perror("wait");
+        return 1;
+      }
+      for (int i = 0; i < next; i++)
+        if (run[i] && pid_of[i] == pid) {
+          finish(&res[i], status, fd_of[i]);
+          pid_of[i] = 0;
+          active--;
+        }
+    }
+  }
+
+  /* report: failing cases, per-op counts, coverage of the op table */
+  int passed = 0, failed = 0, op_pass[TC_OP_COUNT] = {0}, op_fail[TC_OP_COUNT] = {0};
+  int op_cases[TC_OP_COUNT] = {0};
+  for (int i = 0; i < NCASES; i++) {
+    op_cases[cases[i].op]++;
+    if (!run[i]) continue;
+    if (res[i].failed) {
+      failed++;
+      op_fail[cases[i].op]++;
+      printf("FAIL %s: %s\n", desc[i], res[i].msg);
+    } else {
+      passed++;
+      op_pass[cases[i].op]++;
+      if (verbose) printf("ok   %s\n", desc[i]);
+    }
+  }
+  printf("per op:\n");
+  for (int op = 0; op < TC_OP_COUNT; op++)
+    if (op_pass[op] + op_fail[op])
+      printf("  %-16s %3d passed, %d failed\n", op_rows[op].name, op_pass[op], op_fail[op]);
+  for (int op = 0; op < TC_OP_COUNT; op++) {
+    if (real_rule((tc_op)op) && op_cases[op] == 0) {
+      printf("FAIL no gradient check for op %s (%s)\n", op_rows[op].name, op_rows[op].grad);
+      failed++;
+    } else if (strcmp(op_rows[op].grad, "grad_unsupported") == 0) {
+      printf("note: op %s has no gradient rule yet (grad_unsupported): not checked\n",
+             op_rows[op].name);
+    }
+  }
+  printf("%d passed, %d failed\n", passed, failed);
+  return failed != 0;
+}
