@@ -32,7 +32,7 @@ def check(name, ok, detail=""):
 
 
 def main():
-    trainc, source = sys.argv[1], sys.argv[2]
+    trainc, source = os.path.abspath(sys.argv[1]), sys.argv[2]
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "lenet5.trained.onnx")
         metrics = os.path.join(tmp, "metrics.jsonl")
