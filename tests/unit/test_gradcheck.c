@@ -64,8 +64,10 @@ typedef enum in_kind {
   IN_PARAM,   /* f64 initializer the gradient is checked for */
   IN_CONST,   /* f64 initializer that is not differentiated (Clip bounds, CE weights) */
   IN_INT,     /* int64 initializer with the given contents */
+  IN_INT32,   /* int32 initializer with the given contents */
   IN_BOOL,    /* bool initializer (Dropout's training_mode) */
   IN_ABSENT,  /* an optional input left out (NULL) */
+  IN_SAME,    /* the same value as input `value` (a value used twice) */
 } in_kind;
 
 typedef enum range {
@@ -84,8 +86,8 @@ typedef struct in_spec {
   const char *shape;   /* "2x3x4"; "" is a rank-0 scalar */
   in_kind kind;
   range range;
-  double value;        /* R_FIXED and IN_BOOL */
-  const int64_t *ints; /* IN_INT contents, numel(shape) of them */
+  double value;        /* R_FIXED, IN_BOOL; the earlier input of IN_SAME */
+  const int64_t *ints; /* IN_INT/IN_INT32 contents, numel(shape) of them */
 } in_spec;
 
 typedef struct gcase {
@@ -94,6 +96,7 @@ typedef struct gcase {
   in_spec in[MAX_IN];
   int64_t opset;       /* 0: 17 */
   const char *out;     /* preset output shape of internal ops (EXPAND) */
+  int nout;            /* outputs of the node (0: 1); only output 0 feeds the loss */
   const char *note;
 } gcase;
 
@@ -101,6 +104,8 @@ typedef struct gcase {
 #define K(s, r) {s, IN_CONST, r, 0, NULL}
 #define FIX(s, v) {s, IN_CONST, R_FIXED, v, NULL}
 #define I64(s, ...) {s, IN_INT, R_ANY, 0, (const int64_t[]){__VA_ARGS__}}
+#define I32(s, ...) {s, IN_INT32, R_ANY, 0, (const int64_t[]){__VA_ARGS__}}
+#define SAME(k) {"", IN_SAME, R_ANY, k, NULL}
 #define BOOLV(s, v) {s, IN_BOOL, R_ANY, v, NULL}
 #define NONE {"", IN_ABSENT, R_ANY, 0, NULL}
 #define CASE(op_, attrs_, ...) {.op = TC_OP_##op_, .attrs = attrs_, .in = {__VA_ARGS__}}
@@ -110,6 +115,8 @@ typedef struct gcase {
   {.op = TC_OP_##op_, .attrs = attrs_, .in = {__VA_ARGS__}, .out = out_}
 #define CASE_NOTE(op_, note_, attrs_, ...)                                                 \
   {.op = TC_OP_##op_, .attrs = attrs_, .in = {__VA_ARGS__}, .note = note_}
+#define CASE_NOUT(op_, nout_, note_, attrs_, ...)                                          \
+  {.op = TC_OP_##op_, .attrs = attrs_, .in = {__VA_ARGS__}, .nout = nout_, .note = note_}
 
 static const gcase cases[] = {
     /* numpy broadcasting, both directions, rank-0 scalars */
@@ -144,6 +151,10 @@ static const gcase cases[] = {
     CASE(POW, "", P("2x3", R_POS), P("", R_ANY)),
     CASE(POW, "", P("1", R_POS), P("2x1", R_ANY)),
     CASE_NOTE(POW, "int64 exponent", "", P("2x3", R_POS), I64("", 3)),
+    /* one value on both sides: its gradients add up */
+    CASE(MUL, "", P("2x3", R_ANY), SAME(0)),
+    CASE(ADD, "", P("2x3", R_ANY), SAME(0)),
+    CASE(POW, "", P("2x3", R_POS), SAME(0)),
 
     /* unary */
     CASE(NEG, "", P("2x3x4", R_ANY)),
@@ -209,6 +220,7 @@ static const gcase cases[] = {
     CASE(MATMUL, "", P("3x4", R_ANY), P("4", R_ANY)),
     CASE(MATMUL, "", P("2x3x4", R_ANY), P("4", R_ANY)),
     CASE(MATMUL, "", P("4", R_ANY), P("4", R_ANY)),
+    CASE(MATMUL, "", P("3x3", R_ANY), SAME(0)),
 
     /* Conv 2-D: strides, asymmetric pads, dilations, groups, bias, auto_pad */
     CASE(CONV, "", P("1x2x5x5", R_ANY), P("3x2x3x3", R_ANY), P("3", R_ANY)),
@@ -250,6 +262,9 @@ static const gcase cases[] = {
          P("1x1x5x6", R_DISTINCT)),
     CASE(MAXPOOL, "kernel_shape=[3,3] strides=[2,2] auto_pad=SAME_UPPER", P("1x2x6x6", R_DISTINCT)),
     CASE(MAXPOOL, "kernel_shape=[2,2] strides=[2,2] auto_pad=SAME_LOWER", P("1x2x5x5", R_DISTINCT)),
+    CASE(MAXPOOL, "kernel_shape=[2,3] strides=[1,2] auto_pad=VALID", P("1x2x4x7", R_DISTINCT)),
+    CASE_NOUT(MAXPOOL, 2, "Indices output", "kernel_shape=[3,3] strides=[2,2] pads=[1,0,0,1]",
+              P("1x2x5x5", R_DISTINCT)),
     CASE(MAXPOOL, "kernel_shape=[3] strides=[2] pads=[1,1]", P("2x2x7", R_DISTINCT)),
     CASE(MAXPOOL, "kernel_shape=[2] strides=[2] dilations=[2] ceil_mode=1", P("1x2x8", R_DISTINCT)),
 
@@ -322,6 +337,7 @@ static const gcase cases[] = {
               I64("2x3", 0, -1, 2, 3, 0, 0)),
     CASE_NOTE(GATHER, "scalar index", "axis=1", P("3x4", R_ANY), I64("", -2)),
     CASE_NOTE(GATHER, "repeated indices", "axis=1", P("2x3", R_ANY), I64("5", 2, 2, 0, 2, -1)),
+    CASE_NOTE(GATHER, "int32 indices", "axis=0", P("4x2", R_ANY), I32("3", 3, -4, 3)),
 
     /* SOFTMAX_CE (CrossEntropyLoss): reduction 0 none, 1 sum, 2 mean;
      * ignore_index hits, class weights, label smoothing, [N,C,d1,d2] */
@@ -355,6 +371,9 @@ static const gcase cases[] = {
     CASE_NOTE(SOFTMAX_CE, "spatial, smoothing, weight, ignore_index hit",
               "reduction=2 ignore_index=1 label_smoothing=0.2", P("2x3x2x2", R_LOGIT),
               I64("2x2x2", 0, 2, 1, 1, 2, 0, 1, 2), K("3", R_POS)),
+    CASE_NOTE(SOFTMAX_CE, "int32 targets, ignore_index hit",
+              "reduction=2 ignore_index=3 label_smoothing=0.2", P("4x5", R_LOGIT),
+              I32("4", 3, 0, 4, 2), K("5", R_POS)),
     CASE_NOTE(SOFTMAX_CE, "probability targets", "reduction=2 label_smoothing=0.0",
               P("4x5", R_LOGIT), K("4x5", R_PROB)),
     CASE_NOTE(SOFTMAX_CE, "probability targets, smoothing, weight",
@@ -393,8 +412,6 @@ static bool parse_shape(const char *s, tc_shape *out) {
   return true;
 }
 
-static void shape_text(const tc_shape *s, char *buf, size_t n) { tc_shape_str(s, buf, n); }
-
 static int case_inputs(const gcase *c) {
   int n = 0;
   while (n < MAX_IN && c->in[n].kind != IN_END) n++;
@@ -413,11 +430,19 @@ static void describe(const gcase *c, char *buf, size_t size) {
       at += (size_t)snprintf(buf + at, size - at, "%s-", sep);
       continue;
     }
+    if (in->kind == IN_SAME) {
+      at += (size_t)snprintf(buf + at, size - at, "%sinput %d", sep, (int)in->value);
+      continue;
+    }
     tc_shape s;
     char ss[128];
     parse_shape(in->shape, &s);
-    shape_text(&s, ss, sizeof ss);
-    const char *k = in->kind == IN_PARAM ? "P" : in->kind == IN_INT ? "i64" : in->kind == IN_BOOL ? "bool" : "C";
+    tc_shape_str(&s, ss, sizeof ss);
+    const char *k = in->kind == IN_PARAM   ? "P"
+                    : in->kind == IN_INT   ? "i64"
+                    : in->kind == IN_INT32 ? "i32"
+                    : in->kind == IN_BOOL  ? "bool"
+                                           : "C";
     at += (size_t)snprintf(buf + at, size - at, "%s%s%s", sep, k, ss);
   }
   if (at < size) at += (size_t)snprintf(buf + at, size - at, ")");
@@ -544,8 +569,14 @@ static int run_case(const gcase *c, int index, char *msg, size_t msz) {
   for (int j = 0; j < nin; j++) {
     const in_spec *s = &c->in[j];
     if (s->kind == IN_ABSENT) continue;
-    tc_dtype dt = s->kind == IN_INT ? TC_DTYPE_I64 : s->kind == IN_BOOL ? TC_DTYPE_BOOL
-                                                                         : TC_DTYPE_F64;
+    if (s->kind == IN_SAME) {
+      in[j] = in[(int)s->value];
+      continue;
+    }
+    tc_dtype dt = s->kind == IN_INT     ? TC_DTYPE_I64
+                  : s->kind == IN_INT32 ? TC_DTYPE_I32
+                  : s->kind == IN_BOOL  ? TC_DTYPE_BOOL
+                                        : TC_DTYPE_F64;
     tc_value *v = tc_value_new(g, tc_arena_printf(g->arena, "in%d", j), TC_VALUE_INITIALIZER, dt);
     if (!v || !parse_shape(s->shape, &v->shape)) {
       snprintf(msg, msz, "bad input %d", j);
@@ -555,6 +586,8 @@ static int run_case(const gcase *c, int index, char *msg, size_t msz) {
     int64_t n = tc_shape_numel(&v->shape, 1);
     v->data = tc_arena_alloc(g->arena, (size_t)(n ? n : 1) * tc_dtype_size(dt));
     if (s->kind == IN_INT) memcpy(v->data, s->ints, sizeof(int64_t) * (size_t)n);
+    else if (s->kind == IN_INT32)
+      for (int64_t i = 0; i < n; i++) ((int32_t *)v->data)[i] = (int32_t)s->ints[i];
     else if (s->kind == IN_BOOL) memset(v->data, s->value != 0, (size_t)n);
     else fill_float(s, &v->shape, v->data, &r);
     if (tc_graph_add_initializer(g, v, &err)) goto fail;
@@ -567,12 +600,19 @@ static int run_case(const gcase *c, int index, char *msg, size_t msz) {
   }
 
   /* the node under test */
-  tc_node *n = tc_node_new(g, c->op, tc_op_table[c->op].name, nin, 1);
+  int nout = c->nout ? c->nout : 1;
+  tc_node *n = tc_node_new(g, c->op, tc_op_table[c->op].name, nin, nout);
   bool preset = c->op == TC_OP_EXPAND || c->op == TC_OP_SOFTMAX_CE;
   tc_value *y = tc_value_new(g, "y", TC_VALUE_NODE, preset ? TC_DTYPE_F64 : TC_DTYPE_UNDEF);
   if (!n || !y) goto fail;
   for (int j = 0; j < nin; j++) n->inputs[j] = in[j];
   tc_node_set_output(n, 0, y);
+  for (int k = 1; k < nout; k++) {
+    tc_value *extra = tc_value_new(g, tc_arena_printf(g->arena, "y%d", k), TC_VALUE_NODE,
+                                   TC_DTYPE_UNDEF);
+    if (!extra) goto fail;
+    tc_node_set_output(n, k, extra);
+  }
   if (set_attrs(g, n, c->attrs, &err)) goto fail;
   if (c->op == TC_OP_EXPAND) {
     parse_shape(c->out, &y->shape);
@@ -659,7 +699,7 @@ static int run_case(const gcase *c, int index, char *msg, size_t msz) {
    * ~ 1e-16 * |loss| / 1e-6 ~ 1e-10 |loss| with losses of order 1-10, so a
    * correct rule lands orders of magnitude inside the bound while a wrong
    * one (a missing factor, a wrong index, a lost broadcast sum) does not. */
-  int bad = 0, checked = 0;
+  int bad = 0, checked = 0, nonzero = 0;
   double worst = -1;
   char worst_msg[512] = "";
   for (int i = 0; i < nparams; i++) {
@@ -694,6 +734,7 @@ static int run_case(const gcase *c, int index, char *msg, size_t msz) {
       double num = (lp - lm) / (xp - xm), ana = ga[e];
       double diff = fabs(ana - num), tol = 1e-6 + 1e-5 * fabs(num);
       checked++;
+      nonzero += num != 0;
       if (!(diff <= tol)) {
         bad++;
         double excess = isnan(diff) ? INFINITY : diff / tol;
@@ -708,7 +749,12 @@ static int run_case(const gcase *c, int index, char *msg, size_t msz) {
       }
     }
   }
-  if (bad) snprintf(msg, msz, "%s (%d of %d checked elements off)", worst_msg, bad, checked);
+  if (bad) {
+    snprintf(msg, msz, "%s (%d of %d checked elements off)", worst_msg, bad, checked);
+  } else if (!nonzero) { /* a check that cannot fail checks nothing */
+    snprintf(msg, msz, "every numeric derivative is 0: the case does not test the rule");
+    bad = 1;
+  }
   rc = bad != 0;
   goto done;
 fail:
