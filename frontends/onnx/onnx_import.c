@@ -112,7 +112,8 @@ static tc_status import_opset(importer *im, const Onnx__ModelProto *m, tc_error 
   }
   if (!found)
     return tc_fail(err, TC_ERR_INPUT,
-                   "%s: the model imports no opset of the default domain 'ai.onnx'",
+                   "%s: unsupported model: it imports no opset of the default domain "
+                   "'ai.onnx', the only domain trainc supports",
                    im->c.path);
   if (version < OPSET_MIN || version > OPSET_MAX)
     return tc_fail(err, TC_ERR_INPUT,

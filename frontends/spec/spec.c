@@ -341,7 +341,8 @@ static tc_status parse_dataset(tc_spec_ctx *c, cJSON *data, const char *split,
     const tc_spec_class *cls = NULL;
     tc_spec_dataset *d = tc_arena_alloc(c->arena, sizeof *d);
     if (!d) st = spec_oom(c);
-    if (st == TC_OK) st = spec_read_class(c, node, "format", TC_SPEC_DATASETS, "dataset format", &cls);
+    if (st == TC_OK)
+      st = spec_read_class(c, node, "format", TC_SPEC_DATASETS, "dataset format", &cls);
     if (st == TC_OK) {
       char what[128];
       snprintf(what, sizeof what, "for format \"%s\"", cls->name);
@@ -505,7 +506,9 @@ static long trailing_comma(const char *text, size_t limit) {
   return -1;
 }
 
-static tc_status json_error(tc_spec_ctx *c, const char *text, const char *at) {
+/* text is what cJSON saw; skipped is the number of bytes before it in the
+ * file (a byte order mark), so that offsets are the file's. */
+static tc_status json_error(tc_spec_ctx *c, const char *text, size_t skipped, const char *at) {
   size_t len = strlen(text);
   size_t pos = at && at >= text && at <= text + len ? (size_t)(at - text) : 0;
   const char *hint = "";
@@ -517,7 +520,8 @@ static tc_status json_error(tc_spec_ctx *c, const char *text, const char *at) {
   } else if (comma >= 0) {
     where = (size_t)comma;
     hint = ": a trailing comma (JSON allows none before '}' or ']')";
-  } else if (text[pos] == '\'') {
+  } else if (text[pos] == '\'' || (pos > 0 && text[pos - 1] == '\'')) {
+    where = text[pos] == '\'' ? pos : pos - 1;
     hint = ": JSON strings take double quotes";
   } else if (text[pos] == '/' || (pos > 0 && text[pos - 1] == '/')) {
     hint = ": JSON has no comments";
@@ -541,9 +545,9 @@ static tc_status json_error(tc_spec_ctx *c, const char *text, const char *at) {
   snippet[n] = '\0';
   if (n)
     return tc_fail(c->err, TC_ERR_INPUT, "%s:%d:%d: invalid JSON at \"%s\"%s (byte offset %zu)",
-                   c->src, line, column, snippet, hint, where);
+                   c->src, line, column, snippet, hint, where + skipped);
   return tc_fail(c->err, TC_ERR_INPUT, "%s:%d:%d: invalid JSON%s (byte offset %zu)", c->src, line,
-                 column, hint, where);
+                 column, hint, where + skipped);
 }
 
 /* ---- entry points -------------------------------------------------------- */
@@ -607,6 +611,7 @@ static const char *folder_of(tc_arena *a, const char *source) {
 tc_status tc_spec_parse_with_overrides(const char *json_text, const char *source_name,
                                        const char *const *keys, const char *const *values,
                                        int n, tc_spec **out, tc_error *err) {
+  TC_ASSERT(json_text != NULL && out != NULL);
   *out = NULL;
   const char *source = source_name ? source_name : "<spec>";
   tc_arena *arena = tc_arena_new();
@@ -627,10 +632,10 @@ tc_status tc_spec_parse_with_overrides(const char *json_text, const char *source
     return tc_fail(err, TC_ERR_INTERNAL, "%s: out of memory reading the spec", source);
   }
 
-  if (strncmp(json_text, "\xEF\xBB\xBF", 3) == 0) json_text += 3; /* a UTF-8 BOM */
+  size_t bom = strncmp(json_text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0; /* a UTF-8 BOM */
   const char *end = NULL;
-  cJSON *root = cJSON_ParseWithOpts(json_text, &end, 1);
-  tc_status st = root ? TC_OK : json_error(&c, json_text, end);
+  cJSON *root = cJSON_ParseWithOpts(json_text + bom, &end, 1);
+  tc_status st = root ? TC_OK : json_error(&c, json_text + bom, bom, end);
   if (st == TC_OK && !cJSON_IsObject(root)) {
     char buf[128];
     st = spec_fail(&c, NULL, "expected an object (the spec), got %s",

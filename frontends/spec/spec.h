@@ -18,12 +18,14 @@
  * file and its errors name both places:
  *   train.json: $.optimizer.lr (from --optimizer.lr): expected a number, got a string ("fast")
  * A key is a dotted path; `name[N]` selects element N of an existing array
- * (N == length appends). Missing or null objects on the way are created. The
- * value is a string interpreted as the type the field expects: if it parses
- * as JSON of an accepted type it is that value (so numbers, true/false, null,
- * [0.9, 0.99], {"type": "StepLR", ...} and "quoted" strings all work);
- * otherwise a field that takes a string gets the raw text, and a field that
- * takes a list of numbers also accepts "0.9,0.99". Later overrides win.
+ * (N == length appends) and `['a.b']` a member whose name has dots (as in
+ * the JSON paths of messages: --inputs['input.1'] x). Missing or null
+ * objects on the way are created. The value is a string interpreted as the
+ * type the field expects: if it parses as JSON of an accepted type it is that
+ * value (so numbers, true/false, null, [0.9, 0.99], {"type": "StepLR", ...}
+ * and "quoted" strings all work); otherwise a field that takes a string gets
+ * the raw text, and a field that takes an array also accepts comma-separated
+ * items ("0.9,0.99", "fc1.*,fc2.*"; "" is []). Later overrides win.
  *
  * Paths: data paths (data.*.images/labels/path/root) written in the spec
  * file are relative to the spec file's folder; data paths given on the
@@ -96,12 +98,12 @@ typedef enum tc_spec_kind {
 
 typedef struct tc_spec_value {
   tc_spec_kind kind;
-  bool b;             /* BOOL */
-  int64_t i;          /* INT */
-  double f;           /* FLOAT, and INT's value as a double */
-  const char *s;      /* STRING; for a data path, the resolved path */
-  const char *given;  /* STRING data path as written (else == s) */
-  const double *list; /* LIST: n numbers (integral if the argument says so) */
+  bool b;              /* BOOL */
+  int64_t i;           /* INT */
+  double f;            /* FLOAT, and INT's value as a double */
+  const char *s;       /* STRING; for a data path, the resolved path */
+  const char *written; /* STRING as written (differs from s for data paths) */
+  const double *list;  /* LIST: n numbers (integral if the argument says so) */
   int n;
 } tc_spec_value;
 
@@ -129,8 +131,10 @@ typedef struct tc_spec_arg {
   double lo, hi;
   int min_len, max_len;     /* LIST length bounds; 0: unbounded */
   unsigned flags;           /* TC_SPEC_ARG_* */
-  const char *why;          /* the source's message when the value is refused
-                               ("{}" stands for the value), or why FIXED */
+  const char *why;          /* when the value is refused: the message of its
+                               source ("PyTorch: ...", "torchvision: ...",
+                               "trainc: ..."; "{}" is the value, "{i}" a list
+                               index), or why the argument is FIXED */
 } tc_spec_arg;
 
 struct tc_spec_ctx;
@@ -191,12 +195,15 @@ typedef struct tc_spec_options {
 
 /* Getters. Asking for an argument the class does not have, or for the wrong
  * kind, is a bug in the caller and stops with file and line. */
-const tc_spec_value *tc_spec_get(const tc_spec_options *o, const char *name); /* NULL if no such */
-double tc_spec_hp(const tc_spec_options *o, const char *name);        /* INT or FLOAT; NAN for None */
-int64_t tc_spec_hp_int(const tc_spec_options *o, const char *name);   /* INT */
-bool tc_spec_hp_bool(const tc_spec_options *o, const char *name);     /* BOOL */
+/* The value of argument name, or NULL if the class has no such argument. */
+const tc_spec_value *tc_spec_get(const tc_spec_options *o, const char *name);
+/* INT or FLOAT as a double; NAN for None. */
+double tc_spec_hp(const tc_spec_options *o, const char *name);
+int64_t tc_spec_hp_int(const tc_spec_options *o, const char *name);     /* INT */
+bool tc_spec_hp_bool(const tc_spec_options *o, const char *name);       /* BOOL */
 const char *tc_spec_hp_str(const tc_spec_options *o, const char *name); /* STRING; NULL for None */
-int tc_spec_hp_list(const tc_spec_options *o, const char *name, const double **out); /* LIST: count; -1 for None */
+/* LIST: sets *out and returns the count; -1 (and NULL) for None. */
+int tc_spec_hp_list(const tc_spec_options *o, const char *name, const double **out);
 
 /* ---- the spec ----------------------------------------------------------- */
 

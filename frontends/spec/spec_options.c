@@ -254,7 +254,8 @@ tc_status spec_read_class(tc_spec_ctx *c, cJSON *obj, const char *disc, tc_spec_
     list[i] = classes[i].name;
   }
   cJSON *node = cJSON_GetObjectItemCaseSensitive(obj, disc);
-  if (!node) return spec_fail(c, obj, "missing required key \"%s\" (the %s: %s)", disc, what, names);
+  if (!node)
+    return spec_fail(c, obj, "missing required key \"%s\" (the %s: %s)", disc, what, names);
   size_t old = spec_push_key(c, disc);
   tc_status st = spec_expect(c, obj, &node, J_STRING, "a string");
   if (st == TC_OK) {
@@ -297,6 +298,7 @@ static void describe_accept(const tc_spec_arg *a, char *buf, size_t size) {
     if (a->choices) {
       size_t len = 0;
       strings[0] = '\0';
+      if (strchr(a->choices, '|')) append(strings, sizeof strings, &len, "one of ");
       append(strings, sizeof strings, &len, "\"");
       for (const char *p = a->choices; *p; p++) {
         if (*p == '|')
@@ -461,13 +463,14 @@ static tc_status read_value(tc_spec_ctx *c, cJSON *parent, cJSON **pnode, const 
   if (cJSON_IsString(node) && (a->accept & TC_SPEC_A_STRING)) {
     const char *s = node->valuestring;
     if (a->choices && !in_choices(a->choices, s)) return fail_choice(c, node, a, s, true);
-    if ((a->flags & TC_SPEC_ARG_PATH) && !s[0]) return spec_fail(c, node, "expected a path, got \"\"");
+    if ((a->flags & TC_SPEC_ARG_PATH) && !s[0])
+      return spec_fail(c, node, "expected a path, got \"\"");
     v->kind = TC_SPEC_STRING;
-    v->given = tc_arena_strdup(c->arena, s);
-    if (!v->given) return spec_oom(c);
-    v->s = v->given;
+    v->written = tc_arena_strdup(c->arena, s);
+    if (!v->written) return spec_oom(c);
+    v->s = v->written;
     if (a->flags & TC_SPEC_ARG_PATH) {
-      v->s = resolve_path(c, node, v->given);
+      v->s = resolve_path(c, node, v->written);
       if (!v->s) return spec_oom(c);
     }
     return TC_OK;

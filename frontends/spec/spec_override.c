@@ -44,11 +44,58 @@ static unsigned json_type_of(const cJSON *n) {
   return 0;
 }
 
-static void replace(tc_spec_ctx *c, spec_ovr *o, cJSON *parent, cJSON **node, cJSON *with) {
+/* Puts with in old's place in parent (an object or an array) and frees old.
+ * cJSON_ReplaceItemViaPointer leaves the new item without a key, so old's
+ * key moves over (both use cJSON's allocator). */
+static void replace_member(cJSON *parent, cJSON *old, cJSON *with) {
+  if (old->string && !(old->type & cJSON_StringIsConst)) {
+    with->string = old->string;
+    old->string = NULL;
+  }
+  cJSON_ReplaceItemViaPointer(parent, old, with);
+}
+
+static void replace(spec_ovr *o, cJSON *parent, cJSON **node, cJSON *with) {
   /* Only the override's own node goes; nothing else points into it. */
-  cJSON_ReplaceItemViaPointer(parent, *node, with);
+  replace_member(parent, *node, with);
   o->node = with;
   *node = with;
+}
+
+/* Comma-separated items as a cJSON array (NULL: out of memory). */
+static cJSON *split_items(const char *raw) {
+  cJSON *arr = cJSON_CreateArray();
+  if (!arr || !raw[0]) return arr;
+  size_t n = strlen(raw);
+  char *item = malloc(n + 1);
+  if (!item) {
+    cJSON_Delete(arr);
+    return NULL;
+  }
+  for (const char *p = raw;;) {
+    size_t len = strcspn(p, ",");
+    const char *b = p, *e = p + len;
+    while (b < e && (*b == ' ' || *b == '\t')) b++;
+    while (e > b && (e[-1] == ' ' || e[-1] == '\t')) e--;
+    memcpy(item, b, (size_t)(e - b));
+    item[e - b] = '\0';
+    cJSON *v = cJSON_ParseWithOpts(item, NULL, 1);
+    if (v && (cJSON_IsArray(v) || cJSON_IsObject(v))) {
+      cJSON_Delete(v);
+      v = NULL;
+    }
+    if (!v) v = cJSON_CreateString(item);
+    if (!v || !cJSON_AddItemToArray(arr, v)) {
+      cJSON_Delete(v);
+      cJSON_Delete(arr);
+      free(item);
+      return NULL;
+    }
+    if (!p[len]) break;
+    p += len + 1;
+  }
+  free(item);
+  return arr;
 }
 
 tc_status spec_coerce(tc_spec_ctx *c, cJSON *parent, cJSON **node, unsigned jmask) {
@@ -61,29 +108,20 @@ tc_status spec_coerce(tc_spec_ctx *c, cJSON *parent, cJSON **node, unsigned jmas
 
   cJSON *j = cJSON_ParseWithOpts(raw, NULL, 1);
   if (j && (json_type_of(j) & jmask)) {
-    replace(c, o, parent, node, j);
+    replace(o, parent, node, j);
     return TC_OK;
   }
   cJSON_Delete(j);
   if (jmask & J_STRING) return TC_OK; /* the raw text is the value */
-  if ((jmask & J_ARRAY) && strchr(raw, ',')) {
-    /* "0.9,0.99" for [0.9, 0.99] */
-    size_t n = strlen(raw);
-    char *text = malloc(n + 3);
-    if (!text) return spec_oom(c);
-    text[0] = '[';
-    memcpy(text + 1, raw, n);
-    text[n + 1] = ']';
-    text[n + 2] = '\0';
-    j = cJSON_ParseWithOpts(text, NULL, 1);
-    free(text);
-    if (j && cJSON_IsArray(j)) {
-      replace(c, o, parent, node, j);
-      return TC_OK;
-    }
-    cJSON_Delete(j);
+  if ((jmask & J_ARRAY) && raw[0] != '[' && raw[0] != '{') {
+    /* "0.9,0.99" -> [0.9, 0.99], "fc1.*,fc2.*" -> ["fc1.*", "fc2.*"]: each
+     * item is JSON if it parses as a scalar, else a string; "" is []. */
+    cJSON *arr = split_items(raw);
+    if (!arr) return spec_oom(c);
+    replace(o, parent, node, arr);
   }
-  /* Left as a string: the reader reports "expected ..., got a string". */
+  /* Otherwise left as a string: the reader reports "expected ..., got a
+   * string". */
   return TC_OK;
 }
 
@@ -106,7 +144,15 @@ static tc_status split_key(tc_spec_ctx *c, const char *key, seg *segs, int *n, i
   while (*p) {
     if (*n == max) return key_error(c, key, "key too deep");
     seg *s = &segs[(*n)++];
-    if (*p == '[') {
+    if (p[0] == '[' && (p[1] == '\'' || p[1] == '"')) {
+      /* ['name.with.dots'] */
+      const char *close = strchr(p + 2, p[1]);
+      if (!close || close[1] != ']' || close == p + 2)
+        return key_error(c, key, "expected ['name'] with a non-empty name");
+      s->name = p + 2;
+      s->len = (size_t)(close - (p + 2));
+      p = close + 2;
+    } else if (*p == '[') {
       char *end;
       long v = strtol(p + 1, &end, 10);
       if (end == p + 1 || *end != ']' || v < 0 || v > 1000000)
@@ -202,7 +248,7 @@ tc_status spec_apply_override(tc_spec_ctx *c, cJSON *root, const char *key, cons
       }
       if (child) {
         spec_forget_overrides(c, child);
-        cJSON_ReplaceItemViaPointer(cur, child, made);
+        replace_member(cur, child, made);
       } else if (!(segs[i].name ? cJSON_AddItemToObject(cur, name, made)
                                 : cJSON_AddItemToArray(cur, made))) {
         cJSON_Delete(made);

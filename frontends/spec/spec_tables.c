@@ -267,13 +267,13 @@ static const tc_spec_arg a_sparse_adam[] = {
 };
 static const tc_spec_arg a_lbfgs[] = {
     {"lr", K_FLOAT, "1"},
-    /* PyTorch loops max_iter times and keeps history_size pairs; 0 breaks both. */
-    {"max_iter", K_INT, "20", GE(1), .why = "trainc: LBFGS needs max_iter >= 1"},
-    {"max_eval", K_NONE | K_INT, "null", GE(1),
-     .why = "trainc: LBFGS needs max_eval >= 1 (null: max_iter * 5 // 4)"},
+    /* PyTorch loops max_iter times and keeps history_size pairs; 0 breaks
+     * both, so trainc asks for >= 1 where PyTorch does not check. */
+    {"max_iter", K_INT, "20", GE(1)},
+    {"max_eval", K_NONE | K_INT, "null", GE(1)}, /* null: max_iter * 5 // 4 */
     {"tolerance_grad", K_FLOAT, "1e-07"},
     {"tolerance_change", K_FLOAT, "1e-09"},
-    {"history_size", K_INT, "100", GE(1), .why = "trainc: LBFGS needs history_size >= 1"},
+    {"history_size", K_INT, "100", GE(1)},
     {"line_search_fn", K_NONE | K_STR, "null", "strong_wolfe",
      .why = "PyTorch: only 'strong_wolfe' is supported"},
 };
@@ -312,8 +312,8 @@ const spec_reject spec_optimizer_rejects[] = {
 #define SCHEDULERS {"schedulers", 0, NULL, .flags = TC_SPEC_ARG_NESTED}
 
 static const tc_spec_arg a_step_lr[] = {
-    /* PyTorch computes last_epoch % step_size. */
-    {"step_size", K_INT, NULL, GE(1), .why = "trainc: step_size must be >= 1"},
+    /* PyTorch computes last_epoch % step_size: 0 would divide by zero. */
+    {"step_size", K_INT, NULL, GE(1)},
     {"gamma", K_FLOAT, "0.1"},
     LAST_EPOCH,
     VERBOSE,
@@ -348,8 +348,8 @@ static const tc_spec_arg a_polynomial_lr[] = {
     VERBOSE,
 };
 static const tc_spec_arg a_cosine_lr[] = {
-    /* PyTorch divides by T_max. */
-    {"T_max", K_INT, NULL, GE(1), .why = "trainc: T_max must be >= 1"},
+    /* PyTorch divides by T_max: 0 would divide by zero. */
+    {"T_max", K_INT, NULL, GE(1)},
     {"eta_min", K_FLOAT, "0"},
     LAST_EPOCH,
     VERBOSE,
@@ -457,13 +457,13 @@ const spec_reject spec_scheduler_rejects[] = {
 #define ANTIALIAS {"antialias", K_NONE | K_BOOL, "null"}
 #define PADDING(d)                                                             \
   {"padding", K_NONE | K_INT | K_LIST, d, GE(0), .min_len = 1, .max_len = 4,   \
-   .flags = TC_SPEC_ARG_INT_ELEMS, .why = "trainc: padding must be >= 0"}
+   .flags = TC_SPEC_ARG_INT_ELEMS}
 #define FILL {"fill", K_FLOAT | K_LIST, "0"}
 #define PADDING_MODE                                                           \
   {"padding_mode", K_STR, "\"constant\"", "constant|edge|reflect|symmetric",   \
    .why = "torchvision: Padding mode should be either constant, edge, reflect or symmetric"}
 #define PROBABILITY(d)                                                         \
-  {"p", K_FLOAT, d, GE(0), LE(1), .why = "trainc: p is a probability"}
+  {"p", K_FLOAT, d, GE(0), LE(1)}
 #define JITTER(n) {n, K_FLOAT | K_LIST, "0", PAIR}
 
 static const tc_spec_arg a_normalize[] = {
@@ -545,27 +545,26 @@ static const tc_spec_class datasets[] = {
 /* Top-level scalars; the structured keys (loss, optimizer, ...) are read by
  * spec.c. */
 static const tc_spec_arg a_top[] = {
-    {"batch_size", K_INT, "64", GE(1), .why = "trainc: batch_size must be >= 1"},
-    {"epochs", K_INT, "1", GE(1), .why = "trainc: epochs must be >= 1"},
+    {"batch_size", K_INT, "64", GE(1)},
+    {"epochs", K_INT, "1", GE(1)},
     {"shuffle", K_BOOL, "true"},
     {"drop_last", K_BOOL, "false"},
     {"seed", K_INT, "0"},
-    {"log_interval", K_INT, "10", GE(1), .why = "trainc: log_interval must be >= 1"},
-    {"val_interval", K_INT, "1", GE(1), .why = "trainc: val_interval must be >= 1"},
-    {"clip_grad_value", K_NONE | K_FLOAT, "null", GT(0),
-     .why = "trainc: clip_grad_value must be > 0"},
-    {"grad_accumulation", K_INT, "1", GE(1), .why = "trainc: grad_accumulation must be >= 1"},
+    {"log_interval", K_INT, "10", GE(1)},
+    {"val_interval", K_INT, "1", GE(1)},
+    {"clip_grad_value", K_NONE | K_FLOAT, "null", GT(0)},
+    {"grad_accumulation", K_INT, "1", GE(1)},
     {"metrics", K_NONE | K_STR, "null"},
     {"out", K_NONE | K_STR, "null"},
 };
 static const tc_spec_arg a_checkpoint[] = {
     {"dir", K_NONE | K_STR, "null"},
-    {"every_epochs", K_INT, "1", GE(1), .why = "trainc: every_epochs must be >= 1"},
+    {"every_epochs", K_INT, "1", GE(1)},
 };
 /* torch.nn.utils.clip_grad_norm_(parameters, max_norm, norm_type=2.0,
  * error_if_nonfinite=False) */
 static const tc_spec_arg a_clip[] = {
-    {"max_norm", K_FLOAT, NULL, GT(0), .why = "trainc: max_norm must be > 0"},
+    {"max_norm", K_FLOAT, NULL, GT(0)},
     {"norm_type", K_FLOAT | K_STR, "2.0", "inf"},
     {"error_if_nonfinite", K_BOOL, "false"},
 };

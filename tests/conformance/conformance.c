@@ -571,10 +571,8 @@ static void run_test_isolated(const char *dir, unsigned timeout, test_result *r)
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (got == sizeof *r && WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
-  bool ops_known = got == sizeof *r;
-  test_result partial = *r;
+  bool reported = got == sizeof *r;
   memset(r, 0, sizeof *r);
-  if (ops_known) memcpy(r->ops, partial.ops, sizeof r->ops);
   if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
     result_set(r, OUT_FAIL, "timed out after %u s", timeout);
   else if (WIFSIGNALED(status))
@@ -583,7 +581,7 @@ static void run_test_isolated(const char *dir, unsigned timeout, test_result *r)
   else
     result_set(r, OUT_FAIL, "the test process exited with status %d%s",
                WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-               ops_known ? " after reporting its result (a sanitizer or leak report on "
+               reported ? " after reporting its result (a sanitizer or leak report on "
                            "stderr?)" : "");
 }
 

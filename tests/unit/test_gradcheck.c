@@ -700,7 +700,7 @@ static int run_case(const gcase *c, int index, char *msg, size_t msz) {
    * correct rule lands orders of magnitude inside the bound while a wrong
    * one (a missing factor, a wrong index, a lost broadcast sum) does not. */
   int bad = 0, checked = 0, nonzero = 0;
-  double worst = -1;
+  double worst = -1, margin = 0; /* largest |error| / tolerance */
   char worst_msg[512] = "";
   for (int i = 0; i < nparams; i++) {
     int64_t off = tc_program_value_offset(prog, params[i]->id);
@@ -735,6 +735,7 @@ static int run_case(const gcase *c, int index, char *msg, size_t msz) {
       double diff = fabs(ana - num), tol = 1e-6 + 1e-5 * fabs(num);
       checked++;
       nonzero += num != 0;
+      if (diff / tol > margin) margin = diff / tol;
       if (!(diff <= tol)) {
         bad++;
         double excess = isnan(diff) ? INFINITY : diff / tol;
@@ -754,6 +755,8 @@ static int run_case(const gcase *c, int index, char *msg, size_t msz) {
   } else if (!nonzero) { /* a check that cannot fail checks nothing */
     snprintf(msg, msz, "every numeric derivative is 0: the case does not test the rule");
     bad = 1;
+  } else {
+    snprintf(msg, msz, "%d elements, largest |error|/tolerance %.2g", checked, margin);
   }
   rc = bad != 0;
   goto done;
@@ -873,7 +876,7 @@ int main(int argc, char **argv) {
     } else {
       passed++;
       op_pass[cases[i].op]++;
-      if (verbose) printf("ok   %s\n", desc[i]);
+      if (verbose) printf("ok   %s: %s\n", desc[i], res[i].msg);
     }
   }
   printf("per op:\n");
