@@ -129,6 +129,7 @@ tc_value *tb_copy_attrs(tc_builder *tb, tc_value *v, const tc_node *from) {
 
 tc_value *tb_reshape(tc_builder *tb, tc_value *v, const tc_shape *shape) {
   if (tb->st || !v) return NULL;
+  TC_ASSERT(tc_shape_numel(&v->shape, 1) == tc_shape_numel(shape, 1) && "reshape changes size");
   if (tc_shape_equal(&v->shape, shape)) return v;
   return tb_node(tb, TC_OP_RESHAPE, 1, &v, v->dtype, shape);
 }

@@ -97,8 +97,12 @@ tc_status tc_grad_matmul(tc_builder *tb, tc_node *n, tc_value *const *dy, const 
     gs.dim[gs.rank++] = (tc_dim){1, false};
   }
   tc_value *a2 = tb_reshape(tb, a, &as), *b2 = tb_reshape(tb, b, &bs), *g2 = tb_reshape(tb, g, &gs);
-  if (needs[0]) dx[0] = tb_sum_to(tb, matmul(tb, g2, transpose_last2(tb, b2)), &a->shape);
-  if (needs[1]) dx[1] = tb_sum_to(tb, matmul(tb, transpose_last2(tb, a2), g2), &b->shape);
+  /* Sum to the promoted shapes first: a 1-D operand's promoted axis is not
+   * where numpy's right-aligned broadcasting would put it. */
+  if (needs[0])
+    dx[0] = tb_reshape(tb, tb_sum_to(tb, matmul(tb, g2, transpose_last2(tb, b2)), &as), &a->shape);
+  if (needs[1])
+    dx[1] = tb_reshape(tb, tb_sum_to(tb, matmul(tb, transpose_last2(tb, a2), g2), &bs), &b->shape);
   return tb->st;
 }
 
