@@ -6,11 +6,12 @@
 
 #include <string.h>
 
+#include "codegen.h"
 #include "onnx_import.h"
 #include "passes.h"
 
 const char cmd_inspect_usage[] =
-    "usage: trainc inspect MODEL.onnx [--print-after PASS|all]\n"
+    "usage: trainc inspect MODEL.onnx [--print-after PASS|all] [--print-llvm]\n"
     "\n"
     "Imports MODEL.onnx, runs the forward pipeline (infer-shapes, fold-shapes,\n"
     "dce) and prints the resulting IR to stdout.\n"
@@ -18,11 +19,13 @@ const char cmd_inspect_usage[] =
     "options:\n"
     "  --print-after PASS  print the IR after PASS instead (\"import\" for the\n"
     "                      imported graph, \"all\" for after every pass)\n"
+    "  --print-llvm        compile the forward pass for the host CPU and print\n"
+    "                      the optimized LLVM IR instead\n"
     "  -h, --help          this help\n";
 
 int cmd_inspect(int argc, char **argv) {
   const char *model = NULL, *print_after = NULL;
-  bool options_done = false;
+  bool options_done = false, print_llvm = false;
   for (int i = 1; i < argc; i++) {
     const char *arg = argv[i];
     if (!options_done && arg[0] == '-' && arg[1] != '\0') {
@@ -33,6 +36,10 @@ int cmd_inspect(int argc, char **argv) {
       if (cli_is_help(arg)) {
         fputs(cmd_inspect_usage, stdout);
         return cli_finish_stdout();
+      }
+      if (strcmp(arg, "--print-llvm") == 0) {
+        print_llvm = true;
+        continue;
       }
       int m = cli_option(argc, argv, &i, "--print-after", cmd_inspect_usage, &print_after);
       if (m < 0) return TC_ERR_USAGE;
@@ -58,7 +65,16 @@ int cmd_inspect(int argc, char **argv) {
   tc_status st = tc_onnx_load(model, &g, &err);
   if (st) return cli_report(st, &err);
   st = tc_run_forward_pipeline(g, print_after, stdout, &err);
-  if (st == TC_OK && !print_after) tc_graph_print(stdout, g);
+  if (st == TC_OK && print_llvm) {
+    tc_codegen_options o;
+    tc_codegen_options_init(&o);
+    o.dump_llvm = stdout;
+    tc_program *p = NULL;
+    st = tc_program_compile(g, &o, &p, &err);
+    tc_program_free(p);
+  } else if (st == TC_OK && !print_after) {
+    tc_graph_print(stdout, g);
+  }
   tc_graph_free(g);
   int out = cli_finish_stdout();
   if (st) return cli_report(st, &err);

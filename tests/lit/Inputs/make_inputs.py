@@ -152,7 +152,27 @@ def bad_models():
     save(graph, 13, "bad_reshape.onnx")
 
 
+def elementwise_chain():
+    """y = tanh(relu(x * s + b)): one fused loop when compiled."""
+    f32 = TensorProto.FLOAT
+    scale = helper.make_tensor("scale", f32, [64], np.linspace(-1, 1, 64, dtype=np.float32))
+    bias = helper.make_tensor("bias", f32, [64], np.linspace(1, -1, 64, dtype=np.float32))
+    nodes = [
+        helper.make_node("Mul", ["x", "scale"], ["m"], name="scale_mul"),
+        helper.make_node("Add", ["m", "bias"], ["a"], name="bias_add"),
+        helper.make_node("Relu", ["a"], ["r"], name="relu"),
+        helper.make_node("Tanh", ["r"], ["y"], name="tanh"),
+    ]
+    graph = helper.make_graph(
+        nodes, "elementwise_chain",
+        [helper.make_tensor_value_info("x", f32, ["batch", 64])],
+        [helper.make_tensor_value_info("y", f32, ["batch", 64])],
+        initializer=[scale, bias])
+    save(graph, 13, "elementwise_chain.onnx")
+
+
 def main():
+    elementwise_chain()
     export(ConvBatch, (2, 1, 14, 14), "conv_batch.onnx")
     export(ViewChain, (2, 1, 6, 6), "view_chain.onnx")
     # the output's dim 0 is 3N, not the batch: give it a name of its own
