@@ -57,6 +57,7 @@ int main(int argc, char **argv) {
   for (int k = -5; k < steps; k++) { /* 5 warm-up steps */
     hyper[TC_STEP_HYPER_STEP] = k + 6;
     hyper[TC_STEP_HYPER_FIRST] = k == -5;
+    hyper[TC_STEP_HYPER_TRAINING] = 1;
     for (int g = 0; g < s->ngroups; g++) hyper[TC_STEP_HYPER_LR + g] = 1e-4;
     double t0 = now();
     if ((st = tc_step_call(s, s->train_step, t->arena, in, out, b->size, hyper, &err))) {

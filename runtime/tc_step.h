@@ -34,6 +34,7 @@ typedef struct tc_step_io {
 
 typedef enum tc_step_tensor_kind {
   TC_STEP_PARAM,    /* trained by the optimizer */
+  TC_STEP_BUFFER,   /* a model initializer training updates (BatchNorm running stats) */
   TC_STEP_CONST,    /* a model initializer that is not trained (frozen, buffers) */
   TC_STEP_STATE,    /* gradients and optimizer state */
 } tc_step_tensor_kind;
@@ -50,11 +51,13 @@ typedef struct tc_step_tensor {
   int group;        /* param group (PARAM only) */
 } tc_step_tensor;
 
-/* Slots of the hyper array (doubles) every training entry point reads. */
+/* Slots of the hyper array (doubles) the entry points of a training graph
+ * read; the compiler and the runtime both use these names. */
 enum {
-  TC_STEP_HYPER_STEP = 0,  /* optimizer steps taken, counting this one */
-  TC_STEP_HYPER_FIRST = 1, /* 1.0 on the first optimizer step, else 0.0 */
-  TC_STEP_HYPER_LR = 2,    /* learning rate of param group g at 2 + g */
+  TC_STEP_HYPER_STEP = 0,     /* optimizer steps taken, counting this one */
+  TC_STEP_HYPER_FIRST = 1,    /* 1.0 on the first optimizer step, else 0.0 */
+  TC_STEP_HYPER_TRAINING = 2, /* 1.0: training-mode BatchNorm and Dropout; 0.0: eval */
+  TC_STEP_HYPER_LR = 3,       /* learning rate of param group g at 3 + g */
 };
 
 typedef struct tc_step {

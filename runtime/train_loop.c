@@ -80,7 +80,9 @@ tc_status tc_evaluate(const tc_step *step, uint8_t *arena, tc_loader *data, cons
   memset(res, 0, sizeof *res);
   void **outs = NULL;
   const void **in = calloc((size_t)step->ninputs + 1, sizeof *in);
-  tc_status st = in ? alloc_outputs(step, &outs, err) : tc_fail(err, TC_ERR_INTERNAL, "out of memory");
+  double *hyper = calloc((size_t)step->nhyper + 1, sizeof *hyper); /* training = 0 */
+  tc_status st = in && hyper ? alloc_outputs(step, &outs, err)
+                             : tc_fail(err, TC_ERR_INTERNAL, "out of memory");
   if (st) goto done;
   if ((st = tc_loader_start(data, 0, 0, err))) goto done;
   double loss_sum = 0;
@@ -90,7 +92,7 @@ tc_status tc_evaluate(const tc_step *step, uint8_t *arena, tc_loader *data, cons
     if ((st = tc_loader_next(data, &b, err))) goto done;
     if (!b) break;
     bind_inputs(step, b, bind, in);
-    if ((st = tc_step_call(step, step->eval_step, arena, in, outs, b->size, NULL, err))) goto done;
+    if ((st = tc_step_call(step, step->eval_step, arena, in, outs, b->size, hyper, err))) goto done;
     loss_sum += loss_value(step, outs) * (double)b->size;
     res->samples += b->size;
     if (acc_output >= 0)
@@ -102,6 +104,7 @@ tc_status tc_evaluate(const tc_step *step, uint8_t *arena, tc_loader *data, cons
 done:
   free_outputs(step, outs);
   free(in);
+  free(hyper);
   return st;
 }
 
@@ -132,6 +135,7 @@ tc_status tc_train(const tc_step *step, uint8_t *arena, tc_loader *train, tc_loa
       const double *lrs = tc_sched_lrs(opt->sched);
       hyper[TC_STEP_HYPER_STEP] = (double)res->steps;
       hyper[TC_STEP_HYPER_FIRST] = res->steps == 1;
+      hyper[TC_STEP_HYPER_TRAINING] = 1;
       for (int g = 0; g < step->ngroups; g++) hyper[TC_STEP_HYPER_LR + g] = lrs[g];
       if ((st = tc_step_call(step, step->train_step, arena, in, outs, b->size, hyper, err)))
         goto done;

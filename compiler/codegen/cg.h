@@ -14,6 +14,7 @@
 #include <llvm-c/TargetMachine.h>
 
 #include "codegen.h"
+#include "tc_step.h"
 
 /* ---- plan.c -------------------------------------------------------------- */
 
@@ -129,7 +130,7 @@ tc_status tc_cg_read_window(tc_cg *cg, const tc_node *n, const tc_shape *x,
 
 /* ---- emit.c -------------------------------------------------------------- */
 
-/* Builds the entry function for `entry` into cg->mod. */
-tc_status tc_cg_emit_entry(tc_cg *cg, const tc_entry *entry);
+/* Builds one function per phase and the entry points into cg->mod. */
+tc_status tc_cg_emit_entries(tc_cg *cg, const tc_entry *entries, int nentries);
 
 #endif

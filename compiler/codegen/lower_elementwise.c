@@ -22,6 +22,7 @@ typedef struct read {
 typedef struct ew {
   tc_cg *cg;
   tc_shape loop;       /* the loop shape, after collapsing */
+  tc_dim out_stride[TC_MAX_RANK]; /* the root output's strides over `loop` */
   read reads[MAX_READS];
   int nreads;
   LLVMValueRef idx[TC_MAX_RANK];
@@ -174,6 +175,35 @@ static LLVMValueRef convert(tc_cg *cg, LLVMValueRef x, tc_dtype from, tc_dtype t
 
 static LLVMValueRef emit_node(ew *e, const tc_node *n);
 
+/* splitmix64's finaliser: a good 64-bit mix in a few vectorizable ops. */
+static LLVMValueRef mix64(tc_cg *cg, LLVMValueRef z) {
+  z = LLVMBuildMul(cg->b, LLVMBuildXor(cg->b, z, LLVMBuildLShr(cg->b, z, tc_cg_i64(cg, 30), ""), ""),
+                   tc_cg_i64(cg, (int64_t)0xBF58476D1CE4E5B9ull), "");
+  z = LLVMBuildMul(cg->b, LLVMBuildXor(cg->b, z, LLVMBuildLShr(cg->b, z, tc_cg_i64(cg, 27), ""), ""),
+                   tc_cg_i64(cg, (int64_t)0x94D049BB133111EBull), "");
+  return LLVMBuildXor(cg->b, z, LLVMBuildLShr(cg->b, z, tc_cg_i64(cg, 31), ""), "");
+}
+
+/* Dropout's keep mask at this element: u = hash(seed, step, index) as 24
+ * bits in [0, 1); keep (value 1/(1-ratio)) when u >= ratio. A counter-based
+ * generator: the same seed gives the same masks for any loop order. */
+static LLVMValueRef dropout_mask(ew *e, const tc_node *n, LLVMTypeRef t) {
+  tc_cg *cg = e->cg;
+  double ratio = tc_attr_float(n, "ratio", 0.5);
+  LLVMValueRef at = tc_cg_i64(cg, TC_STEP_HYPER_STEP);
+  LLVMValueRef step = LLVMBuildFPToSI(
+      cg->b, LLVMBuildLoad2(cg->b, cg->f64, LLVMBuildInBoundsGEP2(cg->b, cg->f64, cg->hyper, &at, 1, ""), ""),
+      cg->i64, "step");
+  LLVMValueRef key = LLVMBuildXor(cg->b, tc_cg_i64(cg, tc_attr_int(n, "seed", 0)),
+                                  mix64(cg, LLVMBuildMul(cg->b, step, tc_cg_i64(cg, (int64_t)0x9E3779B97F4A7C15ull), "")), "");
+  LLVMValueRef h = mix64(cg, LLVMBuildAdd(cg->b, key, flat_index(e, e->out_stride), ""));
+  LLVMValueRef bits = LLVMBuildLShr(cg->b, h, tc_cg_i64(cg, 40), "");
+  LLVMValueRef u = LLVMBuildFMul(cg->b, LLVMBuildUIToFP(cg->b, bits, cg->f64, ""),
+                                 LLVMConstReal(cg->f64, 1.0 / 16777216.0), "u");
+  LLVMValueRef keep = LLVMBuildFCmp(cg->b, LLVMRealOGE, u, LLVMConstReal(cg->f64, ratio), "");
+  return LLVMBuildSelect(cg->b, keep, LLVMConstReal(t, 1.0 / (1.0 - ratio)), LLVMConstNull(t), "");
+}
+
 static LLVMValueRef operand(ew *e, const tc_node *n, int j) {
   tc_cg *cg = e->cg;
   const tc_value *v = n->inputs[j];
@@ -214,6 +244,7 @@ static LLVMValueRef emit_node(ew *e, const tc_node *n) {
     return LLVMBuildFDiv(cg->b, LLVMConstReal(lt_, 1.0), c, "");
   }
   case TC_OP_ASSIGN: return operand(e, n, 1);
+  case TC_OP_DROPOUT_MASK: return dropout_mask(e, n, lt_);
   default: break;
   }
   LLVMValueRef x = operand(e, n, 0), y = NULL;
@@ -318,7 +349,7 @@ static LLVMValueRef emit_node(ew *e, const tc_node *n) {
 static tc_status check_supported(tc_cg *cg, const tc_node *n) {
   if (n->op != TC_OP_CAST && n->op != TC_OP_DROPOUT && n->op != TC_OP_IDENTITY &&
       n->op != TC_OP_SIGN && n->op != TC_OP_ASSIGN && n->op != TC_OP_EXPAND &&
-      n->op != TC_OP_SELECT) {
+      n->op != TC_OP_SELECT && n->op != TC_OP_HYPER && n->op != TC_OP_BATCH_RECIP) {
     bool float_only = n->op != TC_OP_ADD && n->op != TC_OP_SUB && n->op != TC_OP_MUL &&
                       n->op != TC_OP_DIV && n->op != TC_OP_NEG && n->op != TC_OP_ABS &&
                       n->op != TC_OP_RELU && n->op != TC_OP_CLIP;
@@ -359,6 +390,7 @@ tc_status tc_lower_elementwise(tc_cg *cg, const tc_node *n, int index) {
   tc_dim out_stride[TC_MAX_RANK];
   leaf_strides(n, -1, out, &out->shape, out_stride); /* size-1 axes get stride 0 */
   collapse(&e, &out->shape, out_stride);
+  memcpy(e.out_stride, out_stride, sizeof out_stride);
   for (int r = 0; r < e.nreads; r++)
     e.reads[r].base = tc_cg_ptr(cg, e.reads[r].node->inputs[e.reads[r].input]);
   LLVMValueRef dst = tc_cg_ptr(cg, out);

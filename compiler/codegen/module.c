@@ -61,6 +61,19 @@ tc_status tc_cg_load_kernels(LLVMContextRef ctx, LLVMModuleRef *out, tc_error *e
   return TC_OK;
 }
 
+/* The big kernels (products, convolutions, pooling, losses) stay calls:
+ * inlining each at every call site multiplied compile time (ResNet-8 took
+ * 30 s) for little gain. The scalar math functions must inline, so that
+ * elementwise loops vectorize. */
+static bool keep_out_of_line(const char *name) {
+  if (strncmp(name, "tc_k_", 5) != 0) return false;
+  static const char *const math[] = {"tc_k_exp", "tc_k_log", "tc_k_tanh", "tc_k_sigmoid",
+                                     "tc_k_erf", "tc_k_pow"};
+  for (size_t i = 0; i < sizeof math / sizeof *math; i++)
+    if (strncmp(name, math[i], strlen(math[i])) == 0) return false;
+  return true;
+}
+
 static bool is_entry(const char *name, const char *const *entry, int nentry) {
   for (int i = 0; i < nentry; i++)
     if (strcmp(name, entry[i]) == 0) return true;
@@ -81,6 +94,9 @@ tc_status tc_cg_optimize(LLVMModuleRef mod, LLVMTargetMachineRef tm, int opt_lev
     size_t len;
     const char *name = LLVMGetValueName2(f, &len);
     if (!is_entry(name, entry, nentry)) LLVMSetLinkage(f, LLVMInternalLinkage);
+    if (keep_out_of_line(name))
+      LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex,
+                              LLVMCreateEnumAttribute(ctx, LLVMGetEnumAttributeKindForName("noinline", 8), 0));
     LLVMRemoveStringAttributeAtIndex(f, LLVMAttributeFunctionIndex, "target-cpu", 10);
     LLVMRemoveStringAttributeAtIndex(f, LLVMAttributeFunctionIndex, "target-features", 15);
     LLVMRemoveStringAttributeAtIndex(f, LLVMAttributeFunctionIndex, "tune-cpu", 8);

@@ -126,7 +126,7 @@ static tc_status build_module(const tc_graph *g, const tc_plan *plan, const tc_e
   cg.f64 = LLVMDoubleTypeInContext(ctx);
   cg.ptr = LLVMPointerTypeInContext(ctx, 0);
   cg.void_t = LLVMVoidTypeInContext(ctx);
-  for (int i = 0; i < nentries && !st; i++) st = tc_cg_emit_entry(&cg, &entries[i]);
+  st = tc_cg_emit_entries(&cg, entries, nentries);
   LLVMDisposeBuilder(cg.b);
   if (!st) {
     char *msg = NULL;

@@ -162,6 +162,21 @@ tc_status tc_graph_add_initializer(tc_graph *g, tc_value *v, tc_error *err) {
   return TC_OK;
 }
 
+void tc_graph_move_tail(tc_graph *g, int from, int to) {
+  TC_ASSERT(0 <= to && to <= from && from <= g->nnodes);
+  /* rotate [to, nnodes) left by (from - to): three reversals */
+  tc_node **a = g->nodes;
+  for (int lo = to, hi = from - 1; lo < hi; lo++, hi--) {
+    tc_node *t = a[lo]; a[lo] = a[hi]; a[hi] = t;
+  }
+  for (int lo = from, hi = g->nnodes - 1; lo < hi; lo++, hi--) {
+    tc_node *t = a[lo]; a[lo] = a[hi]; a[hi] = t;
+  }
+  for (int lo = to, hi = g->nnodes - 1; lo < hi; lo++, hi--) {
+    tc_node *t = a[lo]; a[lo] = a[hi]; a[hi] = t;
+  }
+}
+
 void tc_graph_remove_nodes(tc_graph *g, const bool *dead_by_id) {
   int kept = 0;
   for (int i = 0; i < g->nnodes; i++)

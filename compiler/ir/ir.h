@@ -154,6 +154,7 @@ typedef struct tc_value {
    * statistics), which the memory plan keeps in the arena's state region. */
   bool trainable;
   bool persistent;
+  bool updated;         /* a model initializer training changes (running stats) */
 } tc_value;
 
 typedef enum tc_attr_kind {
@@ -240,6 +241,9 @@ tc_status tc_graph_add_initializer(tc_graph *g, tc_value *v, tc_error *err);
 /* Sets node->outputs[i] = v and v's producer. */
 void tc_node_set_output(tc_node *n, int i, tc_value *v);
 
+/* Moves the nodes [from, nnodes) so they start at index `to` (<= from),
+ * keeping their order: passes append a replacement, then put it in place. */
+void tc_graph_move_tail(tc_graph *g, int from, int to);
 /* Removes nodes whose `dead` mark (a byte per node id) is set, keeping order. */
 void tc_graph_remove_nodes(tc_graph *g, const bool *dead_by_id);
 /* Replaces every use of `from` (node inputs and graph outputs) by `to`. */

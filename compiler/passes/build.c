@@ -142,6 +142,11 @@ tc_value *tb_expand(tc_builder *tb, tc_value *v, const tc_shape *shape) {
 
 tc_value *tb_reduce_sum(tc_builder *tb, tc_value *v, const int64_t *axes, int naxes,
                         bool keepdims) {
+  return tb_reduce(tb, TC_OP_REDUCE_SUM, v, axes, naxes, keepdims);
+}
+
+tc_value *tb_reduce(tc_builder *tb, tc_op op, tc_value *v, const int64_t *axes, int naxes,
+                    bool keepdims) {
   if (tb->st || !v) return NULL;
   tc_shape s = {0};
   bool reduced[TC_MAX_RANK] = {0};
@@ -150,7 +155,7 @@ tc_value *tb_reduce_sum(tc_builder *tb, tc_value *v, const int64_t *axes, int na
     if (!reduced[d]) s.dim[s.rank++] = v->shape.dim[d];
     else if (keepdims) s.dim[s.rank++] = (tc_dim){1, false};
   }
-  tc_value *r = tb_node(tb, TC_OP_REDUCE_SUM, 1, &v, v->dtype, &s);
+  tc_value *r = tb_node(tb, op, 1, &v, v->dtype, &s);
   tb_ints(tb, r, "axes", axes, naxes);
   return tb_int(tb, r, "keepdims", keepdims);
 }
@@ -166,4 +171,9 @@ tc_value *tb_sum_to(tc_builder *tb, tc_value *v, const tc_shape *shape) {
   }
   if (n) v = tb_reduce_sum(tb, v, axes, n, true);
   return tb_reshape(tb, v, shape);
+}
+
+tc_value *tb_hyper(tc_builder *tb, int slot, tc_dtype dt) {
+  tc_shape s = {0};
+  return tb_int(tb, tb_node(tb, TC_OP_HYPER, 0, NULL, dt, &s), "slot", slot);
 }

@@ -204,3 +204,14 @@ tc_status tc_grad_unsupported(tc_builder *tb, tc_node *n, tc_value *const *dy,
                           "(no gradient rule)",
                           tb->g->source, n->name, tc_op_table[n->op].onnx_name);
 }
+
+/* select(c, a, b): the gradient goes to the branch that was taken. */
+tc_status tc_grad_select(tc_builder *tb, tc_node *n, tc_value *const *dy, const bool *needs,
+                         tc_value **dx) {
+  tc_value *c = n->inputs[0], *zero = tb_scalar(tb, dy[0]->dtype, 0.0);
+  if (needs[1])
+    dx[1] = tb_sum_to(tb, tb_ternary(tb, TC_OP_SELECT, c, dy[0], zero), &n->inputs[1]->shape);
+  if (needs[2])
+    dx[2] = tb_sum_to(tb, tb_ternary(tb, TC_OP_SELECT, c, zero, dy[0]), &n->inputs[2]->shape);
+  return tb->st;
+}

@@ -10,12 +10,6 @@
  * values (the hyper array), so a schedule never recompiles. */
 #include "passes.h"
 
-static tc_value *hyper(tc_builder *tb, int slot, tc_dtype dt) {
-  tc_shape s = {0};
-  tc_value *h = tb_node(tb, TC_OP_HYPER, 0, NULL, dt, &s);
-  return tb_int(tb, h, "slot", slot);
-}
-
 static tc_value *assign(tc_builder *tb, tc_value *dst, tc_value *src) {
   tc_value *in[2] = {dst, src};
   return tb_node(tb, TC_OP_ASSIGN, 2, in, dst->dtype, &dst->shape);
@@ -33,11 +27,11 @@ tc_status tc_build_sgd(tc_builder *tb, const tc_optim_group *hp, tc_value *p, tc
     if (buf) buf->persistent = true;
     tc_value *decayed = tb_binary(tb, TC_OP_MUL, buf, tb_scalar(tb, t, hp->momentum));
     tc_value *blended = tb_ternary(tb, TC_OP_FMA, d, tb_scalar(tb, t, 1.0 - hp->dampening), decayed);
-    tc_value *nb = tb_ternary(tb, TC_OP_SELECT, hyper(tb, TC_HYPER_FIRST, t), d, blended);
+    tc_value *nb = tb_ternary(tb, TC_OP_SELECT, tb_hyper(tb, TC_STEP_HYPER_FIRST, t), d, blended);
     assign(tb, buf, nb);
     d = hp->nesterov ? tb_ternary(tb, TC_OP_FMA, nb, tb_scalar(tb, t, hp->momentum), d) : nb;
   }
-  tc_value *neg_lr = tb_unary(tb, TC_OP_NEG, hyper(tb, TC_HYPER_LR + group, t));
+  tc_value *neg_lr = tb_unary(tb, TC_OP_NEG, tb_hyper(tb, TC_STEP_HYPER_LR + group, t));
   assign(tb, p, tb_ternary(tb, TC_OP_FMA, d, neg_lr, p));
   return tb->st;
 }

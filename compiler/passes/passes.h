@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "ir.h"
+#include "tc_step.h"
 
 /* ---- shape_infer.c ------------------------------------------------------- */
 
@@ -185,6 +186,11 @@ tc_value *tb_reshape(tc_builder *tb, tc_value *v, const tc_shape *shape);
 tc_value *tb_expand(tc_builder *tb, tc_value *v, const tc_shape *shape);
 tc_value *tb_reduce_sum(tc_builder *tb, tc_value *v, const int64_t *axes, int naxes,
                         bool keepdims);
+/* ReduceSum or ReduceMean over axes (non-negative). */
+tc_value *tb_reduce(tc_builder *tb, tc_op op, tc_value *v, const int64_t *axes, int naxes,
+                    bool keepdims);
+/* The step's hyper-parameter slot (TC_STEP_HYPER_*) as a scalar of dtype dt. */
+tc_value *tb_hyper(tc_builder *tb, int slot, tc_dtype dt);
 
 /* ---- losses.c, optim_sgd.c, train_graph.c: the training graph ----------- */
 
@@ -216,13 +222,8 @@ typedef struct tc_optim_desc {
   const tc_optim_group *groups;
 } tc_optim_desc;
 
-/* Slots of the `hyper` array the step reads each call (doubles). The runtime
- * fills them before every step (tc_hyper_fill in the runtime). */
-enum {
-  TC_HYPER_STEP = 0,  /* optimizer steps taken, counting this one (1-based) */
-  TC_HYPER_FIRST = 1, /* 1.0 on the first step, else 0.0 */
-  TC_HYPER_LR = 2,    /* lr of group g at TC_HYPER_LR + g */
-};
+/* The step reads per-call values (lr, step count, training flag) from the
+ * hyper array whose slots runtime/tc_step.h defines (TC_STEP_HYPER_*). */
 
 typedef struct tc_train_graph {
   tc_value *loss;         /* the scalar the step minimises (or the none-reduced loss) */
@@ -250,12 +251,25 @@ tc_status tc_build_optimizer(tc_graph *g, const tc_optim_desc *desc, tc_train_gr
 /* Turns a forward graph (after the forward pipeline) into a training graph:
  * loss, autodiff into persistent gradient buffers, optimizer. The
  * parameters are the float initializers (in g->initializers order) that are
- * not `frozen` and that the loss depends on (as in PyTorch, where a
- * parameter without a gradient is skipped by the optimizer); `group` gives
- * each initializer's param group. */
+ * not `frozen`, not running statistics, and that the loss depends on (as in
+ * PyTorch, where a parameter without a gradient is skipped by the
+ * optimizer); `group` gives each initializer's param group. BatchNorm and
+ * Dropout get their training behaviour first (tc_pass_train_mode, seeded
+ * with `seed`). */
 tc_status tc_build_training(tc_graph *g, const tc_loss_desc *loss, const tc_optim_desc *opt,
-                            const bool *frozen, const int *group, tc_train_graph *tg,
-                            tc_error *err);
+                            const bool *frozen, const int *group, uint64_t seed,
+                            tc_train_graph *tg, tc_error *err);
+
+/* ---- train_mode.c -------------------------------------------------------- */
+
+/* Gives BatchNormalization and Dropout PyTorch's train()/eval() behaviour,
+ * switched at run time by the TC_STEP_HYPER_TRAINING slot: BatchNorm uses
+ * batch statistics and updates its running statistics when training, and
+ * the running statistics otherwise; Dropout zeroes and rescales (seeded from
+ * `seed`) when training and is the identity otherwise. The rewritten nodes
+ * are ordinary ops, so autodiff differentiates them. Running statistics are
+ * marked `updated`. */
+tc_status tc_pass_train_mode(tc_graph *g, uint64_t seed, tc_error *err);
 
 /* ---- autodiff.c ---------------------------------------------------------- */
 

@@ -19,17 +19,18 @@ tc_status tc_build_optimizer(tc_graph *g, const tc_optim_desc *desc, tc_train_gr
   for (int i = 0; i < tg->nparams && !tb.st; i++)
     tc_build_sgd(&tb, &desc->groups[tg->group[i]], tg->params[i], tg->grads[i], tg->group[i]);
   g->building_phase = TC_PHASE_FORWARD;
-  tg->nhyper = TC_HYPER_LR + desc->ngroups;
+  tg->nhyper = TC_STEP_HYPER_LR + desc->ngroups;
   return tb.st;
 }
 
 tc_status tc_build_training(tc_graph *g, const tc_loss_desc *loss, const tc_optim_desc *opt,
-                            const bool *frozen, const int *group, tc_train_graph *tg,
-                            tc_error *err) {
+                            const bool *frozen, const int *group, uint64_t seed,
+                            tc_train_graph *tg, tc_error *err) {
   memset(tg, 0, sizeof *tg);
   tg->nmodel_outputs = g->noutputs;
   int ninit = g->ninitializers; /* the loss and optimizer add more */
-  tc_status st = tc_build_loss(g, loss, &tg->loss, err);
+  tc_status st = tc_pass_train_mode(g, seed, err);
+  if (!st) st = tc_build_loss(g, loss, &tg->loss, err);
   if (st) return st;
   size_t cap = (size_t)ninit + 1;
   tc_value **cand = tc_arena_alloc(g->arena, sizeof(tc_value *) * cap);
@@ -42,7 +43,8 @@ tc_status tc_build_training(tc_graph *g, const tc_loss_desc *loss, const tc_opti
     return tc_fail(err, TC_ERR_INTERNAL, "out of memory");
   int ncand = 0;
   for (int i = 0; i < ninit; i++)
-    if (!frozen[i] && tc_dtype_is_float(g->initializers[i]->dtype)) {
+    if (!frozen[i] && tc_dtype_is_float(g->initializers[i]->dtype) &&
+        !g->initializers[i]->updated) {
       cand_group[ncand] = group[i];
       cand[ncand++] = g->initializers[i];
     }

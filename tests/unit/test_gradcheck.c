@@ -194,6 +194,10 @@ static const gcase cases[] = {
     CASE_OUT(EXPAND, "2x3x4", "", P("3x1", R_ANY)),
     CASE_OUT(EXPAND, "2x3", "", P("", R_ANY)),
     CASE_OUT(EXPAND, "3x4", "", P("1x4", R_ANY)),
+    /* select(c, a, b): the taken branch gets the gradient, with broadcasting */
+    CASE_OUT(SELECT, "2x3", "", FIX("", 1), P("2x3", R_ANY), P("2x3", R_ANY)),
+    CASE_OUT(SELECT, "2x3", "", FIX("", 0), P("2x3", R_ANY), P("3", R_ANY)),
+    CASE_OUT(SELECT, "2x3", "", FIX("2x1", 1), P("", R_ANY), P("2x3", R_ANY)),
 
     /* Gemm: transposes, alpha/beta, bias [N], [M,1], [M,N], [1], scalar */
     CASE(GEMM, "", P("3x4", R_ANY), P("4x5", R_ANY)),
@@ -602,7 +606,7 @@ static int run_case(const gcase *c, int index, char *msg, size_t msz) {
   /* the node under test */
   int nout = c->nout ? c->nout : 1;
   tc_node *n = tc_node_new(g, c->op, tc_op_table[c->op].name, nin, nout);
-  bool preset = c->op == TC_OP_EXPAND || c->op == TC_OP_SOFTMAX_CE;
+  bool preset = c->op == TC_OP_EXPAND || c->op == TC_OP_SOFTMAX_CE || c->op == TC_OP_SELECT;
   tc_value *y = tc_value_new(g, "y", TC_VALUE_NODE, preset ? TC_DTYPE_F64 : TC_DTYPE_UNDEF);
   if (!n || !y) goto fail;
   for (int j = 0; j < nin; j++) n->inputs[j] = in[j];
@@ -614,7 +618,7 @@ static int run_case(const gcase *c, int index, char *msg, size_t msz) {
     tc_node_set_output(n, k, extra);
   }
   if (set_attrs(g, n, c->attrs, &err)) goto fail;
-  if (c->op == TC_OP_EXPAND) {
+  if (c->op == TC_OP_EXPAND || c->op == TC_OP_SELECT) {
     parse_shape(c->out, &y->shape);
     y->shape_known = true;
   } else if (c->op == TC_OP_SOFTMAX_CE) { /* as losses.c builds it */

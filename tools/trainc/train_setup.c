@@ -246,7 +246,10 @@ static tc_status describe_step(train_setup *t, tc_error *err) {
     if (off < 0) continue;
     tc_step_tensor *x = &ts[nt++];
     x->name = v->name;
-    x->kind = v->trainable ? TC_STEP_PARAM : v->persistent ? TC_STEP_STATE : TC_STEP_CONST;
+    x->kind = v->trainable    ? TC_STEP_PARAM
+              : v->updated    ? TC_STEP_BUFFER
+              : v->persistent ? TC_STEP_STATE
+                              : TC_STEP_CONST;
     x->dtype = (int)v->dtype;
     x->rank = v->shape.rank;
     for (int d = 0; d < v->shape.rank; d++) x->dims[d] = v->shape.dim[d].size;
@@ -318,7 +321,7 @@ tc_status train_setup_create(const char *model_path, const tc_spec *spec, int ma
   st = optim_groups(spec, g, &groups, &t->ngroups, group, err);
   tc_optim_desc opt = {spec->optimizer.opts.type, t->ngroups, groups};
   int nmodel_inputs = g->ninputs;
-  if (!st) st = tc_build_training(g, &loss, &opt, frozen, group, &t->train, err);
+  if (!st) st = tc_build_training(g, &loss, &opt, frozen, group, (uint64_t)spec->seed, &t->train, err);
   free(frozen);
   free(group);
   if (st) return st;
@@ -385,7 +388,7 @@ tc_status train_setup_save(const train_setup *t, const char *out_path, tc_error 
   }
   for (int i = 0; i < t->step.ntensors; i++) {
     const tc_step_tensor *x = &t->step.tensors[i];
-    if (x->kind != TC_STEP_PARAM) continue;
+    if (x->kind != TC_STEP_PARAM && x->kind != TC_STEP_BUFFER) continue;
     names[n] = x->name;
     data[n++] = t->arena + x->offset;
   }
