@@ -34,7 +34,7 @@ int main(int argc, char **argv) {
   tc_spec *spec = NULL;
   train_setup *t = NULL;
   tc_status st = tc_spec_load_with_overrides(argv[2], keys, vals, 1, &spec, &err);
-  if (!st) st = train_setup_create(argv[1], spec, 0, &t, &err);
+  if (!st) st = train_setup_create(argv[1], spec, &t, &err);
   const tc_batch *b = NULL;
   if (!st) st = tc_loader_start(t->train_loader, 0, 0, &err);
   if (!st) st = tc_loader_next(t->train_loader, &b, &err);

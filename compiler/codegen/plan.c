@@ -167,10 +167,10 @@ tc_status tc_plan_build(const tc_graph *g, int64_t max_batch, tc_arena *a,
   plan->scratch = tc_arena_alloc(a, sizeof(int64_t) * (size_t)(nn + 1));
   int *exec_pos = calloc((size_t)g->nnodes + 1, sizeof(int));
   int64_t *last_use = malloc(sizeof(int64_t) * (size_t)(nv + 1));
-  const tc_node **consumer = calloc((size_t)g->nnodes + 1, sizeof *consumer);
+  int *dies_at = NULL, *next_dying = NULL;
   allocator al = {0};
   tc_status st = TC_OK;
-  if (!plan->loc || !plan->fused || !plan->scratch || !exec_pos || !last_use || !consumer) {
+  if (!plan->loc || !plan->fused || !plan->scratch || !exec_pos || !last_use) {
     st = tc_fail(err, TC_ERR_INTERNAL, "out of memory planning memory");
     goto done;
   }
@@ -197,7 +197,6 @@ tc_status tc_plan_build(const tc_graph *g, int64_t max_batch, tc_arena *a,
     exec_pos[i] = i;
     if (fusable(g, n, &c)) {
       plan->fused[n->id] = true;
-      consumer[i] = c;
       for (int k = i + 1; k < g->nnodes; k++)
         if (g->nodes[k] == c) {
           exec_pos[i] = exec_pos[k];
@@ -234,6 +233,19 @@ tc_status tc_plan_build(const tc_graph *g, int64_t max_batch, tc_arena *a,
   for (int i = 0; i < g->noutputs; i++)
     last_use[root_of(plan, g->outputs[i])->id] = INT64_MAX;
 
+  /* Which roots die at each position: a list per position (linked through
+   * next_dying), so releasing is linear in the graph size. */
+  dies_at = malloc(sizeof(int) * (size_t)(g->nnodes + 1));
+  next_dying = malloc(sizeof(int) * (size_t)(nv + 1));
+  if (!dies_at || !next_dying) goto oom;
+  for (int i = 0; i < g->nnodes; i++) dies_at[i] = -1;
+  for (int k = 0; k < nv; k++) {
+    next_dying[k] = -1;
+    if (last_use[k] < 0 || last_use[k] >= g->nnodes) continue;
+    next_dying[k] = dies_at[last_use[k]];
+    dies_at[last_use[k]] = k;
+  }
+
   /* Place activations in execution order. */
   for (int i = 0; i < g->nnodes; i++) {
     const tc_node *n = g->nodes[i];
@@ -250,9 +262,9 @@ tc_status tc_plan_build(const tc_graph *g, int64_t max_batch, tc_arena *a,
     /* Release what dies here: the node's own scratch, and every root whose
      * last use is this position. */
     if (sb && !free_block(&al, plan->scratch[n->id], sb)) goto oom;
-    for (int k = 0; k < nv; k++) {
+    for (int k = dies_at[i]; k >= 0; k = next_dying[k]) {
       const tc_value *v = g->values[k];
-      if (last_use[k] != i || v->data || plan->loc[k].kind != TC_LOC_ARENA) continue;
+      if (v->data || plan->loc[k].kind != TC_LOC_ARENA) continue;
       int64_t bytes;
       if ((st = value_bytes(v, max_batch, &bytes, err))) goto done;
       if (!free_block(&al, plan->loc[k].offset, bytes)) goto oom;
@@ -264,8 +276,9 @@ oom:
   st = tc_fail(err, TC_ERR_INTERNAL, "out of memory planning memory");
 done:
   free(al.free);
+  free(dies_at);
+  free(next_dying);
   free(exec_pos);
   free(last_use);
-  free(consumer);
   return st;
 }

@@ -44,7 +44,7 @@ int main(void) {
   train_setup *t = NULL;
   const char *keys[] = {"batch_size"}, *vals[] = {"32"};
   tc_status st = tc_spec_load_with_overrides(spec_path, keys, vals, 1, &spec, &err);
-  if (!st) st = train_setup_create(model, spec, 0, &t, &err);
+  if (!st) st = train_setup_create(model, spec, &t, &err);
   const tc_batch *b = NULL;
   if (!st) st = tc_loader_start(t->train_loader, 0, 0, &err);
   if (st) {

@@ -106,7 +106,7 @@ int cmd_train(int argc, char **argv) {
   if (!out) out = spec->out;
   if (!metrics_path) metrics_path = spec->metrics;
   fprintf(stderr, "trainc: compiling %s with %s\n", model, spec_path);
-  if ((st = train_setup_create(model, spec, 0, &t, &err))) goto fail;
+  if ((st = train_setup_create(model, spec, &t, &err))) goto fail;
   fprintf(stderr, "trainc: compiled the training step in %.2f s (arena %.1f MiB, %d parameters)\n",
           tc_program_compile_seconds(t->program), (double)t->step.arena_bytes / (1 << 20),
           t->train.nparams);

@@ -284,9 +284,8 @@ static tc_status describe_step(train_setup *t, tc_error *err) {
   return TC_OK;
 }
 
-tc_status train_setup_create(const char *model_path, const tc_spec *spec, int max_batch_override,
+tc_status train_setup_create(const char *model_path, const tc_spec *spec,
                              train_setup **out, tc_error *err) {
-  (void)max_batch_override;
   train_setup *t = calloc(1, sizeof *t);
   if (!t) return tc_fail(err, TC_ERR_INTERNAL, "out of memory");
   *out = t;

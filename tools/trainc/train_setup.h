@@ -25,7 +25,7 @@ typedef struct train_setup {
 } train_setup;
 
 /* Builds everything; on failure *out may be partly built: free it. */
-tc_status train_setup_create(const char *model_path, const tc_spec *spec, int max_batch_override,
+tc_status train_setup_create(const char *model_path, const tc_spec *spec,
                              train_setup **out, tc_error *err);
 /* Writes the model with the arena's trained parameters (ONNX, atomically). */
 tc_status train_setup_save(const train_setup *t, const char *out_path, tc_error *err);
