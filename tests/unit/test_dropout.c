@@ -19,8 +19,9 @@
  *                 hash is per element index);
  *   training = 0  y == x bitwise (also NaN, -0, subnormals, infinities);
  *   ratio 0       y == x bitwise in training mode;
- *   errors        ratio 1 as an attribute (shape inference), ratio 1 as a
- *                 constant input and a non-constant ratio (train_mode).
+ *   errors        ratio 1 as an attribute (shape inference), ratio 1 or
+ *                 -0.25 as a constant input, a non-constant ratio and a used
+ *                 mask output (train_mode), each TC_ERR_INPUT naming the node.
  *
  * Tolerances: value checks are exact (bitwise), because the lowering is one
  * float32 multiply by a constant; the statistical checks use 4 standard
@@ -70,7 +71,7 @@ static const char *const form_name[] = {"attribute (opset 11)", "Constant input 
 /* x f32[N,4096] -> Dropout(ratio) -> y (the only graph output). The ratio
  * is stored as float32, as ONNX stores it (a FLOAT attribute, a float
  * tensor). */
-static tc_graph *dropout_graph(ratio_form form, float ratio) {
+static tc_graph *dropout_graph(ratio_form form, float ratio, bool with_mask) {
   tc_graph *g = tc_graph_new("dropout.onnx");
   if (!g) {
     fprintf(stderr, "out of memory\n");
@@ -105,21 +106,26 @@ static tc_graph *dropout_graph(ratio_form form, float ratio) {
     r->shape_known = true;
     tc_graph_add_input(g, r, &err);
   }
-  tc_node *n = tc_node_new(g, TC_OP_DROPOUT, "drop", r ? 2 : 1, 1);
+  tc_node *n = tc_node_new(g, TC_OP_DROPOUT, "drop", r ? 2 : 1, with_mask ? 2 : 1);
   n->inputs[0] = x;
   if (r) n->inputs[1] = r;
   if (form == RATIO_ATTR) tc_attr_set_float(g, n, "ratio", (double)ratio, &err);
   tc_value *y = tc_value_new(g, "y", TC_VALUE_NODE, TC_DTYPE_UNDEF);
   tc_node_set_output(n, 0, y);
   tc_graph_add_output(g, y, &err);
+  if (with_mask) { /* the optional mask output, also a graph output */
+    tc_value *mask = tc_value_new(g, "mask", TC_VALUE_NODE, TC_DTYPE_UNDEF);
+    tc_node_set_output(n, 1, mask);
+    tc_graph_add_output(g, mask, &err);
+  }
   return g;
 }
 
 /* infer-shapes, train-mode(seed), then one FORWARD entry writing output 0,
  * max_batch 4. Returns NULL (with the status and message) on an error. */
-static tc_program *build(ratio_form form, float ratio, uint64_t seed, tc_status *st_out,
-                         tc_error *err) {
-  tc_graph *g = dropout_graph(form, ratio);
+static tc_program *build_graph(ratio_form form, float ratio, bool with_mask, uint64_t seed,
+                               tc_status *st_out, tc_error *err) {
+  tc_graph *g = dropout_graph(form, ratio, with_mask);
   tc_program *p = NULL;
   tc_status st = tc_pass_infer_shapes(g, err);
   if (!st) st = tc_pass_train_mode(g, seed, err);
@@ -135,6 +141,11 @@ static tc_program *build(ratio_form form, float ratio, uint64_t seed, tc_status 
   tc_graph_free(g);
   if (st_out) *st_out = st;
   return st ? NULL : p;
+}
+
+static tc_program *build(ratio_form form, float ratio, uint64_t seed, tc_status *st_out,
+                         tc_error *err) {
+  return build_graph(form, ratio, false, seed, st_out, err);
 }
 
 /* One run of the entry: batch rows of x -> y, at `step`, training or not. */
@@ -338,10 +349,11 @@ static void test_ratio_zero(ratio_form form) {
   runner_free(&r);
 }
 
-static void expect_error(ratio_form form, float ratio, const char *want, const char *what) {
+static void expect_error(ratio_form form, float ratio, bool with_mask, const char *want,
+                         const char *what) {
   tc_error err = {{0}};
   tc_status st;
-  tc_program *p = build(form, ratio, 5, &st, &err);
+  tc_program *p = build_graph(form, ratio, with_mask, 5, &st, &err);
   CHECK(!p && st == TC_ERR_INPUT && strstr(err.msg, want),
         "%s: %s: want TC_ERR_INPUT with \"%s\", got status %d: %s", form_name[form], what, want,
         (int)st, err.msg);
@@ -358,14 +370,18 @@ int main(void) {
   /* documented errors: a ratio outside [0, 1) is refused by shape inference
    * (attribute) or by train_mode (constant input); a ratio that is not a
    * constant cannot be trained with (the mask is compiled in). */
-  expect_error(RATIO_ATTR, 1.0f, "attribute 'ratio' is 1 but must be in [0, 1)", "ratio 1");
-  expect_error(RATIO_CONSTANT, 1.0f, "node 'drop' (Dropout): ratio 1 is outside [0, 1)",
+  expect_error(RATIO_ATTR, 1.0f, false, "attribute 'ratio' is 1 but must be in [0, 1)", "ratio 1");
+  expect_error(RATIO_CONSTANT, 1.0f, false, "node 'drop' (Dropout): ratio 1 is outside [0, 1)",
                "ratio 1");
-  expect_error(RATIO_INITIALIZER, 1.0f, "node 'drop' (Dropout): ratio 1 is outside [0, 1)",
+  expect_error(RATIO_INITIALIZER, 1.0f, false, "node 'drop' (Dropout): ratio 1 is outside [0, 1)",
                "ratio 1");
-  expect_error(RATIO_INITIALIZER, -0.25f, "ratio -0.25 is outside [0, 1)", "ratio -0.25");
-  expect_error(RATIO_GRAPH_INPUT, 0.3f,
-               "node 'drop' (Dropout): the ratio must be a constant to train", "non-constant ratio");
+  expect_error(RATIO_INITIALIZER, -0.25f, false, "ratio -0.25 is outside [0, 1)", "ratio -0.25");
+  expect_error(RATIO_GRAPH_INPUT, 0.3f, false,
+               "node 'drop' (Dropout): the ratio must be a constant to train",
+               "non-constant ratio");
+  /* the mask output has no training form yet */
+  expect_error(RATIO_ATTR, 0.3f, true,
+               "node 'drop' (Dropout): the mask output is not supported yet", "mask output");
 
   printf("%d passed, %d failed\n", passed, failed);
   return failed != 0;

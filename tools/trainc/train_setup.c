@@ -205,8 +205,14 @@ static tc_status optim_groups(const tc_spec *spec, const tc_graph *g, tc_optim_g
   for (int i = 0; i < g->ninitializers; i++) {
     group_of[i] = n - 1;
     for (int k = 0; k < o->n_groups; k++)
-      for (int p = 0; p < o->groups[k].n_params; p++)
-        if (matches(o->groups[k].params[p], g->initializers[i]->name)) group_of[i] = k;
+      for (int p = 0; p < o->groups[k].n_params; p++) {
+        if (!matches(o->groups[k].params[p], g->initializers[i]->name)) continue;
+        if (group_of[i] != n - 1 && group_of[i] != k)
+          return tc_fail(err, TC_ERR_INPUT, "%s: $.optimizer.param_groups[%d].params: '%s' is "
+                         "already in param_groups[%d] (a parameter belongs to one group, as in "
+                         "PyTorch)", spec->source, k, g->initializers[i]->name, group_of[i]);
+        group_of[i] = k;
+      }
   }
   *groups = gs;
   *ngroups = n;
