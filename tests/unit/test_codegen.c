@@ -52,15 +52,18 @@ static tc_program *compile(tc_graph *g, int64_t max_batch, FILE *dump) {
   return p;
 }
 
-/* y = relu(a * 2 + b) with a [N,3,4] and b [4] broadcast; batch 3 of max 5. */
+/* y = relu(a * 2 + b) with a [N,3,64] and b [64] broadcast; batch 3 of max 5.
+ * (The inner loop must be long enough to fill vectors: with loop unrolling
+ * off, an inner loop of 4 stays scalar.) */
 static void test_fused_broadcast(void) {
   tc_graph *g = tc_graph_new("fused");
   tc_error err;
-  int64_t adims[] = {1, 3, 4}, bdims[] = {4}, one[] = {1};
+  int64_t adims[] = {1, 3, 64}, bdims[] = {64}, one[] = {1};
   tc_value *a = tensor(g, "a", TC_VALUE_INPUT, TC_DTYPE_F32, 3, adims, 0);
   tc_value *b = tensor(g, "b", TC_VALUE_INITIALIZER, TC_DTYPE_F32, 1, bdims, -1);
   tc_value *two = tensor(g, "two", TC_VALUE_INITIALIZER, TC_DTYPE_F32, 0, one, -1);
-  float bdata[4] = {-10, 0, 1, 2}, twodata = 2;
+  float bdata[64], twodata = 2;
+  for (int i = 0; i < 64; i++) bdata[i] = (float)(i % 4) - 1.5f;
   b->data = bdata;
   two->data = &twodata;
   tc_graph_add_input(g, a, &err);
@@ -84,19 +87,20 @@ static void test_fused_broadcast(void) {
         "elementwise loop is vectorized");
   uint8_t *arena = malloc(tc_program_arena_bytes(p));
   tc_program_init_arena(p, arena);
-  float in[3 * 12], out[3 * 12 + 1];
-  for (int i = 0; i < 36; i++) in[i] = (float)i - 5;
-  out[36] = 1234;
+  enum { NY = 3 * 3 * 64 };
+  float in[NY], out[NY + 1];
+  for (int i = 0; i < NY; i++) in[i] = (float)(i % 17) - 5;
+  out[NY] = 1234;
   const void *ins[] = {in};
   void *outs[] = {out};
   CHECK(tc_program_infer(p, arena, ins, outs, 3, &err) == TC_OK, "infer runs");
   int bad = 0;
-  for (int i = 0; i < 36; i++) {
-    float want = fmaxf(in[i] * 2 + bdata[i % 4], 0);
+  for (int i = 0; i < NY; i++) {
+    float want = fmaxf(in[i] * 2 + bdata[i % 64], 0);
     if (out[i] != want) bad++;
   }
   CHECK(bad == 0, "fused values (%d wrong)", bad);
-  CHECK(out[36] == 1234, "no write past the batch");
+  CHECK(out[NY] == 1234, "no write past the batch");
   CHECK(tc_program_infer(p, arena, ins, outs, 6, &err) == TC_ERR_INPUT, "batch above max refused");
   free(arena);
   free(ir);
