@@ -36,7 +36,8 @@ typedef enum tc_step_tensor_kind {
   TC_STEP_PARAM,    /* trained by the optimizer */
   TC_STEP_BUFFER,   /* a model initializer training updates (BatchNorm running stats) */
   TC_STEP_CONST,    /* a model initializer that is not trained (frozen, buffers) */
-  TC_STEP_STATE,    /* gradients and optimizer state */
+  TC_STEP_GRAD,     /* the gradient of parameter `param` (an index into tensors) */
+  TC_STEP_STATE,    /* optimizer state */
 } tc_step_tensor_kind;
 
 /* A tensor that lives in the arena for the whole run. */
@@ -49,6 +50,7 @@ typedef struct tc_step_tensor {
   int64_t offset;   /* bytes from the start of the arena */
   size_t bytes;
   int group;        /* param group (PARAM only) */
+  int param;        /* GRAD only: the tensor index of its parameter */
 } tc_step_tensor;
 
 /* Slots of the hyper array (doubles) the entry points of a training graph

@@ -22,6 +22,11 @@ typedef struct tc_train_options {
    * class indices in step input acc_target; -1 when the loss has none. */
   int acc_output, acc_target;
   tc_sched *sched;
+  /* torch.nn.utils.clip_grad_norm_ / clip_grad_value_ between the backward
+   * pass and the update (0: off). */
+  double clip_norm, clip_norm_type;
+  bool clip_error_if_nonfinite;
+  double clip_value;
   tc_metrics *metrics;        /* NULL: no log */
   FILE *out;                  /* progress lines; NULL: quiet */
 } tc_train_options;
@@ -40,6 +45,15 @@ typedef struct tc_train_result {
 
 tc_status tc_train(const tc_step *step, uint8_t *arena, tc_loader *train, tc_loader *valid,
                    const tc_train_options *opt, tc_train_result *res, tc_error *err);
+
+/* clip_grad_norm_ over every gradient in the arena (PyTorch 1.13's
+ * formula: coef = max_norm / (total_norm + 1e-6), clamped to 1); returns
+ * the total norm through *total. */
+tc_status tc_clip_grad_norm(const tc_step *step, uint8_t *arena, double max_norm,
+                            double norm_type, bool error_if_nonfinite, double *total,
+                            tc_error *err);
+/* clip_grad_value_: every gradient element clamped to [-value, value]. */
+void tc_clip_grad_value(const tc_step *step, uint8_t *arena, double value);
 
 /* One pass of eval_step over a loader. */
 tc_status tc_evaluate(const tc_step *step, uint8_t *arena, tc_loader *data, const int *bind,

@@ -137,8 +137,21 @@ tc_status tc_train(const tc_step *step, uint8_t *arena, tc_loader *train, tc_loa
       hyper[TC_STEP_HYPER_FIRST] = res->steps == 1;
       hyper[TC_STEP_HYPER_TRAINING] = 1;
       for (int g = 0; g < step->ngroups; g++) hyper[TC_STEP_HYPER_LR + g] = lrs[g];
-      if ((st = tc_step_call(step, step->train_step, arena, in, outs, b->size, hyper, err)))
+      if (opt->clip_norm > 0 || opt->clip_value > 0) {
+        /* backward, clip, update: PyTorch's loop with clipping in between */
+        double norm;
+        if ((st = tc_step_call(step, step->grad_step, arena, in, outs, b->size, hyper, err)))
+          goto done;
+        if (opt->clip_value > 0) tc_clip_grad_value(step, arena, opt->clip_value);
+        if (opt->clip_norm > 0 &&
+            (st = tc_clip_grad_norm(step, arena, opt->clip_norm, opt->clip_norm_type,
+                                    opt->clip_error_if_nonfinite, &norm, err)))
+          goto done;
+        if ((st = tc_step_call(step, step->apply_update, arena, NULL, NULL, b->size, hyper, err)))
+          goto done;
+      } else if ((st = tc_step_call(step, step->train_step, arena, in, outs, b->size, hyper, err))) {
         goto done;
+      }
       double loss = loss_value(step, outs);
       res->last_loss = loss;
       window_loss += loss;

@@ -123,8 +123,8 @@ def torch_run(m, init, x, y, case, ulp=False, without=None):
     groups_spec = [] if without == "groups" else opt_spec.pop("param_groups", [])
     opt_spec.pop("param_groups", None)
     kwargs = {k: v for k, v in opt_spec.items() if k != "type"}
-    # trainc's order: the listed groups (a parameter goes to the last group
-    # that names it), then the default group with everything else
+    # trainc's order: the listed groups (a parameter in two groups is an
+    # error), then the default group with everything else
     owner = {}
     for k, g in enumerate(groups_spec):
         for name, _ in named:
@@ -151,12 +151,25 @@ def torch_run(m, init, x, y, case, ulp=False, without=None):
             opt.zero_grad()
             loss = F.cross_entropy(model(xb), yb)
             loss.backward()
+            if without != "clip":
+                clip_gradients(model, case)
             opt.step()
             losses.append(loss.item())
         if sched:
             sched.step()
     weights = {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
     return losses, lrs, weights
+
+
+def clip_gradients(model, case):
+    """torch.nn.utils's clipping as the case's spec asks for it."""
+    norm = case.get("clip_grad_norm")
+    if norm:
+        p = norm.get("norm_type", 2.0)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), norm["max_norm"],
+                                       float("inf") if p == "inf" else p)
+    if case.get("clip_grad_value"):
+        torch.nn.utils.clip_grad_value_(model.parameters(), case["clip_grad_value"])
 
 
 def run_trainc(trainc, tmp, name, onnx_path, npz, case):
@@ -168,7 +181,7 @@ def run_trainc(trainc, tmp, name, onnx_path, npz, case):
         "batch_size": case["batch_size"], "epochs": case["epochs"], "shuffle": False,
         "drop_last": case.get("drop_last", False), "log_interval": 100,
     }
-    for key in ("frozen", "lr_scheduler"):
+    for key in ("frozen", "lr_scheduler", "clip_grad_norm", "clip_grad_value"):
         if key in case:
             spec[key] = case[key]
     spec_path = os.path.join(tmp, name + ".json")
@@ -282,6 +295,13 @@ def main():
                             drop_last=False)),
         ("drop_last", dict(samples=3 * 64 + 20, batch_size=64, epochs=1, optimizer=BASE_OPTIM,
                            drop_last=True)),
+        ("clip_grad_norm", dict(samples=20 * 64, batch_size=64, epochs=1, optimizer=BASE_OPTIM,
+                                clip_grad_norm={"max_norm": 0.05}, discriminates="clip")),
+        ("clip_grad_norm_inf", dict(samples=20 * 64, batch_size=64, epochs=1,
+                                    optimizer=BASE_OPTIM, discriminates="clip",
+                                    clip_grad_norm={"max_norm": 0.02, "norm_type": "inf"})),
+        ("clip_grad_value", dict(samples=20 * 64, batch_size=64, epochs=1, optimizer=BASE_OPTIM,
+                                 clip_grad_value=0.005, discriminates="clip")),
         ("param_groups", dict(samples=20 * 64, batch_size=64, epochs=1,
                               optimizer=dict(BASE_OPTIM, param_groups=[
                                   {"params": ["fc*"], "lr": 0.001}]),

@@ -103,6 +103,16 @@ int cmd_train(int argc, char **argv) {
   if (!spec_path) spec_path = spec_alloc = default_spec(model);
 
   if ((st = tc_spec_load_with_overrides(spec_path, keys, vals, nover, &spec, &err))) goto fail;
+  if (spec->grad_accumulation != 1) {
+    st = tc_fail(&err, TC_ERR_INPUT, "%s: $.grad_accumulation: gradient accumulation is not "
+                 "supported yet", spec->source);
+    goto fail;
+  }
+  if (spec->checkpoint.dir) {
+    st = tc_fail(&err, TC_ERR_INPUT, "%s: $.checkpoint: checkpoints are not supported yet",
+                 spec->source);
+    goto fail;
+  }
   if (!out) out = spec->out;
   if (!metrics_path) metrics_path = spec->metrics;
   fprintf(stderr, "trainc: compiling %s with %s\n", model, spec_path);
@@ -135,6 +145,10 @@ int cmd_train(int argc, char **argv) {
       .acc_output = t->acc_output,
       .acc_target = t->acc_target,
       .sched = sched,
+      .clip_norm = spec->clip_grad_norm.enabled ? spec->clip_grad_norm.max_norm : 0,
+      .clip_norm_type = spec->clip_grad_norm.norm_type,
+      .clip_error_if_nonfinite = spec->clip_grad_norm.error_if_nonfinite,
+      .clip_value = spec->clip_grad_value.enabled ? spec->clip_grad_value.value : 0,
       .metrics = metrics,
       .out = stdout,
   };

@@ -262,8 +262,20 @@ static tc_status describe_step(train_setup *t, tc_error *err) {
     x->offset = off;
     x->bytes = (size_t)tc_shape_numel(&v->shape, 1) * tc_dtype_size(v->dtype);
     x->group = 0;
-    for (int p = 0; p < t->train.nparams; p++)
+    for (int p = 0; p < t->train.nparams; p++) {
       if (t->train.params[p] == v) x->group = t->train.group[p];
+      if (t->train.grads[p] == v) {
+        x->kind = TC_STEP_GRAD;
+        x->param = p; /* a parameter index for now; mapped to a tensor index below */
+      }
+    }
+  }
+  /* GRAD tensors name their parameter by tensor index. */
+  for (int i = 0; i < nt; i++) {
+    if (ts[i].kind != TC_STEP_GRAD) continue;
+    const tc_value *p = t->train.params[ts[i].param];
+    for (int j = 0; j < nt; j++)
+      if (strcmp(ts[j].name, p->name) == 0) ts[i].param = j;
   }
   for (int i = 0; i < g->nnodes; i++) {
     names[i] = tc_arena_printf(a, "'%s' (%s)", g->nodes[i]->name,
