@@ -61,3 +61,23 @@ void tc_sched_step(tc_sched *s) {
 const double *tc_sched_lrs(const tc_sched *s) { return s->lrs; }
 bool tc_sched_per_step(const tc_sched *s) { return s->cfg.per_step; }
 int64_t tc_sched_last_epoch(const tc_sched *s) { return s->last_epoch; }
+
+int tc_sched_state_len(const tc_sched *s) { return s->ngroups; }
+
+void tc_sched_state_get(const tc_sched *s, int64_t *last_epoch, double *values) {
+  *last_epoch = s->last_epoch;
+  memcpy(values, s->lrs, sizeof(double) * (size_t)s->ngroups);
+}
+
+tc_status tc_sched_state_set(tc_sched *s, int64_t last_epoch, const double *values, int n,
+                             tc_error *err) {
+  if (n != s->ngroups)
+    return tc_fail(err, TC_ERR_INPUT, "the scheduler state has %d values; this scheduler has %d",
+                   n, s->ngroups);
+  if (last_epoch < 0)
+    return tc_fail(err, TC_ERR_INPUT, "the scheduler state has last_epoch %lld",
+                   (long long)last_epoch);
+  s->last_epoch = last_epoch;
+  memcpy(s->lrs, values, sizeof(double) * (size_t)n);
+  return TC_OK;
+}

@@ -31,4 +31,13 @@ const double *tc_sched_lrs(const tc_sched *s);
 bool tc_sched_per_step(const tc_sched *s);
 int64_t tc_sched_last_epoch(const tc_sched *s);
 
+/* The scheduler's state for checkpoints: last_epoch and tc_sched_state_len
+ * doubles, the current lr of every param group and then any state of the
+ * scheduler's own (none for StepLR). tc_sched_state_set restores exactly
+ * what tc_sched_state_get gave, so a resumed run steps on bit for bit. */
+int tc_sched_state_len(const tc_sched *s);
+void tc_sched_state_get(const tc_sched *s, int64_t *last_epoch, double *values);
+tc_status tc_sched_state_set(tc_sched *s, int64_t last_epoch, const double *values, int n,
+                             tc_error *err);
+
 #endif

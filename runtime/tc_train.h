@@ -4,8 +4,10 @@
 #ifndef TC_TRAIN_H
 #define TC_TRAIN_H
 
+#include <signal.h>
 #include <stdio.h>
 
+#include "tc_checkpoint.h"
 #include "tc_data.h"
 #include "tc_metrics.h"
 #include "tc_sched.h"
@@ -29,6 +31,21 @@ typedef struct tc_train_options {
   double clip_value;
   tc_metrics *metrics;        /* NULL: no log */
   FILE *out;                  /* progress lines; NULL: quiet */
+  FILE *notes;                /* "trainc: checkpoint written ..." lines; NULL: quiet */
+  /* Where to start (a checkpoint's position; all 0 for a fresh run): epoch
+   * start_epoch from batch start_batch, with start_steps optimizer steps
+   * already taken. The arena and the scheduler must hold the state of
+   * that moment. */
+  int64_t start_epoch, start_batch, start_steps;
+  /* Checkpoints (ckpt NULL: none): after every ckpt_every_epochs-th epoch
+   * and the last one (after its scheduler step and validation), every
+   * ckpt_every_steps optimizer steps (0: never), and when stopped. */
+  tc_checkpoint_dir *ckpt;
+  int64_t ckpt_every_epochs, ckpt_every_steps;
+  /* Checked between steps (a signal handler sets it): when nonzero, the
+   * loop writes a checkpoint (if ckpt) and returns with res->stopped.
+   * NULL: never stops early. */
+  const volatile sig_atomic_t *stop;
 } tc_train_options;
 
 typedef struct tc_eval_result {
@@ -38,8 +55,11 @@ typedef struct tc_eval_result {
 } tc_eval_result;
 
 typedef struct tc_train_result {
-  int64_t steps;
+  int64_t steps;       /* optimizer steps taken, counting those before a resume */
   double last_loss;
+  bool stopped;        /* *opt->stop ended the run early */
+  tc_checkpoint_pos at; /* where the run stopped or ended (at.sched NULL) */
+  bool saved;          /* a checkpoint of that position was written */
   tc_eval_result valid; /* the last validation (samples 0 if none ran) */
 } tc_train_result;
 

@@ -112,18 +112,34 @@ static void print_acc(FILE *f, double acc) {
   if (!isnan(acc)) fprintf(f, " Acc:%.2f%%", 100.0 * acc);
 }
 
+/* Writes a checkpoint of the state after `batch` batches of `epoch`. */
+static tc_status save(const tc_step *step, const uint8_t *arena, const tc_train_options *opt,
+                      int64_t epoch, int64_t batch, int64_t nb, int64_t steps, double *sched,
+                      tc_error *err) {
+  tc_checkpoint_pos pos = {.epoch = epoch, .batch = batch, .batches_per_epoch = nb,
+                           .steps = steps, .nsched = tc_sched_state_len(opt->sched),
+                           .sched = sched};
+  tc_sched_state_get(opt->sched, &pos.sched_last_epoch, sched);
+  return tc_checkpoint_dir_save(opt->ckpt, step, arena, &pos, err);
+}
+
 tc_status tc_train(const tc_step *step, uint8_t *arena, tc_loader *train, tc_loader *valid,
                    const tc_train_options *opt, tc_train_result *res, tc_error *err) {
   memset(res, 0, sizeof *res);
   void **outs = NULL;
   const void **in = calloc((size_t)step->ninputs + 1, sizeof *in);
   double *hyper = calloc((size_t)step->nhyper + 1, sizeof *hyper);
-  tc_status st = in && hyper ? alloc_outputs(step, &outs, err)
-                             : tc_fail(err, TC_ERR_INTERNAL, "out of memory");
+  double *sched = calloc((size_t)tc_sched_state_len(opt->sched) + 1, sizeof *sched);
+  tc_status st = in && hyper && sched ? alloc_outputs(step, &outs, err)
+                                      : tc_fail(err, TC_ERR_INTERNAL, "out of memory");
   if (st) goto done;
   int64_t nb = tc_loader_num_batches(train);
-  for (int64_t epoch = 0; epoch < opt->epochs; epoch++) {
-    if ((st = tc_loader_start(train, epoch, 0, err))) goto done;
+  res->steps = opt->start_steps;
+  res->at = (tc_checkpoint_pos){.epoch = opt->start_epoch, .batch = opt->start_batch,
+                                .batches_per_epoch = nb, .steps = res->steps};
+  for (int64_t epoch = opt->start_epoch; epoch < opt->epochs; epoch++) {
+    int64_t first = epoch == opt->start_epoch ? opt->start_batch : 0;
+    if ((st = tc_loader_start(train, epoch, first, err))) goto done;
     double window_loss = 0;
     int64_t window = 0, correct = 0, total = 0;
     for (;;) {
@@ -176,6 +192,22 @@ tc_status tc_train(const tc_step *step, uint8_t *arena, tc_loader *train, tc_loa
         window = 0;
       }
       if (tc_sched_per_step(opt->sched)) tc_sched_step(opt->sched);
+      /* the state after this step: a checkpoint now resumes at the next batch */
+      res->at.epoch = epoch;
+      res->at.batch = b->index + 1;
+      res->at.steps = res->steps;
+      res->saved = false;
+      bool stop = opt->stop && *opt->stop;
+      if (opt->ckpt &&
+          (stop || (opt->ckpt_every_steps > 0 && res->steps % opt->ckpt_every_steps == 0))) {
+        if ((st = save(step, arena, opt, epoch, b->index + 1, nb, res->steps, sched, err)))
+          goto done;
+        res->saved = true;
+      }
+      if (stop) {
+        res->stopped = true;
+        goto done;
+      }
     }
     if (!tc_sched_per_step(opt->sched)) tc_sched_step(opt->sched);
     if (valid && (epoch + 1) % opt->val_interval == 0) {
@@ -193,10 +225,30 @@ tc_status tc_train(const tc_step *step, uint8_t *arena, tc_loader *train, tc_loa
                                                  isnan(res->valid.acc) ? -1.0 : res->valid.acc, err)))
         goto done;
     }
+    res->at.epoch = epoch + 1;
+    res->at.batch = 0;
+    res->at.steps = res->steps;
+    res->saved = false;
+    bool stop = opt->stop && *opt->stop;
+    bool due = epoch + 1 == opt->epochs ||
+               (opt->ckpt_every_epochs > 0 && (epoch + 1) % opt->ckpt_every_epochs == 0);
+    if (opt->ckpt && (stop || due)) {
+      if ((st = save(step, arena, opt, epoch + 1, 0, nb, res->steps, sched, err))) goto done;
+      res->saved = true;
+      if (opt->notes && !stop)
+        fprintf(opt->notes, "trainc: epoch %lld done; checkpoint written to %s (step %lld)\n",
+                (long long)(epoch + 1), tc_checkpoint_dir_last(opt->ckpt),
+                (long long)res->steps);
+    }
+    if (stop) {
+      res->stopped = true;
+      goto done;
+    }
   }
 done:
   free_outputs(step, outs);
   free(in);
   free(hyper);
+  free(sched);
   return st;
 }

@@ -294,6 +294,13 @@ static LLVMValueRef emit_node(ew *e, const tc_node *n) {
     LLVMValueRef args[3] = {x, y, operand(e, n, 2)};
     return intrinsic(cg, "llvm.fma", lt_, args, 3);
   }
+  case TC_OP_MAX:
+  case TC_OP_MIN: { /* x if x beats y or is NaN, else y (NaN if y is) */
+    LLVMRealPredicate p = n->op == TC_OP_MAX ? LLVMRealOGT : LLVMRealOLT;
+    LLVMValueRef take_x = LLVMBuildOr(cg->b, LLVMBuildFCmp(cg->b, p, x, y, ""),
+                                      LLVMBuildFCmp(cg->b, LLVMRealUNO, x, x, ""), "");
+    return LLVMBuildSelect(cg->b, take_x, x, y, "");
+  }
   case TC_OP_SELECT: {
     tc_dtype ct = n->inputs[0]->dtype;
     LLVMValueRef c0 = LLVMConstNull(tc_cg_type(cg, ct));

@@ -210,10 +210,24 @@ typedef struct tc_loss_desc {
   int64_t nweight;
 } tc_loss_desc;
 
-/* Hyper-parameters per param group (PyTorch's names). */
+/* Hyper-parameters per param group (PyTorch's names; each optimizer reads
+ * the ones its torch.optim class takes, the rest stay 0). lr is only the
+ * initial value: the step reads the current one from the hyper array. */
 typedef struct tc_optim_group {
   double lr, momentum, dampening, weight_decay;
   bool nesterov, maximize;
+  double beta1, beta2;          /* betas: Adam, AdamW, Adamax, NAdam, RAdam */
+  double eps;                   /* all but SGD, ASGD, Rprop */
+  bool amsgrad;                 /* Adam, AdamW */
+  double momentum_decay;        /* NAdam */
+  double lr_decay;              /* Adagrad */
+  double initial_accumulator_value; /* Adagrad */
+  double alpha;                 /* RMSprop (smoothing), ASGD (eta's power) */
+  bool centered;                /* RMSprop */
+  double rho;                   /* Adadelta */
+  double lambd, t0;             /* ASGD */
+  double etaminus, etaplus;     /* Rprop: etas */
+  double step_size_min, step_size_max; /* Rprop: step_sizes */
 } tc_optim_group;
 
 typedef struct tc_optim_desc {
@@ -240,9 +254,69 @@ typedef struct tc_train_graph {
  * model's outputs follow. */
 tc_status tc_build_loss(tc_graph *g, const tc_loss_desc *desc, tc_value **loss, tc_error *err);
 
-/* optim_sgd.c: torch.optim.SGD's update of parameter p from its gradient. */
+/* The optimizer builders: torch.optim.<type>'s single-tensor update of
+ * parameter p (in param group `group`) from its gradient buffer, as graph
+ * ops in phase UPDATE. State lives in persistent zero-initialised
+ * initializers named "<param>.<state>"; per-step scalars that PyTorch
+ * computes in Python floats are float64 IR from the hyper array. */
+typedef tc_status (*tc_optim_build_fn)(tc_builder *tb, const tc_optim_group *hp, tc_value *p,
+                                       tc_value *grad, int group);
+/* optim_sgd.c */
 tc_status tc_build_sgd(tc_builder *tb, const tc_optim_group *hp, tc_value *p, tc_value *grad,
                        int group);
+/* optim_adam.c: Adam (and AdamW: decoupled weight decay), Adamax, NAdam, RAdam */
+tc_status tc_build_adam(tc_builder *tb, const tc_optim_group *hp, tc_value *p, tc_value *grad,
+                        int group);
+tc_status tc_build_adamw(tc_builder *tb, const tc_optim_group *hp, tc_value *p, tc_value *grad,
+                         int group);
+tc_status tc_build_adamax(tc_builder *tb, const tc_optim_group *hp, tc_value *p, tc_value *grad,
+                          int group);
+tc_status tc_build_nadam(tc_builder *tb, const tc_optim_group *hp, tc_value *p, tc_value *grad,
+                         int group);
+tc_status tc_build_radam(tc_builder *tb, const tc_optim_group *hp, tc_value *p, tc_value *grad,
+                         int group);
+/* optim_adaptive.c: Adagrad, RMSprop, Adadelta */
+tc_status tc_build_adagrad(tc_builder *tb, const tc_optim_group *hp, tc_value *p,
+                           tc_value *grad, int group);
+tc_status tc_build_rmsprop(tc_builder *tb, const tc_optim_group *hp, tc_value *p,
+                           tc_value *grad, int group);
+tc_status tc_build_adadelta(tc_builder *tb, const tc_optim_group *hp, tc_value *p,
+                            tc_value *grad, int group);
+/* optim_asgd.c, optim_rprop.c */
+tc_status tc_build_asgd(tc_builder *tb, const tc_optim_group *hp, tc_value *p, tc_value *grad,
+                        int group);
+tc_status tc_build_rprop(tc_builder *tb, const tc_optim_group *hp, tc_value *p, tc_value *grad,
+                         int group);
+
+/* optim_common.c: what the builders share. Scalars built from doubles are
+ * rounded once to the dtype, as PyTorch rounds a Python float. */
+tc_value *tb_assign(tc_builder *tb, tc_value *dst, tc_value *src); /* dst := src */
+/* A persistent zero-initialised state buffer "<p>.<what>" of p's shape
+ * (shape NULL: a scalar) and dtype dt. */
+tc_value *tb_state(tc_builder *tb, tc_value *p, const char *what, tc_dtype dt,
+                   const tc_shape *shape);
+tc_value *tb_cast(tc_builder *tb, tc_value *v, tc_dtype dt);
+tc_value *tb_add(tc_builder *tb, tc_value *a, tc_value *b);
+tc_value *tb_sub(tc_builder *tb, tc_value *a, tc_value *b);
+tc_value *tb_mul(tc_builder *tb, tc_value *a, tc_value *b);
+tc_value *tb_div(tc_builder *tb, tc_value *a, tc_value *b);
+/* a != 0 ? b : c */
+tc_value *tb_select(tc_builder *tb, tc_value *a, tc_value *b, tc_value *c);
+/* 1 where x > 0, else 0 (x a float scalar or tensor) */
+tc_value *tb_positive(tc_builder *tb, tc_value *x);
+/* ATen's rounding (verified against PyTorch 1.13's CPU kernels):
+ *   a.add(b, alpha=c)         fma(b, c, a)
+ *   s.addcmul(t1, t2, value=v)  fma(v * t1, t2, s)
+ *   s.addcdiv(t1, t2, value=v)  s + (v * t1) / t2
+ *   s.mul_(beta).add_(x, alpha=1-beta)  fma(x, 1-beta, s * beta)
+ * c and v are values of the tensors' dtype (scalars). */
+tc_value *tb_add_alpha(tc_builder *tb, tc_value *a, tc_value *b, tc_value *c);
+tc_value *tb_addcmul(tc_builder *tb, tc_value *s, tc_value *t1, tc_value *t2, tc_value *v);
+tc_value *tb_addcdiv(tc_builder *tb, tc_value *s, tc_value *t1, tc_value *t2, tc_value *v);
+tc_value *tb_ema(tc_builder *tb, tc_value *s, double beta, tc_value *x);
+/* maximize and (coupled) weight decay as every torch.optim class but
+ * AdamW applies them: g = maximize ? -grad : grad; g = g.add(p, alpha=wd). */
+tc_value *tb_grad_in(tc_builder *tb, const tc_optim_group *hp, tc_value *p, tc_value *grad);
 
 /* Appends the optimizer update (phase UPDATE) for every parameter. */
 tc_status tc_build_optimizer(tc_graph *g, const tc_optim_desc *desc, tc_train_graph *tg,

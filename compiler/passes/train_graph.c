@@ -6,18 +6,40 @@
  * L-BFGS, data-parallel allreduce). */
 #include "passes.h"
 
+#include <stdio.h>
 #include <string.h>
+
+/* The torch.optim classes trainc compiles, by name. */
+static const struct {
+  const char *type;
+  tc_optim_build_fn build;
+} optimizers[] = {
+    {"SGD", tc_build_sgd},         {"Adam", tc_build_adam},       {"AdamW", tc_build_adamw},
+    {"Adamax", tc_build_adamax},   {"NAdam", tc_build_nadam},     {"RAdam", tc_build_radam},
+    {"Adagrad", tc_build_adagrad}, {"RMSprop", tc_build_rmsprop}, {"Adadelta", tc_build_adadelta},
+    {"ASGD", tc_build_asgd},       {"Rprop", tc_build_rprop},
+};
 
 tc_status tc_build_optimizer(tc_graph *g, const tc_optim_desc *desc, tc_train_graph *tg,
                              tc_error *err) {
-  if (strcmp(desc->type, "SGD") != 0)
-    return tc_fail(err, TC_ERR_INPUT, "optimizer %s is not supported yet (supported: SGD)",
-                   desc->type);
+  tc_optim_build_fn build = NULL;
+  int n = (int)(sizeof optimizers / sizeof optimizers[0]);
+  for (int i = 0; i < n; i++)
+    if (strcmp(desc->type, optimizers[i].type) == 0) build = optimizers[i].build;
+  if (!build) {
+    char list[256];
+    int at = 0;
+    for (int i = 0; i < n && at < (int)sizeof list; i++)
+      at += snprintf(list + at, sizeof list - (size_t)at, "%s%s", i ? ", " : "",
+                     optimizers[i].type);
+    return tc_fail(err, TC_ERR_INPUT, "optimizer %s is not supported yet (supported: %s)",
+                   desc->type, list);
+  }
   tc_builder tb;
   tc_builder_init(&tb, g, err);
   g->building_phase = TC_PHASE_UPDATE;
   for (int i = 0; i < tg->nparams && !tb.st; i++)
-    tc_build_sgd(&tb, &desc->groups[tg->group[i]], tg->params[i], tg->grads[i], tg->group[i]);
+    build(&tb, &desc->groups[tg->group[i]], tg->params[i], tg->grads[i], tg->group[i]);
   g->building_phase = TC_PHASE_FORWARD;
   tg->nhyper = TC_STEP_HYPER_LR + desc->ngroups;
   return tb.st;

@@ -9,8 +9,8 @@ import sys
 
 CASES = [
     (["--grad_accumulation", "2"], "$.grad_accumulation", "not supported yet"),
-    (["--checkpoint.dir", "ckpt"], "$.checkpoint", "not supported yet"),
-    (["--optimizer", '{"type": "Adam", "lr": 0.001}'], "Adam", "not supported yet"),
+    (["--optimizer", '{"type": "LBFGS", "lr": 1}'], "LBFGS", "not supported yet"),
+    (["--optimizer", '{"type": "SparseAdam", "lr": 0.001}'], "SparseAdam", "not supported yet"),
     (["--loss.type", "L1Loss"], "L1Loss", "not supported yet"),
     (["--lr_scheduler", '{"type": "ExponentialLR", "gamma": 0.9}'], "ExponentialLR",
      "not supported yet"),

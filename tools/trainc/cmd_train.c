@@ -2,8 +2,10 @@
  * the spec's data, loss, optimizer and schedule. With no arguments it
  * trains the built-in default, LeNet-5 on Fashion-MNIST. */
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tc_train.h"
 #include "train_setup.h"
@@ -15,12 +17,39 @@
 
 const char cmd_train_usage[] =
     "usage: trainc train [MODEL.onnx] [--spec SPEC.json] [--out TRAINED.onnx]\n"
-    "                    [--metrics FILE.jsonl] [--KEY VALUE]...\n"
+    "                    [--metrics FILE.jsonl] [--resume] [--checkpoint-every-steps N]\n"
+    "                    [--KEY VALUE]...\n"
     "\n"
     "Compiles forward, loss, backward and optimizer update into one native step\n"
     "and trains. With no MODEL, trains LeNet-5 on Fashion-MNIST (" TC_MODELS_DIR "/lenet5.onnx).\n"
     "Without --spec, MODEL's spec is MODEL with .onnx replaced by .json.\n"
-    "Any spec value can be overridden: --epochs 3 --optimizer.lr 0.1 --batch_size 32\n";
+    "Any spec value can be overridden: --epochs 3 --optimizer.lr 0.1 --batch_size 32\n"
+    "\n"
+    "Checkpoints (spec \"checkpoint\": {\"dir\": DIR, \"every_epochs\": N}, or\n"
+    "--checkpoint.dir DIR): DIR/last.tcck is written after every N-th epoch and the\n"
+    "last one, and DIR/prev.tcck keeps the one before; each is written atomically\n"
+    "and carries a checksum, so a crash or a kill never leaves a torn checkpoint.\n"
+    "  --checkpoint-every-steps N  also write one every N optimizer steps\n"
+    "  --resume                    continue from the newest good checkpoint in DIR\n"
+    "                              (prev.tcck if last.tcck is damaged; from the start\n"
+    "                              if DIR has none yet), reaching bitwise the weights\n"
+    "                              of a run never interrupted; --metrics appends\n"
+    "On SIGINT or SIGTERM with checkpoints on, trainc finishes the current step,\n"
+    "writes a checkpoint and exits with 128 + the signal number (130, 143); resume\n"
+    "with --resume. A second signal ends it at once (checkpoints stay intact).\n";
+
+/* The first SIGINT/SIGTERM asks the training loop to stop after the current
+ * step; a second one while it finishes gets the default action. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig) {
+  if (stop_signal) {
+    signal(sig, SIG_DFL);
+    raise(sig);
+    return;
+  }
+  stop_signal = sig;
+}
 
 /* models/x.onnx -> models/x.json */
 static char *default_spec(const char *model) {
@@ -48,6 +77,11 @@ static tc_sched_config sched_config(const tc_spec *spec) {
 
 int cmd_train(int argc, char **argv) {
   const char *model = NULL, *spec_path = NULL, *out = NULL, *metrics_path = NULL;
+  bool resume = false, handlers = false;
+  int64_t every_steps = 0;
+  struct sigaction old_int, old_term;
+  tc_checkpoint_dir *ckpt = NULL;
+  double *sched_state = NULL;
   const char **keys = calloc((size_t)argc + 1, sizeof *keys);
   const char **vals = calloc((size_t)argc + 1, sizeof *vals);
   int nover = 0, rc = 0;
@@ -79,6 +113,16 @@ int cmd_train(int argc, char **argv) {
     } else if ((m = cli_option(argc, argv, &i, "--metrics", cmd_train_usage, &v))) {
       if (m < 0) { rc = TC_ERR_USAGE; goto done; }
       metrics_path = v;
+    } else if (strcmp(argv[i], "--resume") == 0) {
+      resume = true;
+    } else if ((m = cli_option(argc, argv, &i, "--checkpoint-every-steps", cmd_train_usage,
+                               &v))) {
+      if (m < 0) { rc = TC_ERR_USAGE; goto done; }
+      if (!cli_parse_positive(v, &every_steps)) {
+        rc = cli_usage_error(cmd_train_usage, "--checkpoint-every-steps: expected a positive "
+                             "integer, got '%s'", v);
+        goto done;
+      }
     } else if (strncmp(argv[i], "--", 2) == 0 && argv[i][2]) {
       char *eq = strchr(argv[i], '=');
       if (eq) { /* --key=value: argv strings are ours to split */
@@ -108,11 +152,18 @@ int cmd_train(int argc, char **argv) {
                  "supported yet", spec->source);
     goto fail;
   }
-  if (spec->checkpoint.dir) {
-    st = tc_fail(&err, TC_ERR_INPUT, "%s: $.checkpoint: checkpoints are not supported yet",
-                 spec->source);
-    goto fail;
+  if ((resume || every_steps) && !spec->checkpoint.dir) {
+    rc = cli_usage_error(cmd_train_usage, "%s needs a checkpoint folder: set \"checkpoint\": "
+                         "{\"dir\": ...} in %s or pass --checkpoint.dir DIR",
+                         resume ? "--resume" : "--checkpoint-every-steps", spec->source);
+    goto done;
   }
+  /* the folder's lock first: a second run on it stops before compiling */
+  if (spec->checkpoint.dir && (st = tc_checkpoint_dir_open(spec->checkpoint.dir, &ckpt, &err)))
+    goto fail;
+  if (ckpt && !resume && access(tc_checkpoint_dir_last(ckpt), F_OK) == 0)
+    fprintf(stderr, "trainc: %s holds a checkpoint of an earlier run; this run starts from the "
+            "beginning and replaces it (--resume continues it instead)\n", spec->checkpoint.dir);
   if (!out) out = spec->out;
   if (!metrics_path) metrics_path = spec->metrics;
   fprintf(stderr, "trainc: compiling %s with %s\n", model, spec_path);
@@ -134,7 +185,40 @@ int cmd_train(int argc, char **argv) {
   st = tc_sched_create(&sc, t->ngroups, base, &sched, &err);
   free(base);
   if (st) goto fail;
-  if (metrics_path && (st = tc_metrics_open(metrics_path, false, &metrics, &err))) goto fail;
+
+  tc_checkpoint_pos pos = {0};
+  bool resumed = false;
+  if (resume) {
+    pos.nsched = tc_sched_state_len(sched);
+    if (!(sched_state = calloc((size_t)pos.nsched + 1, sizeof *sched_state))) {
+      st = tc_fail(&err, TC_ERR_INTERNAL, "out of memory");
+      goto fail;
+    }
+    pos.sched = sched_state;
+    if ((st = tc_checkpoint_dir_load(ckpt, &t->step, t->arena, &pos, &resumed, stderr, &err)))
+      goto fail;
+    int64_t nb = tc_loader_num_batches(t->train_loader);
+    if (!resumed) {
+      fprintf(stderr, "trainc: --resume: no checkpoint in %s yet; starting from the beginning\n",
+              spec->checkpoint.dir);
+    } else if (pos.batch > 0 && pos.batches_per_epoch != nb) {
+      st = tc_fail(&err, TC_ERR_INPUT, "%s: the checkpoint stopped at batch %lld of %lld in "
+                   "epoch %lld, but an epoch of this run has %lld batches (batch_size, "
+                   "drop_last or the data changed); resume with the original settings",
+                   spec->checkpoint.dir, (long long)pos.batch,
+                   (long long)pos.batches_per_epoch, (long long)pos.epoch + 1, (long long)nb);
+      goto fail;
+    } else {
+      if ((st = tc_sched_state_set(sched, pos.sched_last_epoch, pos.sched, pos.nsched, &err))) {
+        tc_fail_context(&err, st, "%s", spec->checkpoint.dir);
+        goto fail;
+      }
+      fprintf(stderr, "trainc: resuming after step %lld (epoch %lld, %lld of %lld batches "
+              "done)%s\n", (long long)pos.steps, (long long)pos.epoch + 1, (long long)pos.batch,
+              (long long)nb, pos.epoch >= spec->epochs ? ": training is already complete" : "");
+    }
+  }
+  if (metrics_path && (st = tc_metrics_open(metrics_path, resumed, &metrics, &err))) goto fail;
 
   tc_train_options opt = {
       .epochs = spec->epochs,
@@ -151,10 +235,49 @@ int cmd_train(int argc, char **argv) {
       .clip_value = spec->clip_grad_value.enabled ? spec->clip_grad_value.value : 0,
       .metrics = metrics,
       .out = stdout,
+      .notes = stderr,
+      .start_epoch = resumed ? pos.epoch : 0,
+      .start_batch = resumed ? pos.batch : 0,
+      .start_steps = resumed ? pos.steps : 0,
+      .ckpt = ckpt,
+      .ckpt_every_epochs = spec->checkpoint.every_epochs,
+      .ckpt_every_steps = every_steps,
+      .stop = ckpt ? &stop_signal : NULL,
   };
+  if (ckpt) { /* stop cleanly with a checkpoint instead of dying */
+    struct sigaction sa = {.sa_handler = on_stop_signal, .sa_flags = SA_RESTART};
+    sigemptyset(&sa.sa_mask);
+    stop_signal = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    if (old_int.sa_handler == SIG_IGN) /* started in the background: keep ignoring it */
+      sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &sa, &old_term);
+    handlers = true;
+  }
   tc_train_result res;
-  if ((st = tc_train(&t->step, t->arena, t->train_loader, t->valid_loader, &opt, &res, &err)))
-    goto fail;
+  st = tc_train(&t->step, t->arena, t->train_loader, t->valid_loader, &opt, &res, &err);
+  if (handlers) {
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    handlers = false;
+  }
+  if (st) goto fail;
+  if (res.stopped) {
+    int sig = stop_signal;
+    if (metrics && (st = tc_metrics_close(metrics, &err))) {
+      metrics = NULL;
+      goto fail;
+    }
+    metrics = NULL;
+    fprintf(stderr, "trainc: interrupted by %s; checkpoint written to %s at step %lld (epoch "
+            "%lld, %lld of %lld batches done); continue with --resume\n",
+            sig == SIGINT ? "SIGINT" : "SIGTERM", tc_checkpoint_dir_last(ckpt),
+            (long long)res.at.steps, (long long)res.at.epoch + 1, (long long)res.at.batch,
+            (long long)res.at.batches_per_epoch);
+    cli_finish_stdout();
+    rc = 128 + sig;
+    goto done;
+  }
   if (metrics && (st = tc_metrics_close(metrics, &err))) {
     metrics = NULL;
     goto fail;
@@ -169,7 +292,13 @@ int cmd_train(int argc, char **argv) {
 fail:
   rc = cli_report(st, &err);
 done:
+  if (handlers) {
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+  }
   if (metrics) tc_metrics_close(metrics, &err);
+  tc_checkpoint_dir_close(ckpt);
+  free(sched_state);
   tc_sched_free(sched);
   train_setup_free(t);
   tc_spec_free(spec);

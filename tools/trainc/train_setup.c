@@ -193,13 +193,38 @@ static tc_status optim_groups(const tc_spec *spec, const tc_graph *g, tc_optim_g
   if (!gs) return tc_fail(err, TC_ERR_INTERNAL, "out of memory");
   for (int k = 0; k < n; k++) {
     const tc_spec_options *h = k < o->n_groups ? &o->groups[k].opts : &o->opts;
-    gs[k] = (tc_optim_group){.lr = tc_spec_hp(h, "lr")};
-    if (strcmp(o->opts.type, "SGD") == 0) {
-      gs[k].momentum = tc_spec_hp(h, "momentum");
-      gs[k].dampening = tc_spec_hp(h, "dampening");
-      gs[k].weight_decay = tc_spec_hp(h, "weight_decay");
-      gs[k].nesterov = tc_spec_hp_bool(h, "nesterov");
-      gs[k].maximize = tc_spec_hp_bool(h, "maximize");
+    /* Every option the optimizer's class takes, by PyTorch's name (the
+     * spec table gives each one, with PyTorch's default if not written). */
+    tc_optim_group *x = &gs[k];
+    *x = (tc_optim_group){.lr = tc_spec_hp(h, "lr")};
+    const double *pair;
+    if (tc_spec_get(h, "momentum")) x->momentum = tc_spec_hp(h, "momentum");
+    if (tc_spec_get(h, "dampening")) x->dampening = tc_spec_hp(h, "dampening");
+    if (tc_spec_get(h, "weight_decay")) x->weight_decay = tc_spec_hp(h, "weight_decay");
+    if (tc_spec_get(h, "nesterov")) x->nesterov = tc_spec_hp_bool(h, "nesterov");
+    if (tc_spec_get(h, "maximize")) x->maximize = tc_spec_hp_bool(h, "maximize");
+    if (tc_spec_get(h, "betas") && tc_spec_hp_list(h, "betas", &pair) == 2) {
+      x->beta1 = pair[0];
+      x->beta2 = pair[1];
+    }
+    if (tc_spec_get(h, "eps")) x->eps = tc_spec_hp(h, "eps");
+    if (tc_spec_get(h, "amsgrad")) x->amsgrad = tc_spec_hp_bool(h, "amsgrad");
+    if (tc_spec_get(h, "momentum_decay")) x->momentum_decay = tc_spec_hp(h, "momentum_decay");
+    if (tc_spec_get(h, "lr_decay")) x->lr_decay = tc_spec_hp(h, "lr_decay");
+    if (tc_spec_get(h, "initial_accumulator_value"))
+      x->initial_accumulator_value = tc_spec_hp(h, "initial_accumulator_value");
+    if (tc_spec_get(h, "alpha")) x->alpha = tc_spec_hp(h, "alpha");
+    if (tc_spec_get(h, "centered")) x->centered = tc_spec_hp_bool(h, "centered");
+    if (tc_spec_get(h, "rho")) x->rho = tc_spec_hp(h, "rho");
+    if (tc_spec_get(h, "lambd")) x->lambd = tc_spec_hp(h, "lambd");
+    if (tc_spec_get(h, "t0")) x->t0 = tc_spec_hp(h, "t0");
+    if (tc_spec_get(h, "etas") && tc_spec_hp_list(h, "etas", &pair) == 2) {
+      x->etaminus = pair[0];
+      x->etaplus = pair[1];
+    }
+    if (tc_spec_get(h, "step_sizes") && tc_spec_hp_list(h, "step_sizes", &pair) == 2) {
+      x->step_size_min = pair[0];
+      x->step_size_max = pair[1];
     }
   }
   for (int i = 0; i < g->ninitializers; i++) {
