@@ -5,6 +5,7 @@
  * byte, then one that copies the tensors into the arena, so a damaged file
  * never touches it. */
 #include "tc_checkpoint.h"
+#include "tc_file.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -117,68 +118,6 @@ static char *join(const char *dir, const char *name) {
   return p;
 }
 
-/* The folder part of `path` ("." for a bare name, "/" for "/x"), malloc'd. */
-static char *folder_of(const char *path) {
-  const char *slash = strrchr(path, '/');
-  size_t n = !slash ? 0 : slash == path ? 1 : (size_t)(slash - path);
-  char *dir = malloc(n ? n + 1 : 2);
-  if (!dir) return NULL;
-  if (n) {
-    memcpy(dir, path, n);
-    dir[n] = '\0';
-  } else {
-    strcpy(dir, ".");
-  }
-  return dir;
-}
-
-/* fsync of a folder, so that a rename in it is durable. File systems that
- * cannot sync folders say EINVAL; there is nothing more to do on those. */
-static int sync_folder(const char *dir) {
-  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  int rc = fsync(fd);
-  int saved = errno;
-  close(fd);
-  if (rc != 0 && saved == EINVAL) rc = 0;
-  errno = saved;
-  return rc;
-}
-
-/* Creates "<folder>/.<name>.tmp-<pid>-<n>" with O_EXCL, trying new names
- * while they exist. On success *tmp (malloc'd) names the file; on failure
- * -1 with errno set and *tmp NULL. */
-static int create_temp(const char *path, char **tmp) {
-  *tmp = NULL;
-  const char *slash = strrchr(path, '/');
-  size_t dir = slash ? (size_t)(slash - path) + 1 : 0;
-  const char *base = path + dir;
-  int base_len = (int)strnlen(base, 200); /* room for the suffix in NAME_MAX */
-  size_t size = dir + (size_t)base_len + 64;
-  char *name = malloc(size);
-  if (!name) {
-    errno = ENOMEM;
-    return -1;
-  }
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  unsigned long salt = (unsigned long)ts.tv_nsec ^ ((unsigned long)ts.tv_sec << 20);
-  for (int attempt = 0; attempt < 100; attempt++) {
-    snprintf(name, size, "%.*s.%.*s.tmp-%ld-%lx", (int)dir, path, base_len, base,
-             (long)getpid(), (salt + (unsigned long)attempt * 7919u) & 0xffffffu);
-    int fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd >= 0) {
-      *tmp = name;
-      return fd;
-    }
-    if (errno != EEXIST) break;
-  }
-  int saved = errno;
-  free(name);
-  errno = saved;
-  return -1;
-}
-
 /* ---- writing ------------------------------------------------------------------ */
 
 typedef struct sink {
@@ -232,9 +171,9 @@ static tc_status write_temp(const char *path, const tc_step *step, const uint8_t
   if (!s) return tc_fail(err, TC_ERR_INTERNAL, "%s: out of memory", path);
   tc_status st = TC_OK;
   char *name = NULL;
-  s->fd = create_temp(path, &name);
+  s->fd = tc_file_create_temp(path, &name);
   if (s->fd < 0) {
-    char *dir = folder_of(path);
+    char *dir = tc_file_folder(path);
     st = errno == ENOMEM || !dir
              ? tc_fail(err, TC_ERR_INTERNAL, "%s: out of memory", path)
              : tc_fail(err, TC_ERR_INPUT,
@@ -317,9 +256,9 @@ static tc_status install(const char *tmp, const char *path, const char *keep, tc
     unlink(tmp);
     return st;
   }
-  char *dir = folder_of(path);
+  char *dir = tc_file_folder(path);
   if (!dir) return tc_fail(err, TC_ERR_INTERNAL, "%s: out of memory", path);
-  if (sync_folder(dir) != 0)
+  if (tc_file_sync_folder(dir) != 0)
     st = tc_fail(err, TC_ERR_INPUT, "%s: the checkpoint was written, but syncing folder '%s' "
                  "failed (%s), so it may not survive a power loss", path, dir, strerror(errno));
   free(dir);

@@ -4,6 +4,7 @@
  * failure-injection tests reach inside the protobuf unpack, and the two
  * message helpers the other files share. */
 #include "onnx_internal.h"
+#include "tc_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -172,69 +173,6 @@ static void sink_append(ProtobufCBuffer *b, size_t len, const uint8_t *data) {
   }
 }
 
-/* The folder part of `path` ("." for a bare name, "/" for "/x"), malloc'd. */
-static char *folder_of(const char *path) {
-  const char *slash = strrchr(path, '/');
-  size_t n = !slash ? 0 : slash == path ? 1 : (size_t)(slash - path);
-  char *dir = tc_xmalloc(n ? n + 1 : 2);
-  if (!dir) return NULL;
-  if (n) {
-    memcpy(dir, path, n);
-    dir[n] = '\0';
-  } else {
-    strcpy(dir, ".");
-  }
-  return dir;
-}
-
-/* Creates "<folder>/.<name>.tmp-<pid>-<n>" with O_EXCL, trying new names
- * while they exist. On success *tmp (malloc'd) names the file and the
- * returned descriptor is open for writing; on failure -1 with errno set and
- * *tmp NULL. */
-static int create_temp(const char *path, char **tmp) {
-  *tmp = NULL;
-  const char *slash = strrchr(path, '/');
-  size_t dir = slash ? (size_t)(slash - path) + 1 : 0;
-  const char *base = path + dir;
-  int base_len = (int)strnlen(base, 200); /* room for the suffix in NAME_MAX */
-  size_t size = dir + (size_t)base_len + 64;
-  char *name = tc_xmalloc(size);
-  if (!name) {
-    errno = ENOMEM;
-    return -1;
-  }
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  unsigned long salt = (unsigned long)ts.tv_nsec ^ ((unsigned long)ts.tv_sec << 20);
-  for (int attempt = 0; attempt < 100; attempt++) {
-    snprintf(name, size, "%.*s.%.*s.tmp-%ld-%lx", (int)dir, path, base_len, base,
-             (long)getpid(), (salt + (unsigned long)attempt * 7919u) & 0xffffffu);
-    int fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd >= 0) {
-      *tmp = name;
-      return fd;
-    }
-    if (errno != EEXIST) break;
-  }
-  int saved = errno;
-  free(name);
-  errno = saved;
-  return -1;
-}
-
-/* fsync of a folder, so that a rename in it is durable. File systems that
- * cannot sync folders say EINVAL; there is nothing more to do on those. */
-static int sync_folder(const char *dir) {
-  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  int rc = fsync(fd);
-  int saved = errno;
-  close(fd);
-  if (rc != 0 && saved == EINVAL) rc = 0;
-  errno = saved;
-  return rc;
-}
-
 tc_status onnx_write_message_atomic(const char *path, const char *kind,
                                     const ProtobufCMessage *msg, tc_error *err) {
   size_t size = protobuf_c_message_get_packed_size(msg);
@@ -255,12 +193,12 @@ tc_status onnx_write_message_atomic(const char *path, const char *kind,
   if (replacing && S_ISDIR(old.st_mode))
     return tc_fail(err, TC_ERR_INPUT, "%s: cannot write the %s: it is a folder", path, kind);
 
-  dir = folder_of(path);
+  dir = tc_file_folder(path);
   if (!dir) {
     st = tc_fail(err, TC_ERR_INTERNAL, "%s: out of memory", path);
     goto cleanup;
   }
-  fd = create_temp(path, &tmp);
+  fd = tc_file_create_temp(path, &tmp);
   if (fd < 0) {
     st = errno == ENOMEM
              ? tc_fail(err, TC_ERR_INTERNAL, "%s: out of memory", path)
@@ -304,7 +242,7 @@ tc_status onnx_write_message_atomic(const char *path, const char *kind,
   }
   free(tmp);
   tmp = NULL; /* renamed: nothing to remove any more */
-  if (sync_folder(dir) != 0)
+  if (tc_file_sync_folder(dir) != 0)
     st = tc_fail(err, TC_ERR_INPUT,
                  "%s: the %s was written, but syncing folder '%s' failed (%s), so it may "
                  "not survive a power loss",

@@ -10,23 +10,14 @@
  * padding and OH x OW = H x W needs no im2col: the input planes of the
  * group are the column matrix. The GEMM is tc_k_matmul_* with batch_rank 0. */
 #include "kernels.h"
+#include "window.h"
 
 #include <string.h>
 
 /* floor(a / b) and ceil(a / b) for b > 0 and any sign of a */
-static inline int64_t floor_div(int64_t a, int64_t b) {
-  return a >= 0 ? a / b : -((-a + b - 1) / b);
-}
-static inline int64_t ceil_div(int64_t a, int64_t b) { return -floor_div(-a, b); }
 
 /* [lo, hi) of output positions o in [0, n_out) whose tap o*s - p + k*d lies
  * in [0, n_in). */
-static inline void tap_range(int64_t n_in, int64_t n_out, int64_t s, int64_t p, int64_t kd,
-                             int64_t *lo, int64_t *hi) {
-  int64_t l = ceil_div(p - kd, s), h = floor_div(n_in - 1 + p - kd, s) + 1;
-  *lo = l < 0 ? 0 : l > n_out ? n_out : l;
-  *hi = h > n_out ? n_out : h < *lo ? *lo : h;
-}
 
 #define DEFINE_CONV(T, SUF)                                                               \
   /* col [Cg*KH*KW, OH*OW] from the Cg planes at xg */                                    \

@@ -16,23 +16,14 @@
  * fills them: for a tap (c, kh, kw) the outputs ow in [lo, hi) whose column
  * lies inside the input are one loop over ow (unit stride when sw == 1). */
 #include "kernels.h"
+#include "window.h"
 #include "kernels_train.h"
 
 #include <string.h>
 
-static inline int64_t floor_div(int64_t a, int64_t b) {
-  return a >= 0 ? a / b : -((-a + b - 1) / b);
-}
-static inline int64_t ceil_div(int64_t a, int64_t b) { return -floor_div(-a, b); }
 
 /* [lo, hi) of output positions o in [0, n_out) whose tap o*s - p + kd lies
  * in [0, n_in). */
-static inline void tap_range(int64_t n_in, int64_t n_out, int64_t s, int64_t p, int64_t kd,
-                             int64_t *lo, int64_t *hi) {
-  int64_t l = ceil_div(p - kd, s), h = floor_div(n_in - 1 + p - kd, s) + 1;
-  *lo = l < 0 ? 0 : l > n_out ? n_out : l;
-  *hi = h > n_out ? n_out : h < *lo ? *lo : h;
-}
 
 #define DEFINE_CONV_GRAD(T, SUF)                                                         \
   /* d[j] += s[j] for j < n */                                                           \

@@ -17,21 +17,9 @@
  *        [-ph0, H+ph1) x [-pw0, W+pw1) (1); windows pushed by ceil_mode past
  *        the trailing pad count fewer taps, as in PyTorch and ONNX. */
 #include "kernels.h"
+#include "window.h"
 
-static inline int64_t floor_div(int64_t a, int64_t b) {
-  return a >= 0 ? a / b : -((-a + b - 1) / b);
-}
-static inline int64_t ceil_div(int64_t a, int64_t b) { return -floor_div(-a, b); }
-static inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
-static inline int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }
 
-/* [lo, hi) of outputs o in [0, n_out) whose tap o*s - p + kd lies in [0, n_in). */
-static inline void tap_range(int64_t n_in, int64_t n_out, int64_t s, int64_t p, int64_t kd,
-                             int64_t *lo, int64_t *hi) {
-  int64_t l = ceil_div(p - kd, s), h = floor_div(n_in - 1 + p - kd, s) + 1;
-  *lo = imin(imax(l, 0), n_out);
-  *hi = imax(imin(h, n_out), *lo);
-}
 
 #define DEFINE_POOL(T, SUF)                                                               \
   /* y[ow] = max(y[ow], xr[ow*sw]) for ow in [lo, hi) */                                  \
