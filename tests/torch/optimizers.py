@@ -34,11 +34,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from schedule_and_freeze import fashion, initializers, load_models, matches, relative
+from reference import (LOSS_RTOL, WEIGHT_RTOL, fashion, initializers, load_models, matches,
+                       relative)
 
 STEPS, BATCH = 20, 64
-LOSS_RTOL = 1e-4
-WEIGHT_RTOL = 1e-4
 
 # (name, optimizer spec, the option change PyTorch must be told apart from)
 CASES = [

@@ -40,9 +40,6 @@ tolerance of trainc's result, or the case would not test the feature.
 
 usage: /usr/bin/python3 schedule_and_freeze.py TRAINC SOURCE_DIR
 """
-import fnmatch
-import gzip
-import importlib.util
 import json
 import os
 import subprocess
@@ -50,43 +47,19 @@ import sys
 import tempfile
 
 import numpy as np
-import onnx
-import onnx.numpy_helper
 import torch
 import torch.nn.functional as F
 
-LOSS_RTOL = 1e-4
-WEIGHT_RTOL = 1e-4
-FASHION = "/usr/share/datasets/fashion-mnist"
+from reference import LOSS_RTOL, WEIGHT_RTOL, fashion, initializers, load_models, matches, relative
 BASE_OPTIM = {"type": "SGD", "lr": 0.01, "momentum": 0.9}
 
 
-def load_models(source):
-    spec = importlib.util.spec_from_file_location(
-        "export", os.path.join(source, "models", "export.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
-def fashion(n):
-    """The first n Fashion-MNIST training images, normalised as ToTensor +
-    Normalize(0.2860, 0.3530) would, and their labels."""
-    with gzip.open(os.path.join(FASHION, "train-images-idx3-ubyte.gz")) as f:
-        images = np.frombuffer(f.read(), np.uint8, offset=16)[: n * 784].reshape(n, 1, 28, 28)
-    with gzip.open(os.path.join(FASHION, "train-labels-idx1-ubyte.gz")) as f:
-        labels = np.frombuffer(f.read(), np.uint8, offset=8)[:n].astype(np.int64)
-    x = ((images.astype(np.float32) / np.float32(255)) - np.float32(0.2860)) / np.float32(0.3530)
-    return x.astype(np.float32), labels
 
 
-def initializers(path):
-    return {t.name: onnx.numpy_helper.to_array(t) for t in onnx.load(path).graph.initializer}
 
 
-def relative(a, b):
-    return float(np.linalg.norm(a.astype(np.float64) - b.astype(np.float64))
-                 / max(np.linalg.norm(b.astype(np.float64)), 1e-30))
 
 
 def batches(n, batch, drop_last):
@@ -100,8 +73,6 @@ def batches(n, batch, drop_last):
     return out
 
 
-def matches(patterns, name):
-    return any(p == name or fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
 def torch_run(m, init, x, y, case, ulp=False, without=None):

@@ -15,8 +15,6 @@ chosen to pass.
 
 usage: /usr/bin/python3 sgd_trajectory.py TRAINC SOURCE_DIR
 """
-import gzip
-import importlib.util
 import json
 import os
 import subprocess
@@ -24,41 +22,20 @@ import sys
 import tempfile
 
 import numpy as np
-import onnx
-import onnx.numpy_helper
 import torch
 import torch.nn.functional as F
 
 STEPS, BATCH = 50, 64
-LOSS_RTOL = 1e-4
-WEIGHT_RTOL = 1e-4
-FASHION = "/usr/share/datasets/fashion-mnist"
+from reference import (LOSS_RTOL, WEIGHT_RTOL, fashion, initializers, load_models, relative,
+                       synthetic)
 
 
-def load_models(source):
-    spec = importlib.util.spec_from_file_location("export", os.path.join(source, "models", "export.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
-def fashion(n):
-    with gzip.open(os.path.join(FASHION, "train-images-idx3-ubyte.gz")) as f:
-        images = np.frombuffer(f.read(), np.uint8, offset=16)[: n * 784].reshape(n, 1, 28, 28)
-    with gzip.open(os.path.join(FASHION, "train-labels-idx1-ubyte.gz")) as f:
-        labels = np.frombuffer(f.read(), np.uint8, offset=8)[:n].astype(np.int64)
-    x = ((images.astype(np.float32) / np.float32(255)) - np.float32(0.2860)) / np.float32(0.3530)
-    return x.astype(np.float32), labels
 
 
-def initializers(path):
-    return {t.name: onnx.numpy_helper.to_array(t) for t in onnx.load(path).graph.initializer}
 
 
-def synthetic(n, shape, classes=10, seed=0):
-    rng = np.random.default_rng(seed)
-    return (rng.standard_normal((n,) + shape).astype(np.float32),
-            rng.integers(0, classes, n).astype(np.int64))
 
 
 def run_case(trainc, source, tmp, name, model_cls, onnx_path, loss, optim, steps=None, batch=None):
@@ -110,8 +87,6 @@ def run_case(trainc, source, tmp, name, model_cls, onnx_path, loss, optim, steps
     return problems
 
 
-def relative(a, b):
-    return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-30))
 
 
 def torch_run(model_cls, init, x, y, data, loss, optim, ulp):

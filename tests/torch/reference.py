@@ -1,0 +1,61 @@
+"""What the differential tests against PyTorch share: the models (from
+models/export.py), the data (real Fashion-MNIST images), ONNX weights, and
+the distance they compare with.
+
+Every test states its tolerance; the common floor is 1e-4 relative, raised
+to 4x the spread float32 rounding alone gives PyTorch in the same run.
+"""
+import fnmatch
+import gzip
+import importlib.util
+import os
+
+import numpy as np
+import onnx
+import onnx.numpy_helper
+
+LOSS_RTOL = 1e-4
+WEIGHT_RTOL = 1e-4
+FASHION = "/usr/share/datasets/fashion-mnist"
+
+
+def load_models(source):
+    """models/export.py as a module: LeNet5, MLP, ResNet8, ..."""
+    spec = importlib.util.spec_from_file_location(
+        "export", os.path.join(source, "models", "export.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def fashion(n):
+    """The first n Fashion-MNIST training images, normalised as ToTensor +
+    Normalize(0.2860, 0.3530) would, and their labels."""
+    with gzip.open(os.path.join(FASHION, "train-images-idx3-ubyte.gz")) as f:
+        images = np.frombuffer(f.read(), np.uint8, offset=16)[: n * 784].reshape(n, 1, 28, 28)
+    with gzip.open(os.path.join(FASHION, "train-labels-idx1-ubyte.gz")) as f:
+        labels = np.frombuffer(f.read(), np.uint8, offset=8)[:n].astype(np.int64)
+    x = ((images.astype(np.float32) / np.float32(255)) - np.float32(0.2860)) / np.float32(0.3530)
+    return x.astype(np.float32), labels
+
+
+def synthetic(n, shape, classes=10, seed=0):
+    """n random inputs of `shape` and class labels (for models without data)."""
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal((n,) + shape).astype(np.float32),
+            rng.integers(0, classes, n).astype(np.int64))
+
+
+def initializers(path):
+    return {t.name: onnx.numpy_helper.to_array(t) for t in onnx.load(path).graph.initializer}
+
+
+def relative(a, b):
+    """Relative L2 distance of a from b."""
+    return float(np.linalg.norm(a.astype(np.float64) - b.astype(np.float64))
+                 / max(np.linalg.norm(b.astype(np.float64)), 1e-30))
+
+
+def matches(patterns, name):
+    """A parameter name against spec names or * globs, as trainc matches them."""
+    return any(p == name or fnmatch.fnmatchcase(name, p) for p in patterns)
