@@ -10,6 +10,7 @@
  * padding and OH x OW = H x W needs no im2col: the input planes of the
  * group are the column matrix. The GEMM is tc_k_matmul_* with batch_rank 0. */
 #include "kernels.h"
+#include "im2col.h"
 #include "window.h"
 
 #include <string.h>
@@ -20,37 +21,6 @@
  * in [0, n_in). */
 
 #define DEFINE_CONV(T, SUF)                                                               \
-  /* col [Cg*KH*KW, OH*OW] from the Cg planes at xg */                                    \
-  static void im2col_##SUF(const T *restrict xg, T *restrict col, int64_t Cg, int64_t H,  \
-                           int64_t W, int64_t OH, int64_t OW, int64_t KH, int64_t KW,     \
-                           int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh,    \
-                           int64_t dw) {                                                  \
-    for (int64_t c = 0; c < Cg; c++) {                                                    \
-      const T *xc = xg + c * H * W;                                                       \
-      for (int64_t kh = 0; kh < KH; kh++)                                                 \
-        for (int64_t kw = 0; kw < KW; kw++) {                                             \
-          T *row = col + ((c * KH + kh) * KW + kw) * OH * OW;                             \
-          int64_t olo, ohi;                                                               \
-          tap_range(W, OW, sw, pw, kw * dw, &olo, &ohi);                                  \
-          for (int64_t oh = 0; oh < OH; oh++) {                                           \
-            T *r = row + oh * OW;                                                         \
-            int64_t ih = oh * sh - ph + kh * dh;                                          \
-            if (ih < 0 || ih >= H) {                                                      \
-              memset(r, 0, (size_t)OW * sizeof(T));                                       \
-              continue;                                                                   \
-            }                                                                             \
-            int64_t base = ih * W - pw + kw * dw; /* xc[base + ow*sw] is the tap */       \
-            for (int64_t ow = 0; ow < olo; ow++) r[ow] = 0;                               \
-            if (sw == 1)                                                                  \
-              memcpy(r + olo, xc + base + olo, (size_t)(ohi - olo) * sizeof(T));          \
-            else                                                                          \
-              for (int64_t ow = olo; ow < ohi; ow++) r[ow] = xc[base + ow * sw];          \
-            for (int64_t ow = ohi; ow < OW; ow++) r[ow] = 0;                              \
-          }                                                                               \
-        }                                                                                 \
-    }                                                                                     \
-  }                                                                                       \
-                                                                                          \
   void tc_k_conv2d_##SUF(const T *x, const T *w, const T *bias, T *y, T *scratch,         \
                          int64_t N, int64_t C, int64_t H, int64_t W, int64_t M,           \
                          int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t sh,      \
