@@ -20,24 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int passed, failed;
-
-#define CHECK(cond)                                                              \
-  do {                                                                           \
-    if (cond) {                                                                  \
-      passed++;                                                                  \
-    } else {                                                                     \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);   \
-      failed++;                                                                  \
-    }                                                                            \
-  } while (0)
-
-#define CHECK_OK(st, err)                                                        \
-  do {                                                                           \
-    tc_status st_ = (st);                                                        \
-    CHECK(st_ == TC_OK);                                                         \
-    if (st_ != TC_OK) fprintf(stderr, "  error: %s\n", (err).msg);               \
-  } while (0)
+#include "check.h"
 
 static char tmpdir[256];
 
@@ -450,6 +433,5 @@ int main(void) {
   snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
   if (getenv("TC_TEST_KEEP")) fprintf(stderr, "kept %s\n", tmpdir);
   else if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", tmpdir);
-  printf("%d passed, %d failed\n", passed, failed);
-  return failed ? 1 : 0;
+  return check_summary();
 }

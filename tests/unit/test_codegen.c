@@ -9,18 +9,7 @@
 
 #include "codegen.h"
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                 \
-  do {                                                                   \
-    if (cond) passed++;                                                  \
-    else {                                                               \
-      failed++;                                                          \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);               \
-      fprintf(stderr, __VA_ARGS__);                                      \
-      fputc('\n', stderr);                                               \
-    }                                                                    \
-  } while (0)
+#include "check.h"
 
 static tc_value *tensor(tc_graph *g, const char *name, tc_value_kind kind, tc_dtype t,
                         int rank, const int64_t *dims, int batch_axis) {
@@ -81,9 +70,9 @@ static void test_fused_broadcast(void) {
   FILE *dump = open_memstream(&ir, &irlen);
   tc_program *p = compile(g, 5, dump);
   fclose(dump);
-  CHECK(p, "fused chain compiles");
+  CHECKF(p, "fused chain compiles");
   if (!p) return;
-  CHECK(strstr(ir, "<16 x float>") || strstr(ir, "<8 x float>") || strstr(ir, "<4 x float>"),
+  CHECKF(strstr(ir, "<16 x float>") || strstr(ir, "<8 x float>") || strstr(ir, "<4 x float>"),
         "elementwise loop is vectorized");
   uint8_t *arena = malloc(tc_program_arena_bytes(p));
   tc_program_init_arena(p, arena);
@@ -93,15 +82,15 @@ static void test_fused_broadcast(void) {
   out[NY] = 1234;
   const void *ins[] = {in};
   void *outs[] = {out};
-  CHECK(tc_program_infer(p, arena, ins, outs, 3, &err) == TC_OK, "infer runs");
+  CHECKF(tc_program_infer(p, arena, ins, outs, 3, &err) == TC_OK, "infer runs");
   int bad = 0;
   for (int i = 0; i < NY; i++) {
     float want = fmaxf(in[i] * 2 + bdata[i % 64], 0);
     if (out[i] != want) bad++;
   }
-  CHECK(bad == 0, "fused values (%d wrong)", bad);
-  CHECK(out[NY] == 1234, "no write past the batch");
-  CHECK(tc_program_infer(p, arena, ins, outs, 6, &err) == TC_ERR_INPUT, "batch above max refused");
+  CHECKF(bad == 0, "fused values (%d wrong)", bad);
+  CHECKF(out[NY] == 1234, "no write past the batch");
+  CHECKF(tc_program_infer(p, arena, ins, outs, 6, &err) == TC_ERR_INPUT, "batch above max refused");
   free(arena);
   free(ir);
   tc_program_free(p);
@@ -134,19 +123,19 @@ static void test_gemm_transpose_concat(void) {
   tc_graph_add_output(g, y, &err);
   tc_graph_add_output(g, c, &err);
   tc_program *p = compile(g, 2, NULL);
-  CHECK(p, "gemm graph compiles");
+  CHECKF(p, "gemm graph compiles");
   if (!p) return;
   uint8_t *arena = malloc(tc_program_arena_bytes(p));
   tc_program_init_arena(p, arena);
   float in[6] = {1, 0, -1, 2, 1, 0}, yo[4], co[8];
   const void *ins[] = {in};
   void *outs[] = {yo, co};
-  CHECK(tc_program_infer(p, arena, ins, outs, 2, &err) == TC_OK, "gemm runs");
+  CHECKF(tc_program_infer(p, arena, ins, outs, 2, &err) == TC_OK, "gemm runs");
   /* y[n,m] = sum_k x[n,k] w[m,k] + b[m] */
   float want[4] = {1 - 3 + 0.5f, 4 - 6 - 0.5f, 2 + 2 + 0.5f, 8 + 5 - 0.5f};
-  CHECK(memcmp(yo, want, sizeof want) == 0, "gemm values %g %g %g %g", yo[0], yo[1], yo[2], yo[3]);
+  CHECKF(memcmp(yo, want, sizeof want) == 0, "gemm values %g %g %g %g", yo[0], yo[1], yo[2], yo[3]);
   float tw[8] = {want[0], want[2], want[1], want[3], want[0], want[2], want[1], want[3]};
-  CHECK(memcmp(co, tw, sizeof tw) == 0, "transpose+concat values");
+  CHECKF(memcmp(co, tw, sizeof tw) == 0, "transpose+concat values");
   free(arena);
   tc_program_free(p);
   tc_graph_free(g);
@@ -168,7 +157,7 @@ static void test_gather_range(void) {
   n->name = "embed";
   tc_graph_add_output(g, y, &err);
   tc_program *p = compile(g, 2, NULL);
-  CHECK(p, "gather compiles");
+  CHECKF(p, "gather compiles");
   if (!p) return;
   uint8_t *arena = malloc(tc_program_arena_bytes(p));
   tc_program_init_arena(p, arena);
@@ -176,10 +165,10 @@ static void test_gather_range(void) {
   float out[4];
   const void *ins[] = {in};
   void *outs[] = {out};
-  CHECK(tc_program_infer(p, arena, ins, outs, 2, &err) == TC_OK && out[0] == 6 && out[3] == 5,
+  CHECKF(tc_program_infer(p, arena, ins, outs, 2, &err) == TC_OK && out[0] == 6 && out[3] == 5,
         "gather with a negative index");
   in[1] = 4;
-  CHECK(tc_program_infer(p, arena, ins, outs, 2, &err) == TC_ERR_INPUT &&
+  CHECKF(tc_program_infer(p, arena, ins, outs, 2, &err) == TC_ERR_INPUT &&
             strstr(err.msg, "'embed' (Gather)"),
         "out-of-range index reported: %s", err.msg);
   free(arena);
@@ -191,6 +180,5 @@ int main(void) {
   test_fused_broadcast();
   test_gemm_transpose_concat();
   test_gather_range();
-  printf("%d passed, %d failed\n", passed, failed);
-  return failed != 0;
+  return check_summary();
 }

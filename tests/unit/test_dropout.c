@@ -42,18 +42,7 @@
 #include "passes.h"
 #include "tc_step.h"
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                 \
-  do {                                                                   \
-    if (cond) passed++;                                                  \
-    else {                                                               \
-      failed++;                                                          \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);               \
-      fprintf(stderr, __VA_ARGS__);                                      \
-      fputc('\n', stderr);                                               \
-    }                                                                    \
-  } while (0)
+#include "check.h"
 
 enum { COLS = 4096, MAX_BATCH = 4, NHYPER = TC_STEP_HYPER_LR + 1 };
 
@@ -241,20 +230,20 @@ static void test_training(ratio_form form) {
   tc_status st;
   runner r, r2, rs;
   bool ok = runner_init(&r, build(form, ratio, seed, &st, &err));
-  CHECK(ok, "%s: builds (%s)", form_name[form], st ? err.msg : "out of memory");
+  CHECKF(ok, "%s: builds (%s)", form_name[form], st ? err.msg : "out of memory");
   if (!ok) return;
 
   enum { N = MAX_BATCH * COLS };
   static float x[N], y[N], y_again[N], y_step[N], y_seed[N], y_fresh[N], y2[2 * COLS + 1];
   fill_input(x, N);
-  CHECK(run(&r, x, y, MAX_BATCH, 7, 1.0), "%s: runs", form_name[form]);
+  CHECKF(run(&r, x, y, MAX_BATCH, 7, 1.0), "%s: runs", form_name[form]);
 
   mask_stats s = stats(x, y, N, scale);
   /* zeros ~ Binomial(n, p) with p = P(u < ratio), u a 24-bit uniform:
    * p = ceil(ratio * 2^24) / 2^24 (= 0.3 to 1e-7); sd = sqrt(n p (1-p)),
    * n = 16384: sd = 58.7, so 4 sd is a fraction of 0.3 +- 0.0143. */
   double p = ceil((double)ratio * 16777216.0) / 16777216.0;
-  CHECK(within("zeros", (double)s.zeros, N * p, sqrt(N * p * (1 - p))),
+  CHECKF(within("zeros", (double)s.zeros, N * p, sqrt(N * p * (1 - p))),
         "%s: %lld zeros of %d (fraction %.4f, want %.4f within 4 sd)", form_name[form],
         (long long)s.zeros, N, (double)s.zeros / N, p);
   /* Neighbour pairs both dropped: sum of n-1 indicators with mean p^2,
@@ -262,29 +251,29 @@ static void test_training(ratio_form form) {
    * (1-p^2) + 2 (n-2) (p^3 - p^4); expected 1474.5, sd 44.3. */
   double np = N - 1;
   double var = np * p * p * (1 - p * p) + 2 * (np - 1) * (p * p * p - p * p * p * p);
-  CHECK(within("neighbour pairs both dropped", (double)s.pairs_both, np * p * p, sqrt(var)),
+  CHECKF(within("neighbour pairs both dropped", (double)s.pairs_both, np * p * p, sqrt(var)),
         "%s: %lld neighbour pairs both zero, want %.1f within 4 sd (%.1f)", form_name[form],
         (long long)s.pairs_both, np * p * p, sqrt(var));
-  CHECK(s.bad_kept == 0,
+  CHECKF(s.bad_kept == 0,
         "%s: %lld kept elements differ from x * %.9g (first: x %.9g -> y %.9g, want %.9g)",
         form_name[form], (long long)s.bad_kept, (double)scale, (double)s.first_bad_x,
         (double)s.first_bad_y, (double)(s.first_bad_x * scale));
-  CHECK(s.bad_dropped == 0, "%s: %lld dropped elements are not x * 0", form_name[form],
+  CHECKF(s.bad_dropped == 0, "%s: %lld dropped elements are not x * 0", form_name[form],
         (long long)s.bad_dropped);
 
   /* rows are not copies of each other (the index includes the row) */
   int64_t rows_same = 0;
   for (int k = 1; k < MAX_BATCH; k++)
     rows_same += mask_mismatch(y, y + k * COLS, COLS) == 0;
-  CHECK(rows_same == 0, "%s: %lld rows have row 0's mask", form_name[form], (long long)rows_same);
+  CHECKF(rows_same == 0, "%s: %lld rows have row 0's mask", form_name[form], (long long)rows_same);
 
   /* same (seed, step): the same output, bitwise; also from a fresh compile */
-  CHECK(run(&r, x, y_again, MAX_BATCH, 7, 1.0) && memcmp(y, y_again, sizeof y) == 0,
+  CHECKF(run(&r, x, y_again, MAX_BATCH, 7, 1.0) && memcmp(y, y_again, sizeof y) == 0,
         "%s: same seed and step, same output", form_name[form]);
   ok = runner_init(&r2, build(form, ratio, seed, &st, &err));
-  CHECK(ok, "%s: second build", form_name[form]);
+  CHECKF(ok, "%s: second build", form_name[form]);
   if (ok) {
-    CHECK(run(&r2, x, y_fresh, MAX_BATCH, 7, 1.0) && memcmp(y, y_fresh, sizeof y) == 0,
+    CHECKF(run(&r2, x, y_fresh, MAX_BATCH, 7, 1.0) && memcmp(y, y_fresh, sizeof y) == 0,
           "%s: a fresh compile with the same seed gives the same masks", form_name[form]);
     runner_free(&r2);
   }
@@ -293,19 +282,19 @@ static void test_training(ratio_form form) {
    * with probability q = 2 p (1 - p) = 0.42, so mismatches ~ Binomial(n, q),
    * sd 63.2; a mask that ignored the step or the seed would give 0. */
   double q = 2 * p * (1 - p), qsd = sqrt(N * q * (1 - q));
-  CHECK(run(&r, x, y_step, MAX_BATCH, 8, 1.0), "%s: runs at step 8", form_name[form]);
+  CHECKF(run(&r, x, y_step, MAX_BATCH, 8, 1.0), "%s: runs at step 8", form_name[form]);
   int64_t mm = mask_mismatch(y, y_step, N);
-  CHECK(within("mask mismatches, step 7 vs 8", (double)mm, N * q, qsd),
+  CHECKF(within("mask mismatches, step 7 vs 8", (double)mm, N * q, qsd),
         "%s: step 8's mask differs from step 7's at %lld positions, want %.0f within 4 sd",
         form_name[form], (long long)mm, N * q);
   s = stats(x, y_step, N, scale);
-  CHECK(s.bad_kept == 0 && s.bad_dropped == 0, "%s: step 8 values", form_name[form]);
+  CHECKF(s.bad_kept == 0 && s.bad_dropped == 0, "%s: step 8 values", form_name[form]);
   ok = runner_init(&rs, build(form, ratio, seed + 1, &st, &err));
-  CHECK(ok, "%s: build with seed + 1", form_name[form]);
+  CHECKF(ok, "%s: build with seed + 1", form_name[form]);
   if (ok) {
-    CHECK(run(&rs, x, y_seed, MAX_BATCH, 7, 1.0), "%s: runs with seed + 1", form_name[form]);
+    CHECKF(run(&rs, x, y_seed, MAX_BATCH, 7, 1.0), "%s: runs with seed + 1", form_name[form]);
     mm = mask_mismatch(y, y_seed, N);
-    CHECK(within("mask mismatches, seed vs seed + 1", (double)mm, N * q, qsd),
+    CHECKF(within("mask mismatches, seed vs seed + 1", (double)mm, N * q, qsd),
           "%s: seed+1's mask differs from seed's at %lld positions, want %.0f within 4 sd",
           form_name[form], (long long)mm, N * q);
     runner_free(&rs);
@@ -314,10 +303,10 @@ static void test_training(ratio_form form) {
   /* a batch of 2 at the same step: the first two rows of the batch of 4,
    * and nothing written past them */
   y2[2 * COLS] = 1234.5f;
-  CHECK(run(&r, x, y2, 2, 7, 1.0) && memcmp(y2, y, sizeof(float) * 2 * COLS) == 0,
+  CHECKF(run(&r, x, y2, 2, 7, 1.0) && memcmp(y2, y, sizeof(float) * 2 * COLS) == 0,
         "%s: batch 2's masks are the first rows of batch 4's (%lld mismatches)", form_name[form],
         (long long)mask_mismatch(y2, y, 2 * COLS));
-  CHECK(y2[2 * COLS] == 1234.5f, "%s: no write past batch 2", form_name[form]);
+  CHECKF(y2[2 * COLS] == 1234.5f, "%s: no write past batch 2", form_name[form]);
 
   /* training = 0: the identity, bitwise, on special values too */
   static float xs[N], ye[N];
@@ -327,7 +316,7 @@ static void test_training(ratio_form form) {
                          0xFF800000u, 0x7F7FFFFFu /* FLT_MAX */, 0x00000000u};
   for (size_t k = 0; k < sizeof specials / sizeof *specials; k++)
     memcpy(&xs[k * 977 + 3], &specials[k], sizeof(float));
-  CHECK(run(&r, xs, ye, MAX_BATCH, 7, 0.0) && memcmp(xs, ye, sizeof xs) == 0,
+  CHECKF(run(&r, xs, ye, MAX_BATCH, 7, 0.0) && memcmp(xs, ye, sizeof xs) == 0,
         "%s: training = 0 gives y == x bitwise", form_name[form]);
   runner_free(&r);
 }
@@ -339,12 +328,12 @@ static void test_ratio_zero(ratio_form form) {
   tc_status st;
   runner r;
   bool ok = runner_init(&r, build(form, 0.0f, 99, &st, &err));
-  CHECK(ok, "%s, ratio 0: builds (%s)", form_name[form], st ? err.msg : "out of memory");
+  CHECKF(ok, "%s, ratio 0: builds (%s)", form_name[form], st ? err.msg : "out of memory");
   if (!ok) return;
   enum { N = MAX_BATCH * COLS };
   static float x[N], y[N];
   fill_input(x, N);
-  CHECK(run(&r, x, y, MAX_BATCH, 3, 1.0) && memcmp(x, y, sizeof x) == 0,
+  CHECKF(run(&r, x, y, MAX_BATCH, 3, 1.0) && memcmp(x, y, sizeof x) == 0,
         "%s, ratio 0, training: y == x bitwise", form_name[form]);
   runner_free(&r);
 }
@@ -354,7 +343,7 @@ static void expect_error(ratio_form form, float ratio, bool with_mask, const cha
   tc_error err = {{0}};
   tc_status st;
   tc_program *p = build_graph(form, ratio, with_mask, 5, &st, &err);
-  CHECK(!p && st == TC_ERR_INPUT && strstr(err.msg, want),
+  CHECKF(!p && st == TC_ERR_INPUT && strstr(err.msg, want),
         "%s: %s: want TC_ERR_INPUT with \"%s\", got status %d: %s", form_name[form], what, want,
         (int)st, err.msg);
   if (p) tc_program_free(p);
@@ -383,6 +372,5 @@ int main(void) {
   expect_error(RATIO_ATTR, 0.3f, true,
                "node 'drop' (Dropout): the mask output is not supported yet", "mask output");
 
-  printf("%d passed, %d failed\n", passed, failed);
-  return failed != 0;
+  return check_summary();
 }

@@ -10,18 +10,7 @@
 #include "tc_train.h"
 #include "train_setup.h"
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                                              \
-  do {                                                                \
-    if (cond) passed++;                                               \
-    else {                                                            \
-      failed++;                                                       \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);            \
-      fprintf(stderr, __VA_ARGS__);                                   \
-      fputc('\n', stderr);                                            \
-    }                                                                 \
-  } while (0)
+#include "check.h"
 
 static bool same_state(const tc_step *s, const uint8_t *a, const uint8_t *b, const char **which) {
   for (int i = 0; i < s->ntensors; i++) {
@@ -75,14 +64,14 @@ int main(void) {
     if (!st) st = tc_step_call(s, s->apply_update, c, NULL, NULL, b->size, hyper, &err);
     if (st) break;
     const char *which = "";
-    CHECK(loss_a == loss_c && memcmp(logits_a, logits_c, sizeof logits_a) == 0,
+    CHECKF(loss_a == loss_c && memcmp(logits_a, logits_c, sizeof logits_a) == 0,
           "step %d: grad_step's loss/logits differ from train_step's", step);
-    CHECK(loss_a == loss_e && memcmp(logits_a, logits_e, sizeof logits_a) == 0,
+    CHECKF(loss_a == loss_e && memcmp(logits_a, logits_e, sizeof logits_a) == 0,
           "step %d: eval_step's loss %.9g vs train_step's %.9g", step, loss_e, loss_a);
-    CHECK(memcmp(logits_a, logits_i, sizeof logits_a) == 0, "step %d: infer's logits differ", step);
-    CHECK(same_state(s, a, c, &which), "step %d: grad_step + apply_update differ from train_step in %s",
+    CHECKF(memcmp(logits_a, logits_i, sizeof logits_a) == 0, "step %d: infer's logits differ", step);
+    CHECKF(same_state(s, a, c, &which), "step %d: grad_step + apply_update differ from train_step in %s",
           step, which);
-    CHECK(loss_a > 0 && loss_a < 10, "step %d: loss %g is plausible", step, loss_a);
+    CHECKF(loss_a > 0 && loss_a < 10, "step %d: loss %g is plausible", step, loss_a);
   }
   if (st) {
     fprintf(stderr, "run: %s\n", err.msg);
@@ -91,6 +80,5 @@ int main(void) {
   free(c);
   train_setup_free(t);
   tc_spec_free(spec);
-  printf("%d passed, %d failed\n", passed, failed);
-  return failed != 0;
+  return check_summary();
 }
