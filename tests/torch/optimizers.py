@@ -26,7 +26,6 @@ usage: /usr/bin/python3 optimizers.py TRAINC SOURCE_DIR
 """
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
@@ -35,7 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from reference import (LOSS_RTOL, WEIGHT_RTOL, fashion, initializers, load_models, matches,
-                       relative)
+                       relative, report, train_with_trainc)
 
 STEPS, BATCH = 20, 64
 
@@ -147,17 +146,8 @@ def run_trainc(trainc, tmp, name, onnx_path, npz, opt_spec):
         "data": {"train": {"format": "npz", "path": npz}},
         "batch_size": BATCH, "epochs": 1, "shuffle": False, "log_interval": 100,
     }
-    spec_path = os.path.join(tmp, name + ".json")
-    with open(spec_path, "w") as f:
-        json.dump(spec, f)
-    metrics = os.path.join(tmp, name + ".jsonl")
-    out = os.path.join(tmp, name + ".trained.onnx")
-    r = subprocess.run([trainc, "train", onnx_path, "--spec", spec_path, "--metrics", metrics,
-                        "--out", out], capture_output=True, text=True)
-    if r.returncode != 0:
-        return None, None, f"trainc failed ({r.returncode}): {r.stderr.strip()}"
-    records = [json.loads(l) for l in open(metrics)]
-    return [r["loss"] for r in records if r["kind"] == "train"], initializers(out), None
+    records, trained, error = train_with_trainc(trainc, tmp, name, onnx_path, spec)
+    return (None if error else [r["loss"] for r in records]), trained, error
 
 
 def run_case(trainc, m, tmp, onnx_path, npz, init, x, y, name, opt_spec, alt):
@@ -211,23 +201,12 @@ def main():
     init = initializers(onnx_path)
     x, y = fashion(STEPS * BATCH)
     only = sys.argv[3:]
-    passed = failed = 0
     with tempfile.TemporaryDirectory() as tmp:
         npz = os.path.join(tmp, "train.npz")
         np.savez(npz, image=x, label=y)
-        for name, opt_spec, alt in CASES:
-            if only and name not in only:
-                continue
-            problems = run_case(trainc, m, tmp, onnx_path, npz, init, x, y, name, opt_spec, alt)
-            if problems:
-                failed += 1
-                print(f"FAIL {name}: " + "; ".join(problems[:5]))
-            else:
-                passed += 1
-                print(f"ok   {name}")
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
-
+        sys.exit(report((name, run_case(trainc, m, tmp, onnx_path, npz, init, x, y, name,
+                                        opt_spec, alt))
+                        for name, opt_spec, alt in CASES if not only or name in only))
 
 if __name__ == "__main__":
     main()

@@ -8,7 +8,9 @@ to 4x the spread float32 rounding alone gives PyTorch in the same run.
 import fnmatch
 import gzip
 import importlib.util
+import json
 import os
+import subprocess
 
 import numpy as np
 import onnx
@@ -59,3 +61,35 @@ def relative(a, b):
 def matches(patterns, name):
     """A parameter name against spec names or * globs, as trainc matches them."""
     return any(p == name or fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def train_with_trainc(trainc, tmp, name, onnx_path, spec):
+    """`trainc train` on onnx_path with `spec` (written into tmp), logging
+    metrics and writing the trained model. Returns (the per-step "train"
+    records, the trained initializers, None), or (None, None, the error)."""
+    spec_path = os.path.join(tmp, name + ".json")
+    with open(spec_path, "w") as f:
+        json.dump(spec, f)
+    metrics = os.path.join(tmp, name + ".jsonl")
+    out = os.path.join(tmp, name + ".trained.onnx")
+    r = subprocess.run([trainc, "train", onnx_path, "--spec", spec_path, "--metrics", metrics,
+                        "--out", out], capture_output=True, text=True)
+    if r.returncode != 0:
+        return None, None, f"trainc failed ({r.returncode}): {r.stderr.strip()}"
+    records = [json.loads(line) for line in open(metrics)]
+    return [x for x in records if x["kind"] == "train"], initializers(out), None
+
+
+def report(results):
+    """Prints a line per (case name, problems) and the closing "N passed, N
+    failed" line; returns the exit status."""
+    passed = failed = 0
+    for name, problems in results:
+        if problems:
+            failed += 1
+            print(f"FAIL {name}: " + "; ".join(problems[:5]))
+        else:
+            passed += 1
+            print(f"ok   {name}")
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0

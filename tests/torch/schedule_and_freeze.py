@@ -40,9 +40,7 @@ tolerance of trainc's result, or the case would not test the feature.
 
 usage: /usr/bin/python3 schedule_and_freeze.py TRAINC SOURCE_DIR
 """
-import json
 import os
-import subprocess
 import sys
 import tempfile
 
@@ -50,7 +48,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from reference import LOSS_RTOL, WEIGHT_RTOL, fashion, initializers, load_models, matches, relative
+from reference import (LOSS_RTOL, WEIGHT_RTOL, fashion, initializers, load_models, matches,
+                       relative, report, train_with_trainc)
 BASE_OPTIM = {"type": "SGD", "lr": 0.01, "momentum": 0.9}
 
 
@@ -155,17 +154,7 @@ def run_trainc(trainc, tmp, name, onnx_path, npz, case):
     for key in ("frozen", "lr_scheduler", "clip_grad_norm", "clip_grad_value"):
         if key in case:
             spec[key] = case[key]
-    spec_path = os.path.join(tmp, name + ".json")
-    with open(spec_path, "w") as f:
-        json.dump(spec, f)
-    metrics = os.path.join(tmp, name + ".jsonl")
-    out = os.path.join(tmp, name + ".trained.onnx")
-    r = subprocess.run([trainc, "train", onnx_path, "--spec", spec_path, "--metrics", metrics,
-                        "--out", out], capture_output=True, text=True)
-    if r.returncode != 0:
-        return None, None, f"trainc failed ({r.returncode}): {r.stderr.strip()}"
-    records = [json.loads(l) for l in open(metrics)]
-    return [x for x in records if x["kind"] == "train"], initializers(out), None
+    return train_with_trainc(trainc, tmp, name, onnx_path, spec)
 
 
 def run_case(trainc, m, tmp, onnx_path, data, name, case):
@@ -279,19 +268,9 @@ def main():
                               discriminates="groups")),
     ]
     data = fashion(max(c["samples"] for _, c in cases))
-    passed = failed = 0
     with tempfile.TemporaryDirectory() as tmp:
-        for name, case in cases:
-            problems = run_case(trainc, m, tmp, onnx_path, data, name, case)
-            if problems:
-                failed += 1
-                print(f"FAIL {name}: " + "; ".join(problems[:5]))
-            else:
-                passed += 1
-                print(f"ok   {name}")
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
-
+        sys.exit(report((name, run_case(trainc, m, tmp, onnx_path, data, name, case))
+                        for name, case in cases))
 
 if __name__ == "__main__":
     main()

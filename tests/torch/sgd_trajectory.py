@@ -15,9 +15,7 @@ chosen to pass.
 
 usage: /usr/bin/python3 sgd_trajectory.py TRAINC SOURCE_DIR
 """
-import json
 import os
-import subprocess
 import sys
 import tempfile
 
@@ -27,7 +25,7 @@ import torch.nn.functional as F
 
 STEPS, BATCH = 50, 64
 from reference import (LOSS_RTOL, WEIGHT_RTOL, fashion, initializers, load_models, relative,
-                       synthetic)
+                       report, synthetic, train_with_trainc)
 
 
 
@@ -55,16 +53,10 @@ def run_case(trainc, source, tmp, name, model_cls, onnx_path, loss, optim, steps
         "data": {"train": {"format": "npz", "path": npz}},
         "batch_size": BATCH, "epochs": 1, "shuffle": False, "log_interval": 10,
     }
-    spec_path = os.path.join(tmp, name + ".json")
-    with open(spec_path, "w") as f:
-        json.dump(spec, f)
-    metrics = os.path.join(tmp, name + ".jsonl")
-    out = os.path.join(tmp, name + ".trained.onnx")
-    r = subprocess.run([trainc, "train", onnx_path, "--spec", spec_path, "--metrics", metrics,
-                        "--out", out], capture_output=True, text=True)
-    if r.returncode != 0:
-        return [f"trainc failed ({r.returncode}): {r.stderr.strip()}"]
-    ours = [json.loads(l)["loss"] for l in open(metrics) if json.loads(l)["kind"] == "train"]
+    records, trained, error = train_with_trainc(trainc, tmp, name, onnx_path, spec)
+    if error:
+        return [error]
+    ours = [r["loss"] for r in records]
 
     init = initializers(onnx_path)
     theirs, weights = torch_run(model_cls, init, x, y, data, loss, optim, ulp=False)
@@ -78,7 +70,6 @@ def run_case(trainc, source, tmp, name, model_cls, onnx_path, loss, optim, steps
         if abs(a - b) > tol:
             problems.append(f"step {s + 1}: loss {a:.8g} vs torch {b:.8g} (tolerance {tol:.3g})")
             break
-    trained = initializers(out)
     for k, want in weights.items():
         rel = relative(trained[k], want)
         tol = max(WEIGHT_RTOL, 4 * relative(nudged[k], want))
@@ -133,20 +124,11 @@ def main():
         ("resnet8_batchnorm", m.ResNet8, "resnet8.onnx", "CrossEntropyLoss",
          dict(lr=0.01, momentum=0.9), 10, 16),
     ]
-    passed = failed = 0
     with tempfile.TemporaryDirectory() as tmp:
-        for name, cls, onnx_name, loss, optim, *size in cases:
-            problems = run_case(trainc, source, tmp, name, cls,
-                                os.path.join(source, "models", onnx_name), loss, optim, *size)
-            if problems:
-                failed += 1
-                print(f"FAIL {name}: " + "; ".join(problems[:5]))
-            else:
-                passed += 1
-                print(f"ok   {name}")
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
-
+        sys.exit(report((name, run_case(trainc, source, tmp, name, cls,
+                                        os.path.join(source, "models", onnx_name), loss, optim,
+                                        *size))
+                        for name, cls, onnx_name, loss, optim, *size in cases))
 
 if __name__ == "__main__":
     main()
