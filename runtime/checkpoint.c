@@ -130,16 +130,7 @@ typedef struct sink {
 } sink;
 
 static void sink_raw(sink *s, const unsigned char *p, size_t n) {
-  while (n > 0 && !s->error) {
-    ssize_t w = write(s->fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) {
-      s->error = w < 0 ? errno : EIO;
-      return;
-    }
-    p += w;
-    n -= (size_t)w;
-  }
+  if (!s->error) s->error = tc_file_write_all(s->fd, p, n);
 }
 
 static void sink_flush(sink *s) {

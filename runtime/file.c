@@ -65,3 +65,15 @@ int tc_file_sync_folder(const char *dir) {
   errno = saved;
   return rc;
 }
+
+int tc_file_write_all(int fd, const void *p, size_t n) {
+  const unsigned char *at = p;
+  while (n > 0) {
+    ssize_t w = write(fd, at, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return w < 0 ? errno : EIO;
+    at += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}

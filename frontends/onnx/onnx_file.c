@@ -144,17 +144,9 @@ typedef struct fd_sink {
 } fd_sink;
 
 static void sink_write(fd_sink *s, const unsigned char *p, size_t n) {
-  while (n > 0 && !s->error) {
-    ssize_t w = write(s->fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) {
-      s->error = w < 0 ? errno : EIO;
-      return;
-    }
-    p += w;
-    n -= (size_t)w;
-    s->written += (size_t)w;
-  }
+  if (s->error) return;
+  s->error = tc_file_write_all(s->fd, p, n);
+  if (!s->error) s->written += n;
 }
 
 static void sink_flush(fd_sink *s) {
