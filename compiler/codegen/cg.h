@@ -55,7 +55,7 @@ typedef struct tc_cg {
   LLVMContextRef ctx;
   LLVMModuleRef mod;
   LLVMBuilderRef b;
-  LLVMTypeRef i1, i8, i16, i32, i64, f32, f64, ptr, void_t;
+  LLVMTypeRef i1, i8, i16, i32, i64, f32, f64, ptr;
   LLVMValueRef fn;                 /* the entry function being built */
   LLVMValueRef arena, inputs, outputs, batch, hyper; /* its parameters */
   LLVMBasicBlockRef alloca_block;  /* entry block: allocas go here */
@@ -80,7 +80,7 @@ tc_status tc_cg_optimize(LLVMModuleRef mod, LLVMTargetMachineRef tm, int opt_lev
 
 typedef struct tc_loop {
   LLVMValueRef iv;           /* i64 induction variable, 0..count-1 */
-  LLVMBasicBlockRef header, latch_from, exit;
+  LLVMBasicBlockRef header, exit;
 } tc_loop;
 
 /* Starts `for (iv = 0; iv < count; iv++)`; the builder is left in the body. */

@@ -116,39 +116,35 @@ static bool free_block(allocator *al, int64_t offset, int64_t size) {
 
 /* ---- fusion ---- */
 
-static bool is_graph_output(const tc_graph *g, const tc_value *v) {
-  for (int i = 0; i < g->noutputs; i++)
-    if (g->outputs[i] == v) return true;
-  return false;
-}
-
-/* The single node that reads v, or NULL. */
-static const tc_node *sole_consumer(const tc_graph *g, const tc_value *v) {
-  const tc_node *found = NULL;
-  int uses = 0;
+/* Readers of every value: how many (a graph output counts as one) and the
+ * position of the last reading node, in one pass over the graph. */
+static void count_readers(const tc_graph *g, int *uses, int *reader) {
   for (int i = 0; i < g->nnodes; i++)
     for (int j = 0; j < g->nodes[i]->ninputs; j++)
-      if (g->nodes[i]->inputs[j] == v) {
-        found = g->nodes[i];
-        uses++;
+      if (g->nodes[i]->inputs[j]) {
+        uses[g->nodes[i]->inputs[j]->id]++;
+        reader[g->nodes[i]->inputs[j]->id] = i;
       }
-  return uses == 1 ? found : NULL;
+  for (int i = 0; i < g->noutputs; i++) uses[g->outputs[i]->id]++;
 }
 
-static bool fusable(const tc_graph *g, const tc_node *n, const tc_node **consumer) {
+/* Node n (at position i) can be computed inside the loop of its only
+ * reader, which is then at *at. */
+static bool fusable(const tc_graph *g, const tc_node *n, const int *uses, const int *reader,
+                    int *at) {
   if (tc_op_table[n->op].family != TC_FAMILY_ELEMENTWISE) return false;
   for (int j = 1; j < n->noutputs; j++)
     if (n->outputs[j]) return false;
   const tc_value *v = n->outputs[0];
-  if (is_graph_output(g, v)) return false;
-  const tc_node *c = sole_consumer(g, v);
-  if (!c || tc_op_table[c->op].family != TC_FAMILY_ELEMENTWISE) return false;
+  if (uses[v->id] != 1 || reader[v->id] < 0) return false; /* several, or a graph output */
+  const tc_node *c = g->nodes[reader[v->id]];
+  if (tc_op_table[c->op].family != TC_FAMILY_ELEMENTWISE) return false;
   /* Entry points run phase subsets: a value must be computed in its own. */
   if (c->phase != n->phase) return false;
   for (int j = 1; j < c->noutputs; j++)
     if (c->outputs[j]) return false;
   if (!tc_shape_equal(&v->shape, &c->outputs[0]->shape)) return false;
-  *consumer = c;
+  *at = reader[v->id];
   return true;
 }
 
@@ -167,7 +163,7 @@ tc_status tc_plan_build(const tc_graph *g, int64_t max_batch, tc_arena *a,
   plan->scratch = tc_arena_alloc(a, sizeof(int64_t) * (size_t)(nn + 1));
   int *exec_pos = calloc((size_t)g->nnodes + 1, sizeof(int));
   int64_t *last_use = malloc(sizeof(int64_t) * (size_t)(nv + 1));
-  int *dies_at = NULL, *next_dying = NULL;
+  int *dies_at = NULL, *next_dying = NULL, *uses = NULL, *reader = NULL;
   allocator al = {0};
   tc_status st = TC_OK;
   if (!plan->loc || !plan->fused || !plan->scratch || !exec_pos || !last_use) {
@@ -192,16 +188,17 @@ tc_status tc_plan_build(const tc_graph *g, int64_t max_batch, tc_arena *a,
     plan->loc[g->inputs[i]->id] = (tc_loc){.kind = TC_LOC_INPUT, .index = i};
 
   /* Fusion and execution positions (reverse order: consumers come later). */
+  uses = calloc((size_t)nv + 1, sizeof(int));
+  reader = malloc(sizeof(int) * (size_t)(nv + 1));
+  if (!uses || !reader) goto oom;
+  for (int k = 0; k < nv; k++) reader[k] = -1;
+  count_readers(g, uses, reader);
   for (int i = g->nnodes - 1; i >= 0; i--) {
-    const tc_node *n = g->nodes[i], *c;
+    int at;
     exec_pos[i] = i;
-    if (fusable(g, n, &c)) {
-      plan->fused[n->id] = true;
-      for (int k = i + 1; k < g->nnodes; k++)
-        if (g->nodes[k] == c) {
-          exec_pos[i] = exec_pos[k];
-          break;
-        }
+    if (fusable(g, g->nodes[i], uses, reader, &at)) {
+      plan->fused[g->nodes[i]->id] = true;
+      exec_pos[i] = exec_pos[at];
     }
   }
 
@@ -278,6 +275,8 @@ done:
   free(al.free);
   free(dies_at);
   free(next_dying);
+  free(uses);
+  free(reader);
   free(exec_pos);
   free(last_use);
   return st;

@@ -125,7 +125,6 @@ static tc_status build_module(const tc_graph *g, const tc_plan *plan, const tc_e
   cg.f32 = LLVMFloatTypeInContext(ctx);
   cg.f64 = LLVMDoubleTypeInContext(ctx);
   cg.ptr = LLVMPointerTypeInContext(ctx, 0);
-  cg.void_t = LLVMVoidTypeInContext(ctx);
   st = tc_cg_emit_entries(&cg, entries, nentries);
   LLVMDisposeBuilder(cg.b);
   if (!st) {

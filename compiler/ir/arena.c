@@ -15,7 +15,6 @@ typedef struct chunk {
 
 struct tc_arena {
   chunk *head;
-  size_t handed_out;
 };
 
 static long fail_countdown; /* 0: off; otherwise allocations left before one fails */
@@ -42,7 +41,6 @@ tc_arena *tc_arena_new(void) {
   tc_arena *a = tc_xmalloc(sizeof *a);
   if (!a) return NULL;
   a->head = NULL;
-  a->handed_out = 0;
   return a;
 }
 
@@ -79,7 +77,6 @@ void *tc_arena_alloc(tc_arena *a, size_t size) {
   }
   void *p = c->data + c->used;
   c->used += need;
-  a->handed_out += need;
   memset(p, 0, size);
   return p;
 }
@@ -104,5 +101,3 @@ char *tc_arena_printf(tc_arena *a, const char *fmt, ...) {
   va_end(ap);
   return p;
 }
-
-size_t tc_arena_bytes(const tc_arena *a) { return a->handed_out; }

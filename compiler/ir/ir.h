@@ -41,7 +41,6 @@ void *tc_arena_alloc(tc_arena *a, size_t size);        /* 16-byte aligned, zeroe
 char *tc_arena_strdup(tc_arena *a, const char *s);
 char *tc_arena_printf(tc_arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-size_t tc_arena_bytes(const tc_arena *a);               /* bytes handed out */
 
 /* Test hook: make the nth allocation (counted from now, 1-based) of every
  * arena and tc_xmalloc fail; 0 disables. */
