@@ -353,19 +353,26 @@ static LLVMValueRef emit_node(ew *e, const tc_node *n) {
   }
 }
 
-static tc_status check_supported(tc_cg *cg, const tc_node *n) {
-  if (n->op != TC_OP_CAST && n->op != TC_OP_DROPOUT && n->op != TC_OP_IDENTITY &&
-      n->op != TC_OP_SIGN && n->op != TC_OP_ASSIGN && n->op != TC_OP_EXPAND &&
-      n->op != TC_OP_SELECT && n->op != TC_OP_HYPER && n->op != TC_OP_BATCH_RECIP) {
-    bool float_only = n->op != TC_OP_ADD && n->op != TC_OP_SUB && n->op != TC_OP_MUL &&
-                      n->op != TC_OP_DIV && n->op != TC_OP_NEG && n->op != TC_OP_ABS &&
-                      n->op != TC_OP_RELU && n->op != TC_OP_CLIP;
-    if (float_only && !tc_dtype_is_float(n->outputs[0]->dtype))
-      return tc_fail(cg->err, TC_ERR_INPUT,
-                     "%s: node '%s' (%s): %s tensors are not supported by this op",
-                     cg->g->source, n->name, tc_op_table[n->op].onnx_name,
-                     tc_dtype_name(n->outputs[0]->dtype));
+/* Ops whose scalar code (emit_node) also handles integer and bool
+ * elements; the others are emitted with floating-point instructions only. */
+static bool handles_integers(tc_op op) {
+  switch (op) {
+  case TC_OP_ADD: case TC_OP_SUB: case TC_OP_MUL: case TC_OP_DIV: case TC_OP_NEG:
+  case TC_OP_ABS: case TC_OP_RELU: case TC_OP_CLIP: case TC_OP_CAST: case TC_OP_DROPOUT:
+  case TC_OP_IDENTITY: case TC_OP_SIGN: case TC_OP_ASSIGN: case TC_OP_EXPAND:
+  case TC_OP_SELECT:
+    return true;
+  default:
+    return false;
   }
+}
+
+static tc_status check_supported(tc_cg *cg, const tc_node *n) {
+  if (!handles_integers(n->op) && !tc_dtype_is_float(n->outputs[0]->dtype))
+    return tc_fail(cg->err, TC_ERR_INPUT,
+                   "%s: node '%s' (%s): %s tensors are not supported by this op",
+                   cg->g->source, n->name, tc_op_table[n->op].onnx_name,
+                   tc_dtype_name(n->outputs[0]->dtype));
   if (n->op == TC_OP_DROPOUT && n->ninputs > 2 && n->inputs[2]) {
     const tc_value *tm = n->inputs[2];
     if (!tm->data || *(const uint8_t *)tm->data)
