@@ -4,7 +4,8 @@
  *   plan.c      fusion decisions and the memory plan (offsets in the arena)
  *   module.c    the LLVM module: kernel bitcode, target machine, optimization
  *   loops.c     small IR-building helpers: loops, constants, kernel calls
- *   lower_elementwise.c, lower_linalg.c, lower_tensor.c   per-op lowerings
+ *   lower_elementwise.c, lower_linalg.c, lower_tensor.c, lower_train.c,
+ *   lower_loss.c   per-op lowerings
  *   emit.c      the entry function: walks the graph and calls the lowerings
  *   program.c   JIT (ORC LLJIT) and the tc_program API of codegen.h */
 #ifndef TC_CG_H
@@ -98,7 +99,9 @@ LLVMValueRef tc_cg_numel(tc_cg *cg, const tc_shape *s, int from, int to);
 LLVMTypeRef tc_cg_type(tc_cg *cg, tc_dtype t);
 /* Pointer to a value's first element. */
 LLVMValueRef tc_cg_ptr(tc_cg *cg, const tc_value *v);
-/* An i64 array in the entry block, filled with vals; returns its pointer. */
+/* An array of elem in the entry block, filled with vals here; returns its
+ * pointer. */
+LLVMValueRef tc_cg_array(tc_cg *cg, LLVMTypeRef elem, LLVMValueRef *vals, int n);
 LLVMValueRef tc_cg_i64_array(tc_cg *cg, LLVMValueRef *vals, int n);
 /* Calls kernel `name` from the linked kernel bitcode. */
 LLVMValueRef tc_cg_call(tc_cg *cg, const char *name, LLVMValueRef *args, int nargs);

@@ -83,19 +83,23 @@ LLVMValueRef tc_cg_ptr(tc_cg *cg, const tc_value *v) {
   }
 }
 
-LLVMValueRef tc_cg_i64_array(tc_cg *cg, LLVMValueRef *vals, int n) {
+LLVMValueRef tc_cg_array(tc_cg *cg, LLVMTypeRef elem, LLVMValueRef *vals, int n) {
   LLVMBasicBlockRef here = LLVMGetInsertBlock(cg->b);
   LLVMValueRef first = LLVMGetFirstInstruction(cg->alloca_block);
   if (first) LLVMPositionBuilderBefore(cg->b, first);
   else LLVMPositionBuilderAtEnd(cg->b, cg->alloca_block);
-  LLVMValueRef arr = LLVMBuildAlloca(cg->b, LLVMArrayType2(cg->i64, (uint64_t)(n ? n : 1)), "arr");
+  LLVMValueRef arr = LLVMBuildAlloca(cg->b, LLVMArrayType2(elem, (uint64_t)(n ? n : 1)), "arr");
   LLVMPositionBuilderAtEnd(cg->b, here);
   for (int i = 0; i < n; i++) {
     LLVMValueRef idx = tc_cg_i64(cg, i);
-    LLVMValueRef p = LLVMBuildInBoundsGEP2(cg->b, cg->i64, arr, &idx, 1, "");
+    LLVMValueRef p = LLVMBuildInBoundsGEP2(cg->b, elem, arr, &idx, 1, "");
     LLVMBuildStore(cg->b, vals[i], p);
   }
   return arr;
+}
+
+LLVMValueRef tc_cg_i64_array(tc_cg *cg, LLVMValueRef *vals, int n) {
+  return tc_cg_array(cg, cg->i64, vals, n);
 }
 
 const char *tc_cg_kernel_name(tc_cg *cg, const char *base, tc_dtype t) {

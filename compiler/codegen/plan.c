@@ -30,10 +30,16 @@ static tc_status value_bytes(const tc_value *v, int64_t max_batch, int64_t *out,
 }
 
 /* Bytes of scratch space a node's kernel needs (0 for most). Convolution
- * and its gradients unfold one image into columns. */
-static int64_t scratch_bytes(const tc_node *n) {
+ * and its gradients unfold one image into columns; a loss kernel says what
+ * it needs in its `scratch` attribute (fixed bytes, bytes per sample). */
+static int64_t scratch_bytes(const tc_node *n, int64_t max_batch) {
   const tc_shape *x, *w, *y;
+  const int64_t *s;
   switch (n->op) {
+  case TC_OP_LOSS:
+  case TC_OP_LOSS_GRAD:
+    if (tc_attr_ints(n, "scratch", &s) != 2) return 0;
+    return s[0] + s[1] * max_batch ? align_up(s[0] + s[1] * max_batch) : 0;
   case TC_OP_CONV: /* (x, w) -> y */
     x = &n->inputs[0]->shape, w = &n->inputs[1]->shape, y = &n->outputs[0]->shape;
     break;
@@ -254,7 +260,7 @@ tc_status tc_plan_build(const tc_graph *g, int64_t max_batch, tc_arena *a,
       if ((st = value_bytes(v, max_batch, &bytes, err))) goto done;
       plan->loc[v->id] = (tc_loc){.kind = TC_LOC_ARENA, .offset = alloc_block(&al, bytes)};
     }
-    int64_t sb = scratch_bytes(n);
+    int64_t sb = scratch_bytes(n, max_batch);
     if (sb) plan->scratch[n->id] = alloc_block(&al, sb);
     /* Release what dies here: the node's own scratch, and every root whose
      * last use is this position. */

@@ -87,6 +87,30 @@ tc_status tc_attr_set_ints(tc_graph *g, tc_node *n, const char *name,
   return TC_OK;
 }
 
+tc_status tc_attr_set_floats(tc_graph *g, tc_node *n, const char *name,
+                             const double *v, int64_t count, tc_error *err) {
+  double *copy = tc_arena_alloc(g->arena, sizeof(double) * (size_t)(count ? count : 1));
+  if (!copy) return tc_fail(err, TC_ERR_INTERNAL, "out of memory");
+  if (count) memcpy(copy, v, sizeof(double) * (size_t)count);
+  tc_attr *a = attr_slot(g, n, name, err);
+  if (!a) return TC_ERR_INTERNAL;
+  a->kind = TC_ATTR_FLOATS;
+  a->floats = copy;
+  a->count = count;
+  return TC_OK;
+}
+
+tc_status tc_attr_set_string(tc_graph *g, tc_node *n, const char *name, const char *v,
+                             tc_error *err) {
+  char *copy = tc_arena_strdup(g->arena, v);
+  if (!copy) return tc_fail(err, TC_ERR_INTERNAL, "out of memory");
+  tc_attr *a = attr_slot(g, n, name, err);
+  if (!a) return TC_ERR_INTERNAL;
+  a->kind = TC_ATTR_STRING;
+  a->s = copy;
+  return TC_OK;
+}
+
 tc_status tc_attr_set_float(tc_graph *g, tc_node *n, const char *name, double v,
                             tc_error *err) {
   tc_attr *a = attr_slot(g, n, name, err);

@@ -265,6 +265,10 @@ tc_status tc_attr_set_float(tc_graph *g, tc_node *n, const char *name, double v,
                             tc_error *err);
 tc_status tc_attr_set_ints(tc_graph *g, tc_node *n, const char *name,
                            const int64_t *v, int64_t count, tc_error *err);
+tc_status tc_attr_set_string(tc_graph *g, tc_node *n, const char *name, const char *v,
+                             tc_error *err);
+tc_status tc_attr_set_floats(tc_graph *g, tc_node *n, const char *name,
+                             const double *v, int64_t count, tc_error *err);
 
 /* ---- print.c ------------------------------------------------------------ */
 

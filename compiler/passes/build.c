@@ -111,6 +111,18 @@ tc_value *tb_ints(tc_builder *tb, tc_value *v, const char *name, const int64_t *
   return v;
 }
 
+tc_value *tb_string(tc_builder *tb, tc_value *v, const char *name, const char *x) {
+  if (tb->st || !v) return NULL;
+  if ((tb->st = tc_attr_set_string(tb->g, v->producer, name, x, tb->err))) return NULL;
+  return v;
+}
+
+tc_value *tb_floats(tc_builder *tb, tc_value *v, const char *name, const double *x, int n) {
+  if (tb->st || !v) return NULL;
+  if ((tb->st = tc_attr_set_floats(tb->g, v->producer, name, x, n, tb->err))) return NULL;
+  return v;
+}
+
 tc_value *tb_float(tc_builder *tb, tc_value *v, const char *name, double x) {
   if (tb->st || !v) return NULL;
   if ((tb->st = tc_attr_set_float(tb->g, v->producer, name, x, tb->err))) return NULL;

@@ -1,10 +1,38 @@
-/* Loss builders: the spec's torch.nn loss appended to the model's graph.
- * Numerically sensitive losses are single ops with stable kernels
- * (CrossEntropyLoss = SoftmaxCrossEntropyLoss); the others are built from
- * elementwise ops and reductions so autodiff differentiates them. */
-#include "passes.h"
+/* Appending the spec's torch.nn loss to the model's graph: the table of
+ * builders by class name, and what they share (losses.h). */
+#include "losses.h"
 
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
+
+static const struct {
+  const char *type;
+  tc_loss_build_fn build;
+} builders[] = {
+    {"L1Loss", tc_loss_l1},
+    {"MSELoss", tc_loss_mse},
+    {"CrossEntropyLoss", tc_loss_cross_entropy},
+    {"NLLLoss", tc_loss_nll},
+    {"PoissonNLLLoss", tc_loss_poisson_nll},
+    {"GaussianNLLLoss", tc_loss_gaussian_nll},
+    {"KLDivLoss", tc_loss_kl_div},
+    {"BCELoss", tc_loss_bce},
+    {"BCEWithLogitsLoss", tc_loss_bce_with_logits},
+    {"HuberLoss", tc_loss_huber},
+    {"SmoothL1Loss", tc_loss_smooth_l1},
+    {"SoftMarginLoss", tc_loss_soft_margin},
+    {"MultiLabelSoftMarginLoss", tc_loss_multilabel_soft_margin},
+    {"MultiLabelMarginLoss", tc_loss_multilabel_margin},
+    {"MultiMarginLoss", tc_loss_multi_margin},
+    {"MarginRankingLoss", tc_loss_margin_ranking},
+    {"HingeEmbeddingLoss", tc_loss_hinge_embedding},
+    {"CosineEmbeddingLoss", tc_loss_cosine_embedding},
+    {"TripletMarginLoss", tc_loss_triplet_margin},
+    {"TripletMarginWithDistanceLoss", tc_loss_triplet_margin_with_distance},
+    {"CTCLoss", tc_loss_ctc},
+};
 
 static tc_value *find_output(tc_graph *g, const char *name) {
   for (int i = 0; i < g->noutputs; i++)
@@ -12,101 +40,154 @@ static tc_value *find_output(tc_graph *g, const char *name) {
   return NULL;
 }
 
-static tc_value *reduce_all(tc_builder *tb, tc_value *v, tc_op op) {
-  if (!v) return NULL;
+static tc_value *find_input(tc_graph *g, const char *name) {
+  for (int i = 0; i < g->ninputs; i++)
+    if (strcmp(g->inputs[i]->name, name) == 0) return g->inputs[i];
+  return NULL;
+}
+
+tc_status tc_loss_fail(tc_loss_ctx *c, const char *fmt, ...) {
+  char what[768];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  if (c->tb->st) return c->tb->st; /* keep the first error */
+  c->tb->st = tc_fail(c->err, TC_ERR_INPUT, "%s: loss %s: %s", c->g->source, c->desc->type, what);
+  return c->tb->st;
+}
+
+const char *tc_loss_shape_str(const tc_value *v) {
+  static _Thread_local char buf[4][160];
+  static _Thread_local int next;
+  char *b = buf[next++ % 4];
+  int at = snprintf(b, 160, "%s", tc_dtype_name(v->dtype));
+  tc_shape_str(&v->shape, b + at, 160 - (size_t)at);
+  return b;
+}
+
+tc_value *tc_loss_tensor_of(tc_loss_ctx *c, const char *arg) {
+  if (c->tb->st) return NULL;
+  const tc_loss_desc *d = c->desc;
+  for (int i = 0; i < d->ntensors; i++) {
+    const tc_loss_tensor *t = &d->tensors[i];
+    if (strcmp(t->arg, arg) != 0 || !t->name) continue;
+    if (c->values[i]) return c->values[i];
+    tc_value *v = NULL;
+    if (!t->is_field) {
+      if (!(v = find_output(c->g, t->name))) {
+        tc_loss_fail(c, "%s: the model has no output named '%s'", arg, t->name);
+        return NULL;
+      }
+    } else if ((v = find_input(c->g, t->name))) {
+      /* a field two arguments share is one graph input */
+    } else {
+      if (!(v = tc_value_new(c->g, t->name, TC_VALUE_INPUT, t->dtype))) {
+        c->tb->st = tc_fail(c->err, TC_ERR_INTERNAL, "out of memory");
+        return NULL;
+      }
+      v->shape = t->shape;
+      v->shape_known = true;
+      if ((c->tb->st = tc_graph_add_input(c->g, v, c->err))) return NULL;
+    }
+    return c->values[i] = v;
+  }
+  return NULL;
+}
+
+tc_value *tc_loss_need(tc_loss_ctx *c, const char *arg) {
+  tc_value *v = tc_loss_tensor_of(c, arg);
+  if (!v && !c->tb->st)
+    tc_loss_fail(c, "no tensor is given for its argument '%s' (name a model output or data "
+                 "field with \"%s\": \"<name>\")", arg, arg);
+  return v;
+}
+
+static const tc_loss_option *option(const tc_loss_ctx *c, const char *name) {
+  for (int i = 0; i < c->desc->noptions; i++)
+    if (strcmp(c->desc->options[i].name, name) == 0) return &c->desc->options[i];
+  return NULL;
+}
+
+double tc_loss_num(const tc_loss_ctx *c, const char *name) {
+  const tc_loss_option *o = option(c, name);
+  return o && (o->kind == TC_LOSS_OPT_NUMBER || o->kind == TC_LOSS_OPT_BOOL) ? o->num : NAN;
+}
+
+bool tc_loss_bool(const tc_loss_ctx *c, const char *name) {
+  const tc_loss_option *o = option(c, name);
+  return o && o->kind == TC_LOSS_OPT_BOOL && o->num != 0;
+}
+
+const char *tc_loss_str(const tc_loss_ctx *c, const char *name) {
+  const tc_loss_option *o = option(c, name);
+  return o && o->kind == TC_LOSS_OPT_STRING ? o->str : NULL;
+}
+
+int tc_loss_list(const tc_loss_ctx *c, const char *name, const double **out) {
+  const tc_loss_option *o = option(c, name);
+  *out = NULL;
+  if (!o || o->kind != TC_LOSS_OPT_LIST) return -1;
+  *out = o->list;
+  return o->n;
+}
+
+tc_value *tc_loss_const(tc_loss_ctx *c, const char *name, tc_dtype dt, const tc_shape *s,
+                        const double *vals) {
+  tc_value *w = tb_zeros(c->tb, name, dt, s);
+  if (!w) return NULL;
+  int64_t n = tc_shape_numel(s, 1);
+  for (int64_t i = 0; i < n; i++) {
+    if (dt == TC_DTYPE_F32) ((float *)w->data)[i] = (float)vals[i];
+    else ((double *)w->data)[i] = vals[i];
+  }
+  return w;
+}
+
+tc_value *tc_loss_reduce(tc_loss_ctx *c, tc_value *v) {
+  if (!v || c->desc->reduction == TC_REDUCTION_NONE) return v;
   int64_t axes[TC_MAX_RANK];
   for (int d = 0; d < v->shape.rank; d++) axes[d] = d;
-  tc_shape s = {0};
-  tc_value *r = tb_node(tb, op, 1, &v, v->dtype, &s);
-  tb_ints(tb, r, "axes", axes, v->shape.rank);
-  return tb_int(tb, r, "keepdims", 0);
+  return tb_reduce(c->tb, c->desc->reduction == TC_REDUCTION_SUM ? TC_OP_REDUCE_SUM
+                                                                 : TC_OP_REDUCE_MEAN,
+                   v, axes, v->shape.rank, false);
 }
 
-static tc_value *reduce(tc_builder *tb, tc_value *v, tc_reduction red) {
-  if (red == TC_REDUCTION_NONE) return v;
-  return reduce_all(tb, v, red == TC_REDUCTION_SUM ? TC_OP_REDUCE_SUM : TC_OP_REDUCE_MEAN);
+tc_value *tc_loss_kernel(tc_loss_ctx *c, const char *kernel, int nin, tc_value *const *in,
+                         tc_dtype dt, const tc_shape *unreduced, const double *p, int np,
+                         unsigned nondiff) {
+  tc_shape scalar = {0};
+  const tc_shape *out = c->desc->reduction == TC_REDUCTION_NONE ? unreduced : &scalar;
+  tc_value *y = tb_node(c->tb, TC_OP_LOSS, nin, in, dt, out);
+  tb_string(c->tb, y, "kernel", kernel);
+  tb_string(c->tb, y, "loss", c->desc->type);
+  tb_int(c->tb, y, "reduction", c->desc->reduction);
+  if (np > 0) tb_floats(c->tb, y, "params", p, np);
+  if (nondiff) tb_int(c->tb, y, "nondiff", nondiff);
+  return y;
 }
 
-/* MSELoss: reduce((input - target)^2) */
-static tc_value *mse(tc_builder *tb, tc_value *x, tc_value *t, tc_reduction red) {
-  tc_value *d = tb_binary(tb, TC_OP_SUB, x, t);
-  return reduce(tb, tb_binary(tb, TC_OP_MUL, d, d), red);
-}
-
-static tc_status bad(tc_graph *g, const tc_loss_desc *desc, tc_error *err, const char *fmt,
-                     const char *a, const char *b) {
-  char what[512];
-  snprintf(what, sizeof what, fmt, a, b);
-  return tc_fail(err, TC_ERR_INPUT, "%s: loss %s: %s", g->source, desc->type, what);
+tc_value *tc_loss_scratch(tc_loss_ctx *c, tc_value *loss, int64_t fixed_bytes,
+                          int64_t bytes_per_sample) {
+  int64_t s[2] = {fixed_bytes, bytes_per_sample};
+  return tb_ints(c->tb, loss, "scratch", s, 2);
 }
 
 tc_status tc_build_loss(tc_graph *g, const tc_loss_desc *desc, tc_value **loss, tc_error *err) {
-  tc_value *x = find_output(g, desc->input);
-  if (!x) return bad(g, desc, err, "the model has no output named '%s'%s", desc->input, "");
   tc_builder tb;
   tc_builder_init(&tb, g, err);
-  g->building_phase = TC_PHASE_LOSS;
+  tc_loss_ctx c = {.g = g, .tb = &tb, .desc = desc, .err = err};
   tc_value *y = NULL;
+  g->building_phase = TC_PHASE_LOSS;
   if (strcmp(desc->type, "output") == 0) {
-    y = x;
+    y = tc_loss_need(&c, "input");
   } else {
-    if (!tc_dtype_is_float(x->dtype))
-      return bad(g, desc, err, "input '%s' is %s, not a float tensor", x->name,
-                 tc_dtype_name(x->dtype));
-    tc_value *t = tc_value_new(g, desc->target, TC_VALUE_INPUT, desc->target_dtype);
-    if (!t) return tc_fail(err, TC_ERR_INTERNAL, "out of memory");
-    t->shape = desc->target_shape;
-    t->shape_known = true;
-    tc_status st = tc_graph_add_input(g, t, err);
-    if (st) return st;
-    char xs[128], ts[128];
-    tc_shape_str(&x->shape, xs, sizeof xs);
-    tc_shape_str(&t->shape, ts, sizeof ts);
-    if (strcmp(desc->type, "MSELoss") == 0) {
-      if (!tc_shape_equal(&x->shape, &t->shape) || t->dtype != x->dtype)
-        return bad(g, desc, err, "target must have the input's shape and dtype (input %s, target %s)", xs, ts);
-      y = mse(&tb, x, t, desc->reduction);
-    } else if (strcmp(desc->type, "CrossEntropyLoss") == 0) {
-      bool prob = tc_dtype_is_float(t->dtype);
-      tc_shape ls = {0}; /* loss shape for reduction none: input without C */
-      if (x->shape.rank < 2) return bad(g, desc, err, "input %s needs a class axis%s", xs, "");
-      if (prob ? !tc_shape_equal(&x->shape, &t->shape) || t->dtype != x->dtype
-               : t->dtype != TC_DTYPE_I64 && t->dtype != TC_DTYPE_I32)
-        return bad(g, desc, err, "targets must be class indices (int64) or class probabilities "
-                                 "of the input's shape (input %s, target %s)", xs, ts);
-      ls.rank = x->shape.rank - 1;
-      ls.dim[0] = x->shape.dim[0];
-      for (int d = 2; d < x->shape.rank; d++) ls.dim[d - 1] = x->shape.dim[d];
-      if (!prob && !tc_shape_equal(&t->shape, &ls)) {
-        char want[128];
-        tc_shape_str(&ls, want, sizeof want);
-        return bad(g, desc, err, "class-index targets must have shape %s, got %s", want, ts);
-      }
-      tc_value *in[3] = {x, t, NULL};
-      int nin = 2;
-      if (desc->weight) {
-        int64_t C = x->shape.dim[1].size;
-        if (desc->nweight != C)
-          return bad(g, desc, err, "weight has the wrong number of classes%s%s", "", "");
-        tc_shape ws = {.rank = 1};
-        ws.dim[0] = (tc_dim){C, false};
-        tc_value *w = tb_zeros(&tb, "loss.weight", x->dtype, &ws);
-        if (w)
-          for (int64_t c = 0; c < C; c++) {
-            if (x->dtype == TC_DTYPE_F32) ((float *)w->data)[c] = (float)desc->weight[c];
-            else ((double *)w->data)[c] = desc->weight[c];
-          }
-        in[nin++] = w;
-      }
-      tc_shape out = desc->reduction == TC_REDUCTION_NONE ? ls : (tc_shape){0};
-      y = tb_node(&tb, TC_OP_SOFTMAX_CE, nin, in, x->dtype, &out);
-      tb_int(&tb, y, "reduction", desc->reduction);
-      tb_int(&tb, y, "ignore_index", desc->ignore_index);
-      tb_float(&tb, y, "label_smoothing", desc->label_smoothing);
-    } else {
-      return bad(g, desc, err, "this loss is not supported yet (supported: CrossEntropyLoss, "
-                               "MSELoss, output)%s%s", "", "");
-    }
+    tc_loss_build_fn build = NULL;
+    for (size_t i = 0; i < sizeof builders / sizeof builders[0]; i++)
+      if (strcmp(desc->type, builders[i].type) == 0) build = builders[i].build;
+    if (!build) tc_loss_fail(&c, "not a torch.nn loss trainc knows");
+    else build(&c, &y);
+    if (!tb.st && !y) tc_loss_fail(&c, "the builder produced no loss");
   }
   g->building_phase = TC_PHASE_FORWARD;
   if (tb.st) return tb.st;

@@ -177,6 +177,8 @@ tc_value *tb_zeros(tc_builder *tb, const char *name, tc_dtype dt, const tc_shape
 tc_value *tb_int(tc_builder *tb, tc_value *v, const char *name, int64_t x);
 tc_value *tb_float(tc_builder *tb, tc_value *v, const char *name, double x);
 tc_value *tb_ints(tc_builder *tb, tc_value *v, const char *name, const int64_t *x, int n);
+tc_value *tb_floats(tc_builder *tb, tc_value *v, const char *name, const double *x, int n);
+tc_value *tb_string(tc_builder *tb, tc_value *v, const char *name, const char *x);
 /* Copies every attribute of `from` onto v's producer. */
 tc_value *tb_copy_attrs(tc_builder *tb, tc_value *v, const tc_node *from);
 /* Sums v over the axes along which `shape` was broadcast to v's shape, and
@@ -197,17 +199,45 @@ tc_value *tb_hyper(tc_builder *tb, int slot, tc_dtype dt);
 typedef enum tc_reduction { TC_REDUCTION_NONE, TC_REDUCTION_SUM, TC_REDUCTION_MEAN } tc_reduction;
 
 /* The loss the spec asks for, resolved against the model and the data. */
+#define TC_LOSS_MAX_TENSORS 6
+#define TC_LOSS_MAX_OPTIONS 16
+
+/* A tensor argument of the loss's forward() (PyTorch's name) and what
+ * feeds it: a model output, or a data field that becomes a graph input. */
+typedef struct tc_loss_tensor {
+  const char *arg;   /* "input", "target", "var", "input1", "log_probs", ... */
+  const char *name;  /* the graph output or data field */
+  bool is_field;     /* a data field (dtype and shape below) */
+  tc_dtype dtype;
+  tc_shape shape;    /* per batch, usually with a leading per-batch N */
+} tc_loss_tensor;
+
+/* A keyword argument of the loss class, with PyTorch's default filled in. */
+typedef enum tc_loss_option_kind {
+  TC_LOSS_OPT_NONE, /* Python None */
+  TC_LOSS_OPT_BOOL,
+  TC_LOSS_OPT_NUMBER,
+  TC_LOSS_OPT_STRING,
+  TC_LOSS_OPT_LIST,
+} tc_loss_option_kind;
+
+typedef struct tc_loss_option {
+  const char *name;
+  tc_loss_option_kind kind;
+  double num;         /* NUMBER; BOOL as 0/1 */
+  const char *str;    /* STRING */
+  const double *list; /* LIST of n numbers */
+  int n;
+} tc_loss_option;
+
 typedef struct tc_loss_desc {
   const char *type;         /* torch.nn class name, or "output" */
-  const char *input;        /* the graph output it reads */
-  const char *target;       /* the data field holding targets ("" for "output") */
-  tc_dtype target_dtype;    /* of that field */
-  tc_shape target_shape;    /* per batch, leading N */
-  tc_reduction reduction;
-  int64_t ignore_index;     /* CrossEntropyLoss */
-  double label_smoothing;   /* CrossEntropyLoss */
-  const double *weight;     /* CrossEntropyLoss class weights, or NULL */
-  int64_t nweight;
+  int ntensors;
+  tc_loss_tensor tensors[TC_LOSS_MAX_TENSORS];
+  int noptions;
+  tc_loss_option options[TC_LOSS_MAX_OPTIONS];
+  tc_reduction reduction;   /* "batchmean" (KLDivLoss) is MEAN here; the
+                               builder reads the option itself */
 } tc_loss_desc;
 
 /* Hyper-parameters per param group (PyTorch's names; each optimizer reads
@@ -249,9 +279,10 @@ typedef struct tc_train_graph {
   int nmodel_outputs;     /* graph outputs [1, 1 + nmodel_outputs) are the model's */
 } tc_train_graph;
 
-/* Appends the loss (phase LOSS) reading the model output desc->input and a
- * new graph input for the target; the loss becomes graph output 0 and the
- * model's outputs follow. */
+/* Appends the loss (phase LOSS; losses.c and the loss_*.c builders) reading
+ * its tensors from model outputs and from new graph inputs for data fields
+ * (in desc order); the loss becomes graph output 0 and the model's outputs
+ * follow. */
 tc_status tc_build_loss(tc_graph *g, const tc_loss_desc *desc, tc_value **loss, tc_error *err);
 
 /* The optimizer builders: torch.optim.<type>'s single-tensor update of

@@ -11,7 +11,7 @@ CASES = [
     (["--grad_accumulation", "2"], "$.grad_accumulation", "not supported yet"),
     (["--optimizer", '{"type": "LBFGS", "lr": 1}'], "LBFGS", "not supported yet"),
     (["--optimizer", '{"type": "SparseAdam", "lr": 0.001}'], "SparseAdam", "not supported yet"),
-    (["--loss.type", "L1Loss"], "L1Loss", "not supported yet"),
+    (["--loss.type", "L1Loss"], "L1Loss", "of one shape and dtype (input f32[N,10], target i64[N])"),
     (["--lr_scheduler", '{"type": "ExponentialLR", "gamma": 0.9}'], "ExponentialLR",
      "not supported yet"),
     (["--optimizer.param_groups", '[{"params": ["fc*"]}, {"params": ["fc1.*"]}]'],

@@ -383,6 +383,14 @@ static const gcase cases[] = {
     CASE_NOTE(SOFTMAX_CE, "probability targets, smoothing, weight",
               "reduction=0 label_smoothing=0.2", P("2x3x2x2", R_LOGIT), K("2x3x2x2", R_PROB),
               K("3", R_POS)),
+
+    /* LOSS: the loss kernels of kernels_loss.h, one file of cases per family
+     * (attrs: kernel=NAME reduction=0|1|2 params={...}; CASE_OUT gives the
+     * unreduced output shape for reduction=0, "" otherwise) */
+#include "gradcheck_loss_pointwise.h"
+#include "gradcheck_loss_class.h"
+#include "gradcheck_loss_embedding.h"
+#include "gradcheck_loss_ctc.h"
 };
 
 enum { NCASES = (int)(sizeof cases / sizeof cases[0]) };
@@ -455,8 +463,8 @@ static void describe(const gcase *c, char *buf, size_t size) {
   if (c->note && at < size) snprintf(buf + at, size - at, " (%s)", c->note);
 }
 
-/* Attributes from "name=value ...": [a,b,...] ints, a leading letter a
- * string, '.'/'e' a float, else an int. */
+/* Attributes from "name=value ...": [a,b,...] ints, {a,b,...} floats, a
+ * leading letter a string, '.'/'e' a float, else an int. */
 static tc_status set_attrs(tc_graph *g, tc_node *n, const char *spec, tc_error *err) {
   char buf[512];
   snprintf(buf, sizeof buf, "%s", spec);
@@ -475,6 +483,15 @@ static tc_status set_attrs(tc_graph *g, tc_node *n, const char *spec, tc_error *
         p = *end == ',' ? end + 1 : end;
       }
       st = tc_attr_set_ints(g, n, name, v, count, err);
+    } else if (val[0] == '{') {
+      double v[16];
+      int count = 0;
+      for (const char *p = val + 1; *p && *p != '}' && count < 16;) {
+        char *end;
+        v[count++] = strtod(p, &end);
+        p = *end == ',' ? end + 1 : end;
+      }
+      st = tc_attr_set_floats(g, n, name, v, count, err);
     } else if (isalpha((unsigned char)val[0])) {
       if (!(st = tc_attr_set_int(g, n, name, 0, err))) {
         tc_attr *a = (tc_attr *)tc_attr_find(n, name);
@@ -606,7 +623,8 @@ static int run_case(const gcase *c, int index, char *msg, size_t msz) {
   /* the node under test */
   int nout = c->nout ? c->nout : 1;
   tc_node *n = tc_node_new(g, c->op, tc_op_table[c->op].name, nin, nout);
-  bool preset = c->op == TC_OP_EXPAND || c->op == TC_OP_SOFTMAX_CE || c->op == TC_OP_SELECT;
+  bool preset = c->op == TC_OP_EXPAND || c->op == TC_OP_SOFTMAX_CE || c->op == TC_OP_SELECT ||
+                c->op == TC_OP_LOSS;
   tc_value *y = tc_value_new(g, "y", TC_VALUE_NODE, preset ? TC_DTYPE_F64 : TC_DTYPE_UNDEF);
   if (!n || !y) goto fail;
   for (int j = 0; j < nin; j++) n->inputs[j] = in[j];
@@ -618,7 +636,7 @@ static int run_case(const gcase *c, int index, char *msg, size_t msz) {
     tc_node_set_output(n, k, extra);
   }
   if (set_attrs(g, n, c->attrs, &err)) goto fail;
-  if (c->op == TC_OP_EXPAND || c->op == TC_OP_SELECT) {
+  if (c->op == TC_OP_EXPAND || c->op == TC_OP_SELECT || c->op == TC_OP_LOSS) {
     parse_shape(c->out, &y->shape);
     y->shape_known = true;
   } else if (c->op == TC_OP_SOFTMAX_CE) { /* as losses.c builds it */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "onnx_export.h"
+#include "loss_spec.h"
 #include "onnx_import.h"
 
 /* ---- data ----------------------------------------------------------------- */
@@ -83,10 +84,17 @@ static int field_index(const tc_loader *l, const char *name) {
   return -1;
 }
 
+static bool loss_reads(const tc_loss_desc *loss, const char *field) {
+  for (int i = 0; i < loss->ntensors; i++)
+    if (loss->tensors[i].is_field && strcmp(loss->tensors[i].name, field) == 0) return true;
+  return false;
+}
+
 /* The data field feeding graph input `input`: named in "inputs", else the
- * field of the same name, else the only field that is not the target. */
+ * field of the same name, else the only field the loss does not read. */
 static tc_status bind_model_input(const tc_spec *spec, const tc_loader *l, const char *input,
-                                  const char *target, int ninputs, int *out, tc_error *err) {
+                                  const tc_loss_desc *loss, int ninputs, int *out,
+                                  tc_error *err) {
   const char *field = NULL;
   for (int i = 0; i < spec->n_inputs; i++)
     if (strcmp(spec->inputs[i].graph_input, input) == 0) field = spec->inputs[i].field;
@@ -94,7 +102,7 @@ static tc_status bind_model_input(const tc_spec *spec, const tc_loader *l, const
   if (!field && ninputs == 1) {
     int candidates = 0;
     for (int i = 0; i < tc_loader_num_fields(l); i++)
-      if (strcmp(tc_loader_field_at(l, i)->name, target) != 0) {
+      if (!loss_reads(loss, tc_loader_field_at(l, i)->name)) {
         candidates++;
         field = tc_loader_field_at(l, i)->name;
       }
@@ -134,54 +142,26 @@ static bool matches(const char *pattern, const char *name) {
   return strcmp(pattern, name) == 0 || fnmatch(pattern, name, 0) == 0;
 }
 
+/* Data fields the loss may read, from the training loader. */
+static bool loader_field(void *ctx, const char *name, tc_dtype *dtype, tc_shape *shape) {
+  const tc_loader *l = ctx;
+  int fi = field_index(l, name);
+  if (fi < 0) return false;
+  const tc_field *f = tc_loader_field_at(l, fi);
+  *dtype = (tc_dtype)f->dtype;
+  *shape = (tc_shape){.rank = f->rank + 1};
+  shape->dim[0] = (tc_dim){1, true};
+  for (int k = 0; k < f->rank; k++) shape->dim[k + 1] = (tc_dim){f->shape[k], false};
+  return true;
+}
+
 static tc_status loss_desc(const tc_spec *spec, const tc_graph *g, const tc_loader *l,
-                           tc_loss_desc *d, const char **target_field, tc_error *err) {
-  memset(d, 0, sizeof *d);
-  const tc_spec_options *o = &spec->loss.opts;
-  d->type = o->type;
-  d->input = NULL;
-  d->target = "label";
-  for (int i = 0; i < spec->loss.n_tensors; i++) {
-    const tc_spec_tensor_arg *t = &spec->loss.tensors[i];
-    if (!t->name) continue;
-    if (strcmp(t->arg, "input") == 0) d->input = t->name;
-    else if (strcmp(t->arg, "target") == 0) d->target = t->name;
-    else
-      return tc_fail(err, TC_ERR_INPUT, "%s: $.loss.%s: loss %s is not supported yet",
-                     spec->source, t->arg, o->type);
-  }
-  if (!d->input) {
-    if (g->noutputs != 1)
-      return tc_fail(err, TC_ERR_INPUT, "%s: $.loss.input: the model has %d outputs; name the "
-                     "one the loss reads", spec->source, g->noutputs);
-    d->input = g->outputs[0]->name;
-  }
-  *target_field = d->target;
-  if (strcmp(o->type, "output") != 0) {
-    int fi = field_index(l, d->target);
-    if (fi < 0)
-      return tc_fail(err, TC_ERR_INPUT, "%s: $.loss.target: the training data has no field '%s'",
-                     spec->source, d->target);
-    const tc_field *f = tc_loader_field_at(l, fi);
-    d->target_dtype = (tc_dtype)f->dtype;
-    d->target_shape.rank = f->rank + 1;
-    d->target_shape.dim[0] = (tc_dim){1, true};
-    for (int k = 0; k < f->rank; k++) d->target_shape.dim[k + 1] = (tc_dim){f->shape[k], false};
-  }
-  const char *red = tc_spec_get(o, "reduction") ? tc_spec_hp_str(o, "reduction") : "mean";
-  d->reduction = strcmp(red, "none") == 0 ? TC_REDUCTION_NONE
-                 : strcmp(red, "sum") == 0 ? TC_REDUCTION_SUM
-                                           : TC_REDUCTION_MEAN;
+                           tc_loss_desc *d, tc_error *err) {
+  tc_status st = tc_loss_desc_from_spec(spec, g, loader_field, (void *)l, d, err);
+  if (st) return st;
   if (d->reduction == TC_REDUCTION_NONE)
     return tc_fail(err, TC_ERR_INPUT, "%s: $.loss.reduction: 'none' gives one loss per sample; "
                    "training needs a scalar (use 'mean' or 'sum')", spec->source);
-  if (strcmp(o->type, "CrossEntropyLoss") == 0) {
-    d->ignore_index = tc_spec_hp_int(o, "ignore_index");
-    d->label_smoothing = tc_spec_hp(o, "label_smoothing");
-    int nw = tc_spec_hp_list(o, "weight", &d->weight);
-    if (nw < 0) d->weight = NULL;
-    d->nweight = nw;
-  }
   return TC_OK;
 }
 
@@ -346,9 +326,8 @@ tc_status train_setup_create(const char *model_path, const tc_spec *spec,
   tc_graph *g = t->graph;
   if ((st = tc_run_forward_pipeline(g, NULL, NULL, err))) return st;
 
-  const char *target_field = NULL;
   tc_loss_desc loss;
-  if ((st = loss_desc(spec, g, t->train_loader, &loss, &target_field, err))) return st;
+  if ((st = loss_desc(spec, g, t->train_loader, &loss, err))) return st;
   bool *frozen = calloc((size_t)g->ninitializers + 1, sizeof(bool));
   int *group = calloc((size_t)g->ninitializers + 1, sizeof(int));
   if (!frozen || !group) {
@@ -379,7 +358,7 @@ tc_status train_setup_create(const char *model_path, const tc_spec *spec,
     if (!l) continue;
     for (int i = 0; i < g->ninputs; i++) {
       if (i < nmodel_inputs)
-        st = bind_model_input(spec, l, g->inputs[i]->name, target_field, nmodel_inputs, &bind[i], err);
+        st = bind_model_input(spec, l, g->inputs[i]->name, &loss, nmodel_inputs, &bind[i], err);
       else if ((bind[i] = field_index(l, g->inputs[i]->name)) < 0)
         st = tc_fail(err, TC_ERR_INPUT, "%s: the %s data has no field '%s'", spec->source,
                      pass ? "validation" : "training", g->inputs[i]->name);
@@ -387,12 +366,16 @@ tc_status train_setup_create(const char *model_path, const tc_spec *spec,
       if (st) return st;
     }
   }
-  /* Accuracy for classification losses with class-index targets. */
+  /* Accuracy for classification losses with class-index targets: the
+   * argmax of the scores (a model output) against the target field. */
   t->acc_output = t->acc_target = -1;
-  if (strcmp(loss.type, "CrossEntropyLoss") == 0 && !tc_dtype_is_float(loss.target_dtype)) {
+  const tc_loss_tensor *scores = &loss.tensors[0], *target = &loss.tensors[1];
+  if ((strcmp(loss.type, "CrossEntropyLoss") == 0 || strcmp(loss.type, "NLLLoss") == 0) &&
+      !scores->is_field && target->is_field && !tc_dtype_is_float(target->dtype)) {
     for (int i = 1; i < g->noutputs; i++)
-      if (strcmp(g->outputs[i]->name, loss.input) == 0) t->acc_output = i;
-    t->acc_target = g->ninputs - 1;
+      if (strcmp(g->outputs[i]->name, scores->name) == 0) t->acc_output = i;
+    for (int i = 0; i < g->ninputs; i++)
+      if (strcmp(g->inputs[i]->name, target->name) == 0) t->acc_target = i;
   }
 
   int outs_all[64];
