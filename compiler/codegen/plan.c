@@ -154,6 +154,22 @@ static bool fusable(const tc_graph *g, const tc_node *n, const int *uses, const 
   return true;
 }
 
+/* Fusing node i into a consumer that runs at position `to` moves i's reads
+ * there. If an ASSIGN between them overwrites a value i reads (an
+ * optimizer's state, read for the update and then stored), the moved read
+ * would see the new value: such a node keeps its own loop. writes[v] is the
+ * first of the ASSIGNs to v, chained by next_write (node indices, -1 ends). */
+static bool read_overtaken(const tc_graph *g, int i, int to, const int *writes,
+                           const int *next_write) {
+  const tc_node *n = g->nodes[i];
+  for (int j = 0; j < n->ninputs; j++) {
+    if (!n->inputs[j]) continue;
+    for (int k = writes[n->inputs[j]->id]; k >= 0; k = next_write[k])
+      if (k > i && k < to) return true;
+  }
+  return false;
+}
+
 static const tc_value *root_of(const tc_plan *p, const tc_value *v) {
   while (p->loc[v->id].kind == TC_LOC_ALIAS) v = p->loc[v->id].alias;
   return v;
@@ -169,7 +185,8 @@ tc_status tc_plan_build(const tc_graph *g, int64_t max_batch, tc_arena *a,
   plan->scratch = tc_arena_alloc(a, sizeof(int64_t) * (size_t)(nn + 1));
   int *exec_pos = calloc((size_t)g->nnodes + 1, sizeof(int));
   int64_t *last_use = malloc(sizeof(int64_t) * (size_t)(nv + 1));
-  int *dies_at = NULL, *next_dying = NULL, *uses = NULL, *reader = NULL;
+  int *dies_at = NULL, *next_dying = NULL, *uses = NULL, *reader = NULL, *writes = NULL,
+      *next_write = NULL;
   allocator al = {0};
   tc_status st = TC_OK;
   if (!plan->loc || !plan->fused || !plan->scratch || !exec_pos || !last_use) {
@@ -199,10 +216,22 @@ tc_status tc_plan_build(const tc_graph *g, int64_t max_batch, tc_arena *a,
   if (!uses || !reader) goto oom;
   for (int k = 0; k < nv; k++) reader[k] = -1;
   count_readers(g, uses, reader);
+  writes = malloc(sizeof(int) * (size_t)(nv + 1));
+  next_write = malloc(sizeof(int) * (size_t)(g->nnodes + 1));
+  if (!writes || !next_write) goto oom;
+  for (int k = 0; k < nv; k++) writes[k] = -1;
+  for (int i = g->nnodes - 1; i >= 0; i--) {
+    next_write[i] = -1;
+    if (g->nodes[i]->op != TC_OP_ASSIGN) continue;
+    int dst = g->nodes[i]->inputs[0]->id;
+    next_write[i] = writes[dst];
+    writes[dst] = i;
+  }
   for (int i = g->nnodes - 1; i >= 0; i--) {
     int at;
     exec_pos[i] = i;
-    if (fusable(g, g->nodes[i], uses, reader, &at)) {
+    if (fusable(g, g->nodes[i], uses, reader, &at) &&
+        !read_overtaken(g, i, (int)exec_pos[at], writes, next_write)) {
       plan->fused[g->nodes[i]->id] = true;
       exec_pos[i] = exec_pos[at];
     }
@@ -283,6 +312,8 @@ done:
   free(next_dying);
   free(uses);
   free(reader);
+  free(writes);
+  free(next_write);
   free(exec_pos);
   free(last_use);
   return st;

@@ -319,6 +319,10 @@ tc_status tc_build_asgd(tc_builder *tb, const tc_optim_group *hp, tc_value *p, t
 tc_status tc_build_rprop(tc_builder *tb, const tc_optim_group *hp, tc_value *p, tc_value *grad,
                          int group);
 
+/* optim_sparse_adam.c: only the rows the batch looked up (Gather on axis 0) */
+tc_status tc_build_sparse_adam(tc_builder *tb, const tc_optim_group *hp, tc_value *p,
+                               tc_value *grad, int group);
+
 /* optim_common.c: what the builders share. Scalars built from doubles are
  * rounded once to the dtype, as PyTorch rounds a Python float. */
 tc_value *tb_assign(tc_builder *tb, tc_value *dst, tc_value *src); /* dst := src */

@@ -17,7 +17,7 @@ static const struct {
     {"SGD", tc_build_sgd},         {"Adam", tc_build_adam},       {"AdamW", tc_build_adamw},
     {"Adamax", tc_build_adamax},   {"NAdam", tc_build_nadam},     {"RAdam", tc_build_radam},
     {"Adagrad", tc_build_adagrad}, {"RMSprop", tc_build_rmsprop}, {"Adadelta", tc_build_adadelta},
-    {"ASGD", tc_build_asgd},       {"Rprop", tc_build_rprop},
+    {"ASGD", tc_build_asgd},       {"Rprop", tc_build_rprop},     {"SparseAdam", tc_build_sparse_adam},
 };
 
 tc_status tc_build_optimizer(tc_graph *g, const tc_optim_desc *desc, tc_train_graph *tg,
