@@ -11,6 +11,7 @@ tc_status tc_step_call(const tc_step *s, tc_step_fn fn, uint8_t *arena,
   if (code == 0) return TC_OK;
   if (code < 1 || code > s->nnodes)
     return tc_fail(err, TC_ERR_INTERNAL, "the compiled step returned %lld", (long long)code);
-  return tc_fail(err, TC_ERR_INPUT, "node %s: an index is out of range",
+  return tc_fail(err, TC_ERR_INPUT, "node %s: invalid input data (an index out of range, or a "
+                 "value outside what the op accepts)",
                  s->node_names[code - 1]);
 }

@@ -101,7 +101,7 @@ static tc_status describe(tc_program *p, const tc_graph *g, const tc_plan *plan,
   p->nnodes = g->nnodes;
   for (int i = 0; i < g->nnodes; i++) {
     const tc_node *n = g->nodes[i];
-    p->node_desc[i] = tc_arena_printf(a, "'%s' (%s)", n->name, tc_op_table[n->op].onnx_name);
+    p->node_desc[i] = tc_node_desc((tc_graph *)g, n);
     if (!p->node_desc[i]) goto oom;
   }
   return TC_OK;
@@ -295,6 +295,6 @@ tc_status tc_program_run(const tc_program *p, int entry, uint8_t *arena,
   if (code < 1 || code > p->nnodes)
     return tc_fail(err, TC_ERR_INTERNAL, "%s: generated code returned %lld", p->source,
                    (long long)code);
-  return tc_fail(err, TC_ERR_INPUT, "%s: node %s: an index is out of range", p->source,
-                 p->node_desc[code - 1]);
+  return tc_fail(err, TC_ERR_INPUT, "%s: node %s: invalid input data (an index out of range, "
+                 "or a value outside what the op accepts)", p->source, p->node_desc[code - 1]);
 }

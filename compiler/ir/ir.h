@@ -228,6 +228,9 @@ typedef struct tc_graph {
 
 tc_graph *tc_graph_new(const char *source); /* NULL on allocation failure */
 void tc_graph_free(tc_graph *g);
+/* "'name' (Op)" for messages: the ONNX op type, the loss class of a LOSS
+ * node, else the internal op's name; arena memory, NULL if out of memory. */
+const char *tc_node_desc(tc_graph *g, const tc_node *n);
 
 /* Creation; these return NULL only on allocation failure. */
 tc_value *tc_value_new(tc_graph *g, const char *name, tc_value_kind kind,

@@ -283,10 +283,7 @@ static tc_status describe_step(train_setup *t, tc_error *err) {
       if (strcmp(ts[j].name, p->name) == 0) ts[i].param = j;
   }
   for (int i = 0; i < g->nnodes; i++) {
-    names[i] = tc_arena_printf(a, "'%s' (%s)", g->nodes[i]->name,
-                               tc_op_table[g->nodes[i]->op].onnx_name[0]
-                                   ? tc_op_table[g->nodes[i]->op].onnx_name
-                                   : tc_op_table[g->nodes[i]->op].name);
+    names[i] = tc_node_desc(g, g->nodes[i]);
     if (!names[i]) return tc_fail(err, TC_ERR_INTERNAL, "out of memory");
   }
   *s = (tc_step){
