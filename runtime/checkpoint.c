@@ -1,11 +1,14 @@
 /* Checkpoint files and folders (see tc_checkpoint.h for the format and the
- * guarantees). Writing streams the header and the tensors through a small
- * buffer into a temporary file, computing the CRC on the way; reading makes
- * two passes over the file: one that checks the size and the CRC of every
- * byte, then one that copies the tensors into the arena, so a damaged file
- * never touches it. */
+ * guarantees). A checkpoint is an ONNX model written with the runtime's own
+ * protobuf encoder (tc_onnx_wire.h): the small parts are encoded into a
+ * buffer, the tensor data streamed from the arena as it is, all through a
+ * sink that computes the CRC on the way. Reading parses the structure from
+ * the file without loading it (tensor data are only located), checks the
+ * CRC of every byte in a second pass, and copies the tensors into the arena
+ * in a third, so a damaged file never touches it. */
 #include "tc_checkpoint.h"
 #include "tc_file.h"
+#include "tc_onnx_wire.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -23,28 +26,40 @@
 #error "checkpoints store tensor bytes as they are: trainc needs a little-endian host"
 #endif
 
-static const unsigned char MAGIC[8] = {0x89, 'T', 'C', 'C', 'K', '\r', '\n', 0x1a};
-enum { HEADER_BYTES = 80, RECORD_BYTES = 16, CRC_BYTES = 4 };
+enum { ONNX_IR_VERSION = 8, ONNX_OPSET = 17 };
+static const char PRODUCER[] = "trainc";
+static const char GRAPH_NAME[] = "trainc_checkpoint";
+
+/* The metadata keys, in the order they are written; the checksum last. */
+enum {
+  K_FORMAT, K_FINGERPRINT, K_EPOCH, K_BATCH, K_PER_EPOCH, K_STEPS, K_SCHED_LAST, K_SCHED,
+  K_KINDS, K_CRC, NKEYS
+};
+static const char *const KEYS[NKEYS] = {
+    "trainc.format", "trainc.fingerprint", "trainc.epoch", "trainc.batch",
+    "trainc.batches_per_epoch", "trainc.steps", "trainc.sched.last_epoch",
+    "trainc.sched.values", "trainc.kinds", "trainc.crc32",
+};
+enum { CRC_DIGITS = 8, CRC_ENTRY_BYTES = 26 }; /* see tc_checkpoint.h */
 
 static bool saved_kind(tc_step_tensor_kind k) {
   return k == TC_STEP_PARAM || k == TC_STEP_BUFFER || k == TC_STEP_STATE;
 }
 
-static void put_u32(unsigned char *p, uint32_t v) {
-  for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
+static char kind_letter(tc_step_tensor_kind k) {
+  return k == TC_STEP_PARAM ? 'p' : k == TC_STEP_BUFFER ? 'b' : 's';
 }
-static void put_u64(unsigned char *p, uint64_t v) {
-  for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
-}
-static uint32_t get_u32(const unsigned char *p) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; i++) v |= (uint32_t)p[i] << (8 * i);
-  return v;
-}
-static uint64_t get_u64(const unsigned char *p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
-  return v;
+
+/* trainc.kinds of a step (malloc'd); *n gets the number of saved tensors. */
+static char *kinds_of(const tc_step *step, int *n) {
+  char *k = malloc((size_t)step->ntensors + 1);
+  if (!k) return NULL;
+  int m = 0;
+  for (int i = 0; i < step->ntensors; i++)
+    if (saved_kind(step->tensors[i].kind)) k[m++] = kind_letter(step->tensors[i].kind);
+  k[m] = 0;
+  *n = m;
+  return k;
 }
 
 /* zlib's crc32 takes uInt lengths: feed it in pieces. */
@@ -69,7 +84,7 @@ static uint64_t fnv(uint64_t h, const void *data, size_t n) {
 
 static uint64_t fnv_i64(uint64_t h, int64_t v) {
   unsigned char b[8];
-  put_u64(b, (uint64_t)v);
+  for (int i = 0; i < 8; i++) b[i] = (unsigned char)((uint64_t)v >> (8 * i));
   return fnv(h, b, 8);
 }
 
@@ -91,19 +106,6 @@ uint64_t tc_checkpoint_fingerprint(const tc_step *step) {
     h = fnv_i64(h, t->param);
   }
   return h;
-}
-
-/* The size of a checkpoint of this step with nsched scheduler values. */
-static uint64_t file_size(const tc_step *step, uint64_t nsched, uint32_t *ntensors) {
-  uint64_t size = HEADER_BYTES + 8 * nsched + CRC_BYTES;
-  uint32_t n = 0;
-  for (int i = 0; i < step->ntensors; i++)
-    if (saved_kind(step->tensors[i].kind)) {
-      size += RECORD_BYTES + step->tensors[i].bytes;
-      n++;
-    }
-  if (ntensors) *ntensors = n;
-  return size;
 }
 
 /* ---- paths and folders --------------------------------------------------------- */
@@ -151,6 +153,91 @@ static void sink_put(sink *s, const void *data, size_t n) {
   }
 }
 
+static void sink_buf(sink *s, tc_pb_buf *b) {
+  if (b->oom && !s->error) s->error = ENOMEM;
+  sink_put(s, b->data, b->len);
+  b->len = 0;
+}
+
+/* A TensorProto up to raw_data's payload, which the caller appends. */
+static void put_tensor_head(tc_pb_buf *b, const tc_step_tensor *t) {
+  for (int d = 0; d < t->rank; d++) tc_pb_put_int(b, TC_ONNX_TENSOR_DIMS, t->dims[d]);
+  tc_pb_put_int(b, TC_ONNX_TENSOR_DATA_TYPE, t->dtype);
+  tc_pb_put_string(b, TC_ONNX_TENSOR_NAME, t->name);
+  tc_pb_put_len(b, TC_ONNX_TENSOR_RAW_DATA, t->bytes);
+}
+
+/* The bytes of one initializer's TensorProto, measured by encoding its
+ * head at the end of b and taking it back, so the sizes cannot drift from
+ * what put_tensor_head writes. */
+static uint64_t tensor_size(tc_pb_buf *b, const tc_step_tensor *t) {
+  size_t mark = b->len;
+  put_tensor_head(b, t);
+  uint64_t n = (b->len - mark) + (uint64_t)t->bytes;
+  b->len = mark;
+  return n;
+}
+
+static void put_entry(tc_pb_buf *b, const char *key, const char *value) {
+  size_t k = strlen(key), v = strlen(value);
+  tc_pb_put_len(b, TC_ONNX_MODEL_METADATA_PROPS,
+                tc_pb_tag_size(TC_ONNX_ENTRY_KEY) + tc_pb_varint_size(k) + k +
+                    tc_pb_tag_size(TC_ONNX_ENTRY_VALUE) + tc_pb_varint_size(v) + v);
+  tc_pb_put_field(b, TC_ONNX_ENTRY_KEY, key, k);
+  tc_pb_put_field(b, TC_ONNX_ENTRY_VALUE, value, v);
+}
+
+static void put_entry_i64(tc_pb_buf *b, const char *key, int64_t v) {
+  char text[32];
+  snprintf(text, sizeof text, "%" PRId64, v);
+  put_entry(b, key, text);
+}
+
+/* One scheduler value as text that reads back bit for bit (see the header). */
+static void format_double(char *out, size_t cap, double v) {
+  snprintf(out, cap, "%.17g", v);
+  double back = strtod(out, NULL);
+  if (memcmp(&back, &v, sizeof v) != 0) {
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    snprintf(out, cap, "nan:0x%016" PRIx64, bits);
+  }
+}
+
+/* Encodes the metadata entries before the checksum into b; false when out
+ * of memory. */
+static bool put_metadata(tc_pb_buf *b, const tc_step *step, const tc_checkpoint_pos *pos) {
+  char text[32];
+  snprintf(text, sizeof text, "%d", TC_CHECKPOINT_VERSION);
+  put_entry(b, KEYS[K_FORMAT], text);
+  snprintf(text, sizeof text, "%016" PRIx64, tc_checkpoint_fingerprint(step));
+  put_entry(b, KEYS[K_FINGERPRINT], text);
+  put_entry_i64(b, KEYS[K_EPOCH], pos->epoch);
+  put_entry_i64(b, KEYS[K_BATCH], pos->batch);
+  put_entry_i64(b, KEYS[K_PER_EPOCH], pos->batches_per_epoch);
+  put_entry_i64(b, KEYS[K_STEPS], pos->steps);
+  put_entry_i64(b, KEYS[K_SCHED_LAST], pos->sched_last_epoch);
+  enum { PER_VALUE = 32 }; /* "%.17g" takes at most 24, "nan:0x..." 22 */
+  char *values = malloc((size_t)pos->nsched * PER_VALUE + 1);
+  int nkinds;
+  char *kinds = kinds_of(step, &nkinds);
+  bool ok = values && kinds;
+  if (ok) {
+    size_t len = 0;
+    values[0] = 0;
+    for (int i = 0; i < pos->nsched; i++) {
+      if (i) values[len++] = ' ';
+      format_double(values + len, PER_VALUE, pos->sched[i]);
+      len += strlen(values + len);
+    }
+    put_entry(b, KEYS[K_SCHED], values);
+    put_entry(b, KEYS[K_KINDS], kinds);
+  }
+  free(values);
+  free(kinds);
+  return ok && !b->oom;
+}
+
 /* Writes the checkpoint into a new temporary file next to `path`, fsync'd
  * and closed; *tmp gets its name. */
 static tc_status write_temp(const char *path, const tc_step *step, const uint8_t *arena,
@@ -158,6 +245,13 @@ static tc_status write_temp(const char *path, const tc_step *step, const uint8_t
   *tmp = NULL;
   if (pos->nsched < 0 || pos->nsched > TC_CHECKPOINT_MAX_SCHED)
     return tc_fail(err, TC_ERR_INTERNAL, "%s: %d scheduler values", path, pos->nsched);
+  for (int i = 0; i < step->ntensors; i++) {
+    const tc_step_tensor *t = &step->tensors[i];
+    if (saved_kind(t->kind) && (!t->name || !t->name[0] || t->rank < 0 ||
+                                t->rank > TC_STEP_MAX_RANK))
+      return tc_fail(err, TC_ERR_INTERNAL, "%s: tensor %d of the step has no name or a bad "
+                     "rank: it cannot be an ONNX initializer", path, i);
+  }
   sink *s = calloc(1, sizeof *s);
   if (!s) return tc_fail(err, TC_ERR_INTERNAL, "%s: out of memory", path);
   tc_status st = TC_OK;
@@ -174,46 +268,50 @@ static tc_status write_temp(const char *path, const tc_step *step, const uint8_t
     free(s);
     return st;
   }
-  uint32_t ntensors;
-  uint64_t size = file_size(step, (uint64_t)pos->nsched, &ntensors);
-  unsigned char h[HEADER_BYTES];
-  memcpy(h, MAGIC, 8);
-  put_u32(h + 8, TC_CHECKPOINT_VERSION);
-  put_u32(h + 12, 0);
-  put_u64(h + 16, tc_checkpoint_fingerprint(step));
-  put_u64(h + 24, size);
-  put_u64(h + 32, (uint64_t)pos->epoch);
-  put_u64(h + 40, (uint64_t)pos->batch);
-  put_u64(h + 48, (uint64_t)pos->batches_per_epoch);
-  put_u64(h + 56, (uint64_t)pos->steps);
-  put_u64(h + 64, (uint64_t)pos->sched_last_epoch);
-  put_u32(h + 72, (uint32_t)pos->nsched);
-  put_u32(h + 76, ntensors);
-  sink_put(s, h, sizeof h);
-  for (int i = 0; i < pos->nsched; i++) {
-    unsigned char v[8];
-    uint64_t bits;
-    memcpy(&bits, &pos->sched[i], 8);
-    put_u64(v, bits);
-    sink_put(s, v, 8);
+
+  /* protobuf puts a message's length before it: size the graph first */
+  tc_pb_buf b = {0};
+  uint64_t graph = tc_pb_tag_size(TC_ONNX_GRAPH_NAME) +
+                   tc_pb_varint_size(sizeof GRAPH_NAME - 1) + sizeof GRAPH_NAME - 1;
+  for (int i = 0; i < step->ntensors; i++) {
+    if (!saved_kind(step->tensors[i].kind)) continue;
+    uint64_t n = tensor_size(&b, &step->tensors[i]);
+    graph += tc_pb_tag_size(TC_ONNX_GRAPH_INITIALIZER) + tc_pb_varint_size(n) + n;
   }
+  tc_pb_put_int(&b, TC_ONNX_MODEL_IR_VERSION, ONNX_IR_VERSION);
+  tc_pb_put_string(&b, TC_ONNX_MODEL_PRODUCER_NAME, PRODUCER);
+  tc_pb_put_len(&b, TC_ONNX_MODEL_GRAPH, graph);
+  sink_buf(s, &b);
+  uint64_t graph_at = s->written;
+  tc_pb_put_string(&b, TC_ONNX_GRAPH_NAME, GRAPH_NAME);
   for (int i = 0; i < step->ntensors; i++) {
     const tc_step_tensor *t = &step->tensors[i];
     if (!saved_kind(t->kind)) continue;
-    unsigned char r[RECORD_BYTES];
-    put_u32(r, (uint32_t)i);
-    put_u32(r + 4, (uint32_t)t->kind);
-    put_u64(r + 8, (uint64_t)t->bytes);
-    sink_put(s, r, sizeof r);
+    uint64_t n = tensor_size(&b, t);
+    tc_pb_put_len(&b, TC_ONNX_GRAPH_INITIALIZER, n);
+    put_tensor_head(&b, t);
+    sink_buf(s, &b);
     sink_put(s, arena + t->offset, t->bytes);
   }
-  unsigned char c[CRC_BYTES];
-  put_u32(c, s->crc);
-  s->crc = 0;
-  sink_put(s, c, sizeof c);
+  if (!s->error && s->written - graph_at != graph) s->error = EIO; /* a bug in the sizes */
+  tc_pb_put_len(&b, TC_ONNX_MODEL_OPSET_IMPORT,
+                2 + tc_pb_tag_size(TC_ONNX_OPSET_VERSION) + tc_pb_varint_size(ONNX_OPSET));
+  tc_pb_put_string(&b, TC_ONNX_OPSET_DOMAIN, "");
+  tc_pb_put_int(&b, TC_ONNX_OPSET_VERSION, ONNX_OPSET);
+  if (!put_metadata(&b, step, pos)) b.oom = true;
+  sink_buf(s, &b);
+  char crc[CRC_DIGITS + 1];
+  snprintf(crc, sizeof crc, "%08" PRIx32, s->crc);
+  uint64_t body = s->written;
+  put_entry(&b, KEYS[K_CRC], crc);
+  sink_buf(s, &b);
+  if (!s->error && s->written - body != CRC_ENTRY_BYTES) s->error = EIO;
   sink_flush(s);
-  if (!s->error && s->written != size) s->error = EIO; /* a bug in file_size */
-  if (s->error || fsync(s->fd) != 0) {
+  tc_pb_buf_free(&b);
+  if (s->error == ENOMEM) {
+    st = tc_fail(err, TC_ERR_INTERNAL, "%s: out of memory", path);
+    close(s->fd);
+  } else if (s->error || fsync(s->fd) != 0) {
     st = tc_fail(err, TC_ERR_INPUT, "%s: cannot write the checkpoint: writing '%s' failed: %s",
                  path, name, strerror(s->error ? s->error : errno));
     close(s->fd);
@@ -268,24 +366,6 @@ tc_status tc_checkpoint_write(const char *path, const tc_step *step, const uint8
 
 /* ---- reading ------------------------------------------------------------------ */
 
-/* pread of exactly n bytes; false with errno (0: end of file). */
-static bool read_at(int fd, void *buf, size_t n, uint64_t at) {
-  unsigned char *p = buf;
-  while (n > 0) {
-    ssize_t r = pread(fd, p, n, (off_t)at);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return false;
-    if (r == 0) {
-      errno = 0;
-      return false;
-    }
-    p += r;
-    n -= (size_t)r;
-    at += (uint64_t)r;
-  }
-  return true;
-}
-
 static tc_status damaged_file(bool *damaged, tc_error *err, const char *path, const char *fmt,
                               ...) __attribute__((format(printf, 4, 5)));
 static tc_status damaged_file(bool *damaged, tc_error *err, const char *path, const char *fmt,
@@ -299,6 +379,212 @@ static tc_status damaged_file(bool *damaged, tc_error *err, const char *path, co
   return tc_fail(err, TC_ERR_INPUT, "%s: %s", path, detail);
 }
 
+/* A protobuf error: damaged, with its offset. `trainc` says whether the
+ * file had started like a checkpoint; if not, it is not one. */
+static tc_status parse_failed(bool *damaged, tc_error *err, const char *path,
+                              const tc_pb_error *e, bool trainc) {
+  const char *what = e->problem == TC_PB_TRUNCATED ? "the checkpoint is truncated"
+                     : e->problem == TC_PB_IO      ? "cannot read the checkpoint"
+                     : trainc                      ? "the checkpoint is corrupt"
+                                                   : "not a trainc checkpoint";
+  return damaged_file(damaged, err, path, "%s: byte %" PRIu64 ": %s", what, e->at, e->msg);
+}
+
+/* Where a metadata value is. */
+typedef struct meta_value {
+  bool seen;
+  uint64_t entry_at; /* the metadata_props field's tag */
+  uint64_t at, len;  /* the value's bytes */
+} meta_value;
+
+typedef struct parsed {
+  int nfields;
+  uint64_t last_at; /* the last top-level field's tag */
+  int ngraphs;
+  tc_pb_field graph;
+  meta_value meta[NKEYS];
+} parsed;
+
+/* One metadata_props entry: records the value of a known key. A duplicate
+ * known key is malformed (which value would count?). */
+static int parse_entry(tc_pb_msg *top, const tc_pb_field *f, parsed *p, tc_pb_error *e) {
+  tc_pb_msg m = tc_pb_sub(top, f);
+  tc_pb_field g, key = {0};
+  uint64_t vat = 0, vlen = 0;
+  bool has_key = false;
+  int r;
+  while ((r = tc_pb_next(&m, &g, e)) > 0) {
+    if (g.number == TC_ONNX_ENTRY_KEY && g.wire == TC_PB_LEN) {
+      key = g;
+      has_key = true;
+    } else if (g.number == TC_ONNX_ENTRY_VALUE && g.wire == TC_PB_LEN) {
+      vat = g.data;
+      vlen = g.len;
+    }
+  }
+  if (r < 0 || !has_key) return r;
+  for (int k = 0; k < NKEYS; k++) {
+    if (!tc_pb_field_is(top->src, &key, KEYS[k])) continue;
+    if (p->meta[k].seen) {
+      e->problem = TC_PB_MALFORMED;
+      e->at = f->at;
+      snprintf(e->msg, sizeof e->msg, "a second %s entry", KEYS[k]);
+      return -1;
+    }
+    p->meta[k] = (meta_value){true, f->at, vat, vlen};
+  }
+  return 0;
+}
+
+/* The top level: the magic fields, the graph's place, the metadata. */
+static tc_status parse_top(tc_pb_src *src, const char *path, parsed *p, bool *damaged,
+                           tc_error *err) {
+  memset(p, 0, sizeof *p);
+  tc_pb_msg top = tc_pb_msg_all(src);
+  tc_pb_field f;
+  tc_pb_error e;
+  int r;
+  while ((r = tc_pb_next(&top, &f, &e)) > 0) {
+    int i = p->nfields++;
+    p->last_at = f.at;
+    if (i == 0 && !(f.number == TC_ONNX_MODEL_IR_VERSION && f.wire == TC_PB_VARINT))
+      return damaged_file(damaged, err, path, "not a trainc checkpoint: byte 0: an ONNX "
+                          "checkpoint starts with ir_version (field 1), not field %u",
+                          f.number);
+    if (i == 1 && !(f.number == TC_ONNX_MODEL_PRODUCER_NAME &&
+                    tc_pb_field_is(src, &f, PRODUCER)))
+      return damaged_file(damaged, err, path, "not a trainc checkpoint: byte %" PRIu64 ": "
+                          "its second field is not producer_name \"%s\"", f.at, PRODUCER);
+    if (f.number == TC_ONNX_MODEL_GRAPH && f.wire == TC_PB_LEN) {
+      p->graph = f;
+      p->ngraphs++;
+    } else if (f.number == TC_ONNX_MODEL_METADATA_PROPS && f.wire == TC_PB_LEN) {
+      if ((r = parse_entry(&top, &f, p, &e)) < 0) break;
+    }
+  }
+  if (r < 0) return parse_failed(damaged, err, path, &e, p->nfields >= 2);
+  if (p->nfields < 2)
+    return damaged_file(damaged, err, path, "the checkpoint is truncated: it ends at byte %" PRIu64
+                        ", before its producer_name", src->size);
+  const meta_value *crc = &p->meta[K_CRC];
+  if (!crc->seen)
+    return damaged_file(damaged, err, path, "the checkpoint is truncated (or its end is damaged): it "
+                        "ends at byte %" PRIu64 " without the %s entry that closes every "
+                        "checkpoint", src->size,
+                        KEYS[K_CRC]);
+  if (crc->entry_at != p->last_at)
+    return damaged_file(damaged, err, path, "the checkpoint is corrupt: byte %" PRIu64 ": more "
+                        "fields follow the %s entry at byte %" PRIu64, p->last_at, KEYS[K_CRC],
+                        crc->entry_at);
+  return TC_OK;
+}
+
+/* A metadata value as a NUL-terminated string (malloc'd); NULL when it is
+ * longer than cap or unreadable. */
+static char *meta_text(tc_pb_src *src, const meta_value *v, size_t cap) {
+  if (v->len > cap) return NULL;
+  char *s = malloc((size_t)v->len + 1);
+  if (!s) return NULL;
+  if (!tc_pb_src_read(src, v->at, s, (size_t)v->len)) {
+    free(s);
+    return NULL;
+  }
+  s[v->len] = 0;
+  if (strlen(s) != v->len) { /* an embedded NUL */
+    free(s);
+    return NULL;
+  }
+  return s;
+}
+
+/* A whole string as a decimal int64. */
+static bool parse_i64(const char *s, int64_t *v) {
+  if (!s || !*s || (*s != '-' && (*s < '0' || *s > '9'))) return false;
+  char *end;
+  errno = 0;
+  long long x = strtoll(s, &end, 10);
+  if (errno || *end) return false;
+  *v = x;
+  return true;
+}
+
+static bool parse_hex(const char *s, int digits, uint64_t *v) {
+  if (!s || (int)strlen(s) != digits) return false;
+  uint64_t x = 0;
+  for (int i = 0; i < digits; i++) {
+    char c = s[i];
+    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (d < 0) return false;
+    x = x << 4 | (uint64_t)d;
+  }
+  *v = x;
+  return true;
+}
+
+/* trainc.sched.values into values[n]; false if the text has not exactly n. */
+static bool parse_sched(char *s, double *values, int n) {
+  int k = 0;
+  if (!*s) return n == 0;
+  for (char *tok = s;; k++) {
+    char *space = strchr(tok, ' ');
+    if (space) *space = 0;
+    if (k >= n) return false;
+    uint64_t bits;
+    if (strncmp(tok, "nan:0x", 6) == 0 && parse_hex(tok + 6, 16, &bits)) {
+      memcpy(&values[k], &bits, sizeof bits);
+    } else {
+      char *end;
+      values[k] = strtod(tok, &end);
+      if (end == tok || *end) return false;
+    }
+    if (!space) break;
+    tok = space + 1;
+  }
+  return k + 1 == n;
+}
+
+/* Checks one initializer against the step's tensor t; *raw gets where its
+ * data are. An error message (for "... does not match: %s") or NULL. */
+static const char *check_tensor(tc_pb_msg *graph, const tc_pb_field *f,
+                                const tc_step_tensor *t, uint64_t *raw, tc_pb_error *e) {
+  tc_pb_msg m = tc_pb_sub(graph, f);
+  tc_pb_field g;
+  int rank = 0, r;
+  int64_t dims[TC_STEP_MAX_RANK + 1];
+  bool dtype_ok = false, name_ok = false, has_raw = false, size_ok = false;
+  while ((r = tc_pb_next(&m, &g, e)) > 0) {
+    if (g.number == TC_ONNX_TENSOR_DIMS && g.wire == TC_PB_VARINT) {
+      if (rank <= TC_STEP_MAX_RANK) dims[rank] = (int64_t)g.value;
+      rank++;
+    } else if (g.number == TC_ONNX_TENSOR_DIMS && g.wire == TC_PB_LEN) { /* packed */
+      tc_pb_msg packed = tc_pb_sub(&m, &g);
+      uint64_t v;
+      while ((r = tc_pb_next_varint(&packed, &v, e)) > 0) {
+        if (rank <= TC_STEP_MAX_RANK) dims[rank] = (int64_t)v;
+        rank++;
+      }
+      if (r < 0) return e->msg;
+    } else if (g.number == TC_ONNX_TENSOR_DATA_TYPE && g.wire == TC_PB_VARINT) {
+      dtype_ok = g.value == (uint64_t)(int64_t)t->dtype;
+    } else if (g.number == TC_ONNX_TENSOR_NAME) {
+      name_ok = tc_pb_field_is(m.src, &g, t->name);
+    } else if (g.number == TC_ONNX_TENSOR_RAW_DATA && g.wire == TC_PB_LEN) {
+      has_raw = true;
+      size_ok = g.len == (uint64_t)t->bytes;
+      *raw = g.data;
+    }
+  }
+  if (r < 0) return e->msg;
+  if (!name_ok) return "another name";
+  if (!dtype_ok) return "another data_type";
+  if (rank != t->rank) return "another rank";
+  for (int d = 0; d < rank; d++)
+    if (dims[d] != t->dims[d]) return "other dims";
+  if (!has_raw) return "no raw_data";
+  if (!size_ok) return "raw_data of another size";
+  return NULL;
+}
+
 static tc_status verify_and_load(int fd, const char *path, const tc_step *step,
                                  uint8_t *arena, tc_checkpoint_pos *pos, bool *damaged,
                                  tc_error *err) {
@@ -308,122 +594,199 @@ static tc_status verify_and_load(int fd, const char *path, const tc_step *step,
   if (!S_ISREG(sb.st_mode))
     return damaged_file(damaged, err, path, "the checkpoint is not a regular file");
   uint64_t actual = (uint64_t)sb.st_size;
-  unsigned char h[HEADER_BYTES];
-  if (actual < HEADER_BYTES + CRC_BYTES)
-    return damaged_file(damaged, err, path, "the checkpoint is truncated: %" PRIu64 " bytes, "
-                        "less than a header", actual);
-  if (!read_at(fd, h, sizeof h, 0))
-    return damaged_file(damaged, err, path, "cannot read the checkpoint: %s",
-                        errno ? strerror(errno) : "it shrank while being read");
-  if (memcmp(h, MAGIC, 8) != 0)
-    return damaged_file(damaged, err, path, "not a trainc checkpoint (bad magic at byte 0)");
-  uint32_t version = get_u32(h + 8);
+  if (actual == 0)
+    return damaged_file(damaged, err, path, "the checkpoint is truncated: 0 bytes");
+  tc_pb_src *src = malloc(sizeof *src);
+  if (!src) return tc_fail(err, TC_ERR_INTERNAL, "%s: out of memory", path);
+  tc_pb_src_fd(src, fd, actual);
+  parsed p;
+  tc_status st = parse_top(src, path, &p, damaged, err);
+  char *text = NULL, *kinds = NULL;
+  uint64_t *raw = NULL;
+  double *sched = NULL;
+  if (st) goto done;
+
+  /* the version decides how the rest reads: before the checksum */
+  int64_t version;
+  text = p.meta[K_FORMAT].seen ? meta_text(src, &p.meta[K_FORMAT], 32) : NULL;
+  if (!parse_i64(text, &version)) {
+    st = damaged_file(damaged, err, path, "the checkpoint is corrupt: %s %s", KEYS[K_FORMAT],
+                      p.meta[K_FORMAT].seen ? "is not a number" : "is missing");
+    goto done;
+  }
   if (version != TC_CHECKPOINT_VERSION) {
     *damaged = false;
-    return tc_fail(err, TC_ERR_INPUT, "%s: checkpoint format version %" PRIu32 "; this trainc "
-                   "reads version %d", path, version, TC_CHECKPOINT_VERSION);
+    st = tc_fail(err, TC_ERR_INPUT, "%s: checkpoint format version %" PRId64 "; this trainc "
+                 "reads version %d", path, version, TC_CHECKPOINT_VERSION);
+    goto done;
   }
-  uint64_t stored = get_u64(h + 24);
-  if (actual < stored)
-    return damaged_file(damaged, err, path, "the checkpoint is truncated: %" PRIu64 " of %" PRIu64
-                        " bytes", actual, stored);
-  if (actual > stored)
-    return damaged_file(damaged, err, path, "the checkpoint is corrupt: %" PRIu64 " bytes, its "
-                        "header says %" PRIu64, actual, stored);
 
-  /* pass 1: the checksum of every byte */
-  size_t cap = 1 << 20;
-  unsigned char *buf = malloc(cap);
-  if (!buf) return tc_fail(err, TC_ERR_INTERNAL, "%s: out of memory", path);
-  uint32_t crc = 0;
-  uint64_t body = actual - CRC_BYTES;
-  for (uint64_t at = 0; at < body;) {
-    size_t n = body - at < cap ? (size_t)(body - at) : cap;
-    if (!read_at(fd, buf, n, at)) {
-      free(buf);
-      return damaged_file(damaged, err, path, "cannot read the checkpoint at byte %" PRIu64 ": %s",
-                          at, errno ? strerror(errno) : "it shrank while being read");
-    }
-    crc = crc_update(crc, buf, n);
-    at += n;
+  /* the checksum of every byte before its entry */
+  free(text);
+  uint64_t stored;
+  text = meta_text(src, &p.meta[K_CRC], CRC_DIGITS);
+  if (!parse_hex(text, CRC_DIGITS, &stored)) {
+    st = damaged_file(damaged, err, path, "the checkpoint is corrupt: byte %" PRIu64 ": %s is "
+                      "not %d hex digits", p.meta[K_CRC].at, KEYS[K_CRC], CRC_DIGITS);
+    goto done;
   }
-  unsigned char c[CRC_BYTES];
-  bool got = read_at(fd, c, sizeof c, body);
-  free(buf);
-  if (!got)
-    return damaged_file(damaged, err, path, "cannot read the checkpoint's checksum: %s",
-                        errno ? strerror(errno) : "it shrank while being read");
-  if (get_u32(c) != crc)
-    return damaged_file(damaged, err, path, "the checkpoint is corrupt: checksum %08" PRIx32
-                        " at byte %" PRIu64 ", the contents give %08" PRIx32, get_u32(c), body,
-                        crc);
+  {
+    size_t cap = 1 << 20;
+    unsigned char *buf = malloc(cap);
+    if (!buf) {
+      st = tc_fail(err, TC_ERR_INTERNAL, "%s: out of memory", path);
+      goto done;
+    }
+    uint32_t crc = 0;
+    uint64_t body = p.meta[K_CRC].entry_at;
+    for (uint64_t at = 0; at < body;) {
+      size_t n = body - at < cap ? (size_t)(body - at) : cap;
+      if (!tc_pb_src_read(src, at, buf, n)) {
+        free(buf);
+        st = damaged_file(damaged, err, path, "cannot read the checkpoint at byte %" PRIu64
+                          ": %s", at, strerror(src->io_error));
+        goto done;
+      }
+      crc = crc_update(crc, buf, n);
+      at += n;
+    }
+    free(buf);
+    if (crc != (uint32_t)stored) {
+      st = damaged_file(damaged, err, path, "the checkpoint is corrupt: checksum %08" PRIx32
+                        " (%s at byte %" PRIu64 "), the contents give %08" PRIx32,
+                        (uint32_t)stored, KEYS[K_CRC], p.meta[K_CRC].at, crc);
+      goto done;
+    }
+  }
 
   /* intact: does it belong to this step? */
   *damaged = false;
-  uint64_t want = tc_checkpoint_fingerprint(step), have = get_u64(h + 16);
-  if (have != want)
-    return tc_fail(err, TC_ERR_INPUT, "%s: the checkpoint was written for another model or "
-                   "training spec (layout fingerprint %016" PRIx64 ", this run's is %016" PRIx64
-                   "): parameters, optimizer state or param groups differ", path, have, want);
-  uint32_t nsched = get_u32(h + 72), ntensors = get_u32(h + 76), want_tensors;
-  if (nsched != (uint32_t)pos->nsched)
-    return tc_fail(err, TC_ERR_INPUT, "%s: the checkpoint holds %" PRIu32 " scheduler values; "
-                   "this run's scheduler has %d", path, nsched, pos->nsched);
-  if (file_size(step, nsched, &want_tensors) != actual || ntensors != want_tensors)
-    return tc_fail(err, TC_ERR_INPUT, "%s: the checkpoint holds %" PRIu32 " tensors in %" PRIu64
-                   " bytes; this run expects %" PRIu32 " in %" PRIu64, path, ntensors, actual,
-                   want_tensors, file_size(step, nsched, NULL));
-  int64_t epoch = (int64_t)get_u64(h + 32), batch = (int64_t)get_u64(h + 40);
-  int64_t per_epoch = (int64_t)get_u64(h + 48), steps = (int64_t)get_u64(h + 56);
-  if (epoch < 0 || batch < 0 || per_epoch < 0 || batch > per_epoch || steps < 0)
-    return tc_fail(err, TC_ERR_INPUT, "%s: the checkpoint's position is impossible (epoch %" PRId64
-                   ", batch %" PRId64 " of %" PRId64 ", step %" PRId64 ")", path, epoch, batch,
-                   per_epoch, steps);
-  uint64_t at = HEADER_BYTES;
-  for (uint32_t i = 0; i < nsched; i++, at += 8) {
-    unsigned char v[8];
-    if (!read_at(fd, v, 8, at))
-      return damaged_file(damaged, err, path, "cannot read the checkpoint at byte %" PRIu64, at);
+  for (int k = 0; k < NKEYS; k++)
+    if (!p.meta[k].seen) {
+      st = tc_fail(err, TC_ERR_INPUT, "%s: the checkpoint has no %s entry", path, KEYS[k]);
+      goto done;
+    }
+  uint64_t want = tc_checkpoint_fingerprint(step), have;
+  free(text);
+  text = meta_text(src, &p.meta[K_FINGERPRINT], 16);
+  if (!parse_hex(text, 16, &have) || have != want) {
+    st = tc_fail(err, TC_ERR_INPUT, "%s: the checkpoint was written for another model or "
+                 "training spec (layout fingerprint %s, this run's is %016" PRIx64
+                 "): parameters, optimizer state or param groups differ", path,
+                 text ? text : "unreadable", want);
+    goto done;
   }
-  /* the records must be this step's, in order */
-  uint64_t rec = at;
-  for (int i = 0; i < step->ntensors; i++) {
-    const tc_step_tensor *t = &step->tensors[i];
-    if (!saved_kind(t->kind)) continue;
-    unsigned char r[RECORD_BYTES];
-    if (!read_at(fd, r, sizeof r, rec))
-      return damaged_file(damaged, err, path, "cannot read the checkpoint at byte %" PRIu64, rec);
-    if (get_u32(r) != (uint32_t)i || get_u32(r + 4) != (uint32_t)t->kind ||
-        get_u64(r + 8) != (uint64_t)t->bytes)
-      return tc_fail(err, TC_ERR_INPUT, "%s: byte %" PRIu64 ": the record of tensor %s does not "
-                     "match this run's layout", path, rec, t->name);
-    rec += RECORD_BYTES + t->bytes;
+  free(text);
+  text = meta_text(src, &p.meta[K_SCHED], (size_t)TC_CHECKPOINT_MAX_SCHED * 32);
+  sched = malloc(sizeof *sched * ((size_t)pos->nsched + 1));
+  if (!text || !sched) {
+    st = tc_fail(err, TC_ERR_INPUT, "%s: byte %" PRIu64 ": cannot read %s", path,
+                 p.meta[K_SCHED].at, KEYS[K_SCHED]);
+    goto done;
+  }
+  if (!parse_sched(text, sched, pos->nsched)) {
+    int n = *text ? 1 : 0;
+    for (const char *c = text; *c; c++) n += *c == ' ';
+    st = tc_fail(err, TC_ERR_INPUT, "%s: the checkpoint holds %d scheduler values (%s); this "
+                 "run's scheduler has %d", path, n, KEYS[K_SCHED], pos->nsched);
+    goto done;
+  }
+  int64_t num[K_SCHED_LAST + 1];
+  for (int k = K_EPOCH; k <= K_SCHED_LAST; k++) {
+    free(text);
+    text = meta_text(src, &p.meta[k], 32);
+    if (!parse_i64(text, &num[k])) {
+      st = tc_fail(err, TC_ERR_INPUT, "%s: byte %" PRIu64 ": %s is not an integer", path,
+                   p.meta[k].at, KEYS[k]);
+      goto done;
+    }
+  }
+  int64_t epoch = num[K_EPOCH], batch = num[K_BATCH], per_epoch = num[K_PER_EPOCH];
+  int64_t steps = num[K_STEPS];
+  if (epoch < 0 || batch < 0 || per_epoch < 0 || batch > per_epoch || steps < 0) {
+    st = tc_fail(err, TC_ERR_INPUT, "%s: the checkpoint's position is impossible (epoch %" PRId64
+                 ", batch %" PRId64 " of %" PRId64 ", step %" PRId64 ")", path, epoch, batch,
+                 per_epoch, steps);
+    goto done;
   }
 
-  /* pass 2: everything checked; now the arena and the position */
-  for (uint32_t i = 0; i < nsched; i++) {
-    unsigned char v[8];
-    if (!read_at(fd, v, 8, HEADER_BYTES + 8 * (uint64_t)i))
-      return tc_fail(err, TC_ERR_INPUT, "%s: cannot read the checkpoint: %s", path,
-                     errno ? strerror(errno) : "it shrank while being read");
-    uint64_t bits = get_u64(v);
-    memcpy(&pos->sched[i], &bits, 8);
+  /* the initializers must be this step's, in order */
+  int nsaved;
+  kinds = kinds_of(step, &nsaved);
+  raw = malloc(sizeof *raw * ((size_t)nsaved + 1));
+  free(text);
+  text = meta_text(src, &p.meta[K_KINDS], (size_t)step->ntensors);
+  if (!kinds || !raw) {
+    st = tc_fail(err, TC_ERR_INTERNAL, "%s: out of memory", path);
+    goto done;
   }
-  rec = at;
-  for (int i = 0; i < step->ntensors; i++) {
+  if (!text || strcmp(text, kinds) != 0) {
+    st = tc_fail(err, TC_ERR_INPUT, "%s: byte %" PRIu64 ": %s does not match this run's layout",
+                 path, p.meta[K_KINDS].at, KEYS[K_KINDS]);
+    goto done;
+  }
+  if (p.ngraphs != 1) {
+    st = tc_fail(err, TC_ERR_INPUT, "%s: the checkpoint has %d graphs, not one", path,
+                 p.ngraphs);
+    goto done;
+  }
+  {
+    tc_pb_msg top = tc_pb_msg_all(src), graph = tc_pb_sub(&top, &p.graph);
+    tc_pb_field f;
+    tc_pb_error e;
+    int r, k = 0, i = 0;
+    while ((r = tc_pb_next(&graph, &f, &e)) > 0) {
+      if (f.number != TC_ONNX_GRAPH_INITIALIZER || f.wire != TC_PB_LEN) continue;
+      while (i < step->ntensors && !saved_kind(step->tensors[i].kind)) i++;
+      if (k == nsaved) {
+        st = tc_fail(err, TC_ERR_INPUT, "%s: byte %" PRIu64 ": more initializers than the %d "
+                     "tensors of this run's layout", path, f.at, nsaved);
+        goto done;
+      }
+      const tc_step_tensor *t = &step->tensors[i];
+      const char *why = check_tensor(&graph, &f, t, &raw[k], &e);
+      if (why) {
+        st = tc_fail(err, TC_ERR_INPUT, "%s: byte %" PRIu64 ": initializer %d does not match "
+                     "this run's tensor %s: %s", path, f.at, k, t->name, why);
+        goto done;
+      }
+      k++;
+      i++;
+    }
+    if (r < 0) {
+      st = tc_fail(err, TC_ERR_INPUT, "%s: byte %" PRIu64 ": %s", path, e.at, e.msg);
+      goto done;
+    }
+    if (k != nsaved) {
+      st = tc_fail(err, TC_ERR_INPUT, "%s: the checkpoint holds %d tensors; this run's layout "
+                   "has %d", path, k, nsaved);
+      goto done;
+    }
+  }
+
+  /* everything checked; now the arena and the position */
+  for (int i = 0, k = 0; i < step->ntensors; i++) {
     const tc_step_tensor *t = &step->tensors[i];
     if (!saved_kind(t->kind)) continue;
-    if (!read_at(fd, arena + t->offset, t->bytes, rec + RECORD_BYTES))
-      return tc_fail(err, TC_ERR_INPUT, "%s: cannot read tensor %s from the checkpoint: %s",
-                     path, t->name, errno ? strerror(errno) : "it shrank while being read");
-    rec += RECORD_BYTES + t->bytes;
+    if (!tc_pb_src_read(src, raw[k++], arena + t->offset, t->bytes)) {
+      st = tc_fail(err, TC_ERR_INPUT, "%s: cannot read tensor %s from the checkpoint: %s",
+                   path, t->name, strerror(src->io_error ? src->io_error : EIO));
+      goto done;
+    }
   }
+  if (pos->nsched > 0) memcpy(pos->sched, sched, sizeof *sched * (size_t)pos->nsched);
   pos->epoch = epoch;
   pos->batch = batch;
   pos->batches_per_epoch = per_epoch;
   pos->steps = steps;
-  pos->sched_last_epoch = (int64_t)get_u64(h + 64);
-  return TC_OK;
+  pos->sched_last_epoch = num[K_SCHED_LAST];
+done:
+  free(text);
+  free(kinds);
+  free(raw);
+  free(sched);
+  free(src);
+  return st;
 }
 
 tc_status tc_checkpoint_read(const char *path, const tc_step *step, uint8_t *arena,
@@ -442,13 +805,13 @@ tc_status tc_checkpoint_read(const char *path, const tc_step *step, uint8_t *are
 
 struct tc_checkpoint_dir {
   char *dir;
-  char *last, *prev; /* <dir>/last.tcck, <dir>/prev.tcck */
+  char *last, *prev; /* <dir>/last.onnx, <dir>/prev.onnx */
   int lock_fd;
-  bool last_bad;     /* last.tcck was found damaged: the next save replaces it
-                        and keeps prev.tcck, the good one */
+  bool last_bad;     /* last.onnx was found damaged: the next save replaces it
+                        and keeps prev.onnx, the good one */
 };
 
-static const char TEMP_PREFIX[] = ".last.tcck.tmp-";
+static const char TEMP_PREFIX[] = ".last.onnx.tmp-";
 
 /* mkdir -p; false with errno. */
 static bool make_folders(const char *dir) {
@@ -484,8 +847,8 @@ tc_status tc_checkpoint_dir_open(const char *dir, tc_checkpoint_dir **out, tc_er
   if (!d) return tc_fail(err, TC_ERR_INTERNAL, "%s: out of memory", dir);
   d->lock_fd = -1;
   char *lock = join(dir, "lock");
-  if (!lock || !(d->dir = strdup(dir)) || !(d->last = join(dir, "last.tcck")) ||
-      !(d->prev = join(dir, "prev.tcck"))) {
+  if (!lock || !(d->dir = strdup(dir)) || !(d->last = join(dir, "last.onnx")) ||
+      !(d->prev = join(dir, "prev.onnx"))) {
     free(lock);
     tc_checkpoint_dir_close(d);
     return tc_fail(err, TC_ERR_INTERNAL, "%s: out of memory", dir);
@@ -565,7 +928,7 @@ tc_status tc_checkpoint_dir_load(tc_checkpoint_dir *d, const tc_step *step, uint
     if (!damaged) return st;
     d->last_bad = true;
     if (!has_prev)
-      return tc_fail_context(err, st, "no good checkpoint in %s (there is no prev.tcck to fall "
+      return tc_fail_context(err, st, "no good checkpoint in %s (there is no prev.onnx to fall "
                              "back to)", d->dir);
     if (notes) fprintf(notes, "trainc: %s; falling back to %s\n", err->msg, d->prev);
   } else if (notes) {

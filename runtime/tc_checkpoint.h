@@ -11,52 +11,88 @@
  * order is a function of (seed, epoch), random transforms of (seed, epoch,
  * sample), Dropout masks of (seed, step).
  *
- * File format, version 1. Integers little-endian; tensor data are the arena
- * bytes as they are (trainc runs on little-endian hosts only).
+ * File format, version 2: an ONNX model (onnx.proto's ModelProto), so any
+ * ONNX tool reads the weights (onnx.load, numpy_helper.to_array). It has no
+ * nodes: it is a bag of initializers plus metadata. Fields, in this order
+ * (ascending field numbers, proto2 encoding, repeated dims unpacked: the
+ * order protobuf itself serializes, so onnx.load + SerializeToString gives
+ * the same bytes back):
  *
- *   offset  size  field
- *        0     8  magic "\x89TCCK\r\n\x1a\n" (a text-mode copy or a truncated
- *                 transfer breaks it, as with PNG's)
- *        8     4  u32 version = 1
- *       12     4  u32 reserved = 0
- *       16     8  u64 layout fingerprint: FNV-1a 64 over every tensor of the
- *                 step (name, kind, dtype, rank, dims, offset, bytes, group,
- *                 param) and the number of param groups. A checkpoint of
- *                 another model, or of a spec that changes the layout (other
- *                 optimizer, other frozen set, other param groups) differs.
- *       24     8  u64 file size in bytes, checksum included
- *       32     8  i64 epoch: the epoch to continue, from 0
- *       40     8  i64 batch: batches of that epoch already trained
- *                 (0 .. batches_per_epoch; equal to it when the epoch's
- *                 batches are done but not its end: scheduler, validation)
- *       48     8  i64 batches_per_epoch of the run that wrote it
- *       56     8  i64 steps: optimizer steps taken
- *       64     8  i64 scheduler last_epoch
- *       72     4  u32 nsched: scheduler values that follow
- *       76     4  u32 ntensors: tensor records that follow
- *       80  8*nsched  f64 scheduler values (the current lr of every param
- *                 group, then any state of the scheduler's own; tc_sched.h)
- *   then ntensors records, in step->tensors order:
- *              4  u32 index into step->tensors
- *              4  u32 kind (TC_STEP_PARAM, _BUFFER or _STATE)
- *              8  u64 bytes
- *          bytes  the tensor's arena bytes
- *   then       4  u32 CRC-32 (zlib's crc32) of every byte before it.
+ *   ir_version = 8, producer_name = "trainc"   (always the first two
+ *                  fields: they serve as the magic number)
+ *   graph: name = "trainc_checkpoint", one initializer per saved tensor, in
+ *          step->tensors order: dims, data_type (the ONNX code), name,
+ *          raw_data (the arena bytes as they are: little-endian; trainc runs
+ *          on little-endian hosts only)
+ *   opset_import: domain "", version 17
+ *   metadata_props, key = value, all values text:
+ *     trainc.format             "2", the format version
+ *     trainc.fingerprint        16 hex digits: FNV-1a 64 over every tensor of
+ *                               the step (name, kind, dtype, rank, dims,
+ *                               offset, bytes, group, param) and the number of
+ *                               param groups. A checkpoint of another model,
+ *                               or of a spec that changes the layout (other
+ *                               optimizer, other frozen set, other param
+ *                               groups) differs.
+ *     trainc.epoch              the epoch to continue, from 0
+ *     trainc.batch              batches of that epoch already trained
+ *                               (0 .. batches_per_epoch; equal to it when the
+ *                               epoch's batches are done but not its end:
+ *                               scheduler, validation)
+ *     trainc.batches_per_epoch  of the run that wrote it
+ *     trainc.steps              optimizer steps taken
+ *     trainc.sched.last_epoch   the scheduler's last_epoch
+ *     trainc.sched.values       the scheduler values (the current lr of every
+ *                               param group, then any state of the
+ *                               scheduler's own; tc_sched.h), separated by
+ *                               one space, each "%.17g" (strtod and Python's
+ *                               float() give the same double back, bit for
+ *                               bit), or "nan:0x<16 hex digits>" for a NaN
+ *                               whose payload "%.17g" would lose; "" for none
+ *     trainc.kinds              one letter per initializer, in order: 'p'
+ *                               parameter, 'b' buffer (BatchNorm running
+ *                               statistics), 's' optimizer state
+ *     trainc.crc32              8 lowercase hex digits: CRC-32 (zlib's) of
+ *                               every byte of the file before this entry,
+ *                               which is always the last field: the 26 bytes
+ *                               72 18 0a 0c "trainc.crc32" 12 08 <8 digits>.
+ *                               Python: zlib.crc32(data[:-26]). It covers
+ *                               names, dims and metadata as well as the
+ *                               tensor bytes, so any damage shows; a file
+ *                               an ONNX tool edited and saved fails it too
+ *                               and is not resumed from (recompute the entry
+ *                               to resume from an edited checkpoint).
  *
- * Reading checks, in this order: the size against the header (truncated?),
- * the magic, the version, the stored size against the real one, the
- * checksum, then the fingerprint and the records. The arena is written only
- * after the whole file has been verified.
+ * Initializer names (how a reader tells the tensors apart besides
+ * trainc.kinds): a parameter or buffer has its name in the model
+ * ("fc1.weight", "bn1.running_mean"); optimizer state is "<param>.<state>"
+ * with PyTorch's state names (compiler/passes/optim_*.c): "fc1.weight.
+ * momentum_buffer" (SGD), ".exp_avg", ".exp_avg_sq", ".max_exp_avg_sq"
+ * (Adam, AdamW), ".exp_inf" (Adamax), ".mu_product" (NAdam), ".sum"
+ * (Adagrad), ".square_avg", ".grad_avg", ".acc_delta" (RMSprop,
+ * Adadelta), ".eta", ".mu", ".ax" (ASGD), ".prev", ".step_size" (Rprop).
+ * There is no per-parameter ".step" tensor: trainc counts optimizer steps
+ * once for all parameters (trainc.steps), which is what PyTorch's
+ * per-parameter "step" holds too.
  *
- * Writing is atomic: a temporary file ".last.tcck.tmp-<pid>-<n>" in the
+ * Reading checks, in this order: the first two fields (ir_version, then
+ * producer_name "trainc"; otherwise "not a trainc checkpoint"), the
+ * protobuf structure (every length within the file: a cut-off file is
+ * "truncated", naming the byte offset), the trainc.crc32 entry as the last
+ * field (missing: truncated), the format version, the checksum, then the
+ * fingerprint, the scheduler value count, the position, the kinds and every
+ * initializer's name, data_type, dims and raw_data size against the step's
+ * layout. The arena is written only after the whole file has been verified.
+ *
+ * Writing is atomic: a temporary file ".last.onnx.tmp-<pid>-<n>" in the
  * checkpoint folder (created with O_EXCL), written, fsync'd, closed; then
- * last.tcck is renamed to prev.tcck, the temporary file renamed to
- * last.tcck, and the folder fsync'd. At every moment one of last.tcck and
- * prev.tcck is a complete checkpoint (after the first save): a kill between
- * the two renames leaves prev.tcck, the newest, and no last.tcck.
+ * last.onnx is renamed to prev.onnx, the temporary file renamed to
+ * last.onnx, and the folder fsync'd. At every moment one of last.onnx and
+ * prev.onnx is a complete checkpoint (after the first save): a kill between
+ * the two renames leaves prev.onnx, the newest, and no last.onnx.
  *
- * A checkpoint folder (tc_checkpoint_dir) holds last.tcck (newest),
- * prev.tcck (the one before) and an empty file "lock": a run holds an
+ * A checkpoint folder (tc_checkpoint_dir) holds last.onnx (newest),
+ * prev.onnx (the one before) and an empty file "lock": a run holds an
  * exclusive flock on it, so two runs cannot write one folder; the kernel
  * drops it when the process dies, however it dies. Temporary files a killed
  * run left behind are removed when the folder is opened. */
@@ -70,7 +106,7 @@
 #include "tc_status.h"
 #include "tc_step.h"
 
-#define TC_CHECKPOINT_VERSION 1
+#define TC_CHECKPOINT_VERSION 2
 #define TC_CHECKPOINT_MAX_SCHED 65536 /* scheduler values a file may hold */
 
 /* Where training stands, besides the arena. */
@@ -112,18 +148,18 @@ typedef struct tc_checkpoint_dir tc_checkpoint_dir;
 tc_status tc_checkpoint_dir_open(const char *dir, tc_checkpoint_dir **out, tc_error *err);
 /* Releases the lock. NULL is fine. */
 void tc_checkpoint_dir_close(tc_checkpoint_dir *d);
-/* "<dir>/last.tcck", the newest checkpoint's path. */
+/* "<dir>/last.onnx", the newest checkpoint's path. */
 const char *tc_checkpoint_dir_last(const tc_checkpoint_dir *d);
 
-/* Saves a checkpoint as last.tcck, keeping the previous one as prev.tcck
+/* Saves a checkpoint as last.onnx, keeping the previous one as prev.onnx
  * (see the top of this file). */
 tc_status tc_checkpoint_dir_save(tc_checkpoint_dir *d, const tc_step *step,
                                  const uint8_t *arena, const tc_checkpoint_pos *pos,
                                  tc_error *err);
 
-/* Loads the newest good checkpoint: last.tcck, or prev.tcck when last.tcck
+/* Loads the newest good checkpoint: last.onnx, or prev.onnx when last.onnx
  * is missing or damaged (saying so on `notes`, if not NULL, as
- * "trainc: <why>; falling back to <dir>/prev.tcck"). *found is false, with
+ * "trainc: <why>; falling back to <dir>/prev.onnx"). *found is false, with
  * TC_OK and nothing loaded, when the folder holds neither file. An intact
  * checkpoint of another model or spec is an error without fallback; so is a
  * folder whose checkpoints are all damaged. */

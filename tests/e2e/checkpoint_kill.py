@@ -4,7 +4,7 @@ time, the newest checkpoint must be intact and load (no fallback, no
 damage), training must never go backwards, and the final weights must be
 bitwise those of a reference run that was never interrupted. Also: SIGTERM
 and SIGINT write a final checkpoint and exit with 143 and 130, the metrics
-log is appended on resume, a damaged last.tcck falls back to prev.tcck, and
+log is appended on resume, a damaged last.onnx falls back to prev.onnx, and
 a checkpoint of another training spec is refused.
 
 The model is LeNet-5 on 960 Fashion-MNIST images (30 batches of 32, 3
@@ -19,7 +19,6 @@ import json
 import os
 import random
 import signal
-import struct
 import subprocess
 import sys
 import tempfile
@@ -33,7 +32,6 @@ import onnx.numpy_helper
 FASHION = "/usr/share/datasets/fashion-mnist"
 KILLS = int(os.environ.get("TC_KILLS", "20"))  # SIGKILLs across all chains
 BATCHES, BATCH, EPOCHS = 30, 32, 3
-MAGIC = b"\x89TCCK\r\n\x1a"
 
 results = []
 
@@ -87,18 +85,26 @@ def same_weights(a, b):
 
 
 def verify_file(path):
-    """Independent check of the format (tc_checkpoint.h): magic, version,
-    size, CRC-32. Returns (ok, steps or reason)."""
+    """Independent check of the format (tc_checkpoint.h): an ONNX model from
+    producer "trainc", format version 2, its last 26 bytes the trainc.crc32
+    entry holding the CRC-32 of every byte before it. Returns (ok, steps or
+    reason)."""
     with open(path, "rb") as f:
         data = f.read()
-    if len(data) < 84 or data[:8] != MAGIC:
-        return False, "bad magic or short"
-    version, _, _, size = struct.unpack_from("<IIQQ", data, 8)
-    if version != 1 or size != len(data):
-        return False, f"version {version}, size {size} vs {len(data)}"
-    if zlib.crc32(data[:-4]) != struct.unpack_from("<I", data, len(data) - 4)[0]:
+    if len(data) < 40 or data[2:10] != b"\x12\x06trainc":
+        return False, "not a trainc checkpoint or short"
+    try:
+        m = onnx.load_from_string(data)
+    except Exception as e:  # noqa: BLE001 - any parse failure is a bad file
+        return False, f"onnx cannot parse it: {e}"
+    meta = {p.key: p.value for p in m.metadata_props}
+    if meta.get("trainc.format") != "2":
+        return False, f"format {meta.get('trainc.format')}"
+    if data[-26:-8] != b"\x72\x18\x0a\x0ctrainc.crc32\x12\x08":
+        return False, "the checksum entry is not last"
+    if zlib.crc32(data[:-26]) != int(meta["trainc.crc32"], 16):
         return False, "checksum"
-    return True, struct.unpack_from("<q", data, 56)[0]
+    return True, int(meta["trainc.steps"])
 
 
 class Trainer:
@@ -203,7 +209,7 @@ def main():
                     break
                 kills += 1
                 # after every kill the newest checkpoint on disk must be intact
-                for name in ("last.tcck", "prev.tcck"):
+                for name in ("last.onnx", "prev.onnx"):
                     path = os.path.join(ckpt, name)
                     if os.path.exists(path):
                         ok, what = verify_file(path)
@@ -220,9 +226,9 @@ def main():
         print(f"{kills} kills in {chains} chains, {resumes} resumes "
               f"({no_ckpt} before any checkpoint, {missing_last} between the renames)")
 
-        # a damaged last.tcck: refused, prev.tcck serves, same weights
+        # a damaged last.onnx: refused, prev.onnx serves, same weights
         ckpt = os.path.join(tmp, "ckpt1")
-        last = os.path.join(ckpt, "last.tcck")
+        last = os.path.join(ckpt, "last.onnx")
         with open(last, "r+b") as f:
             f.seek(1000)
             b = f.read(1)
@@ -230,11 +236,11 @@ def main():
             f.write(bytes([b[0] ^ 0xff]))
         out = os.path.join(tmp, "fallback.onnx")
         rc, err = tr.run(["--checkpoint.dir", ckpt, "--resume", "--out", out], log)
-        check("damaged last.tcck: refused, naming it", rc == 0 and f"{last}: the checkpoint is "
-              "corrupt" in err and "falling back to " + os.path.join(ckpt, "prev.tcck") in err,
+        check("damaged last.onnx: refused, naming it", rc == 0 and f"{last}: the checkpoint is "
+              "corrupt" in err and "falling back to " + os.path.join(ckpt, "prev.onnx") in err,
               err.strip()[-400:])
         same, detail = same_weights(ref, out) if rc == 0 else (False, "no --out")
-        check("damaged last.tcck: prev.tcck resumes to the same weights", same, detail)
+        check("damaged last.onnx: prev.onnx resumes to the same weights", same, detail)
 
         # another spec (no momentum: no optimizer state) is refused
         rc, err = tr.run(["--checkpoint.dir", ckpt, "--resume", "--optimizer.momentum", "0"],
@@ -262,8 +268,8 @@ def main():
             rc = p.wait(timeout=60)
             err = open(log).read()
             check(f"{name}: exit {code} with a checkpoint", rc == code and
-                  f"interrupted by {name}; checkpoint written to " + os.path.join(ckpt, "last.tcck")
-                  in err and verify_file(os.path.join(ckpt, "last.tcck"))[0], f"exit {rc}: "
+                  f"interrupted by {name}; checkpoint written to " + os.path.join(ckpt, "last.onnx")
+                  in err and verify_file(os.path.join(ckpt, "last.onnx"))[0], f"exit {rc}: "
                   + err.strip()[-300:])
             rc, err = tr.run(args + ["--resume"], log)
             same, detail = same_weights(ref, out) if rc == 0 else (False, err.strip()[-300:])

@@ -1,14 +1,21 @@
 /* Unit tests of checkpoints (runtime/checkpoint.c) on a hand-made tc_step
  * with one tensor of every kind: the format round trip (only PARAM, BUFFER
  * and STATE are saved; the position and the scheduler values come back
- * bit for bit), damaged files refused with messages naming them (a flipped
- * byte anywhere, truncation, bad magic) and the arena left untouched,
- * another layout refused without fallback, the folder's rotation and
- * fallback to prev.tcck, no temporary files left, stale ones removed, the
- * folder lock, and the scheduler state round trip. */
-#define _POSIX_C_SOURCE 200809L /* mkdtemp, open_memstream */
+ * bit for bit), the ONNX layout the header documents (magic fields,
+ * initializers with the arena bytes, the checksum entry last), damaged
+ * files refused with messages naming them (a flipped byte anywhere,
+ * truncation at every length, not a checkpoint, malformed protobuf) and the
+ * arena left untouched, another version or layout refused without
+ * fallback, the folder's rotation and fallback to prev.onnx, no temporary
+ * files left, stale ones removed, the folder lock, the scheduler state
+ * round trip, and the protobuf wire encoder and decoder on their own. */
+#define _GNU_SOURCE /* mkdtemp, open_memstream, memmem */
 #include "tc_checkpoint.h"
+#include "tc_onnx_wire.h"
 #include "tc_sched.h"
+
+#include <math.h>
+#include <zlib.h>
 
 #include <dirent.h>
 #include <inttypes.h>
@@ -107,6 +114,100 @@ static void copy_file(const char *from, const char *to) {
 
 /* ---- single files ------------------------------------------------------------- */
 
+static uint8_t *read_all(const char *path, long *n) {
+  *n = file_length(path);
+  FILE *f = fopen(path, "rb");
+  uint8_t *p = *n >= 0 ? malloc((size_t)*n + 1) : NULL;
+  if (!f || !p || fread(p, 1, (size_t)*n, f) != (size_t)*n) {
+    free(p);
+    p = NULL;
+  }
+  if (f) fclose(f);
+  return p;
+}
+
+static void write_all(const char *path, const void *p, size_t n) {
+  FILE *f = fopen(path, "wb");
+  if (!f) return;
+  fwrite(p, 1, n, f);
+  fclose(f);
+}
+
+/* The offset of the value of metadata entry `key` in a checkpoint's bytes. */
+static long value_at(const uint8_t *data, long n, const char *key) {
+  const uint8_t *k = memmem(data, (size_t)n, key, strlen(key));
+  return k ? (long)(k - data) + (long)strlen(key) + 2 : -1;
+}
+
+/* Where saved tensor i's bytes are in a checkpoint file, or 0. */
+static long tensor_at(const char *path, const uint8_t *arena, int i) {
+  long n;
+  uint8_t *data = read_all(path, &n);
+  const uint8_t *t = data ? memmem(data, (size_t)n, arena + tensors[i].offset, tensors[i].bytes)
+                          : NULL;
+  long at = t ? (long)(t - data) : 0;
+  free(data);
+  return at;
+}
+
+/* The layout tc_checkpoint.h documents, checked on the bytes. */
+static void check_layout(const char *path, const uint8_t *arena) {
+  long n;
+  uint8_t *data = read_all(path, &n);
+  CHECK(data != NULL && n > 40);
+  if (!data || n <= 40) {
+    free(data);
+    return;
+  }
+  static const uint8_t magic[] = {0x08, 0x08, 0x12, 0x06, 't', 'r', 'a', 'i', 'n', 'c'};
+  CHECK(memcmp(data, magic, sizeof magic) == 0);
+  static const uint8_t trailer[] = {0x72, 0x18, 0x0a, 0x0c, 't', 'r', 'a', 'i', 'n',
+                                    'c', '.', 'c', 'r', 'c', '3', '2', 0x12, 0x08};
+  CHECK(memcmp(data + n - 26, trailer, sizeof trailer) == 0);
+  char digits[9];
+  memcpy(digits, data + n - 8, 8);
+  digits[8] = 0;
+  CHECK(strtoul(digits, NULL, 16) == crc32(0, data, (uInt)(n - 26)));
+  /* saved tensors are in it as they are in the arena, the others not */
+  int in = 0;
+  for (int i = 0; i < 6; i++)
+    in += (memmem(data, (size_t)n, arena + tensors[i].offset, tensors[i].bytes) != NULL) ==
+          saved_kind(tensors[i].kind);
+  CHECK(in == 6);
+  CHECK(memmem(data, (size_t)n, "w.momentum", 10) && memmem(data, (size_t)n, "trainc.kinds", 12));
+  long k = value_at(data, n, "trainc.kinds");
+  CHECK(k > 0 && memcmp(data + k, "psbp", 4) == 0);
+  long e = value_at(data, n, "trainc.epoch");
+  CHECK(e > 0 && data[e - 1] == 1 && data[e] == '2');
+  free(data);
+}
+
+/* The field numbers and order of the top level and the graph, read back
+ * with the runtime's decoder over memory. */
+static void check_fields(const char *path) {
+  long n;
+  uint8_t *data = read_all(path, &n);
+  if (!data) return;
+  tc_pb_src src;
+  tc_pb_src_mem(&src, data, (size_t)n);
+  tc_pb_msg top = tc_pb_msg_all(&src);
+  tc_pb_field f;
+  tc_pb_error e;
+  char order[64] = "";
+  int inits = 0, r;
+  while ((r = tc_pb_next(&top, &f, &e)) > 0) {
+    snprintf(order + strlen(order), sizeof order - strlen(order), "%u,", f.number);
+    if (f.number != 7) continue;
+    tc_pb_msg g = tc_pb_sub(&top, &f);
+    tc_pb_field h;
+    while (tc_pb_next(&g, &h, &e) > 0) inits += h.number == 5;
+  }
+  CHECK(r == 0);
+  CHECKF(strncmp(order, "1,2,7,8,14,", 11) == 0, "fields %s", order);
+  CHECK(inits == 4);
+  free(data);
+}
+
 static void test_round_trip(void) {
   tc_step step = fake_step();
   uint8_t arena[ARENA], loaded[ARENA], before[ARENA];
@@ -116,11 +217,11 @@ static void test_round_trip(void) {
   tc_checkpoint_pos pos = make_pos(67, sched);
   tc_error err = {{0}};
   char path[512], bad[512];
-  snprintf(path, sizeof path, "%s", tmp_path("one.tcck"));
-  snprintf(bad, sizeof bad, "%s", tmp_path("damaged.tcck"));
+  snprintf(path, sizeof path, "%s", tmp_path("one.onnx"));
+  snprintf(bad, sizeof bad, "%s", tmp_path("damaged.onnx"));
   CHECK_OK(tc_checkpoint_write(path, &step, arena, &pos, &err), err);
-  /* header 80 + 2 sched values + 4 records of 16 + their bytes + CRC */
-  CHECK(file_length(path) == 80 + 16 + 4 * 16 + (48 + 48 + 8 + 24) + 4);
+  check_layout(path, arena);
+  check_fields(path);
 
   memcpy(loaded, before, ARENA);
   tc_checkpoint_pos got = {.nsched = 2, .sched = back};
@@ -131,7 +232,8 @@ static void test_round_trip(void) {
         got.sched_last_epoch == 2);
   CHECK(memcmp(back, sched, sizeof back) == 0);
 
-  /* a flipped bit anywhere is refused, naming the file; the arena is untouched */
+  /* a flipped bit anywhere is refused as damaged, naming the file; the
+   * arena is untouched */
   long n = file_length(path);
   int refused = 0, named = 0, untouched = 0, marked = 0;
   for (long at = 0; at < n; at++) {
@@ -143,50 +245,216 @@ static void test_round_trip(void) {
     refused += st == TC_ERR_INPUT;
     named += strstr(err.msg, bad) != NULL;
     untouched += memcmp(loaded, before, ARENA) == 0;
-    /* bytes 8..11 are the version: an intact file of another version */
-    marked += at >= 8 && at < 12 ? !damaged : damaged;
+    marked += damaged;
+    if (st != TC_ERR_INPUT || !damaged) fprintf(stderr, "  flip at %ld: %s\n", at, err.msg);
   }
   CHECK(refused == n);
   CHECK(named == n);
   CHECK(untouched == n);
   CHECK(marked == n);
 
+  long len;
+  uint8_t *data = read_all(path, &len);
+  if (!data) return;
   /* corruption in a tensor: the checksum */
+  const uint8_t *w = memmem(data, (size_t)len, arena + tensors[0].offset, tensors[0].bytes);
   copy_file(path, bad);
-  flip_byte(bad, 80 + 16 + 16 + 5);
+  flip_byte(bad, w ? (long)(w - data) + 5 : 0);
   CHECK(tc_checkpoint_read(bad, &step, loaded, &got, &damaged, &err) == TC_ERR_INPUT);
   CHECK(damaged && strstr(err.msg, "corrupt") && strstr(err.msg, "checksum"));
 
-  /* truncated anywhere */
+  /* another format version: intact, not damaged, no fallback */
+  long v = value_at(data, len, "trainc.format");
+  CHECK(v > 0 && data[v] == '2');
+  if (v > 0) {
+    data[v] = '3';
+    write_all(bad, data, (size_t)len);
+    data[v] = '2';
+    CHECK(tc_checkpoint_read(bad, &step, loaded, &got, &damaged, &err) == TC_ERR_INPUT);
+    CHECK(!damaged && strstr(err.msg, "version 3") && strstr(err.msg, bad));
+  }
+
+  /* truncated at every length */
   int truncs = 0;
-  for (long len = 0; len < n; len += 7) {
-    copy_file(path, bad);
-    if (truncate(bad, len) != 0) continue;
+  for (long cut = 0; cut < n; cut++) {
+    write_all(bad, data, (size_t)cut);
     memcpy(loaded, before, ARENA);
     tc_status st = tc_checkpoint_read(bad, &step, loaded, &got, &damaged, &err);
-    truncs += st == TC_ERR_INPUT && damaged && strstr(err.msg, "truncated") &&
+    bool ok = st == TC_ERR_INPUT && damaged && strstr(err.msg, "truncated") &&
               strstr(err.msg, bad) && memcmp(loaded, before, ARENA) == 0;
-    if (!(st == TC_ERR_INPUT && strstr(err.msg, "truncated")))
-      fprintf(stderr, "  truncated to %ld: %s\n", len, err.msg);
+    truncs += ok;
+    if (!ok) fprintf(stderr, "  truncated to %ld: %s\n", cut, err.msg);
   }
-  CHECK(truncs == (n + 6) / 7);
+  CHECK(truncs == n);
+  /* a cut inside a tensor names the byte where the graph starts */
+  write_all(bad, data, (size_t)tensor_at(path, arena, 2) + 3);
+  CHECK(tc_checkpoint_read(bad, &step, loaded, &got, &damaged, &err) == TC_ERR_INPUT);
+  CHECKF(strstr(err.msg, "byte 10: field 7 (") != NULL, "%s", err.msg);
+  /* bytes after the checksum entry */
+  uint8_t *longer = malloc((size_t)len + 2);
+  if (longer) {
+    memcpy(longer, data, (size_t)len);
+    longer[len] = 0x08; /* ir_version again */
+    longer[len + 1] = 0x08;
+    write_all(bad, longer, (size_t)len + 2);
+    CHECK(tc_checkpoint_read(bad, &step, loaded, &got, &damaged, &err) == TC_ERR_INPUT);
+    CHECK(damaged && strstr(err.msg, "corrupt") && strstr(err.msg, "follow"));
+    free(longer);
+  }
+  /* malformed protobuf after good magic fields: the byte offset */
+  static const uint8_t groups[] = {0x08, 0x08, 0x12, 0x06, 't', 'r', 'a', 'i', 'n', 'c', 0x1b};
+  write_all(bad, groups, sizeof groups);
+  CHECK(tc_checkpoint_read(bad, &step, loaded, &got, &damaged, &err) == TC_ERR_INPUT);
+  CHECK(damaged && strstr(err.msg, "corrupt: byte 10: field 3 has wire type 3"));
 
-  /* bad magic */
+  /* random damage, a few bytes at a time (fixed seed): always refused,
+   * never a crash or a read out of bounds (run under ASan to see) */
+  uint8_t *copy = malloc((size_t)len);
+  int fuzzed = 0, refusals = 0;
+  unsigned rnd = 12345;
+  for (int round = 0; copy && round < 1500; round++) {
+    memcpy(copy, data, (size_t)len);
+    int edits = 1 + (int)((rnd = rnd * 1103515245u + 12345u) >> 16) % 4;
+    for (int k = 0; k < edits; k++) {
+      rnd = rnd * 1103515245u + 12345u;
+      long at = (long)((rnd >> 8) % (unsigned)len);
+      rnd = rnd * 1103515245u + 12345u;
+      copy[at] = (uint8_t)(rnd >> 16);
+    }
+    if (memcmp(copy, data, (size_t)len) == 0) continue;
+    fuzzed++;
+    write_all(bad, copy, (size_t)len);
+    memcpy(loaded, before, ARENA);
+    tc_status st = tc_checkpoint_read(bad, &step, loaded, &got, &damaged, &err);
+    refusals += st == TC_ERR_INPUT && memcmp(loaded, before, ARENA) == 0;
+  }
+  free(copy);
+  free(data);
+  CHECK(fuzzed > 1450 && refusals == fuzzed);
+
+  /* not a checkpoint: garbage, another producer's ONNX model */
   FILE *f = fopen(bad, "wb");
   for (int i = 0; i < 200; i++) fputc('x', f);
   fclose(f);
   CHECK(tc_checkpoint_read(bad, &step, loaded, &got, &damaged, &err) == TC_ERR_INPUT);
   CHECK(damaged && strstr(err.msg, "not a trainc checkpoint"));
+  static const uint8_t torch[] = {0x08, 0x07, 0x12, 0x07, 'p', 'y', 't', 'o', 'r', 'c', 'h'};
+  write_all(bad, torch, sizeof torch);
+  CHECK(tc_checkpoint_read(bad, &step, loaded, &got, &damaged, &err) == TC_ERR_INPUT);
+  CHECK(damaged && strstr(err.msg, "not a trainc checkpoint") && strstr(err.msg, "producer_name"));
 
   /* missing */
-  CHECK(tc_checkpoint_read(tmp_path("none.tcck"), &step, loaded, &got, &damaged, &err) ==
+  CHECK(tc_checkpoint_read(tmp_path("none.onnx"), &step, loaded, &got, &damaged, &err) ==
         TC_ERR_INPUT);
-  CHECK(damaged && strstr(err.msg, "none.tcck") && strstr(err.msg, "cannot open"));
+  CHECK(damaged && strstr(err.msg, "none.onnx") && strstr(err.msg, "cannot open"));
 
   /* the wrong number of scheduler values */
   tc_checkpoint_pos three = {.nsched = 3, .sched = (double[3]){0}};
   CHECK(tc_checkpoint_read(path, &step, loaded, &three, &damaged, &err) == TC_ERR_INPUT);
   CHECK(!damaged && strstr(err.msg, "scheduler"));
+}
+
+/* Scheduler values that text formats are known to mangle come back bit
+ * for bit; none at all is fine too. */
+static void test_sched_values(void) {
+  tc_step step = fake_step();
+  uint8_t arena[ARENA];
+  fill(arena, 5);
+  uint64_t payload = 0x7ff8000000012345ull;
+  double odd[7] = {0.1 / 3, -0.0, 5e-324, INFINITY, -1.7976931348623157e308, NAN, 0};
+  memcpy(&odd[6], &payload, 8);
+  tc_checkpoint_pos pos = {.epoch = 1, .steps = 3, .sched_last_epoch = -1, .nsched = 7,
+                           .sched = odd};
+  tc_error err = {{0}};
+  const char *path = tmp_path("sched.onnx");
+  CHECK_OK(tc_checkpoint_write(path, &step, arena, &pos, &err), err);
+  double back[7];
+  memset(back, 0x55, sizeof back);
+  tc_checkpoint_pos got = {.nsched = 7, .sched = back};
+  bool damaged;
+  CHECK_OK(tc_checkpoint_read(path, &step, arena, &got, &damaged, &err), err);
+  CHECK(memcmp(back, odd, sizeof odd) == 0 && got.sched_last_epoch == -1);
+  pos.nsched = 0;
+  CHECK_OK(tc_checkpoint_write(path, &step, arena, &pos, &err), err);
+  got.nsched = 0;
+  CHECK_OK(tc_checkpoint_read(path, &step, arena, &got, &damaged, &err), err);
+  got.nsched = 1;
+  CHECK(tc_checkpoint_read(path, &step, arena, &got, &damaged, &err) == TC_ERR_INPUT);
+  CHECK(!damaged && strstr(err.msg, "holds 0 scheduler values"));
+}
+
+/* The wire format on its own: varints at their edges, packed values, and
+ * every way a length or a varint can run off. */
+static void test_wire(void) {
+  static const uint64_t vals[] = {0, 1, 127, 128, 300, 16383, 16384, (1ull << 35) - 1,
+                                  1ull << 63, UINT64_MAX};
+  tc_pb_buf b = {0};
+  for (size_t i = 0; i < sizeof vals / sizeof *vals; i++) {
+    size_t before = b.len;
+    tc_pb_put_tag(&b, (uint32_t)i + 1, TC_PB_VARINT);
+    tc_pb_put_varint(&b, vals[i]);
+    CHECK(b.len - before == tc_pb_tag_size((uint32_t)i + 1) + tc_pb_varint_size(vals[i]));
+  }
+  tc_pb_put_int(&b, 20, -2); /* negative: ten bytes */
+  tc_pb_put_string(&b, 536870911, "x"); /* the largest field number */
+  CHECK(!b.oom);
+  tc_pb_src src;
+  tc_pb_src_mem(&src, b.data, b.len);
+  tc_pb_msg m = tc_pb_msg_all(&src);
+  tc_pb_field f;
+  tc_pb_error e;
+  int ok = 0;
+  for (size_t i = 0; i < sizeof vals / sizeof *vals; i++)
+    ok += tc_pb_next(&m, &f, &e) == 1 && f.number == i + 1 && f.value == vals[i];
+  CHECK(ok == (int)(sizeof vals / sizeof *vals));
+  CHECK(tc_pb_next(&m, &f, &e) == 1 && (int64_t)f.value == -2 && f.next - f.at == 12);
+  CHECK(tc_pb_next(&m, &f, &e) == 1 && f.number == 536870911 && tc_pb_field_is(&src, &f, "x"));
+  CHECK(tc_pb_next(&m, &f, &e) == 0);
+  /* every prefix: truncated, or a clean end at a field boundary */
+  int prefixes = 0;
+  for (size_t cut = 0; cut < b.len; cut++) {
+    tc_pb_src_mem(&src, b.data, cut);
+    m = tc_pb_msg_all(&src);
+    int r;
+    uint64_t last = 0;
+    while ((r = tc_pb_next(&m, &f, &e)) > 0) last = f.next;
+    prefixes += r == 0 ? last == cut : e.problem == TC_PB_TRUNCATED && e.at == last;
+  }
+  CHECK(prefixes == (int)b.len);
+  tc_pb_buf_free(&b);
+
+  /* packed varints, and a length that lies inside its enclosing message */
+  static const uint8_t packed[] = {0x0a, 0x04, 0x03, 0x96, 0x01, 0x05, 0x12, 0x03, 0x0a, 0x05, 0x01,
+                                  0x18, 0x01};
+  tc_pb_src_mem(&src, packed, sizeof packed);
+  m = tc_pb_msg_all(&src);
+  CHECK(tc_pb_next(&m, &f, &e) == 1 && f.wire == TC_PB_LEN && f.len == 4);
+  tc_pb_msg p = tc_pb_sub(&m, &f);
+  uint64_t v, sum = 0;
+  int count = 0;
+  while (tc_pb_next_varint(&p, &v, &e) == 1) {
+    sum += v;
+    count++;
+  }
+  CHECK(count == 3 && sum == 3 + 150 + 5);
+  CHECK(tc_pb_next(&m, &f, &e) == 1 && f.number == 2);
+  tc_pb_msg inner = tc_pb_sub(&m, &f);
+  CHECK(tc_pb_next(&inner, &f, &e) == -1 && e.problem == TC_PB_MALFORMED && e.at == 8 &&
+        strstr(e.msg, "enclosing message"));
+  /* an 11-byte varint, a 10-byte one past 64 bits, field number 0 */
+  static const uint8_t long_varint[] = {0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                        0xff, 0xff, 0xff, 0xff, 0x01};
+  tc_pb_src_mem(&src, long_varint, sizeof long_varint);
+  m = tc_pb_msg_all(&src);
+  CHECK(tc_pb_next(&m, &f, &e) == -1 && e.problem == TC_PB_MALFORMED && e.at == 0);
+  static const uint8_t wide[] = {0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02};
+  tc_pb_src_mem(&src, wide, sizeof wide);
+  m = tc_pb_msg_all(&src);
+  CHECK(tc_pb_next(&m, &f, &e) == -1 && strstr(e.msg, "64 bits"));
+  static const uint8_t zero[] = {0x00, 0x01};
+  tc_pb_src_mem(&src, zero, sizeof zero);
+  m = tc_pb_msg_all(&src);
+  CHECK(tc_pb_next(&m, &f, &e) == -1 && e.problem == TC_PB_MALFORMED && e.at == 0);
 }
 
 static void test_fingerprint(void) {
@@ -199,7 +467,7 @@ static void test_fingerprint(void) {
   tc_checkpoint_pos pos = make_pos(5, sched);
   tc_error err = {{0}};
   char path[512];
-  snprintf(path, sizeof path, "%s", tmp_path("fp.tcck"));
+  snprintf(path, sizeof path, "%s", tmp_path("fp.onnx"));
   CHECK_OK(tc_checkpoint_write(path, &step, arena, &pos, &err), err);
 
   /* every field of the layout counts */
@@ -276,8 +544,8 @@ static void test_folder(void) {
   char dir_s[512];
   snprintf(dir_s, sizeof dir_s, "%s", dir);
   char last[600], prev[600], stale[600];
-  snprintf(last, sizeof last, "%s/last.tcck", dir_s);
-  snprintf(prev, sizeof prev, "%s/prev.tcck", dir_s);
+  snprintf(last, sizeof last, "%s/last.onnx", dir_s);
+  snprintf(prev, sizeof prev, "%s/prev.onnx", dir_s);
   tc_error err = {{0}};
   tc_checkpoint_dir *d = NULL;
   CHECK_OK(tc_checkpoint_dir_open(dir_s, &d, &err), err);
@@ -313,7 +581,7 @@ static void test_folder(void) {
   free(notes);
 
   /* last damaged: fallback to prev, said on notes */
-  flip_byte(last, 100);
+  flip_byte(last, tensor_at(last, arenas[2], 2) + 3);
   memcpy(loaded, before, ARENA);
   CHECK(load_steps(d, &step, loaded, &notes) == 2);
   CHECK(loaded_right(arenas[1], loaded, before));
@@ -371,7 +639,7 @@ static void test_folder(void) {
 
   /* reopening removes a killed run's temporary files; the lock is free again */
   tc_checkpoint_dir_close(d);
-  snprintf(stale, sizeof stale, "%s/.last.tcck.tmp-1234-abcdef", dir_s);
+  snprintf(stale, sizeof stale, "%s/.last.onnx.tmp-1234-abcdef", dir_s);
   FILE *f = fopen(stale, "wb");
   if (f) {
     fputs("half a checkpoint", f);
@@ -425,7 +693,9 @@ int main(void) {
     perror("mkdtemp");
     return 1;
   }
+  test_wire();
   test_round_trip();
+  test_sched_values();
   test_fingerprint();
   test_folder();
   test_sched_state();
