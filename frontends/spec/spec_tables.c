@@ -97,9 +97,10 @@ static const tc_spec_arg a_multi_margin[] = {
 };
 static const tc_spec_arg a_margin0[] = {{"margin", K_FLOAT, "0.0"}, REDUCTION};
 static const tc_spec_arg a_margin1[] = {{"margin", K_FLOAT, "1.0"}, REDUCTION};
+/* p is a float in PyTorch; JSON has no Infinity, so "inf" / "-inf" name it. */
 static const tc_spec_arg a_triplet[] = {
     {"margin", K_FLOAT, "1.0"},
-    {"p", K_FLOAT, "2.0"},
+    {"p", K_FLOAT | K_STR, "2.0", "inf|-inf"},
     {"eps", K_FLOAT, "1e-06"},
     {"swap", K_BOOL, "false"},
     REDUCTION,

@@ -1,8 +1,9 @@
 """Every torch.nn loss trains a model end to end: for each loss, a small
 model made with torch (and exported to ONNX) learns a synthetic task with
 `trainc train` from a spec naming that loss, and the training loss goes
-down: the mean over the last 10 steps is below FACTOR times the mean over
-the first 10.
+down: the mean over the last 10 steps is below the mean over the first 10 by
+at least 30% of the latter's magnitude (losses such as GaussianNLLLoss go
+negative).
 
 Models with several inputs and outputs (siamese and triplet encoders, a
 Gaussian head with a variance output) check that the loss's PyTorch
@@ -20,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-FACTOR = 0.7
+FACTOR = 0.7  # the loss falls by at least 30% of its first value
 N, F, K = 512, 8, 5  # samples, input features, outputs / classes
 
 
@@ -140,7 +141,8 @@ CASES = [
     ({"type": "MarginRankingLoss", "input1": "s1", "input2": "s2", "target": "rank",
       "margin": 0.1}, lambda: Siamese(1, squeeze=True), ["x1", "x2"], ["s1", "s2"]),
     ({"type": "CosineEmbeddingLoss", "input1": "e1", "input2": "e2", "target": "pair",
-      "margin": 0.2}, lambda: Siamese(K), ["x1", "x2"], ["e1", "e2"]),
+      "margin": 0.2}, lambda: Siamese(K), ["x1", "x2"], ["e1", "e2"],
+     {"epochs": 12, "optimizer": {"type": "Adam", "lr": 0.03}}),
     ({"type": "TripletMarginLoss", "anchor": "ea", "positive": "ep", "negative": "en"},
      Triplet, ["anchor", "positive", "negative"], ["ea", "ep", "en"]),
     ({"type": "TripletMarginWithDistanceLoss", "anchor": "ea", "positive": "ep",
@@ -158,13 +160,14 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         npz = os.path.join(tmp, "train.npz")
         np.savez(npz, **fields)
-        for loss, make, inputs, outputs in CASES:
+        for loss, make, inputs, outputs, *more in CASES:
             name = loss["type"]
             onnx_path = os.path.join(tmp, name + ".onnx")
             export(make(), onnx_path, inputs, outputs)
             spec = {"loss": loss, "optimizer": {"type": "Adam", "lr": 0.01},
                     "data": {"train": {"format": "npz", "path": npz}},
-                    "batch_size": 32, "epochs": 3, "seed": 1, "log_interval": 1000}
+                    "batch_size": 32, "epochs": 3, "seed": 1, "log_interval": 1000,
+                    **(more[0] if more else {})}
             spec_path = os.path.join(tmp, name + ".json")
             with open(spec_path, "w") as f:
                 json.dump(spec, f)
@@ -179,13 +182,13 @@ def main():
             steps = [json.loads(l) for l in open(metrics)]
             losses = [s["loss"] for s in steps if s["kind"] == "train"]
             first, last = np.mean(losses[:10]), np.mean(losses[-10:])
-            ok = np.isfinite(losses).all() and last < FACTOR * first
+            ok = np.isfinite(losses).all() and last < first - (1 - FACTOR) * abs(first)
             print(f"{'ok  ' if ok else 'FAIL'} {name}: {len(losses)} steps, loss "
                   f"{first:.4f} -> {last:.4f}")
             passed += ok
             failed += not ok
-    print(f"{passed} passed, {failed} failed (the last 10 steps' mean loss must be below "
-          f"{FACTOR} x the first 10 steps')")
+    print(f"{passed} passed, {failed} failed (the last 10 steps' mean loss must be below the "
+          f"first 10 steps' by {1 - FACTOR:.0%} of its magnitude)")
     sys.exit(1 if failed else 0)
 
 
