@@ -4,6 +4,8 @@
 #ifndef TC_SCHED_INTERNAL_H
 #define TC_SCHED_INTERNAL_H
 
+#include <stddef.h>
+
 #include "tc_sched.h"
 
 /* PyTorch rounds every operation of its formulas; a fused multiply-add would
@@ -51,8 +53,8 @@ typedef struct sched_kind {
   int nstate;
   void (*state_get)(const sched_node *n, double *v);
   tc_status (*state_set)(sched_node *n, const double *v, tc_error *err);
-  void (*free_own)(void *own);
-  bool metric;    /* ReduceLROnPlateau: step(metric), never a child */
+  void (*free_own)(void *own); /* NULL: own is one block (free) */
+  bool metric; /* ReduceLROnPlateau: step(metric), never a child */
 } sched_kind;
 
 struct sched_node {

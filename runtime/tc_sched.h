@@ -94,11 +94,12 @@ tc_status tc_sched_create(const tc_sched_config *cfg, int ngroups, const double 
 void tc_sched_free(tc_sched *s);
 
 /* scheduler.step(). Within the planned steps it cannot fail (tc_sched_create
- * ran them); beyond them a step PyTorch would refuse leaves the lrs as they
- * are. ReduceLROnPlateau takes tc_sched_step_metric instead. */
+ * ran them); beyond them, a scheduler whose step PyTorch would refuse keeps
+ * its lrs. ReduceLROnPlateau takes tc_sched_step_metric instead. */
 void tc_sched_step(tc_sched *s);
 
-/* ReduceLROnPlateau: scheduler.step(metric). */
+/* ReduceLROnPlateau: scheduler.step(metric). These three do nothing for
+ * the other schedulers, so the training loop calls them unconditionally. */
 bool tc_sched_takes_metric(const tc_sched *s);
 void tc_sched_step_metric(tc_sched *s, double metric);
 /* The metric without a validation set: the mean of the training losses of

@@ -170,6 +170,8 @@ tc_status tc_train(const tc_step *step, uint8_t *arena, tc_loader *train, tc_loa
       }
       double loss = loss_value(step, outs);
       res->last_loss = loss;
+      /* ReduceLROnPlateau without validation data steps with the epoch's mean */
+      if (!valid) tc_sched_add_train_loss(opt->sched, loss);
       window_loss += loss;
       window++;
       if (opt->acc_output >= 0)
@@ -210,6 +212,7 @@ tc_status tc_train(const tc_step *step, uint8_t *arena, tc_loader *train, tc_loa
       }
     }
     if (!tc_sched_per_step(opt->sched)) tc_sched_step(opt->sched);
+    if (!valid) tc_sched_step_mean_train_loss(opt->sched);
     if (valid && (epoch + 1) % opt->val_interval == 0) {
       if ((st = tc_evaluate(step, arena, valid, opt->valid_bind, opt->acc_output, opt->acc_target,
                             &res->valid, err)))
@@ -224,6 +227,7 @@ tc_status tc_train(const tc_step *step, uint8_t *arena, tc_loader *train, tc_loa
       if (opt->metrics && (st = tc_metrics_valid(opt->metrics, epoch + 1, (float)res->valid.loss,
                                                  isnan(res->valid.acc) ? -1.0 : res->valid.acc, err)))
         goto done;
+      tc_sched_step_metric(opt->sched, res->valid.loss);
     }
     res->at.epoch = epoch + 1;
     res->at.batch = 0;

@@ -301,12 +301,19 @@ static LLVMValueRef emit_node(ew *e, const tc_node *n) {
                                       LLVMBuildFCmp(cg->b, LLVMRealUNO, x, x, ""), "");
     return LLVMBuildSelect(cg->b, take_x, x, y, "");
   }
-  case TC_OP_SELECT: {
+  case TC_OP_SELECT:
+  case TC_OP_WHERE: {
     tc_dtype ct = n->inputs[0]->dtype;
     LLVMValueRef c0 = LLVMConstNull(tc_cg_type(cg, ct));
     LLVMValueRef cond = tc_dtype_is_float(ct) ? LLVMBuildFCmp(cg->b, LLVMRealUNE, x, c0, "")
                                               : LLVMBuildICmp(cg->b, LLVMIntNE, x, c0, "");
     return LLVMBuildSelect(cg->b, cond, y, operand(e, n, 2), "");
+  }
+  case TC_OP_EQUAL: { /* t is the result's bool; the operands have their own dtype */
+    tc_dtype it = n->inputs[0]->dtype;
+    LLVMValueRef eq = tc_dtype_is_float(it) ? LLVMBuildFCmp(cg->b, LLVMRealOEQ, x, y, "")
+                                            : LLVMBuildICmp(cg->b, LLVMIntEQ, x, y, "");
+    return LLVMBuildZExt(cg->b, eq, lt_, "");
   }
   case TC_OP_SIGN: { /* -1, 0, 1; NaN stays NaN */
     LLVMValueRef pos = fl ? LLVMBuildFCmp(cg->b, LLVMRealOGT, x, zero, "")
@@ -360,7 +367,7 @@ static bool handles_integers(tc_op op) {
   case TC_OP_ADD: case TC_OP_SUB: case TC_OP_MUL: case TC_OP_DIV: case TC_OP_NEG:
   case TC_OP_ABS: case TC_OP_RELU: case TC_OP_CLIP: case TC_OP_CAST: case TC_OP_DROPOUT:
   case TC_OP_IDENTITY: case TC_OP_SIGN: case TC_OP_ASSIGN: case TC_OP_EXPAND:
-  case TC_OP_SELECT:
+  case TC_OP_SELECT: case TC_OP_WHERE: case TC_OP_EQUAL:
     return true;
   default:
     return false;

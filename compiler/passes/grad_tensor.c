@@ -54,3 +54,24 @@ tc_status tc_grad_gather(tc_builder *tb, tc_node *n, tc_value *const *dy, const 
   dx[0] = tb_copy_attrs(tb, g, n);
   return tb->st;
 }
+
+/* GatherElements: dy added back at the gathered positions of zeros;
+ * positions gathered twice accumulate. */
+tc_status tc_grad_gather_elements(tc_builder *tb, tc_node *n, tc_value *const *dy,
+                                  const bool *needs, tc_value **dx) {
+  tc_value *data = n->inputs[0];
+  tc_value *in[2] = {dy[0], n->inputs[1]};
+  tc_value *g = tb_node(tb, TC_OP_GATHER_ELEMENTS_GRAD, 2, in, data->dtype, &data->shape);
+  dx[0] = tb_copy_attrs(tb, g, n);
+  return tb->st;
+}
+
+/* Slice: dy written into zeros at the positions the slice read (its
+ * resolved `begin` and `step` travel with the copied attributes). */
+tc_status tc_grad_slice(tc_builder *tb, tc_node *n, tc_value *const *dy, const bool *needs,
+                        tc_value **dx) {
+  tc_value *x = n->inputs[0];
+  tc_value *g = tb_node(tb, TC_OP_SLICE_GRAD, 1, &dy[0], x->dtype, &x->shape);
+  dx[0] = tb_copy_attrs(tb, g, n);
+  return tb->st;
+}

@@ -10,10 +10,9 @@ import sys
 CASES = [
     (["--grad_accumulation", "2"], "$.grad_accumulation", "not supported yet"),
     (["--optimizer", '{"type": "LBFGS", "lr": 1}'], "LBFGS", "not supported yet"),
-    (["--optimizer", '{"type": "SparseAdam", "lr": 0.001}'], "SparseAdam", "not supported yet"),
     (["--loss.type", "L1Loss"], "L1Loss", "of one shape and dtype (input f32[N,10], target i64[N])"),
-    (["--lr_scheduler", '{"type": "ExponentialLR", "gamma": 0.9}'], "ExponentialLR",
-     "not supported yet"),
+    (["--lr_scheduler", '{"type": "CyclicLR", "base_lr": 0.001, "max_lr": 0.01}'],
+     "$.lr_scheduler.cycle_momentum", "not supported yet"),
     (["--optimizer.param_groups", '[{"params": ["fc*"]}, {"params": ["fc1.*"]}]'],
      "$.optimizer.param_groups[1].params", "already in param_groups[0]"),
 ]

@@ -65,7 +65,7 @@ typedef enum in_kind {
   IN_CONST,   /* f64 initializer that is not differentiated (Clip bounds, CE weights) */
   IN_INT,     /* int64 initializer with the given contents */
   IN_INT32,   /* int32 initializer with the given contents */
-  IN_BOOL,    /* bool initializer (Dropout's training_mode) */
+  IN_BOOL,    /* bool initializer (Dropout's training_mode, Where's condition) */
   IN_ABSENT,  /* an optional input left out (NULL) */
   IN_SAME,    /* the same value as input `value` (a value used twice) */
 } in_kind;
@@ -87,7 +87,8 @@ typedef struct in_spec {
   in_kind kind;
   range range;
   double value;        /* R_FIXED, IN_BOOL; the earlier input of IN_SAME */
-  const int64_t *ints; /* IN_INT/IN_INT32 contents, numel(shape) of them */
+  const int64_t *ints; /* IN_INT/IN_INT32 contents, numel(shape) of them; IN_BOOL:
+                          per-element values (NULL: every element is `value`) */
 } in_spec;
 
 typedef struct gcase {
@@ -107,6 +108,7 @@ typedef struct gcase {
 #define I32(s, ...) {s, IN_INT32, R_ANY, 0, (const int64_t[]){__VA_ARGS__}}
 #define SAME(k) {"", IN_SAME, R_ANY, k, NULL}
 #define BOOLV(s, v) {s, IN_BOOL, R_ANY, v, NULL}
+#define BOOLS(s, ...) {s, IN_BOOL, R_ANY, 0, (const int64_t[]){__VA_ARGS__}}
 #define NONE {"", IN_ABSENT, R_ANY, 0, NULL}
 #define CASE(op_, attrs_, ...) {.op = TC_OP_##op_, .attrs = attrs_, .in = {__VA_ARGS__}}
 #define CASE_OPSET(op_, opset_, attrs_, ...)                                               \
@@ -198,6 +200,13 @@ static const gcase cases[] = {
     CASE_OUT(SELECT, "2x3", "", FIX("", 1), P("2x3", R_ANY), P("2x3", R_ANY)),
     CASE_OUT(SELECT, "2x3", "", FIX("", 0), P("2x3", R_ANY), P("3", R_ANY)),
     CASE_OUT(SELECT, "2x3", "", FIX("2x1", 1), P("", R_ANY), P("2x3", R_ANY)),
+    /* Where: SELECT's rule under a bool condition, every input broadcasting */
+    CASE(WHERE, "", BOOLS("2x3", 1, 0, 0, 1, 1, 0), P("2x3", R_ANY), P("2x3", R_ANY)),
+    CASE(WHERE, "", BOOLS("2x1", 0, 1), P("3", R_ANY), P("", R_ANY)),
+    CASE(WHERE, "", BOOLS("3", 1, 0, 1), P("2x1", R_ANY), P("2x3", R_ANY)),
+    CASE(WHERE, "", BOOLS("2x1x3", 1, 1, 0, 0, 1, 0), P("4x1", R_ANY), K("1", R_ANY)),
+    CASE_NOTE(WHERE, "one value on both sides", "", BOOLS("2x3", 0, 1, 1, 0, 1, 0),
+              P("2x3", R_ANY), SAME(1)),
 
     /* Gemm: transposes, alpha/beta, bias [N], [M,1], [M,N], [1], scalar */
     CASE(GEMM, "", P("3x4", R_ANY), P("4x5", R_ANY)),
@@ -342,6 +351,23 @@ static const gcase cases[] = {
     CASE_NOTE(GATHER, "scalar index", "axis=1", P("3x4", R_ANY), I64("", -2)),
     CASE_NOTE(GATHER, "repeated indices", "axis=1", P("2x3", R_ANY), I64("5", 2, 2, 0, 2, -1)),
     CASE_NOTE(GATHER, "int32 indices", "axis=0", P("4x2", R_ANY), I32("3", 3, -4, 3)),
+    CASE_NOTE(GATHER_ELEMENTS, "repeated indices", "axis=0", P("3x2", R_ANY),
+              I64("4x2", 0, 2, 2, 2, 1, 0, 2, 1)),
+    CASE_NOTE(GATHER_ELEMENTS, "negative indices", "axis=1", P("2x4", R_ANY),
+              I64("2x3", -1, 0, -4, 3, 3, -2)),
+    CASE_NOTE(GATHER_ELEMENTS, "indices shorter off the axis", "axis=-1", P("3x4x3", R_ANY),
+              I64("2x3x2", 0, 2, 1, 1, -1, 0, 2, 2, 0, 1, 1, 0)),
+    CASE_NOTE(GATHER_ELEMENTS, "middle axis, int32 indices", "axis=1", P("2x3x2", R_ANY),
+              I32("2x2x2", 2, 0, 1, 1, 0, -1, 2, 2)),
+    /* Slice: steps of either sign, negative and out-of-range positions,
+     * default axes/steps, the attribute form before opset 10 */
+    CASE(SLICE, "", P("4x5", R_ANY), I64("2", 1, 0), I64("2", 3, 4)),
+    CASE(SLICE, "", P("4x5", R_ANY), I64("1", -1), I64("1", -100), I64("1", 1), I64("1", -2)),
+    CASE(SLICE, "", P("3x4x5", R_ANY), I64("2", 0, -1), I64("2", 100, 1), I64("2", -1, 1),
+         I64("2", 2, -3)),
+    CASE(SLICE, "", P("2x6", R_ANY), I64("1", 5), I64("1", 0), I64("1", -1), I64("1", -2)),
+    CASE_NOTE(SLICE, "int32 operands", "", P("6x2", R_ANY), I32("1", -5), I32("1", 6)),
+    CASE_OPSET(SLICE, 9, "starts=[1] ends=[1000] axes=[1]", P("3x4", R_ANY)),
 
     /* SOFTMAX_CE (CrossEntropyLoss): reduction 0 none, 1 sum, 2 mean;
      * ignore_index hits, class weights, label smoothing, [N,C,d1,d2] */
@@ -383,6 +409,27 @@ static const gcase cases[] = {
     CASE_NOTE(SOFTMAX_CE, "probability targets, smoothing, weight",
               "reduction=0 label_smoothing=0.2", P("2x3x2x2", R_LOGIT), K("2x3x2x2", R_PROB),
               K("3", R_POS)),
+
+    /* ONNX's SoftmaxCrossEntropyLoss, rewritten by its shape rule into
+     * SOFTMAX_CE: ignore_index absent (nothing ignored) or hit, weights,
+     * [N,C,d1,d2], and the log_prob output next to the loss */
+    CASE(SCE_LOSS, "", P("4x5", R_LOGIT), I64("4", 1, 0, 3, 0)),
+    CASE(SCE_LOSS, "reduction=sum", P("4x5", R_LOGIT), I64("4", 1, 4, 3, 1), K("5", R_POS)),
+    CASE(SCE_LOSS, "reduction=none ignore_index=2", P("4x5", R_LOGIT), I64("4", 2, 4, 0, 1),
+         K("5", R_POS)),
+    CASE(SCE_LOSS, "reduction=mean ignore_index=-1", P("2x3x2x2", R_LOGIT),
+         I64("2x2x2", 0, 2, -1, 1, 1, 0, 2, 2), K("3", R_POS)),
+    CASE_NOUT(SCE_LOSS, 2, "log_prob output", "ignore_index=0", P("3x4", R_LOGIT),
+              I32("3", 0, 3, 2)),
+    /* ONNX's NegativeLogLikelihoodLoss, rewritten into LOSS kernel=nll */
+    CASE(NLL_LOSS, "", P("4x5", R_ANY), I64("4", 1, 0, 3, 0)),
+    CASE(NLL_LOSS, "reduction=sum", P("4x5", R_ANY), I64("4", 1, 4, 3, 1), K("5", R_POS)),
+    CASE(NLL_LOSS, "reduction=none ignore_index=2", P("4x5", R_ANY), I64("4", 2, 4, 0, 1),
+         K("5", R_POS)),
+    CASE(NLL_LOSS, "reduction=mean ignore_index=-1", P("2x3x2x2", R_ANY),
+         I64("2x2x2", 0, 2, -1, 1, 1, 0, 2, 2), K("3", R_POS)),
+    CASE_NOTE(NLL_LOSS, "int32 targets", "reduction=none", P("2x3x2", R_ANY),
+              I32("2x2", 2, 0, 1, 1)),
 
     /* LOSS: the loss kernels of kernels_loss.h, one file of cases per family
      * (attrs: kernel=NAME reduction=0|1|2 params={...}; CASE_OUT gives the
@@ -609,6 +656,8 @@ static int run_case(const gcase *c, int index, char *msg, size_t msz) {
     if (s->kind == IN_INT) memcpy(v->data, s->ints, sizeof(int64_t) * (size_t)n);
     else if (s->kind == IN_INT32)
       for (int64_t i = 0; i < n; i++) ((int32_t *)v->data)[i] = (int32_t)s->ints[i];
+    else if (s->kind == IN_BOOL && s->ints)
+      for (int64_t i = 0; i < n; i++) ((uint8_t *)v->data)[i] = s->ints[i] != 0;
     else if (s->kind == IN_BOOL) memset(v->data, s->value != 0, (size_t)n);
     else fill_float(s, &v->shape, v->data, &r);
     if (tc_graph_add_initializer(g, v, &err)) goto fail;

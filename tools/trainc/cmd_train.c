@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "tc_train.h"
+#include "sched_config.h"
 #include "train_setup.h"
 #include "trainc.h"
 
@@ -26,12 +27,13 @@ const char cmd_train_usage[] =
     "Any spec value can be overridden: --epochs 3 --optimizer.lr 0.1 --batch_size 32\n"
     "\n"
     "Checkpoints (spec \"checkpoint\": {\"dir\": DIR, \"every_epochs\": N}, or\n"
-    "--checkpoint.dir DIR): DIR/last.tcck is written after every N-th epoch and the\n"
-    "last one, and DIR/prev.tcck keeps the one before; each is written atomically\n"
-    "and carries a checksum, so a crash or a kill never leaves a torn checkpoint.\n"
+    "--checkpoint.dir DIR): DIR/last.onnx is written after every N-th epoch and the\n"
+    "last one, and DIR/prev.onnx keeps the one before. Each is an ONNX model (the\n"
+    "weights, optimizer state as <param>.<state>, the position as metadata), written\n"
+    "atomically with a checksum, so a crash or a kill never leaves a torn checkpoint.\n"
     "  --checkpoint-every-steps N  also write one every N optimizer steps\n"
     "  --resume                    continue from the newest good checkpoint in DIR\n"
-    "                              (prev.tcck if last.tcck is damaged; from the start\n"
+    "                              (prev.onnx if last.onnx is damaged; from the start\n"
     "                              if DIR has none yet), reaching bitwise the weights\n"
     "                              of a run never interrupted; --metrics appends\n"
     "On SIGINT or SIGTERM with checkpoints on, trainc finishes the current step,\n"
@@ -62,17 +64,13 @@ static char *default_spec(const char *model) {
   return s;
 }
 
-static tc_sched_config sched_config(const tc_spec *spec) {
-  tc_sched_config c = {0};
-  const tc_spec_scheduler *s = spec->lr_scheduler;
-  if (!s) return c;
-  c.type = s->opts.type;
-  c.per_step = s->interval == TC_SPEC_STEP;
-  if (strcmp(c.type, "StepLR") == 0) {
-    c.step_size = tc_spec_hp_int(&s->opts, "step_size");
-    c.gamma = tc_spec_hp(&s->opts, "gamma");
-  }
-  return c;
+/* Whether every trainable parameter is in one of the spec's param_groups,
+ * leaving trainc's last (default) group empty: per-group scheduler lists
+ * then have no value for it (spec.h). */
+static bool default_group_empty(const train_setup *t) {
+  for (int p = 0; p < t->train.nparams; p++)
+    if (t->train.group[p] == t->ngroups - 1) return false;
+  return true;
 }
 
 int cmd_train(int argc, char **argv) {
@@ -158,6 +156,7 @@ int cmd_train(int argc, char **argv) {
                          resume ? "--resume" : "--checkpoint-every-steps", spec->source);
     goto done;
   }
+  if ((st = sched_refuse_momentum_cycling(spec, &err))) goto fail;
   /* the folder's lock first: a second run on it stops before compiling */
   if (spec->checkpoint.dir && (st = tc_checkpoint_dir_open(spec->checkpoint.dir, &ckpt, &err)))
     goto fail;
@@ -172,19 +171,13 @@ int cmd_train(int argc, char **argv) {
           tc_program_compile_seconds(t->program), (double)t->step.arena_bytes / (1 << 20),
           t->train.nparams);
 
-  double *base = malloc(sizeof(double) * (size_t)t->ngroups);
-  if (!base) {
-    st = tc_fail(&err, TC_ERR_INTERNAL, "out of memory");
+  /* every step() of the run, so that what PyTorch would raise midway (a
+   * OneCycleLR with too few total_steps) stops the run before it starts */
+  int64_t planned = spec->epochs;
+  if (spec->lr_scheduler && spec->lr_scheduler->interval == TC_SPEC_STEP)
+    planned *= tc_loader_num_batches(t->train_loader);
+  if ((st = sched_from_spec(spec, t->ngroups, default_group_empty(t), planned, &sched, &err)))
     goto fail;
-  }
-  for (int g = 0; g < t->ngroups; g++) {
-    base[g] = spec->optimizer.opts.n ? tc_spec_hp(&spec->optimizer.opts, "lr") : 0;
-    if (g < spec->optimizer.n_groups) base[g] = tc_spec_hp(&spec->optimizer.groups[g].opts, "lr");
-  }
-  tc_sched_config sc = sched_config(spec);
-  st = tc_sched_create(&sc, t->ngroups, base, &sched, &err);
-  free(base);
-  if (st) goto fail;
 
   tc_checkpoint_pos pos = {0};
   bool resumed = false;

@@ -151,4 +151,13 @@ int32_t tc_k_gather(const void *data, const void *indices, void *y, int64_t oute
                     int64_t axis_len, int64_t inner_bytes, int64_t nidx,
                     int32_t idx_is_i32);
 
+/* gather_elements.c: GatherElements. data has dims data_dims[0..rank), the
+ * indices (int32 if idx_is_i32, else int64; negative counts from the end)
+ * and y have idx_dims (each <= data's off the axis); y[i] = data[i with
+ * i[axis] = idx[i]]. Returns nonzero if an index is out of
+ * [-data_dims[axis], data_dims[axis]). rank >= 1. */
+int32_t tc_k_gather_elements(const void *data, const void *indices, void *y,
+                             int64_t elem_bytes, int32_t rank, const int64_t *data_dims,
+                             const int64_t *idx_dims, int32_t axis, int32_t idx_is_i32);
+
 #endif

@@ -77,6 +77,27 @@ int32_t tc_k_gather_grad_f32(const float *dy, const void *indices, float *dx, in
 int32_t tc_k_gather_grad_f64(const double *dy, const void *indices, double *dx, int64_t outer,
                              int64_t axis_len, int64_t inner, int64_t nidx, int32_t idx_is_i32);
 
+/* gather_elements.c: GatherElements' adjoint, dims as tc_k_gather_elements
+ * (dy has idx_dims, dx data_dims): dx = 0, then dx[i with i[axis] = idx[i]]
+ * += dy[i] (repeated targets accumulate). Returns nonzero on an index out
+ * of range, checked before dx is written. */
+int32_t tc_k_gather_elements_grad_f32(const float *dy, const void *indices, float *dx,
+                                      int32_t rank, const int64_t *data_dims,
+                                      const int64_t *idx_dims, int32_t axis,
+                                      int32_t idx_is_i32);
+int32_t tc_k_gather_elements_grad_f64(const double *dy, const void *indices, double *dx,
+                                      int32_t rank, const int64_t *data_dims,
+                                      const int64_t *idx_dims, int32_t axis,
+                                      int32_t idx_is_i32);
+
+/* slice.c: Slice's adjoint. dx (dx_numel elements) = 0, then
+ * dx[dx_offset + sum i_k * dx_strides[k]] = dy[i] over dy's dims (the
+ * forward Slice's first element and its steps times dx's strides; the
+ * positions are distinct). */
+void tc_k_slice_grad(const void *dy, void *dx, int64_t elem_bytes, int32_t rank,
+                     const int64_t *dy_dims, const int64_t *dx_strides, int64_t dx_offset,
+                     int64_t dx_numel);
+
 /* loss.c: torch.nn.CrossEntropyLoss on logits x viewed [N, C, D] (D = the
  * product of the K extra dims), PyTorch 1.13 semantics:
  *  class-index targets t [N, D] (int64, or int32 if t_is_i32), optional
