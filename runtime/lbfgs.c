@@ -67,6 +67,8 @@ void tc_lbfgs_free(tc_lbfgs *s) {
   free(s);
 }
 
+void tc_lbfgs_set_lr(tc_lbfgs *s, double lr) { s->cfg.lr = lr; }
+
 int64_t tc_lbfgs_func_evals(const tc_lbfgs *s) { return s->func_evals; }
 int64_t tc_lbfgs_n_iter(const tc_lbfgs *s) { return s->n_iter; }
 

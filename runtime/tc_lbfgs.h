@@ -47,6 +47,8 @@ typedef struct tc_lbfgs tc_lbfgs;
 tc_status tc_lbfgs_create(const tc_lbfgs_config *cfg, int64_t numel, tc_lbfgs **out,
                           tc_error *err);
 void tc_lbfgs_free(tc_lbfgs *s);
+/* A scheduler's new lr (PyTorch's LBFGS reads group['lr'] every step). */
+void tc_lbfgs_set_lr(tc_lbfgs *s, double lr);
 
 /* optimizer.step(closure): *loss gets the closure's first loss (what
  * PyTorch's step returns). */

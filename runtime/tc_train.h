@@ -9,6 +9,7 @@
 
 #include "tc_checkpoint.h"
 #include "tc_data.h"
+#include "tc_lbfgs.h"
 #include "tc_metrics.h"
 #include "tc_sched.h"
 #include "tc_step.h"
@@ -24,6 +25,13 @@ typedef struct tc_train_options {
    * class indices in step input acc_target; -1 when the loss has none. */
   int acc_output, acc_target;
   tc_sched *sched;
+  /* Batches whose gradients one optimizer step uses (tc_grad_accum.h);
+   * 0 or 1: every batch. Checkpoints and stops happen between steps. */
+  int64_t grad_accumulation;
+  /* torch.optim.LBFGS drives the step instead of apply_update: each batch
+   * is one optimizer.step(closure), the closure being grad_step on that
+   * batch (NULL: the compiled update). */
+  tc_lbfgs *lbfgs;
   /* torch.nn.utils.clip_grad_norm_ / clip_grad_value_ between the backward
    * pass and the update (0: off). */
   double clip_norm, clip_norm_type;

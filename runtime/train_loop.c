@@ -6,6 +6,8 @@
  * line and the accuracy is the running accuracy of the epoch. */
 #include "tc_train.h"
 
+#include "tc_grad_accum.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +114,64 @@ static void print_acc(FILE *f, double acc) {
   if (!isnan(acc)) fprintf(f, " Acc:%.2f%%", 100.0 * acc);
 }
 
+/* The hyper array of optimizer step `step_no` (1-based). */
+static void set_hyper(const tc_step *step, double *hyper, int64_t step_no, const double *lrs) {
+  hyper[TC_STEP_HYPER_STEP] = (double)step_no;
+  hyper[TC_STEP_HYPER_FIRST] = step_no == 1;
+  hyper[TC_STEP_HYPER_TRAINING] = 1;
+  for (int g = 0; g < step->ngroups; g++) hyper[TC_STEP_HYPER_LR + g] = lrs[g];
+}
+
+/* L-BFGS's closure: grad_step on the batch. The first call of a step
+ * writes the outputs the loop logs (loss, accuracy); the line search's
+ * calls write scratch buffers. */
+typedef struct lbfgs_batch {
+  const tc_step *step;
+  uint8_t *arena;
+  const void **in;
+  void **outs, **scratch_outs;
+  int64_t size;
+  const double *hyper;
+  int calls;
+} lbfgs_batch;
+
+static tc_status lbfgs_closure(void *ctx, double *loss, tc_error *err) {
+  lbfgs_batch *b = ctx;
+  void **outs = b->calls++ ? b->scratch_outs : b->outs;
+  tc_status st = tc_step_call(b->step, b->step->grad_step, b->arena, b->in, outs, b->size,
+                              b->hyper, err);
+  if (!st) *loss = loss_value(b->step, outs);
+  return st;
+}
+
+/* The parameters and their gradients in the arena, as L-BFGS's flat
+ * vector (PyTorch: every parameter of the one group, in order). */
+static tc_status lbfgs_vars(const tc_step *step, uint8_t *arena, tc_lbfgs_vars *v,
+                            tc_error *err) {
+  float **param = calloc((size_t)step->ntensors + 1, sizeof *param);
+  const float **grad = calloc((size_t)step->ntensors + 1, sizeof *grad);
+  int64_t *numel = calloc((size_t)step->ntensors + 1, sizeof *numel);
+  *v = (tc_lbfgs_vars){0, param, grad, numel};
+  if (!param || !grad || !numel) return tc_fail(err, TC_ERR_INTERNAL, "out of memory");
+  for (int i = 0; i < step->ntensors; i++) {
+    const tc_step_tensor *g = &step->tensors[i];
+    if (g->kind != TC_STEP_GRAD) continue;
+    const tc_step_tensor *p = &step->tensors[g->param];
+    if (p->dtype != 1)
+      return tc_fail(err, TC_ERR_INPUT, "LBFGS: parameter '%s' is not float32", p->name);
+    param[v->n] = (float *)(arena + p->offset);
+    grad[v->n] = (const float *)(arena + g->offset);
+    numel[v->n++] = (int64_t)(p->bytes / sizeof(float));
+  }
+  return TC_OK;
+}
+
+static void free_lbfgs_vars(tc_lbfgs_vars *v) {
+  free((void *)v->param);
+  free((void *)v->grad);
+  free((void *)v->numel);
+}
+
 /* Writes a checkpoint of the state after `batch` batches of `epoch`. */
 static tc_status save(const tc_step *step, const uint8_t *arena, const tc_train_options *opt,
                       int64_t epoch, int64_t batch, int64_t nb, int64_t steps, double *sched,
@@ -126,13 +186,20 @@ static tc_status save(const tc_step *step, const uint8_t *arena, const tc_train_
 tc_status tc_train(const tc_step *step, uint8_t *arena, tc_loader *train, tc_loader *valid,
                    const tc_train_options *opt, tc_train_result *res, tc_error *err) {
   memset(res, 0, sizeof *res);
-  void **outs = NULL;
+  void **outs = NULL, **scratch_outs = NULL;
+  tc_grad_accum *accum = NULL;
+  tc_lbfgs_vars vars = {0};
   const void **in = calloc((size_t)step->ninputs + 1, sizeof *in);
   double *hyper = calloc((size_t)step->nhyper + 1, sizeof *hyper);
   double *sched = calloc((size_t)tc_sched_state_len(opt->sched) + 1, sizeof *sched);
   tc_status st = in && hyper && sched ? alloc_outputs(step, &outs, err)
                                       : tc_fail(err, TC_ERR_INTERNAL, "out of memory");
   if (st) goto done;
+  int64_t k = opt->grad_accumulation > 1 ? opt->grad_accumulation : 1;
+  if (k > 1 && (st = tc_grad_accum_create(step, &accum, err))) goto done;
+  if (opt->lbfgs && ((st = alloc_outputs(step, &scratch_outs, err)) ||
+                     (st = lbfgs_vars(step, arena, &vars, err))))
+    goto done;
   int64_t nb = tc_loader_num_batches(train);
   res->steps = opt->start_steps;
   res->at = (tc_checkpoint_pos){.epoch = opt->start_epoch, .batch = opt->start_batch,
@@ -147,27 +214,43 @@ tc_status tc_train(const tc_step *step, uint8_t *arena, tc_loader *train, tc_loa
       if ((st = tc_loader_next(train, &b, err))) goto done;
       if (!b) break;
       bind_inputs(step, b, opt->bind, in);
-      res->steps++;
+      /* Dropout masks follow the batch (the iteration), the optimizer's
+       * scalars the optimizer step: the two differ with accumulation. */
+      int64_t iteration = epoch * nb + b->index + 1;
+      bool group_end = (b->index + 1) % k == 0 || b->index + 1 == nb;
       const double *lrs = tc_sched_lrs(opt->sched);
-      hyper[TC_STEP_HYPER_STEP] = (double)res->steps;
-      hyper[TC_STEP_HYPER_FIRST] = res->steps == 1;
-      hyper[TC_STEP_HYPER_TRAINING] = 1;
-      for (int g = 0; g < step->ngroups; g++) hyper[TC_STEP_HYPER_LR + g] = lrs[g];
-      if (opt->clip_norm > 0 || opt->clip_value > 0) {
-        /* backward, clip, update: PyTorch's loop with clipping in between */
-        double norm;
+      set_hyper(step, hyper, res->steps + 1, lrs);
+      if (opt->lbfgs) {
+        hyper[TC_STEP_HYPER_STEP] = (double)iteration;
+        lbfgs_batch lb = {step, arena, in, outs, scratch_outs, b->size, hyper, 0};
+        double first_loss;
+        tc_lbfgs_set_lr(opt->lbfgs, lrs[0]);
+        if ((st = tc_lbfgs_step(opt->lbfgs, &vars, lbfgs_closure, &lb, &first_loss, err)))
+          goto done;
+      } else if (k == 1 && opt->clip_norm <= 0 && opt->clip_value <= 0) {
+        if ((st = tc_step_call(step, step->train_step, arena, in, outs, b->size, hyper, err)))
+          goto done;
+      } else {
+        /* backward, (accumulate,) clip, update: PyTorch's loop */
+        hyper[TC_STEP_HYPER_STEP] = (double)iteration;
         if ((st = tc_step_call(step, step->grad_step, arena, in, outs, b->size, hyper, err)))
           goto done;
-        if (opt->clip_value > 0) tc_clip_grad_value(step, arena, opt->clip_value);
-        if (opt->clip_norm > 0 &&
-            (st = tc_clip_grad_norm(step, arena, opt->clip_norm, opt->clip_norm_type,
-                                    opt->clip_error_if_nonfinite, &norm, err)))
-          goto done;
-        if ((st = tc_step_call(step, step->apply_update, arena, NULL, NULL, b->size, hyper, err)))
-          goto done;
-      } else if ((st = tc_step_call(step, step->train_step, arena, in, outs, b->size, hyper, err))) {
-        goto done;
+        if (accum) tc_grad_accum_add(accum, step, arena, k);
+        if (group_end) {
+          double norm;
+          if (accum) tc_grad_accum_take(accum, step, arena);
+          if (opt->clip_value > 0) tc_clip_grad_value(step, arena, opt->clip_value);
+          if (opt->clip_norm > 0 &&
+              (st = tc_clip_grad_norm(step, arena, opt->clip_norm, opt->clip_norm_type,
+                                      opt->clip_error_if_nonfinite, &norm, err)))
+            goto done;
+          set_hyper(step, hyper, res->steps + 1, lrs);
+          if ((st = tc_step_call(step, step->apply_update, arena, NULL, NULL, b->size, hyper,
+                                 err)))
+            goto done;
+        }
       }
+      if (group_end) res->steps++;
       double loss = loss_value(step, outs);
       res->last_loss = loss;
       /* ReduceLROnPlateau without validation data steps with the epoch's mean */
@@ -193,6 +276,7 @@ tc_status tc_train(const tc_step *step, uint8_t *arena, tc_loader *train, tc_loa
         window_loss = 0;
         window = 0;
       }
+      if (!group_end) continue; /* mid-group: no step, no checkpoint, no stop */
       if (tc_sched_per_step(opt->sched)) tc_sched_step(opt->sched);
       /* the state after this step: a checkpoint now resumes at the next batch */
       res->at.epoch = epoch;
@@ -251,6 +335,9 @@ tc_status tc_train(const tc_step *step, uint8_t *arena, tc_loader *train, tc_loa
   }
 done:
   free_outputs(step, outs);
+  free_outputs(step, scratch_outs);
+  tc_grad_accum_free(accum);
+  free_lbfgs_vars(&vars);
   free(in);
   free(hyper);
   free(sched);

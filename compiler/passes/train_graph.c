@@ -9,6 +9,13 @@
 #include <stdio.h>
 #include <string.h>
 
+/* LBFGS's update is the runtime's (runtime/lbfgs.c), driving grad_step. */
+static tc_status build_no_update(tc_builder *tb, const tc_optim_group *hp, tc_value *p,
+                                    tc_value *grad, int group) {
+  (void)hp, (void)p, (void)grad, (void)group;
+  return tb->st;
+}
+
 /* The torch.optim classes trainc compiles, by name. */
 static const struct {
   const char *type;
@@ -18,6 +25,7 @@ static const struct {
     {"Adamax", tc_build_adamax},   {"NAdam", tc_build_nadam},     {"RAdam", tc_build_radam},
     {"Adagrad", tc_build_adagrad}, {"RMSprop", tc_build_rmsprop}, {"Adadelta", tc_build_adadelta},
     {"ASGD", tc_build_asgd},       {"Rprop", tc_build_rprop},     {"SparseAdam", tc_build_sparse_adam},
+    {"LBFGS", build_no_update},
 };
 
 tc_status tc_build_optimizer(tc_graph *g, const tc_optim_desc *desc, tc_train_graph *tg,

@@ -73,6 +73,25 @@ static bool default_group_empty(const train_setup *t) {
   return true;
 }
 
+/* torch.optim.LBFGS over every trained parameter (runtime/lbfgs.c). */
+static tc_status make_lbfgs(const tc_spec_options *o, const tc_step *step, tc_lbfgs **out,
+                            tc_error *err) {
+  const char *ls = tc_spec_hp_str(o, "line_search_fn");
+  tc_lbfgs_config c = {
+      .lr = tc_spec_hp(o, "lr"),
+      .max_iter = tc_spec_hp_int(o, "max_iter"),
+      .max_eval = tc_spec_hp_int(o, "max_eval"),
+      .tolerance_grad = tc_spec_hp(o, "tolerance_grad"),
+      .tolerance_change = tc_spec_hp(o, "tolerance_change"),
+      .history_size = tc_spec_hp_int(o, "history_size"),
+      .strong_wolfe = ls && strcmp(ls, "strong_wolfe") == 0,
+  };
+  int64_t numel = 0;
+  for (int i = 0; i < step->ntensors; i++)
+    if (step->tensors[i].kind == TC_STEP_GRAD) numel += (int64_t)(step->tensors[i].bytes / 4);
+  return tc_lbfgs_create(&c, numel, out, err);
+}
+
 int cmd_train(int argc, char **argv) {
   const char *model = NULL, *spec_path = NULL, *out = NULL, *metrics_path = NULL;
   bool resume = false, handlers = false;
@@ -87,6 +106,7 @@ int cmd_train(int argc, char **argv) {
   tc_spec *spec = NULL;
   train_setup *t = NULL;
   tc_sched *sched = NULL;
+  tc_lbfgs *lbfgs = NULL;
   tc_metrics *metrics = NULL;
   tc_error err = {{0}};
   tc_status st = TC_OK;
@@ -145,11 +165,6 @@ int cmd_train(int argc, char **argv) {
   if (!spec_path) spec_path = spec_alloc = default_spec(model);
 
   if ((st = tc_spec_load_with_overrides(spec_path, keys, vals, nover, &spec, &err))) goto fail;
-  if (spec->grad_accumulation != 1) {
-    st = tc_fail(&err, TC_ERR_INPUT, "%s: $.grad_accumulation: gradient accumulation is not "
-                 "supported yet", spec->source);
-    goto fail;
-  }
   if ((resume || every_steps) && !spec->checkpoint.dir) {
     rc = cli_usage_error(cmd_train_usage, "%s needs a checkpoint folder: set \"checkpoint\": "
                          "{\"dir\": ...} in %s or pass --checkpoint.dir DIR",
@@ -213,6 +228,9 @@ int cmd_train(int argc, char **argv) {
   }
   if (metrics_path && (st = tc_metrics_open(metrics_path, resumed, &metrics, &err))) goto fail;
 
+  if (strcmp(spec->optimizer.opts.type, "LBFGS") == 0 &&
+      (st = make_lbfgs(&spec->optimizer.opts, &t->step, &lbfgs, &err)))
+    goto fail;
   tc_train_options opt = {
       .epochs = spec->epochs,
       .log_interval = spec->log_interval,
@@ -222,6 +240,8 @@ int cmd_train(int argc, char **argv) {
       .acc_output = t->acc_output,
       .acc_target = t->acc_target,
       .sched = sched,
+      .grad_accumulation = spec->grad_accumulation,
+      .lbfgs = lbfgs,
       .clip_norm = spec->clip_grad_norm.enabled ? spec->clip_grad_norm.max_norm : 0,
       .clip_norm_type = spec->clip_grad_norm.norm_type,
       .clip_error_if_nonfinite = spec->clip_grad_norm.error_if_nonfinite,
@@ -293,6 +313,7 @@ done:
   tc_checkpoint_dir_close(ckpt);
   free(sched_state);
   tc_sched_free(sched);
+  tc_lbfgs_free(lbfgs);
   train_setup_free(t);
   tc_spec_free(spec);
   free(spec_alloc);
