@@ -33,13 +33,20 @@ static const char GRAPH_NAME[] = "trainc_checkpoint";
 /* The metadata keys, in the order they are written; the checksum last. */
 enum {
   K_FORMAT, K_FINGERPRINT, K_EPOCH, K_BATCH, K_PER_EPOCH, K_STEPS, K_SCHED_LAST, K_SCHED,
-  K_KINDS, K_CRC, NKEYS
+  K_RUNTIME, K_KINDS, K_CRC, NKEYS
 };
 static const char *const KEYS[NKEYS] = {
     "trainc.format", "trainc.fingerprint", "trainc.epoch", "trainc.batch",
     "trainc.batches_per_epoch", "trainc.steps", "trainc.sched.last_epoch",
-    "trainc.sched.values", "trainc.kinds", "trainc.crc32",
+    "trainc.sched.values", "trainc.runtime_state.values", "trainc.kinds", "trainc.crc32",
 };
+/* The optimizer state the runtime keeps outside the arena (L-BFGS). */
+static const char RUNTIME_STATE[] = "trainc.runtime_state";
+
+static tc_step_tensor runtime_state_tensor(int64_t n) {
+  return (tc_step_tensor){.name = RUNTIME_STATE, .kind = TC_STEP_STATE, .dtype = 11,
+                          .rank = 1, .dims = {n}, .bytes = (size_t)n * sizeof(double)};
+}
 enum { CRC_DIGITS = 8, CRC_ENTRY_BYTES = 26 }; /* see tc_checkpoint.h */
 
 static bool saved_kind(tc_step_tensor_kind k) {
@@ -231,6 +238,7 @@ static bool put_metadata(tc_pb_buf *b, const tc_step *step, const tc_checkpoint_
       len += strlen(values + len);
     }
     put_entry(b, KEYS[K_SCHED], values);
+    put_entry_i64(b, KEYS[K_RUNTIME], pos->nextra);
     put_entry(b, KEYS[K_KINDS], kinds);
   }
   free(values);
@@ -245,6 +253,10 @@ static tc_status write_temp(const char *path, const tc_step *step, const uint8_t
   *tmp = NULL;
   if (pos->nsched < 0 || pos->nsched > TC_CHECKPOINT_MAX_SCHED)
     return tc_fail(err, TC_ERR_INTERNAL, "%s: %d scheduler values", path, pos->nsched);
+  if (pos->nextra < 0 || (pos->nextra > 0 && !pos->extra))
+    return tc_fail(err, TC_ERR_INTERNAL, "%s: %lld runtime state values", path,
+                   (long long)pos->nextra);
+  tc_step_tensor extra = runtime_state_tensor(pos->nextra);
   for (int i = 0; i < step->ntensors; i++) {
     const tc_step_tensor *t = &step->tensors[i];
     if (saved_kind(t->kind) && (!t->name || !t->name[0] || t->rank < 0 ||
@@ -278,6 +290,10 @@ static tc_status write_temp(const char *path, const tc_step *step, const uint8_t
     uint64_t n = tensor_size(&b, &step->tensors[i]);
     graph += tc_pb_tag_size(TC_ONNX_GRAPH_INITIALIZER) + tc_pb_varint_size(n) + n;
   }
+  if (pos->nextra > 0) {
+    uint64_t n = tensor_size(&b, &extra);
+    graph += tc_pb_tag_size(TC_ONNX_GRAPH_INITIALIZER) + tc_pb_varint_size(n) + n;
+  }
   tc_pb_put_int(&b, TC_ONNX_MODEL_IR_VERSION, ONNX_IR_VERSION);
   tc_pb_put_string(&b, TC_ONNX_MODEL_PRODUCER_NAME, PRODUCER);
   tc_pb_put_len(&b, TC_ONNX_MODEL_GRAPH, graph);
@@ -292,6 +308,12 @@ static tc_status write_temp(const char *path, const tc_step *step, const uint8_t
     put_tensor_head(&b, t);
     sink_buf(s, &b);
     sink_put(s, arena + t->offset, t->bytes);
+  }
+  if (pos->nextra > 0) {
+    tc_pb_put_len(&b, TC_ONNX_GRAPH_INITIALIZER, tensor_size(&b, &extra));
+    put_tensor_head(&b, &extra);
+    sink_buf(s, &b);
+    sink_put(s, pos->extra, extra.bytes);
   }
   if (!s->error && s->written - graph_at != graph) s->error = EIO; /* a bug in the sizes */
   tc_pb_put_len(&b, TC_ONNX_MODEL_OPSET_IMPORT,
@@ -603,7 +625,7 @@ static tc_status verify_and_load(int fd, const char *path, const tc_step *step,
   tc_status st = parse_top(src, path, &p, damaged, err);
   char *text = NULL, *kinds = NULL;
   uint64_t *raw = NULL;
-  double *sched = NULL;
+  double *sched = NULL, *extra_values = NULL;
   if (st) goto done;
 
   /* the version decides how the rest reads: before the checksum */
@@ -701,6 +723,16 @@ static tc_status verify_and_load(int fd, const char *path, const tc_step *step,
       goto done;
     }
   }
+  int64_t nextra;
+  free(text);
+  text = meta_text(src, &p.meta[K_RUNTIME], 32);
+  if (!parse_i64(text, &nextra) || nextra < 0 || nextra > (INT64_MAX >> 4)) {
+    st = tc_fail(err, TC_ERR_INPUT, "%s: byte %" PRIu64 ": %s is not a count", path,
+                 p.meta[K_RUNTIME].at, KEYS[K_RUNTIME]);
+    goto done;
+  }
+  tc_step_tensor extra = runtime_state_tensor(nextra);
+  uint64_t extra_raw = 0;
   int64_t epoch = num[K_EPOCH], batch = num[K_BATCH], per_epoch = num[K_PER_EPOCH];
   int64_t steps = num[K_STEPS];
   if (epoch < 0 || batch < 0 || per_epoch < 0 || batch > per_epoch || steps < 0) {
@@ -738,6 +770,15 @@ static tc_status verify_and_load(int fd, const char *path, const tc_step *step,
     while ((r = tc_pb_next(&graph, &f, &e)) > 0) {
       if (f.number != TC_ONNX_GRAPH_INITIALIZER || f.wire != TC_PB_LEN) continue;
       while (i < step->ntensors && !saved_kind(step->tensors[i].kind)) i++;
+      if (k == nsaved && nextra > 0 && !extra_raw) { /* the runtime state follows */
+        const char *why = check_tensor(&graph, &f, &extra, &extra_raw, &e);
+        if (why) {
+          st = tc_fail(err, TC_ERR_INPUT, "%s: byte %" PRIu64 ": initializer %s: %s", path,
+                       f.at, RUNTIME_STATE, why);
+          goto done;
+        }
+        continue;
+      }
       if (k == nsaved) {
         st = tc_fail(err, TC_ERR_INPUT, "%s: byte %" PRIu64 ": more initializers than the %d "
                      "tensors of this run's layout", path, f.at, nsaved);
@@ -762,6 +803,22 @@ static tc_status verify_and_load(int fd, const char *path, const tc_step *step,
                    "has %d", path, k, nsaved);
       goto done;
     }
+    if (nextra > 0 && !extra_raw) {
+      st = tc_fail(err, TC_ERR_INPUT, "%s: the checkpoint has no %s initializer (%s is %" PRId64
+                   ")", path, RUNTIME_STATE, KEYS[K_RUNTIME], nextra);
+      goto done;
+    }
+  }
+  if (nextra > 0) {
+    if (!(extra_values = malloc(extra.bytes))) {
+      st = tc_fail(err, TC_ERR_INTERNAL, "%s: out of memory", path);
+      goto done;
+    }
+    if (!tc_pb_src_read(src, extra_raw, extra_values, extra.bytes)) {
+      st = tc_fail(err, TC_ERR_INPUT, "%s: cannot read %s from the checkpoint: %s", path,
+                   RUNTIME_STATE, strerror(src->io_error ? src->io_error : EIO));
+      goto done;
+    }
   }
 
   /* everything checked; now the arena and the position */
@@ -775,6 +832,9 @@ static tc_status verify_and_load(int fd, const char *path, const tc_step *step,
     }
   }
   if (pos->nsched > 0) memcpy(pos->sched, sched, sizeof *sched * (size_t)pos->nsched);
+  pos->nextra = nextra;
+  pos->extra = extra_values;
+  extra_values = NULL;
   pos->epoch = epoch;
   pos->batch = batch;
   pos->batches_per_epoch = per_epoch;
@@ -785,6 +845,7 @@ done:
   free(kinds);
   free(raw);
   free(sched);
+  free(extra_values);
   free(src);
   return st;
 }

@@ -49,9 +49,16 @@
  *                               float() give the same double back, bit for
  *                               bit), or "nan:0x<16 hex digits>" for a NaN
  *                               whose payload "%.17g" would lose; "" for none
+ *     trainc.runtime_state.values  the number of doubles of optimizer state
+ *                               the runtime keeps outside the arena (L-BFGS's
+ *                               directions, steps and scalars; 0 for the
+ *                               compiled optimizers); when nonzero they are
+ *                               one more initializer, "trainc.runtime_state"
+ *                               (float64, that many), after the ones below
  *     trainc.kinds              one letter per initializer, in order: 'p'
  *                               parameter, 'b' buffer (BatchNorm running
- *                               statistics), 's' optimizer state
+ *                               statistics), 's' optimizer state (the
+ *                               runtime state is not listed)
  *     trainc.crc32              8 lowercase hex digits: CRC-32 (zlib's) of
  *                               every byte of the file before this entry,
  *                               which is always the last field: the 26 bytes
@@ -119,6 +126,12 @@ typedef struct tc_checkpoint_pos {
   int nsched;                /* scheduler values in sched */
   double *sched;             /* [nsched], owned by the caller; reading checks the
                                 file has exactly nsched and fills them */
+  /* Optimizer state the runtime keeps outside the arena (L-BFGS's, see
+   * tc_lbfgs.h): written from extra[nextra] when nextra > 0; reading sets
+   * extra to a malloc'd array the caller frees (NULL and 0 if the file has
+   * none). */
+  int64_t nextra;
+  double *extra;
 } tc_checkpoint_pos;
 
 /* The layout fingerprint of a step (see the format above). */

@@ -180,7 +180,15 @@ static tc_status save(const tc_step *step, const uint8_t *arena, const tc_train_
                            .steps = steps, .nsched = tc_sched_state_len(opt->sched),
                            .sched = sched};
   tc_sched_state_get(opt->sched, &pos.sched_last_epoch, sched);
-  return tc_checkpoint_dir_save(opt->ckpt, step, arena, &pos, err);
+  if (opt->lbfgs) {
+    pos.nextra = tc_lbfgs_state_len(opt->lbfgs);
+    if (!(pos.extra = malloc(sizeof(double) * (size_t)pos.nextra)))
+      return tc_fail(err, TC_ERR_INTERNAL, "out of memory for the L-BFGS state");
+    tc_lbfgs_state_get(opt->lbfgs, pos.extra);
+  }
+  tc_status st = tc_checkpoint_dir_save(opt->ckpt, step, arena, &pos, err);
+  free(pos.extra);
+  return st;
 }
 
 tc_status tc_train(const tc_step *step, uint8_t *arena, tc_loader *train, tc_loader *valid,

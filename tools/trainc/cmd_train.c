@@ -194,6 +194,9 @@ int cmd_train(int argc, char **argv) {
   if ((st = sched_from_spec(spec, t->ngroups, default_group_empty(t), planned, &sched, &err)))
     goto fail;
 
+  if (strcmp(spec->optimizer.opts.type, "LBFGS") == 0 &&
+      (st = make_lbfgs(&spec->optimizer.opts, &t->step, &lbfgs, &err)))
+    goto fail;
   tc_checkpoint_pos pos = {0};
   bool resumed = false;
   if (resume) {
@@ -221,6 +224,17 @@ int cmd_train(int argc, char **argv) {
         tc_fail_context(&err, st, "%s", spec->checkpoint.dir);
         goto fail;
       }
+      if (!lbfgs && pos.nextra > 0)
+        st = tc_fail(&err, TC_ERR_INPUT, "%s: the checkpoint holds L-BFGS state, but this run's "
+                     "optimizer is %s", spec->checkpoint.dir, spec->optimizer.opts.type);
+      else if (lbfgs && pos.nextra > 0)
+        st = tc_lbfgs_state_set(lbfgs, pos.extra, pos.nextra, &err);
+      free(pos.extra);
+      pos.extra = NULL;
+      if (st) {
+        tc_fail_context(&err, st, "%s", spec->checkpoint.dir);
+        goto fail;
+      }
       fprintf(stderr, "trainc: resuming after step %lld (epoch %lld, %lld of %lld batches "
               "done)%s\n", (long long)pos.steps, (long long)pos.epoch + 1, (long long)pos.batch,
               (long long)nb, pos.epoch >= spec->epochs ? ": training is already complete" : "");
@@ -228,9 +242,6 @@ int cmd_train(int argc, char **argv) {
   }
   if (metrics_path && (st = tc_metrics_open(metrics_path, resumed, &metrics, &err))) goto fail;
 
-  if (strcmp(spec->optimizer.opts.type, "LBFGS") == 0 &&
-      (st = make_lbfgs(&spec->optimizer.opts, &t->step, &lbfgs, &err)))
-    goto fail;
   tc_train_options opt = {
       .epochs = spec->epochs,
       .log_interval = spec->log_interval,
