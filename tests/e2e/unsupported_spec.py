@@ -8,8 +8,9 @@ import subprocess
 import sys
 
 CASES = [
-    (["--grad_accumulation", "2"], "$.grad_accumulation", "not supported yet"),
-    (["--optimizer", '{"type": "LBFGS", "lr": 1}'], "LBFGS", "not supported yet"),
+    (["--data.transforms", '[{"type": "RandomHorizontalFlip"}, {"type": "ToTensor"}]'],
+     "RandomHorizontalFlip", "not supported yet"),
+    (["--data.train", '{"format": "csv", "path": "x.csv"}'], "csv", "not supported yet"),
     (["--loss.type", "L1Loss"], "L1Loss", "of one shape and dtype (input f32[N,10], target i64[N])"),
     (["--lr_scheduler", '{"type": "CyclicLR", "base_lr": 0.001, "max_lr": 0.01}'],
      "$.lr_scheduler.cycle_momentum", "not supported yet"),
