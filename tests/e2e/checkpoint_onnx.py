@@ -95,7 +95,7 @@ def check_checkpoint(label, path, out, state_names, nsteps):
     meta = {p.key: p.value for p in m.metadata_props}
     keys = ["trainc.format", "trainc.fingerprint", "trainc.epoch", "trainc.batch",
             "trainc.batches_per_epoch", "trainc.steps", "trainc.sched.last_epoch",
-            "trainc.sched.values", "trainc.kinds", "trainc.crc32"]
+            "trainc.sched.values", "trainc.runtime_state.values", "trainc.kinds", "trainc.crc32"]
     check(f"{label}: the metadata keys, in order", [p.key for p in m.metadata_props] == keys,
           str([p.key for p in m.metadata_props]))
     check(f"{label}: trainc.crc32 is the last 26 bytes and the CRC-32 of the rest",
