@@ -11,13 +11,35 @@ const tc_op_info tc_op_table[TC_OP_COUNT] = {
 #undef OP
 };
 
-bool tc_op_from_onnx(const char *op_type, tc_op *out) {
+/* The op table's rows whose ONNX op lives outside the default domain. */
+static const struct {
+  tc_op op;
+  const char *domain;
+} op_domains[] = {
+    {TC_OP_ADAM, TC_ONNX_DOMAIN_TRAINING},
+    {TC_OP_ADAGRAD, TC_ONNX_DOMAIN_TRAINING},
+    {TC_OP_MOMENTUM, TC_ONNX_DOMAIN_TRAINING},
+};
+
+const char *tc_op_domain(tc_op op) {
+  for (size_t i = 0; i < sizeof op_domains / sizeof op_domains[0]; i++)
+    if (op_domains[i].op == op) return op_domains[i].domain;
+  return "";
+}
+
+bool tc_op_from_onnx_domain(const char *domain, const char *op_type, tc_op *out) {
+  if (strcmp(domain, "ai.onnx") == 0) domain = "";
   for (int i = 0; i < TC_OP_COUNT; i++)
-    if (tc_op_table[i].onnx_name[0] && strcmp(tc_op_table[i].onnx_name, op_type) == 0) {
+    if (tc_op_table[i].onnx_name[0] && strcmp(tc_op_table[i].onnx_name, op_type) == 0 &&
+        strcmp(tc_op_domain((tc_op)i), domain) == 0) {
       *out = (tc_op)i;
       return true;
     }
   return false;
+}
+
+bool tc_op_from_onnx(const char *op_type, tc_op *out) {
+  return tc_op_from_onnx_domain("", op_type, out);
 }
 
 /* ---- shapes ---- */

@@ -117,8 +117,17 @@ typedef struct tc_op_info {
 } tc_op_info;
 
 extern const tc_op_info tc_op_table[TC_OP_COUNT];
+/* The ONNX operator set of the training operators (Adam, Adagrad,
+ * Momentum), which trainc imports at version 1. */
+#define TC_ONNX_DOMAIN_TRAINING "ai.onnx.preview.training"
 /* Looks up an ONNX op_type of the default domain; false if unknown. */
 bool tc_op_from_onnx(const char *op_type, tc_op *out);
+/* Looks up an op_type of `domain` ("" and "ai.onnx" are the default
+ * domain); false if unknown there, so ops of different domains never
+ * shadow each other. */
+bool tc_op_from_onnx_domain(const char *domain, const char *op_type, tc_op *out);
+/* The ONNX domain of an op: "" for the default domain and internal ops. */
+const char *tc_op_domain(tc_op op);
 
 typedef enum tc_value_kind {
   TC_VALUE_INPUT,       /* a graph input fed at run time */
@@ -211,7 +220,8 @@ struct tc_node {
 typedef struct tc_graph {
   tc_arena *arena;
   const char *source;   /* the model path, for error messages */
-  int64_t opset;        /* default-domain opset version */
+  int64_t opset;        /* default-domain opset version; 0 when the model
+                           imports only the training domain */
   tc_node **nodes;      /* topological order */
   int nnodes, nodes_cap;
   tc_value **values;    /* every value ever created, by id */

@@ -89,33 +89,54 @@ typedef struct importer {
    * They point into the protobuf message, which outlives the import. */
   const char *batch_name;
   const char *batch_input;
+  /* The opset the model imports of the training domain; 0 if none. Checked
+   * where a node uses the domain, so a model that imports it at another
+   * version but never uses it still loads. */
+  int64_t training_opset;
 } importer;
 
 static bool is_default_domain(const char *domain) {
   return domain[0] == '\0' || strcmp(domain, "ai.onnx") == 0;
 }
 
-static tc_status import_opset(importer *im, const Onnx__ModelProto *m, tc_error *err) {
-  bool found = false;
-  int64_t version = 0;
+/* The version at which the model imports `domain` (is_default_domain for
+ * the default one), or 0 if it does not; importing it twice at different
+ * versions is an error. */
+static tc_status opset_of(const importer *im, const Onnx__ModelProto *m, const char *domain,
+                          int64_t *version, tc_error *err) {
+  bool dflt = is_default_domain(domain);
+  *version = 0;
   for (size_t i = 0; i < m->n_opset_import; i++) {
     const Onnx__OperatorSetIdProto *op = m->opset_import[i];
-    if (!is_default_domain(onnx_str(op->domain))) continue;
+    const char *d = onnx_str(op->domain);
+    if (dflt ? !is_default_domain(d) : strcmp(d, domain) != 0) continue;
     int64_t v = op->has_version ? op->version : 0;
-    if (found && v != version)
+    if (*version && v != *version)
       return tc_fail(err, TC_ERR_INPUT,
-                     "%s: the model imports domain 'ai.onnx' twice, at opsets %" PRId64
+                     "%s: the model imports domain '%s' twice, at opsets %" PRId64
                      " and %" PRId64,
-                     im->c.path, version, v);
-    found = true;
-    version = v;
+                     im->c.path, dflt ? "ai.onnx" : domain, *version, v);
+    *version = v;
   }
-  if (!found)
+  return TC_OK;
+}
+
+static tc_status import_opset(importer *im, const Onnx__ModelProto *m, tc_error *err) {
+  int64_t version;
+  tc_status st;
+  if ((st = opset_of(im, m, "", &version, err)) ||
+      (st = opset_of(im, m, TC_ONNX_DOMAIN_TRAINING, &im->training_opset, err)))
+    return st;
+  /* A model of training operators alone (the ONNX backend tests of Adam
+   * and its kin) needs no default domain; its default-domain nodes are
+   * refused one by one in node_op. */
+  if (!version && !im->training_opset)
     return tc_fail(err, TC_ERR_INPUT,
                    "%s: unsupported model: it imports no opset of the default domain "
-                   "'ai.onnx', the only domain trainc supports",
+                   "'ai.onnx' (nor of '" TC_ONNX_DOMAIN_TRAINING "'), the domains trainc "
+                   "supports",
                    im->c.path);
-  if (version < OPSET_MIN || version > OPSET_MAX)
+  if (version && (version < OPSET_MIN || version > OPSET_MAX))
     return tc_fail(err, TC_ERR_INPUT,
                    "%s: unsupported opset %" PRId64 " for domain 'ai.onnx' (trainc supports %d-%d)",
                    im->c.path, version, OPSET_MIN, OPSET_MAX);
@@ -282,14 +303,33 @@ static void node_what(char *buf, size_t n, const Onnx__NodeProto *np, size_t ind
 
 static tc_status node_op(const importer *im, const Onnx__NodeProto *np, size_t index,
                          tc_op *op, tc_error *err) {
-  const char *domain = onnx_str(np->domain);
-  if (is_default_domain(domain) && tc_op_from_onnx(onnx_str(np->op_type), op)) return TC_OK;
+  const char *domain = onnx_str(np->domain), *type = onnx_str(np->op_type);
   const char *name = onnx_str(np->name);
   char who[600];
   if (name[0]) snprintf(who, sizeof who, "node '%s'", name);
   else snprintf(who, sizeof who, "node #%zu", index);
+  bool training = strcmp(domain, TC_ONNX_DOMAIN_TRAINING) == 0;
+  if (is_default_domain(domain) || training) {
+    int64_t version = training ? im->training_opset : im->g->opset;
+    if (!version)
+      return tc_fail(err, TC_ERR_INPUT,
+                     "%s: %s (op %s, domain '%s'): the model imports no opset of the "
+                     "node's domain",
+                     im->c.path, who, type, training ? domain : "ai.onnx");
+    if (training && version != 1)
+      return tc_fail(err, TC_ERR_INPUT,
+                     "%s: %s (op %s, domain '%s'): unsupported opset %" PRId64
+                     " of the domain (trainc supports 1)",
+                     im->c.path, who, type, domain, version);
+    if (tc_op_from_onnx_domain(domain, type, op)) return TC_OK;
+  }
+  if (training)
+    return tc_fail(err, TC_ERR_INPUT,
+                   "%s: %s (op %s, domain '%s'): unsupported operator (of this domain "
+                   "trainc supports Adam, Adagrad and Momentum)",
+                   im->c.path, who, type, domain);
   return tc_fail(err, TC_ERR_INPUT, "%s: %s (op %s, domain '%s'): unsupported operator",
-                 im->c.path, who, onnx_str(np->op_type), domain[0] ? domain : "ai.onnx");
+                 im->c.path, who, type, domain[0] ? domain : "ai.onnx");
 }
 
 /* Number of names once trailing empty ones (absent optionals) are dropped. */

@@ -8,7 +8,8 @@
 
 #include "ir.h"
 
-/* Loads the model at `path` (default-domain opsets 7 to 18). External tensor
+/* Loads the model at `path` (default-domain opsets 7 to 18, and the
+ * training operators of ai.onnx.preview.training opset 1). External tensor
  * data is read relative to the model's folder. On success *out owns a new
  * graph (free with tc_graph_free); on error *out is NULL.
  * Errors (TC_ERR_INPUT) name the file and the place: byte size for a
