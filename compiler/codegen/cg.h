@@ -7,7 +7,9 @@
  *   lower_elementwise.c, lower_linalg.c, lower_tensor.c, lower_train.c,
  *   lower_loss.c   per-op lowerings
  *   emit.c      the entry function: walks the graph and calls the lowerings
- *   program.c   JIT (ORC LLJIT) and the tc_program API of codegen.h */
+ *   program.c   the tc_program API of codegen.h, and JIT (ORC LLJIT)
+ *   aot.c       ahead-of-time output: object, assembly, LLVM IR files
+ *   cache.c     the JIT's object cache */
 #ifndef TC_CG_H
 #define TC_CG_H
 
@@ -67,9 +69,12 @@ typedef struct tc_cg {
 
 /* ---- module.c ------------------------------------------------------------ */
 
-/* Creates a target machine for cpu/features (NULL: host). */
-tc_status tc_cg_target_machine(const char *cpu, const char *features, int opt_level,
-                               LLVMTargetMachineRef *out, tc_error *err);
+/* Creates a target machine for triple/cpu/features. A NULL triple is the
+ * host, and NULL cpu/features then the host CPU's; with a triple they
+ * default to "generic" and none. `jit` picks the JIT's code model. */
+tc_status tc_cg_target_machine(const char *triple, const char *cpu, const char *features,
+                               int opt_level, bool jit, LLVMTargetMachineRef *out,
+                               tc_error *err);
 /* Parses the embedded kernel bitcode into a new module in ctx. */
 tc_status tc_cg_load_kernels(LLVMContextRef ctx, LLVMModuleRef *out, tc_error *err);
 /* Internalises everything but the entry points, applies the target's
@@ -130,6 +135,37 @@ tc_status tc_cg_read_window(tc_cg *cg, const tc_node *n, const tc_shape *x,
 #include "ops.def"
 #undef OP
 
+
+/* ---- program.c ----------------------------------------------------------- */
+
+/* Everything before loading code: plans g, builds the module in ctx and
+ * optimizes it for tm. *prog describes the arena and io (no entry points
+ * yet); *mod is the optimized module, owned by the caller. */
+tc_status tc_cg_prepare(const tc_graph *g, const tc_codegen_options *opt,
+                        const tc_entry *entries, int nentries, LLVMContextRef ctx,
+                        LLVMTargetMachineRef tm, tc_program **prog, LLVMModuleRef *mod,
+                        tc_error *err);
+/* The plan and descriptions alone (no LLVM): what a cached object needs. */
+tc_status tc_cg_layout(const tc_graph *g, const tc_codegen_options *opt, tc_program **prog,
+                       tc_error *err);
+
+/* ---- aot.c --------------------------------------------------------------- */
+
+/* The module compiled to an object in memory (the cache's JIT path). */
+tc_status tc_cg_emit_object(LLVMTargetMachineRef tm, LLVMModuleRef mod,
+                            LLVMMemoryBufferRef *out, tc_error *err);
+
+/* ---- cache.c ------------------------------------------------------------- */
+
+/* Looks the unoptimized module up in the cache folder `dir`: *obj gets the
+ * cached object, or NULL on a miss (res->path then names where
+ * tc_cg_cache_store puts it). A cache that cannot be read is a miss with a
+ * note, never an error; TC_ERR_INTERNAL only for allocation failure. */
+tc_status tc_cg_cache_lookup(const char *dir, LLVMModuleRef mod, LLVMTargetMachineRef tm,
+                             int opt_level, LLVMMemoryBufferRef *obj, tc_cache_result *res,
+                             tc_error *err);
+/* Stores obj under res->path (atomically); failures only set res->note. */
+void tc_cg_cache_store(tc_cache_result *res, LLVMMemoryBufferRef obj);
 
 /* ---- emit.c -------------------------------------------------------------- */
 

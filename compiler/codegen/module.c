@@ -12,38 +12,57 @@
 extern const char tc_kernels_bc[];
 extern const char tc_kernels_bc_end[];
 
-static pthread_once_t targets_once = PTHREAD_ONCE_INIT;
-static bool targets_ok;
+static pthread_once_t native_once = PTHREAD_ONCE_INIT, all_once = PTHREAD_ONCE_INIT;
+static bool native_ok;
 
-static void init_targets(void) {
-  targets_ok = !LLVMInitializeNativeTarget() && !LLVMInitializeNativeAsmPrinter() &&
-               !LLVMInitializeNativeAsmParser();
+static void init_native(void) {
+  native_ok = !LLVMInitializeNativeTarget() && !LLVMInitializeNativeAsmPrinter() &&
+              !LLVMInitializeNativeAsmParser();
 }
 
-tc_status tc_cg_target_machine(const char *cpu, const char *features, int opt_level,
-                               LLVMTargetMachineRef *out, tc_error *err) {
-  pthread_once(&targets_once, init_targets);
-  if (!targets_ok) return tc_fail(err, TC_ERR_INTERNAL, "LLVM has no native target");
-  char *triple = LLVMGetDefaultTargetTriple();
-  char *host_cpu = cpu ? NULL : LLVMGetHostCPUName();
-  char *host_features = features ? NULL : LLVMGetHostCPUFeatures();
+/* Every target libLLVM was built with, for cross compilation; only done
+ * when asked for, since it registers some twenty backends. */
+static void init_all(void) {
+  LLVMInitializeAllTargetInfos();
+  LLVMInitializeAllTargets();
+  LLVMInitializeAllTargetMCs();
+  LLVMInitializeAllAsmPrinters();
+  LLVMInitializeAllAsmParsers();
+}
+
+tc_status tc_cg_target_machine(const char *triple, const char *cpu, const char *features,
+                               int opt_level, bool jit, LLVMTargetMachineRef *out,
+                               tc_error *err) {
+  pthread_once(&native_once, init_native);
+  if (!native_ok && !triple) return tc_fail(err, TC_ERR_INTERNAL, "LLVM has no native target");
+  if (triple) pthread_once(&all_once, init_all);
+  /* A named target is another machine: the host's CPU says nothing about it. */
+  char *host_triple = triple ? NULL : LLVMGetDefaultTargetTriple();
+  char *host_cpu = cpu || triple ? NULL : LLVMGetHostCPUName();
+  char *host_features = features || triple ? NULL : LLVMGetHostCPUFeatures();
+  const char *use_triple = triple ? triple : host_triple;
+  const char *use_cpu = cpu ? cpu : host_cpu ? host_cpu : "generic";
+  const char *use_features = features ? features : host_features ? host_features : "";
   LLVMTargetRef target;
   char *msg = NULL;
   tc_status st = TC_OK;
-  if (LLVMGetTargetFromTriple(triple, &target, &msg)) {
-    st = tc_fail(err, TC_ERR_INTERNAL, "LLVM target %s: %s", triple, msg);
+  if (LLVMGetTargetFromTriple(use_triple, &target, &msg)) {
+    st = tc_fail(err, triple ? TC_ERR_USAGE : TC_ERR_INTERNAL, "LLVM target '%s': %s",
+                 use_triple, msg);
     LLVMDisposeMessage(msg);
   } else {
     LLVMCodeGenOptLevel level = opt_level <= 0   ? LLVMCodeGenLevelNone
                                 : opt_level == 1 ? LLVMCodeGenLevelLess
                                 : opt_level == 2 ? LLVMCodeGenLevelDefault
                                                  : LLVMCodeGenLevelAggressive;
-    *out = LLVMCreateTargetMachine(target, triple, cpu ? cpu : host_cpu,
-                                   features ? features : host_features, level,
-                                   LLVMRelocPIC, LLVMCodeModelJITDefault);
-    if (!*out) st = tc_fail(err, TC_ERR_INTERNAL, "cannot create an LLVM target machine");
+    *out = LLVMCreateTargetMachine(target, use_triple, use_cpu, use_features, level,
+                                   LLVMRelocPIC,
+                                   jit ? LLVMCodeModelJITDefault : LLVMCodeModelDefault);
+    if (!*out)
+      st = tc_fail(err, TC_ERR_INTERNAL, "cannot create an LLVM target machine for %s (cpu %s)",
+                   use_triple, use_cpu);
   }
-  LLVMDisposeMessage(triple);
+  if (host_triple) LLVMDisposeMessage(host_triple);
   if (host_cpu) LLVMDisposeMessage(host_cpu);
   if (host_features) LLVMDisposeMessage(host_features);
   return st;
@@ -103,6 +122,11 @@ tc_status tc_cg_optimize(LLVMModuleRef mod, LLVMTargetMachineRef tm, int opt_lev
     LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, cpu_attr);
     LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, feat_attr);
   }
+  /* Kernel tables must not clash with another step linked into the same
+   * program (AOT), nor leak out of the JIT's dylib. */
+  for (LLVMValueRef gv = LLVMGetFirstGlobal(mod); gv; gv = LLVMGetNextGlobal(gv))
+    if (!LLVMIsDeclaration(gv) && strncmp(LLVMGetValueName2(gv, &(size_t){0}), "llvm.", 5) != 0)
+      LLVMSetLinkage(gv, LLVMInternalLinkage);
   LLVMDisposeMessage(cpu);
   LLVMDisposeMessage(features);
 

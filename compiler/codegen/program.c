@@ -2,8 +2,10 @@
  * layout a caller needs to feed it (codegen.h).
  *
  * One LLVMContext per compilation (inside an ORC ThreadSafeContext); the
- * module is built in it, optimized for the host, then handed to the JIT,
- * which owns it from then on. */
+ * module is built in it and optimized (tc_cg_prepare, shared with the AOT
+ * path in aot.c), then handed to the JIT, which owns it from then on. With
+ * a compile cache (cache.c) the JIT loads an object instead: the one the
+ * cache holds for this module, or the one compiled now and stored. */
 #include "cg.h"
 
 #include <llvm-c/Analysis.h>
@@ -39,7 +41,9 @@ struct tc_program {
   const char **node_desc;   /* "'name' (Op)" per node index, for run-time errors */
   int nvalues;
   int64_t *value_offset;    /* per graph value id; -1 without storage of its own */
+  tc_plan plan;             /* for building the module */
   double compile_seconds;
+  tc_cache_result cache;
 };
 
 void tc_codegen_options_init(tc_codegen_options *o) {
@@ -141,6 +145,66 @@ static tc_status build_module(const tc_graph *g, const tc_plan *plan, const tc_e
   return TC_OK;
 }
 
+tc_status tc_cg_layout(const tc_graph *g, const tc_codegen_options *opt, tc_program **prog,
+                       tc_error *err) {
+  *prog = NULL;
+  if (opt->max_batch < 1) return tc_fail(err, TC_ERR_USAGE, "max batch must be at least 1");
+  tc_program *p = calloc(1, sizeof *p);
+  if (!p) return tc_fail(err, TC_ERR_INTERNAL, "out of memory");
+  tc_status st;
+  if (!(p->arena = tc_arena_new())) {
+    st = tc_fail(err, TC_ERR_INTERNAL, "out of memory");
+  } else if (!(st = tc_plan_build(g, opt->max_batch, p->arena, &p->plan, err)) &&
+             !(st = describe(p, g, &p->plan, err))) {
+    p->arena_bytes = (size_t)p->plan.arena_bytes;
+    p->max_batch = opt->max_batch;
+    *prog = p;
+    return TC_OK;
+  }
+  tc_program_free(p);
+  return st;
+}
+
+static tc_status build_and_optimize(const tc_program *p, const tc_graph *g,
+                                    const tc_codegen_options *opt, const tc_entry *entries,
+                                    int nentries, LLVMContextRef ctx, LLVMTargetMachineRef tm,
+                                    LLVMModuleRef *mod, tc_error *err) {
+  *mod = NULL;
+  const char **names = malloc(sizeof(char *) * (size_t)(nentries + 1));
+  if (!names) return tc_fail(err, TC_ERR_INTERNAL, "out of memory");
+  for (int i = 0; i < nentries; i++) names[i] = entries[i].name;
+  tc_status st = build_module(g, &p->plan, entries, nentries, ctx, mod, err);
+  if (!st) st = tc_cg_optimize(*mod, tm, opt->opt_level, names, nentries, err);
+  free(names);
+  if (!st && opt->dump_llvm) {
+    char *text = LLVMPrintModuleToString(*mod);
+    fputs(text, opt->dump_llvm);
+    LLVMDisposeMessage(text);
+  }
+  if (st && *mod) {
+    LLVMDisposeModule(*mod);
+    *mod = NULL;
+  }
+  return st;
+}
+
+tc_status tc_cg_prepare(const tc_graph *g, const tc_codegen_options *opt,
+                        const tc_entry *entries, int nentries, LLVMContextRef ctx,
+                        LLVMTargetMachineRef tm, tc_program **prog, LLVMModuleRef *mod,
+                        tc_error *err) {
+  double t0 = now();
+  *mod = NULL;
+  tc_status st = tc_cg_layout(g, opt, prog, err);
+  if (st) return st;
+  if ((st = build_and_optimize(*prog, g, opt, entries, nentries, ctx, tm, mod, err))) {
+    tc_program_free(*prog);
+    *prog = NULL;
+    return st;
+  }
+  (*prog)->compile_seconds = now() - t0;
+  return TC_OK;
+}
+
 tc_status tc_program_compile(const tc_graph *g, const tc_codegen_options *opt,
                              tc_program **out, tc_error *err) {
   int *all = malloc(sizeof(int) * (size_t)(g->noutputs + 1));
@@ -152,86 +216,119 @@ tc_status tc_program_compile(const tc_graph *g, const tc_codegen_options *opt,
   return st;
 }
 
+/* The JIT with process symbols (libm, libc) visible to the loaded code;
+ * takes ownership of tm. */
+static tc_status create_jit(tc_program *p, LLVMTargetMachineRef tm, tc_error *err) {
+  LLVMOrcLLJITBuilderRef builder = LLVMOrcCreateLLJITBuilder();
+  LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(
+      builder, LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(tm));
+  LLVMErrorRef e = LLVMOrcCreateLLJIT(&p->jit, builder); /* consumes builder */
+  if (e) return llvm_error(err, "cannot create the JIT", e);
+  LLVMOrcDefinitionGeneratorRef gen;
+  e = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(
+      &gen, LLVMOrcLLJITGetGlobalPrefix(p->jit), NULL, NULL);
+  if (e) return llvm_error(err, "cannot expose process symbols to the JIT", e);
+  LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(p->jit), gen); /* the dylib owns gen */
+  return TC_OK;
+}
+
+static tc_status lookup_entries(tc_program *p, const tc_entry *entries, int nentries,
+                                tc_error *err) {
+  p->entries = tc_arena_alloc(p->arena, sizeof(entry_fn) * (size_t)(nentries + 1));
+  if (!p->entries) return tc_fail(err, TC_ERR_INTERNAL, "out of memory");
+  for (int i = 0; i < nentries; i++) {
+    LLVMOrcExecutorAddress addr;
+    LLVMErrorRef e = LLVMOrcLLJITLookup(p->jit, &addr, entries[i].name);
+    if (e) return llvm_error(err, "JIT compilation failed", e);
+    p->entries[i] = (entry_fn)(uintptr_t)addr;
+  }
+  p->nentries = nentries;
+  return TC_OK;
+}
+
+/* With a cache: the cached object for this module, or the module compiled
+ * to an object now (and stored); the JIT links the object. */
+static tc_status compile_cached(tc_program *p, const tc_graph *g, const tc_codegen_options *opt,
+                                const tc_entry *entries, int nentries, tc_error *err) {
+  LLVMContextRef ctx = LLVMContextCreate();
+  LLVMModuleRef mod = NULL;
+  LLVMTargetMachineRef tm = NULL;
+  LLVMMemoryBufferRef obj = NULL;
+  tc_status st = tc_cg_target_machine(opt->triple, opt->cpu, opt->features, opt->opt_level, true,
+                                      &tm, err);
+  if (!st) st = build_module(g, &p->plan, entries, nentries, ctx, &mod, err);
+  if (!st) st = tc_cg_cache_lookup(opt->cache_dir, mod, tm, opt->opt_level, &obj, &p->cache, err);
+  if (!st && !obj) {
+    const char **names = malloc(sizeof(char *) * (size_t)(nentries + 1));
+    if (!names) st = tc_fail(err, TC_ERR_INTERNAL, "out of memory");
+    for (int i = 0; !st && i < nentries; i++) names[i] = entries[i].name;
+    if (!st) st = tc_cg_optimize(mod, tm, opt->opt_level, names, nentries, err);
+    free(names);
+    if (!st && opt->dump_llvm) {
+      char *text = LLVMPrintModuleToString(mod);
+      fputs(text, opt->dump_llvm);
+      LLVMDisposeMessage(text);
+    }
+    if (!st) st = tc_cg_emit_object(tm, mod, &obj, err);
+    if (!st) tc_cg_cache_store(&p->cache, obj);
+  }
+  if (mod) LLVMDisposeModule(mod);
+  LLVMContextDispose(ctx);
+  if (!st) {
+    st = create_jit(p, tm, err);
+    tm = NULL;
+  }
+  if (!st) {
+    LLVMErrorRef e = LLVMOrcLLJITAddObjectFile(p->jit, LLVMOrcLLJITGetMainJITDylib(p->jit), obj);
+    obj = NULL; /* consumed */
+    if (e) st = llvm_error(err, "cannot load the compiled object into the JIT", e);
+  }
+  if (!st) st = lookup_entries(p, entries, nentries, err);
+  if (obj) LLVMDisposeMemoryBuffer(obj);
+  if (tm) LLVMDisposeTargetMachine(tm);
+  return st;
+}
+
 tc_status tc_program_compile_entries(const tc_graph *g, const tc_codegen_options *opt,
                                      const tc_entry *entries, int nentries,
                                      tc_program **out, tc_error *err) {
   double t0 = now();
   *out = NULL;
-  if (opt->max_batch < 1) return tc_fail(err, TC_ERR_USAGE, "max batch must be at least 1");
-  tc_program *p = calloc(1, sizeof *p);
-  if (!p) return tc_fail(err, TC_ERR_INTERNAL, "out of memory");
-  p->arena = tc_arena_new();
+  tc_program *p = NULL;
   LLVMOrcThreadSafeContextRef tsc = NULL;
   LLVMModuleRef mod = NULL;
   LLVMTargetMachineRef tm = NULL;
   tc_status st;
-  tc_plan plan;
-  if (!p->arena) {
-    st = tc_fail(err, TC_ERR_INTERNAL, "out of memory");
-    goto fail;
+  if (opt->triple)
+    return tc_fail(err, TC_ERR_USAGE, "the JIT compiles for the host only (target %s given)",
+                   opt->triple);
+  if (opt->cache_dir) {
+    if ((st = tc_cg_layout(g, opt, &p, err))) return st;
+    if ((st = compile_cached(p, g, opt, entries, nentries, err))) goto fail;
+    p->compile_seconds = now() - t0;
+    *out = p;
+    return TC_OK;
   }
-  if ((st = tc_plan_build(g, opt->max_batch, p->arena, &plan, err))) goto fail;
-  if ((st = describe(p, g, &plan, err))) goto fail;
-  p->arena_bytes = (size_t)plan.arena_bytes;
-  p->max_batch = opt->max_batch;
-
   tsc = LLVMOrcCreateNewThreadSafeContext();
-  if ((st = build_module(g, &plan, entries, nentries, LLVMOrcThreadSafeContextGetContext(tsc),
-                        &mod, err)))
+  if ((st = tc_cg_target_machine(NULL, opt->cpu, opt->features, opt->opt_level, true, &tm, err)))
     goto fail;
-  if ((st = tc_cg_target_machine(opt->cpu, opt->features, opt->opt_level, &tm, err))) goto fail;
-  const char **names = tc_arena_alloc(p->arena, sizeof(char *) * (size_t)(nentries + 1));
-  p->entries = tc_arena_alloc(p->arena, sizeof(entry_fn) * (size_t)(nentries + 1));
-  if (!names || !p->entries) {
-    st = tc_fail(err, TC_ERR_INTERNAL, "out of memory");
+  if ((st = tc_cg_prepare(g, opt, entries, nentries, LLVMOrcThreadSafeContextGetContext(tsc), tm,
+                          &p, &mod, err)))
     goto fail;
-  }
-  for (int i = 0; i < nentries; i++) names[i] = entries[i].name;
-  if ((st = tc_cg_optimize(mod, tm, opt->opt_level, names, nentries, err))) goto fail;
-  if (opt->dump_llvm) {
-    char *text = LLVMPrintModuleToString(mod);
-    fputs(text, opt->dump_llvm);
-    LLVMDisposeMessage(text);
-  }
-
-  LLVMOrcLLJITBuilderRef builder = LLVMOrcCreateLLJITBuilder();
-  /* The JIT target machine builder takes ownership of tm. */
-  LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(
-      builder, LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(tm));
+  st = create_jit(p, tm, err); /* the JIT owns tm, even when this fails */
   tm = NULL;
-  LLVMErrorRef e = LLVMOrcCreateLLJIT(&p->jit, builder); /* consumes builder */
-  if (e) {
-    st = llvm_error(err, "cannot create the JIT", e);
-    goto fail;
-  }
-  LLVMOrcDefinitionGeneratorRef gen;
-  e = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(
-      &gen, LLVMOrcLLJITGetGlobalPrefix(p->jit), NULL, NULL);
-  if (e) {
-    st = llvm_error(err, "cannot expose process symbols to the JIT", e);
-    goto fail;
-  }
-  LLVMOrcJITDylibRef dylib = LLVMOrcLLJITGetMainJITDylib(p->jit);
-  LLVMOrcJITDylibAddGenerator(dylib, gen); /* the dylib owns gen */
+  if (st) goto fail;
   /* The thread-safe module takes ownership of mod; the JIT takes the module. */
   LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(mod, tsc);
   mod = NULL;
-  e = LLVMOrcLLJITAddLLVMIRModule(p->jit, dylib, tsm);
+  LLVMErrorRef e =
+      LLVMOrcLLJITAddLLVMIRModule(p->jit, LLVMOrcLLJITGetMainJITDylib(p->jit), tsm);
   if (e) {
     LLVMOrcDisposeThreadSafeModule(tsm);
     st = llvm_error(err, "cannot add the module to the JIT", e);
     goto fail;
   }
-  for (int i = 0; i < nentries; i++) {
-    LLVMOrcExecutorAddress addr;
-    e = LLVMOrcLLJITLookup(p->jit, &addr, entries[i].name);
-    if (e) {
-      st = llvm_error(err, "JIT compilation failed", e);
-      goto fail;
-    }
-    p->entries[i] = (entry_fn)(uintptr_t)addr;
-  }
-  p->nentries = nentries;
+  if ((st = lookup_entries(p, entries, nentries, err))) goto fail;
   LLVMOrcDisposeThreadSafeContext(tsc); /* the module keeps the context alive */
   p->compile_seconds = now() - t0;
   *out = p;
@@ -262,6 +359,16 @@ int tc_program_num_outputs(const tc_program *p) { return p->noutputs; }
 const tc_io_desc *tc_program_input(const tc_program *p, int i) { return &p->in[i]; }
 const tc_io_desc *tc_program_output(const tc_program *p, int i) { return &p->out[i]; }
 double tc_program_compile_seconds(const tc_program *p) { return p->compile_seconds; }
+const tc_cache_result *tc_program_cache(const tc_program *p) { return &p->cache; }
+int tc_program_num_consts(const tc_program *p) { return p->nconsts; }
+
+void tc_program_const_at(const tc_program *p, int i, int64_t *offset, size_t *bytes,
+                         const void **data) {
+  TC_ASSERT(i >= 0 && i < p->nconsts);
+  *offset = p->consts[i].offset;
+  *bytes = p->consts[i].bytes;
+  *data = p->consts[i].data;
+}
 
 void tc_program_init_arena(const tc_program *p, uint8_t *arena) {
   memset(arena, 0, p->arena_bytes);
@@ -275,6 +382,7 @@ tc_status tc_program_infer(const tc_program *p, uint8_t *arena, const void *cons
 }
 
 tc_entry_fn tc_program_entry(const tc_program *p, int i) {
+  if (!p->entries) return NULL; /* compiled ahead of time: the code is elsewhere */
   TC_ASSERT(i >= 0 && i < p->nentries);
   return p->entries[i];
 }
@@ -286,6 +394,9 @@ int64_t tc_program_value_offset(const tc_program *p, int value_id) {
 tc_status tc_program_run(const tc_program *p, int entry, uint8_t *arena,
                          const void *const *inputs, void *const *outputs, int64_t batch,
                          const double *hyper, tc_error *err) {
+  if (!p->entries)
+    return tc_fail(err, TC_ERR_USAGE, "%s: compiled ahead of time; nothing to run here",
+                   p->source);
   TC_ASSERT(entry >= 0 && entry < p->nentries);
   if (batch < 1 || batch > p->max_batch)
     return tc_fail(err, TC_ERR_INPUT, "%s: batch size %lld is outside 1..%lld", p->source,

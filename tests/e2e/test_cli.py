@@ -88,8 +88,8 @@ def test_usage():
            stderr_has=["trainc: unknown command 'frobnicate'", "usage:"], stdout_empty=True)
     expect("unknown global option", ["--frob"], 1, stderr_has=["unknown option '--frob'"])
     for cmd in ["eval", "compile", "build"]:
-        expect(f"{cmd} not implemented", [cmd, "m.onnx"], 1,
-               stderr_has=[f"trainc: '{cmd}' is not implemented yet"], stdout_empty=True)
+        expect(f"help {cmd}", ["help", cmd], 0, stdout_has=[f"usage: trainc {cmd}"])
+        expect(f"{cmd} no model", [cmd], 1, stderr_has=["no model given"], stdout_empty=True)
     expect("inspect --help", ["inspect", "--help"], 0, stdout_has=["usage: trainc inspect"])
     expect("run -h", ["run", "-h"], 0, stdout_has=["usage: trainc run"])
     expect("inspect no model", ["inspect"], 1, stderr_has=["missing MODEL.onnx"],

@@ -38,7 +38,11 @@ const char cmd_train_usage[] =
     "                              of a run never interrupted; --metrics appends\n"
     "On SIGINT or SIGTERM with checkpoints on, trainc finishes the current step,\n"
     "writes a checkpoint and exits with 128 + the signal number (130, 143); resume\n"
-    "with --resume. A second signal ends it at once (checkpoints stay intact).\n";
+    "with --resume. A second signal ends it at once (checkpoints stay intact).\n"
+    "\n"
+    "The compiled step is cached (TRAINC_CACHE_DIR, else $XDG_CACHE_HOME/trainc or\n"
+    "~/.cache/trainc) and reused when the same code would be generated again;\n"
+    "  --no-cache                  compile without reading or writing the cache\n";
 
 /* The first SIGINT/SIGTERM asks the training loop to stop after the current
  * step; a second one while it finishes gets the default action. */
@@ -133,6 +137,8 @@ int cmd_train(int argc, char **argv) {
       metrics_path = v;
     } else if (strcmp(argv[i], "--resume") == 0) {
       resume = true;
+    } else if (strcmp(argv[i], "--no-cache") == 0) {
+      train_setup_use_cache(false);
     } else if ((m = cli_option(argc, argv, &i, "--checkpoint-every-steps", cmd_train_usage,
                                &v))) {
       if (m < 0) { rc = TC_ERR_USAGE; goto done; }

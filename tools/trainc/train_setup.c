@@ -26,7 +26,7 @@ static tc_status load_dataset(const tc_spec *spec, const tc_spec_dataset *d, con
                  "(supported: idx, npz)", spec->source, split, format);
 }
 
-static tc_status make_transforms(const tc_spec *spec, const tc_spec_dataset *d, const char *split,
+tc_status train_setup_transforms(const tc_spec *spec, const tc_spec_dataset *d, const char *split,
                                  tc_transform *out, int *n, tc_error *err) {
   *n = 0;
   for (int i = 0; i < d->n_transforms; i++) {
@@ -63,7 +63,7 @@ static tc_status make_loader(const tc_spec *spec, const tc_spec_dataset *d, cons
   int nt;
   if (d->n_transforms > 32)
     return tc_fail(err, TC_ERR_INPUT, "%s: $.data.%s: too many transforms", spec->source, split);
-  if ((st = make_transforms(spec, d, split, ts, &nt, err))) return st;
+  if ((st = train_setup_transforms(spec, d, split, ts, &nt, err))) return st;
   tc_loader_config cfg = {
       .batch_size = spec->batch_size,
       .shuffle = training && spec->shuffle,
@@ -304,8 +304,8 @@ static tc_status describe_step(train_setup *t, tc_error *err) {
   return TC_OK;
 }
 
-tc_status train_setup_create(const char *model_path, const tc_spec *spec,
-                             train_setup **out, tc_error *err) {
+tc_status train_setup_prepare(const char *model_path, const tc_spec *spec,
+                              train_setup **out, tc_error *err) {
   train_setup *t = calloc(1, sizeof *t);
   if (!t) return tc_fail(err, TC_ERR_INTERNAL, "out of memory");
   *out = t;
@@ -375,8 +375,8 @@ tc_status train_setup_create(const char *model_path, const tc_spec *spec,
       if (strcmp(g->inputs[i]->name, target->name) == 0) t->acc_target = i;
   }
 
-  int outs_all[64];
-  if (g->noutputs > 64) return tc_fail(err, TC_ERR_INPUT, "%s: too many outputs", model_path);
+  int *outs_all = tc_arena_alloc(g->arena, sizeof(int) * (size_t)(g->noutputs + 1));
+  if (!outs_all) return tc_fail(err, TC_ERR_INTERNAL, "out of memory");
   for (int i = 0; i < g->noutputs; i++) outs_all[i] = i;
   unsigned F = 1u << TC_PHASE_FORWARD, L = 1u << TC_PHASE_LOSS, B = 1u << TC_PHASE_BACKWARD,
            U = 1u << TC_PHASE_UPDATE;
@@ -387,15 +387,79 @@ tc_status train_setup_create(const char *model_path, const tc_spec *spec,
       {"eval_step", F | L, g->noutputs, outs_all},
       {"infer", F, g->noutputs - 1, outs_all + 1},
   };
+  memcpy(t->entries, entries, sizeof entries);
+  return TC_OK;
+}
+
+static bool cache_on = true;
+
+void train_setup_use_cache(bool on) { cache_on = on; }
+
+const char *train_setup_cache_dir(void) {
+  static char dir[1024];
+  if (!cache_on) return NULL;
+  const char *off = getenv("TRAINC_NO_CACHE");
+  if (off && *off && strcmp(off, "0") != 0) return NULL;
+  const char *v = getenv("TRAINC_CACHE_DIR");
+  int n;
+  if (v && *v) n = snprintf(dir, sizeof dir, "%s", v);
+  else if ((v = getenv("XDG_CACHE_HOME")) && *v) n = snprintf(dir, sizeof dir, "%s/trainc", v);
+  else if ((v = getenv("HOME")) && *v) n = snprintf(dir, sizeof dir, "%s/.cache/trainc", v);
+  else return NULL;
+  return n > 0 && n < (int)sizeof dir ? dir : NULL;
+}
+
+static void cache_note(const tc_program *p) {
+  const tc_cache_result *c = tc_program_cache(p);
+  if (!c->enabled) return;
+  if (c->hit)
+    fprintf(stderr, "trainc: compile cache hit: %s (no code generation)\n", c->path);
+  else if (c->stored)
+    fprintf(stderr, "trainc: compile cache miss: compiled and stored %s\n", c->path);
+  if (c->note[0]) fprintf(stderr, "trainc: compile cache: %s\n", c->note);
+}
+
+tc_status train_setup_create(const char *model_path, const tc_spec *spec,
+                             train_setup **out, tc_error *err) {
+  tc_status st = train_setup_prepare(model_path, spec, out, err);
+  if (st) return st;
+  train_setup *t = *out;
   tc_codegen_options o;
   tc_codegen_options_init(&o);
   o.max_batch = spec->batch_size;
-  if ((st = tc_program_compile_entries(g, &o, entries, 5, &t->program, err))) return st;
+  o.cache_dir = train_setup_cache_dir();
+  if ((st = tc_program_compile_entries(t->graph, &o, t->entries, 5, &t->program, err))) return st;
+  cache_note(t->program);
   if ((st = describe_step(t, err))) return st;
   t->arena = malloc(t->step.arena_bytes);
   if (!t->arena) return tc_fail(err, TC_ERR_INTERNAL, "out of memory for a %zu-byte arena",
                                 t->step.arena_bytes);
   t->step.init_arena(t->step.init_ctx, t->arena);
+  return TC_OK;
+}
+
+tc_status train_setup_emit(train_setup *t, const tc_codegen_options *o, const char *prefix,
+                           tc_emit_kind kind, bool embed_weights, const char *path,
+                           tc_error *err) {
+  tc_entry named[5];
+  for (int i = 0; i < 5; i++) {
+    named[i] = t->entries[i];
+    size_t n = strlen(prefix) + strlen(t->entries[i].name) + 2;
+    char *s = tc_arena_alloc(t->graph->arena, n);
+    if (!s) return tc_fail(err, TC_ERR_INTERNAL, "out of memory");
+    snprintf(s, n, "%s_%s", prefix, t->entries[i].name);
+    named[i].name = s;
+  }
+  size_t n = strlen(prefix) + sizeof "_init_arena";
+  char *init = tc_arena_alloc(t->graph->arena, n);
+  if (!init) return tc_fail(err, TC_ERR_INTERNAL, "out of memory");
+  snprintf(init, n, "%s_init_arena", prefix);
+  tc_status st = tc_aot_compile(t->graph, o, named, 5, kind, embed_weights ? init : NULL, path,
+                                &t->program, err);
+  if (st) return st;
+  if ((st = describe_step(t, err))) return st;
+  t->step.init_arena = NULL;
+  t->step.init_ctx = NULL;
   return TC_OK;
 }
 

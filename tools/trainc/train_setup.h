@@ -22,11 +22,44 @@ typedef struct train_setup {
   uint8_t *arena;                         /* initialised with the model's weights */
   int *bind, *valid_bind;                 /* per graph input: loader field */
   int acc_output, acc_target;             /* -1 without accuracy */
+  tc_entry entries[5];                    /* train_step, grad_step, apply_update,
+                                             eval_step, infer (tc_step's order) */
 } train_setup;
 
-/* Builds everything; on failure *out may be partly built: free it. */
+/* Data, the training graph, bindings and entry points: everything but the
+ * code (t->program, t->step and t->arena stay empty). On failure *out may
+ * be partly built: free it. */
+tc_status train_setup_prepare(const char *model_path, const tc_spec *spec,
+                              train_setup **out, tc_error *err);
+
+/* train_setup_prepare, then JIT compilation, t->step and an initialised
+ * arena. The JIT reuses objects from the compile cache (codegen.h) in
+ * train_setup_cache_dir() and says on stderr whether it hit. On failure
+ * *out may be partly built: free it. */
 tc_status train_setup_create(const char *model_path, const tc_spec *spec,
                              train_setup **out, tc_error *err);
+
+/* The compile cache folder: $TRAINC_CACHE_DIR, else $XDG_CACHE_HOME/trainc,
+ * else $HOME/.cache/trainc; NULL (no cache) if $TRAINC_NO_CACHE is set and
+ * not "0", or no folder can be named. */
+const char *train_setup_cache_dir(void);
+/* Turns the compile cache off (or back on) for later train_setup_create
+ * calls in this process: `trainc train --no-cache`. */
+void train_setup_use_cache(bool on);
+
+/* Ahead of time, after train_setup_prepare: writes the step's code for
+ * o's target to `path` with entry symbols "<prefix>_train_step", ... and,
+ * if embed_weights, the initial arena contents with "<prefix>_init_arena"
+ * (codegen.h, tc_aot_compile). t->program becomes the layout and t->step
+ * describes it with NULL entry points and init_arena (the code is in the
+ * file). */
+tc_status train_setup_emit(train_setup *t, const tc_codegen_options *o, const char *prefix,
+                           tc_emit_kind kind, bool embed_weights, const char *path,
+                           tc_error *err);
+/* The runtime transforms of split d (at most 32: out has room for them). */
+tc_status train_setup_transforms(const tc_spec *spec, const tc_spec_dataset *d, const char *split,
+                                 tc_transform *out, int *n, tc_error *err);
+
 /* Writes the model with the arena's trained parameters (ONNX, atomically). */
 tc_status train_setup_save(const train_setup *t, const char *out_path, tc_error *err);
 void train_setup_free(train_setup *t);

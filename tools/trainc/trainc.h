@@ -7,7 +7,8 @@
  * carries results only.
  *
  * Sections, one per .c file: cli.c (messages and option parsing shared by
- * the subcommands), cmd_inspect.c, cmd_run.c. */
+ * the subcommands), cmd_inspect.c, cmd_run.c, cmd_train.c, cmd_eval.c,
+ * cmd_compile.c, cmd_build.c (the last two with aot_*.c). */
 #ifndef TRAINC_H
 #define TRAINC_H
 
@@ -65,5 +66,20 @@ int cmd_run(int argc, char **argv);
 
 extern const char cmd_train_usage[];
 int cmd_train(int argc, char **argv);
+
+/* ---- cmd_eval.c -------------------------------------------------------------- */
+
+extern const char cmd_eval_usage[];
+int cmd_eval(int argc, char **argv);
+
+/* ---- cmd_compile.c ----------------------------------------------------------- */
+
+extern const char cmd_compile_usage[];
+int cmd_compile(int argc, char **argv);
+
+/* ---- cmd_build.c ------------------------------------------------------------- */
+
+extern const char cmd_build_usage[];
+int cmd_build(int argc, char **argv);
 
 #endif
