@@ -31,10 +31,9 @@ tc_status aot_write_weights(const tc_program *layout, const char *path, tc_error
 
 /* Writes C definitions of `static const tc_sched_config <name>` (with the
  * arrays it points to) and `static const double <name>_lrs[ngroups]`
- * for the spec's lr_scheduler (a constant lr without one), as
- * sched_from_spec would configure it, and checks that the tables make the
- * scheduler `trainc train` would: both are created and stepped `planned`
- * times with equal lrs at every step. */
+ * for the spec's lr_scheduler (a constant lr without one): the configuration
+ * sched_from_spec creates `trainc train`'s scheduler from. Refuses what
+ * sched_from_spec refuses over `planned` steps. */
 tc_status aot_write_sched(FILE *f, const char *name, const tc_spec *spec, int ngroups,
                           bool default_group_empty, int64_t planned, tc_error *err);
 

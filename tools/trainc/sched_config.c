@@ -9,38 +9,37 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Everything a conversion allocates, freed together once the runtime has
- * copied what it keeps. */
 typedef struct conversion {
   const tc_spec *spec;
   int ngroups;
   bool default_group_empty;
-  void **blocks;
-  int nblocks, cap;
+  sched_config_tree *tree; /* owns what the conversion allocates */
 } conversion;
 
 static void *conv_alloc(conversion *c, size_t size, tc_error *err) {
-  if (c->nblocks == c->cap) {
-    int cap = c->cap ? 2 * c->cap : 16;
-    void **b = realloc(c->blocks, sizeof(void *) * (size_t)cap);
+  sched_config_tree *t = c->tree;
+  if (t->nblocks == t->cap) {
+    int cap = t->cap ? 2 * t->cap : 16;
+    void **b = realloc(t->blocks, sizeof(void *) * (size_t)cap);
     if (!b) {
       tc_fail(err, TC_ERR_INTERNAL, "out of memory");
       return NULL;
     }
-    c->blocks = b;
-    c->cap = cap;
+    t->blocks = b;
+    t->cap = cap;
   }
   void *p = calloc(1, size ? size : 1);
   if (!p) {
     tc_fail(err, TC_ERR_INTERNAL, "out of memory");
     return NULL;
   }
-  return c->blocks[c->nblocks++] = p;
+  return t->blocks[t->nblocks++] = p;
 }
 
-static void conv_free(conversion *c) {
-  for (int i = 0; i < c->nblocks; i++) free(c->blocks[i]);
-  free(c->blocks);
+void sched_config_free(sched_config_tree *t) {
+  for (int i = 0; i < t->nblocks; i++) free(t->blocks[i]);
+  free(t->blocks);
+  *t = (sched_config_tree){0};
 }
 
 /* The options of param group g in trainc's order. */
@@ -191,11 +190,11 @@ static tc_status convert(conversion *c, const tc_spec_scheduler *s, const char *
   return TC_OK;
 }
 
-tc_status sched_from_spec(const tc_spec *spec, int ngroups, bool default_group_empty,
-                          int64_t planned_steps, tc_sched **out, tc_error *err) {
-  *out = NULL;
-  conversion c = {.spec = spec, .ngroups = ngroups, .default_group_empty = default_group_empty};
-  tc_sched_config root = {0};
+tc_status sched_config_from_spec(const tc_spec *spec, int ngroups, bool default_group_empty,
+                                 int64_t planned_steps, sched_config_tree *out, tc_error *err) {
+  *out = (sched_config_tree){0};
+  conversion c = {.spec = spec, .ngroups = ngroups, .default_group_empty = default_group_empty,
+                  .tree = out};
   double *lrs = conv_alloc(&c, sizeof(double) * (size_t)ngroups, err);
   double *momentum = conv_alloc(&c, sizeof(double) * (size_t)ngroups, err);
   tc_status st = lrs && momentum ? TC_OK : TC_ERR_INTERNAL;
@@ -204,16 +203,30 @@ tc_status sched_from_spec(const tc_spec *spec, int ngroups, bool default_group_e
     lrs[g] = has(o, "lr") ? tc_spec_hp(o, "lr") : 0;
     momentum[g] = group_momentum(spec, g);
   }
+  tc_sched_config *root = &out->root;
   if (!st && spec->lr_scheduler)
-    st = convert(&c, spec->lr_scheduler, "$.lr_scheduler", &root, err);
-  if (!st) {
-    root.per_step = spec->lr_scheduler && spec->lr_scheduler->interval == TC_SPEC_STEP;
-    root.planned_steps = planned_steps;
-    root.momentum_kind = momentum_kind(spec);
-    root.momentum = root.momentum_kind != TC_SCHED_NO_MOMENTUM ? momentum : NULL;
-    st = tc_sched_create(&root, ngroups, lrs, out, err);
+    st = convert(&c, spec->lr_scheduler, "$.lr_scheduler", root, err);
+  if (st) {
+    sched_config_free(out);
+    return st;
   }
-  conv_free(&c);
+  root->per_step = spec->lr_scheduler && spec->lr_scheduler->interval == TC_SPEC_STEP;
+  root->planned_steps = planned_steps;
+  root->momentum_kind = momentum_kind(spec);
+  root->momentum = root->momentum_kind != TC_SCHED_NO_MOMENTUM ? momentum : NULL;
+  out->base_lrs = lrs;
+  return TC_OK;
+}
+
+tc_status sched_from_spec(const tc_spec *spec, int ngroups, bool default_group_empty,
+                          int64_t planned_steps, tc_sched **out, tc_error *err) {
+  *out = NULL;
+  sched_config_tree t;
+  tc_status st = sched_config_from_spec(spec, ngroups, default_group_empty, planned_steps, &t, err);
+  if (st) return st;
+  /* the runtime copies what it keeps */
+  st = tc_sched_create(&t.root, ngroups, t.base_lrs, out, err);
+  sched_config_free(&t);
   return st;
 }
 

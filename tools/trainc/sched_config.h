@@ -1,5 +1,6 @@
 /* The spec's lr_scheduler as the runtime's scheduler (tc_sched.h): the one
- * conversion `trainc train` and tests/torch/sched_trace share. */
+ * conversion `trainc train`, `trainc build` (aot_sched.c) and
+ * tests/torch/sched_trace share. */
 #ifndef SCHED_CONFIG_H
 #define SCHED_CONFIG_H
 
@@ -8,6 +9,23 @@
 
 #include "spec.h"
 #include "tc_sched.h"
+
+/* spec->lr_scheduler as the configuration tc_sched_create takes, with
+ * everything it points to. The fields other than root and base_lrs belong
+ * to sched_config_free. */
+typedef struct sched_config_tree {
+  tc_sched_config root;
+  const double *base_lrs; /* the optimizer's lr per group */
+  void **blocks;
+  int nblocks, cap;
+} sched_config_tree;
+
+/* The configuration sched_from_spec creates its scheduler from (same
+ * arguments, same errors except tc_sched_create's). Nothing to free on
+ * error; otherwise sched_config_free. */
+tc_status sched_config_from_spec(const tc_spec *spec, int ngroups, bool default_group_empty,
+                                 int64_t planned_steps, sched_config_tree *out, tc_error *err);
+void sched_config_free(sched_config_tree *t);
 
 /* Creates spec->lr_scheduler (a constant lr without one) over ngroups param
  * groups in trainc's order: the spec's param_groups, then the default group,
