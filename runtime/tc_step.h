@@ -60,6 +60,11 @@ enum {
   TC_STEP_HYPER_FIRST = 1,    /* 1.0 on the first optimizer step, else 0.0 */
   TC_STEP_HYPER_TRAINING = 2, /* 1.0: training-mode BatchNorm and Dropout; 0.0: eval */
   TC_STEP_HYPER_LR = 3,       /* learning rate of param group g at 3 + g */
+  /* Then, when a scheduler cycles them (CyclicLR, OneCycleLR), the momentum
+   * (SGD, RMSprop) or beta1 (Adam and the other betas optimizers) of group g
+   * at TC_STEP_HYPER_LR + ngroups + g: the momentum slots exist iff
+   * nhyper == TC_STEP_HYPER_LR + 2 * ngroups. Without them the momentum is
+   * a constant of the compiled step. */
 };
 
 typedef struct tc_step {

@@ -114,12 +114,18 @@ static void print_acc(FILE *f, double acc) {
   if (!isnan(acc)) fprintf(f, " Acc:%.2f%%", 100.0 * acc);
 }
 
-/* The hyper array of optimizer step `step_no` (1-based). */
-static void set_hyper(const tc_step *step, double *hyper, int64_t step_no, const double *lrs) {
+/* The hyper array of optimizer step `step_no` (1-based). The momentums
+ * (or beta1s) go in only if the step was compiled to read them, i.e. a
+ * scheduler cycles them; tc_sched_momentums is then never NULL. */
+static void set_hyper(const tc_step *step, double *hyper, int64_t step_no, const double *lrs,
+                      const double *momentums) {
   hyper[TC_STEP_HYPER_STEP] = (double)step_no;
   hyper[TC_STEP_HYPER_FIRST] = step_no == 1;
   hyper[TC_STEP_HYPER_TRAINING] = 1;
   for (int g = 0; g < step->ngroups; g++) hyper[TC_STEP_HYPER_LR + g] = lrs[g];
+  if (momentums && step->nhyper == TC_STEP_HYPER_LR + 2 * step->ngroups)
+    for (int g = 0; g < step->ngroups; g++)
+      hyper[TC_STEP_HYPER_LR + step->ngroups + g] = momentums[g];
 }
 
 /* L-BFGS's closure: grad_step on the batch. The first call of a step
@@ -227,7 +233,7 @@ tc_status tc_train(const tc_step *step, uint8_t *arena, tc_loader *train, tc_loa
       int64_t iteration = epoch * nb + b->index + 1;
       bool group_end = (b->index + 1) % k == 0 || b->index + 1 == nb;
       const double *lrs = tc_sched_lrs(opt->sched);
-      set_hyper(step, hyper, res->steps + 1, lrs);
+      set_hyper(step, hyper, res->steps + 1, lrs, tc_sched_momentums(opt->sched));
       if (opt->lbfgs) {
         hyper[TC_STEP_HYPER_STEP] = (double)iteration;
         lbfgs_batch lb = {step, arena, in, outs, scratch_outs, b->size, hyper, 0};
@@ -252,7 +258,7 @@ tc_status tc_train(const tc_step *step, uint8_t *arena, tc_loader *train, tc_loa
               (st = tc_clip_grad_norm(step, arena, opt->clip_norm, opt->clip_norm_type,
                                       opt->clip_error_if_nonfinite, &norm, err)))
             goto done;
-          set_hyper(step, hyper, res->steps + 1, lrs);
+          set_hyper(step, hyper, res->steps + 1, lrs, tc_sched_momentums(opt->sched));
           if ((st = tc_step_call(step, step->apply_update, arena, NULL, NULL, b->size, hyper,
                                  err)))
             goto done;

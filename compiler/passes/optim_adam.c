@@ -20,6 +20,22 @@ static tc_value *bias_correction(tc_builder *tb, double beta, tc_value *step) {
   return tb_sub(tb, f64(tb, 1.0), tb_binary(tb, TC_OP_POW, f64(tb, beta), step));
 }
 
+/* 1 - beta1 ** step with the step's beta1: a scheduler may cycle it */
+static tc_value *beta1_correction(tc_builder *tb, const tc_optim_group *hp, tc_value *step) {
+  if (!hp->momentum_slot) return bias_correction(tb, hp->beta1, step);
+  tc_value *beta1 = tb_momentum_f64(tb, hp, hp->beta1);
+  return tb_sub(tb, f64(tb, 1.0), tb_binary(tb, TC_OP_POW, beta1, step));
+}
+
+/* exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1) */
+static tc_value *first_moment(tc_builder *tb, const tc_optim_group *hp, tc_value *exp_avg,
+                              tc_value *g) {
+  if (!hp->momentum_slot) return tb_ema(tb, exp_avg, hp->beta1, g);
+  tc_dtype t = exp_avg->dtype;
+  tc_value *beta1 = tb_momentum_t(tb, hp, hp->beta1, t);
+  return tb_ema_v(tb, exp_avg, beta1, tb_one_minus_momentum_t(tb, hp, hp->beta1, t), g);
+}
+
 /* exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1) and
  * exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2), stored. */
 static void moments(tc_builder *tb, const tc_optim_group *hp, tc_value *p, tc_value *g,
@@ -27,7 +43,7 @@ static void moments(tc_builder *tb, const tc_optim_group *hp, tc_value *p, tc_va
   tc_dtype t = p->dtype;
   tc_value *exp_avg = tb_state(tb, p, "exp_avg", t, &p->shape);
   tc_value *exp_avg_sq = tb_state(tb, p, "exp_avg_sq", t, &p->shape);
-  *m = tb_ema(tb, exp_avg, hp->beta1, g);
+  *m = first_moment(tb, hp, exp_avg, g);
   *v = tb_addcmul(tb, tb_mul(tb, exp_avg_sq, tb_scalar(tb, t, hp->beta2)), g, g,
                   tb_scalar(tb, t, 1.0 - hp->beta2));
   tb_assign(tb, exp_avg, *m);
@@ -53,7 +69,7 @@ static tc_status adam(tc_builder *tb, const tc_optim_group *hp, tc_value *p, tc_
   }
   tc_value *m, *v;
   moments(tb, hp, p, g, &m, &v);
-  tc_value *step_size = tb_div(tb, lr, bias_correction(tb, hp->beta1, step));
+  tc_value *step_size = tb_div(tb, lr, beta1_correction(tb, hp, step));
   tc_value *bc2_sqrt = tb_unary(tb, TC_OP_SQRT, bias_correction(tb, hp->beta2, step));
   if (hp->amsgrad) {
     tc_value *vmax = tb_state(tb, p, "max_exp_avg_sq", t, &p->shape);
@@ -86,13 +102,13 @@ tc_status tc_build_adamax(tc_builder *tb, const tc_optim_group *hp, tc_value *p,
   tc_value *g = tb_grad_in(tb, hp, p, grad);
   tc_value *exp_avg = tb_state(tb, p, "exp_avg", t, &p->shape);
   tc_value *exp_inf = tb_state(tb, p, "exp_inf", t, &p->shape);
-  tc_value *m = tb_ema(tb, exp_avg, hp->beta1, g);
+  tc_value *m = first_moment(tb, hp, exp_avg, g);
   tb_assign(tb, exp_avg, m);
   /* torch.amax(cat([exp_inf.mul_(beta2), grad.abs().add_(eps)]), 0) */
   tc_value *u = tb_binary(tb, TC_OP_MAX, tb_mul(tb, exp_inf, tb_scalar(tb, t, hp->beta2)),
                           tb_add(tb, tb_unary(tb, TC_OP_ABS, g), tb_scalar(tb, t, hp->eps)));
   tb_assign(tb, exp_inf, u);
-  tc_value *clr = tb_div(tb, lr_f64(tb, group), bias_correction(tb, hp->beta1, step_f64(tb)));
+  tc_value *clr = tb_div(tb, lr_f64(tb, group), beta1_correction(tb, hp, step_f64(tb)));
   tb_assign(tb, p, tb_addcdiv(tb, p, m, u, tb_cast(tb, tb_unary(tb, TC_OP_NEG, clr), t)));
   return tb->st;
 }
@@ -110,14 +126,14 @@ tc_status tc_build_nadam(tc_builder *tb, const tc_optim_group *hp, tc_value *p, 
   tc_value *bc2 = bias_correction(tb, hp->beta2, step);
   tc_value *g = tb_grad_in(tb, hp, p, grad);
   /* mu = beta1 * (1. - 0.5 * (0.96 ** (step * momentum_decay))) */
-  tc_value *mu = tb_mul(tb, f64(tb, hp->beta1),
+  tc_value *mu = tb_mul(tb, tb_momentum_f64(tb, hp, hp->beta1),
                         tb_sub(tb, f64(tb, 1.0),
                                tb_mul(tb, f64(tb, 0.5),
                                       tb_binary(tb, TC_OP_POW, f64(tb, 0.96),
                                                 tb_mul(tb, step, f64(tb, hp->momentum_decay))))));
   tc_value *step1 = tb_add(tb, step, f64(tb, 1.0));
   tc_value *mu_next =
-      tb_mul(tb, f64(tb, hp->beta1),
+      tb_mul(tb, tb_momentum_f64(tb, hp, hp->beta1),
              tb_sub(tb, f64(tb, 1.0),
                     tb_mul(tb, f64(tb, 0.5),
                            tb_binary(tb, TC_OP_POW, f64(tb, 0.96),
@@ -155,7 +171,7 @@ tc_status tc_build_radam(tc_builder *tb, const tc_optim_group *hp, tc_value *p, 
                          int group) {
   tc_dtype t = p->dtype;
   tc_value *lr = lr_f64(tb, group), *step = step_f64(tb);
-  tc_value *bc1 = bias_correction(tb, hp->beta1, step);
+  tc_value *bc1 = beta1_correction(tb, hp, step);
   tc_value *bc2 = bias_correction(tb, hp->beta2, step);
   tc_value *g = tb_grad_in(tb, hp, p, grad);
   tc_value *m, *v;

@@ -60,7 +60,17 @@ tc_status tc_build_rmsprop(tc_builder *tb, const tc_optim_group *hp, tc_value *p
   }
   avg = tb_add(tb, avg, tb_scalar(tb, t, hp->eps));
   tc_value *neg_lr = tb_unary(tb, TC_OP_NEG, tb_hyper(tb, TC_STEP_HYPER_LR + group, t));
-  if (hp->momentum > 0) {
+  if (hp->momentum_slot) {
+    /* a cycled momentum: PyTorch tests `momentum > 0` every step (the
+     * buffer, zeros from step 1, stays as it is at momentum 0) */
+    tc_value *buf = tb_state(tb, p, "momentum_buffer", t, &p->shape);
+    tc_value *active = tb_positive(tb, tb_momentum_f64(tb, hp, hp->momentum));
+    tc_value *b = tb_addcdiv(tb, tb_mul(tb, buf, tb_momentum_t(tb, hp, hp->momentum, t)), g, avg,
+                             tb_scalar(tb, t, 1.0));
+    tb_assign(tb, buf, tb_select(tb, active, b, buf));
+    tb_assign(tb, p, tb_select(tb, active, tb_add_alpha(tb, p, b, neg_lr),
+                               tb_addcdiv(tb, p, g, avg, neg_lr)));
+  } else if (hp->momentum > 0) {
     tc_value *buf = tb_state(tb, p, "momentum_buffer", t, &p->shape);
     /* buf.mul_(momentum).addcdiv_(grad, avg) */
     tc_value *b = tb_addcdiv(tb, tb_mul(tb, buf, tb_scalar(tb, t, hp->momentum)), g, avg,

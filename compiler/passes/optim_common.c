@@ -70,6 +70,31 @@ tc_value *tb_ema(tc_builder *tb, tc_value *s, double beta, tc_value *x) {
   return tb_add_alpha(tb, tb_mul(tb, s, tb_scalar(tb, t, beta)), x, tb_scalar(tb, t, 1.0 - beta));
 }
 
+tc_value *tb_ema_v(tc_builder *tb, tc_value *s, tc_value *beta, tc_value *one_minus, tc_value *x) {
+  return tb_add_alpha(tb, tb_mul(tb, s, beta), x, one_minus);
+}
+
+/* A cycled momentum is a Python float that changes every step: the f64
+ * hyper value, rounded to t where it meets a tensor (HYPER of dtype t is
+ * that one rounding). 1 - beta is Python float math, then one rounding.
+ * Without cycling these are the constants they always were, so the
+ * generated code, and every trajectory, stays as it was. */
+tc_value *tb_momentum_f64(tc_builder *tb, const tc_optim_group *hp, double c) {
+  return hp->momentum_slot ? tb_hyper(tb, hp->momentum_slot, TC_DTYPE_F64)
+                           : tb_scalar(tb, TC_DTYPE_F64, c);
+}
+
+tc_value *tb_momentum_t(tc_builder *tb, const tc_optim_group *hp, double c, tc_dtype t) {
+  return hp->momentum_slot ? tb_hyper(tb, hp->momentum_slot, t) : tb_scalar(tb, t, c);
+}
+
+tc_value *tb_one_minus_momentum_t(tc_builder *tb, const tc_optim_group *hp, double c,
+                                  tc_dtype t) {
+  if (!hp->momentum_slot) return tb_scalar(tb, t, 1.0 - c);
+  return tb_cast(tb, tb_sub(tb, tb_scalar(tb, TC_DTYPE_F64, 1.0),
+                            tb_hyper(tb, hp->momentum_slot, TC_DTYPE_F64)), t);
+}
+
 tc_value *tb_grad_in(tc_builder *tb, const tc_optim_group *hp, tc_value *p, tc_value *grad) {
   if (tb->st || !p || !grad) return NULL;
   tc_value *g = hp->maximize ? tb_unary(tb, TC_OP_NEG, grad) : grad;

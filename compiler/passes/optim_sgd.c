@@ -15,13 +15,35 @@ static tc_value *assign(tc_builder *tb, tc_value *dst, tc_value *src) {
   return tb_node(tb, TC_OP_ASSIGN, 2, in, dst->dtype, &dst->shape);
 }
 
+/* The momentum a scheduler cycles is group['momentum'] of this step, and
+ * PyTorch tests `momentum != 0` every step: a step at momentum 0 leaves the
+ * buffer alone and uses d as it is. (PyTorch creates the buffer, as a copy
+ * of d, at the first step with momentum != 0; here that is step 1, as a
+ * cycle starts at max_momentum. Were that 0 and dampening nonzero, the
+ * first buffer would be (1 - dampening) d instead of d.) */
+static tc_value *cycled_momentum(tc_builder *tb, const tc_optim_group *hp, tc_value *p,
+                                 tc_value *d) {
+  tc_dtype t = p->dtype;
+  tc_value *buf = tb_state(tb, p, "momentum_buffer", t, &p->shape);
+  tc_value *m = tb_momentum_t(tb, hp, hp->momentum, t);
+  tc_value *active = tb_momentum_f64(tb, hp, hp->momentum);
+  tc_value *blended = tb_ternary(tb, TC_OP_FMA, d, tb_scalar(tb, t, 1.0 - hp->dampening),
+                                 tb_mul(tb, buf, m));
+  tc_value *nb = tb_select(tb, tb_hyper(tb, TC_STEP_HYPER_FIRST, t), d, blended);
+  assign(tb, buf, tb_select(tb, active, nb, buf));
+  tc_value *moved = hp->nesterov ? tb_ternary(tb, TC_OP_FMA, nb, m, d) : nb;
+  return tb_select(tb, active, moved, d);
+}
+
 tc_status tc_build_sgd(tc_builder *tb, const tc_optim_group *hp, tc_value *p, tc_value *grad,
                        int group) {
   tc_dtype t = p->dtype;
   tc_value *d = hp->maximize ? tb_unary(tb, TC_OP_NEG, grad) : grad;
   if (hp->weight_decay != 0)
     d = tb_ternary(tb, TC_OP_FMA, p, tb_scalar(tb, t, hp->weight_decay), d);
-  if (hp->momentum != 0) {
+  if (hp->momentum_slot) {
+    d = cycled_momentum(tb, hp, p, d);
+  } else if (hp->momentum != 0) {
     char *name = tc_arena_printf(tb->g->arena, "%s.momentum_buffer", p->name);
     tc_value *buf = tb_zeros(tb, name, t, &p->shape);
     if (buf) buf->persistent = true;

@@ -73,13 +73,14 @@ tc_status tc_build_sparse_adam(tc_builder *tb, const tc_optim_group *hp, tc_valu
   tc_value *g = hp->maximize ? tb_unary(tb, TC_OP_NEG, grad) : grad;
   tc_value *m = tb_state(tb, p, "exp_avg", t, &p->shape);
   tc_value *v = tb_state(tb, p, "exp_avg_sq", t, &p->shape);
-  tc_value *u1 = tb_mul(tb, tb_sub(tb, g, m), tb_scalar(tb, t, 1.0 - hp->beta1));
+  tc_value *u1 = tb_mul(tb, tb_sub(tb, g, m), tb_one_minus_momentum_t(tb, hp, hp->beta1, t));
   tc_value *u2 = tb_mul(tb, tb_sub(tb, tb_mul(tb, g, g), v), tb_scalar(tb, t, 1.0 - hp->beta2));
   tc_value *m_new = tb_add(tb, m, u1), *v_new = tb_add(tb, v, u2);
   tc_value *denom = tb_add(tb, tb_unary(tb, TC_OP_SQRT, tb_add(tb, u2, v)),
                            tb_scalar(tb, t, hp->eps));
   tc_value *step = tb_hyper(tb, TC_STEP_HYPER_STEP, TC_DTYPE_F64);
-  tc_value *bc1 = tb_sub(tb, f64(tb, 1.0), tb_binary(tb, TC_OP_POW, f64(tb, hp->beta1), step));
+  tc_value *bc1 = tb_sub(tb, f64(tb, 1.0),
+                         tb_binary(tb, TC_OP_POW, tb_momentum_f64(tb, hp, hp->beta1), step));
   tc_value *bc2 = tb_sub(tb, f64(tb, 1.0), tb_binary(tb, TC_OP_POW, f64(tb, hp->beta2), step));
   /* step_size = lr * math.sqrt(bias_correction2) / bias_correction1 */
   tc_value *step_size = tb_div(tb, tb_mul(tb, tb_hyper(tb, TC_STEP_HYPER_LR + group, TC_DTYPE_F64),

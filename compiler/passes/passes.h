@@ -258,12 +258,20 @@ typedef struct tc_optim_group {
   double lambd, t0;             /* ASGD */
   double etaminus, etaplus;     /* Rprop: etas */
   double step_size_min, step_size_max; /* Rprop: step_sizes */
+  /* Set by tc_build_optimizer, not by callers: the hyper slot the step reads
+   * this group's momentum (SGD, RMSprop) or beta1 (the betas optimizers)
+   * from when a scheduler cycles it, or 0: the constant above. */
+  int momentum_slot;
 } tc_optim_group;
 
 typedef struct tc_optim_desc {
   const char *type;             /* torch.optim class name */
   int ngroups;
   const tc_optim_group *groups;
+  /* A scheduler cycles momentum or beta1 (CyclicLR, OneCycleLR): the step
+   * reads it per group from the hyper array (TC_STEP_HYPER_LR + ngroups +
+   * g) instead of compiling it in, and nhyper counts those slots. */
+  bool cycle_momentum;
 } tc_optim_desc;
 
 /* The step reads per-call values (lr, step count, training flag) from the
@@ -349,6 +357,16 @@ tc_value *tb_add_alpha(tc_builder *tb, tc_value *a, tc_value *b, tc_value *c);
 tc_value *tb_addcmul(tc_builder *tb, tc_value *s, tc_value *t1, tc_value *t2, tc_value *v);
 tc_value *tb_addcdiv(tc_builder *tb, tc_value *s, tc_value *t1, tc_value *t2, tc_value *v);
 tc_value *tb_ema(tc_builder *tb, tc_value *s, double beta, tc_value *x);
+/* tb_ema with beta and 1 - beta as scalars of s's dtype */
+tc_value *tb_ema_v(tc_builder *tb, tc_value *s, tc_value *beta, tc_value *one_minus, tc_value *x);
+/* The group's momentum (SGD, RMSprop) or beta1 (c: hp->momentum or
+ * hp->beta1) where PyTorch reads group['momentum'] / group['betas'][0]:
+ * the constant c, or the hyper slot when a scheduler cycles it. _f64 is the
+ * Python float; _t and _one_minus_t are it and 1 - it handed to a tensor
+ * op of dtype t (one rounding of the double each, as PyTorch does). */
+tc_value *tb_momentum_f64(tc_builder *tb, const tc_optim_group *hp, double c);
+tc_value *tb_momentum_t(tc_builder *tb, const tc_optim_group *hp, double c, tc_dtype t);
+tc_value *tb_one_minus_momentum_t(tc_builder *tb, const tc_optim_group *hp, double c, tc_dtype t);
 /* maximize and (coupled) weight decay as every torch.optim class but
  * AdamW applies them: g = maximize ? -grad : grad; g = g.add(p, alpha=wd). */
 tc_value *tb_grad_in(tc_builder *tb, const tc_optim_group *hp, tc_value *p, tc_value *grad);

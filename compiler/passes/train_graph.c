@@ -43,13 +43,21 @@ tc_status tc_build_optimizer(tc_graph *g, const tc_optim_desc *desc, tc_train_gr
     return tc_fail(err, TC_ERR_INPUT, "optimizer %s is not supported yet (supported: %s)",
                    desc->type, list);
   }
+  /* the groups as the builders see them: with the momentum's hyper slot
+   * when a scheduler cycles it */
+  tc_optim_group *groups = tc_arena_alloc(g->arena, sizeof *groups * (size_t)(desc->ngroups + 1));
+  if (!groups) return tc_fail(err, TC_ERR_INTERNAL, "out of memory");
+  for (int k = 0; k < desc->ngroups; k++) {
+    groups[k] = desc->groups[k];
+    groups[k].momentum_slot = desc->cycle_momentum ? TC_STEP_HYPER_LR + desc->ngroups + k : 0;
+  }
   tc_builder tb;
   tc_builder_init(&tb, g, err);
   g->building_phase = TC_PHASE_UPDATE;
   for (int i = 0; i < tg->nparams && !tb.st; i++)
-    build(&tb, &desc->groups[tg->group[i]], tg->params[i], tg->grads[i], tg->group[i]);
+    build(&tb, &groups[tg->group[i]], tg->params[i], tg->grads[i], tg->group[i]);
   g->building_phase = TC_PHASE_FORWARD;
-  tg->nhyper = TC_STEP_HYPER_LR + desc->ngroups;
+  tg->nhyper = TC_STEP_HYPER_LR + desc->ngroups * (desc->cycle_momentum ? 2 : 1);
   return tb.st;
 }
 

@@ -12,8 +12,6 @@ CASES = [
      "RandomHorizontalFlip", "not supported yet"),
     (["--data.train", '{"format": "csv", "path": "x.csv"}'], "csv", "not supported yet"),
     (["--loss.type", "L1Loss"], "L1Loss", "of one shape and dtype (input f32[N,10], target i64[N])"),
-    (["--lr_scheduler", '{"type": "CyclicLR", "base_lr": 0.001, "max_lr": 0.01}'],
-     "$.lr_scheduler.cycle_momentum", "not supported yet"),
     (["--optimizer.param_groups", '[{"params": ["fc*"]}, {"params": ["fc1.*"]}]'],
      "$.optimizer.param_groups[1].params", "already in param_groups[0]"),
 ]

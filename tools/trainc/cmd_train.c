@@ -177,7 +177,6 @@ int cmd_train(int argc, char **argv) {
                          resume ? "--resume" : "--checkpoint-every-steps", spec->source);
     goto done;
   }
-  if ((st = sched_refuse_momentum_cycling(spec, &err))) goto fail;
   /* the folder's lock first: a second run on it stops before compiling */
   if (spec->checkpoint.dir && (st = tc_checkpoint_dir_open(spec->checkpoint.dir, &ckpt, &err)))
     goto fail;

@@ -11,6 +11,7 @@
 
 #include "onnx_export.h"
 #include "loss_spec.h"
+#include "sched_config.h"
 #include "onnx_import.h"
 
 /* ---- data ----------------------------------------------------------------- */
@@ -337,7 +338,14 @@ tc_status train_setup_prepare(const char *model_path, const tc_spec *spec,
       if (matches(spec->frozen[k], g->initializers[i]->name)) frozen[i] = true;
   tc_optim_group *groups = NULL;
   st = optim_groups(spec, g, &groups, &t->ngroups, group, err);
-  tc_optim_desc opt = {spec->optimizer.opts.type, t->ngroups, groups};
+  /* sched_refuse_momentum_cycling fails exactly when a scheduler would move
+   * a momentum or beta1 (a cycle between equal values does not): only then
+   * does the step read it from the hyper array, so every other spec
+   * compiles the constants it always did */
+  tc_error cycling;
+  tc_optim_desc opt = {.type = spec->optimizer.opts.type, .ngroups = t->ngroups,
+                       .groups = groups,
+                       .cycle_momentum = sched_refuse_momentum_cycling(spec, &cycling) != TC_OK};
   int nmodel_inputs = g->ninputs;
   if (!st) st = tc_build_training(g, &loss, &opt, frozen, group, (uint64_t)spec->seed, &t->train, err);
   free(frozen);
