@@ -53,7 +53,8 @@ tc_status tc_loss_fail(tc_loss_ctx *c, const char *fmt, ...) {
   vsnprintf(what, sizeof what, fmt, ap);
   va_end(ap);
   if (c->tb->st) return c->tb->st; /* keep the first error */
-  c->tb->st = tc_fail(c->err, TC_ERR_INPUT, "%s: loss %s: %s", c->g->source, c->desc->type, what);
+  c->tb->st = tc_fail(c->err, TC_ERR_INPUT, "%s: %s: %s",
+                      c->desc->where ? c->desc->where : c->g->source, c->desc->type, what);
   return c->tb->st;
 }
 

@@ -32,7 +32,8 @@ bool tc_loss_bool(const tc_loss_ctx *c, const char *name);
 const char *tc_loss_str(const tc_loss_ctx *c, const char *name);
 int tc_loss_list(const tc_loss_ctx *c, const char *name, const double **out);
 
-/* "SOURCE: loss TYPE: <message>" as an input error; returns its status and
+/* "WHERE: TYPE: <message>" (desc->where, else the model's path) as an
+ * input error; returns its status and
  * leaves it in the builder so later builder calls do nothing. */
 tc_status tc_loss_fail(tc_loss_ctx *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -232,6 +232,7 @@ typedef struct tc_loss_option {
 
 typedef struct tc_loss_desc {
   const char *type;         /* torch.nn class name, or "output" */
+  const char *where;        /* for messages: "train.json: $.loss"; NULL: the model's path */
   int ntensors;
   tc_loss_tensor tensors[TC_LOSS_MAX_TENSORS];
   int noptions;
