@@ -12,7 +12,7 @@
  * (poisson_nll_loss, gaussian_nll_loss, kl_div, hinge_embedding_loss,
  * margin_ranking_loss), NaN-producing 0 * inf terms included. Sums are
  * accumulated in double. */
-#include "kernels_loss.h"
+#include "loss_pointwise.h"
 
 #include <math.h>
 
@@ -26,29 +26,6 @@ TC_K_LOSS_DECLARE(kl_div)
 TC_K_LOSS_DECLARE(poisson_nll)
 TC_K_LOSS_DECLARE(gaussian_nll)
 
-/* Forward: out = the unreduced losses, or their sum / mean (in double). */
-#define REDUCE_INTO(T, out, n, reduction, ELEM)                                   \
-  do {                                                                            \
-    if ((reduction) == TC_K_RED_NONE) {                                           \
-      for (int64_t i = 0; i < (n); i++) (out)[i] = (T)(ELEM);                     \
-    } else {                                                                      \
-      double s = 0;                                                               \
-      for (int64_t i = 0; i < (n); i++) s += (double)(T)(ELEM);                   \
-      (out)[0] = (T)((reduction) == TC_K_RED_MEAN ? s / (double)(n) : s);         \
-    }                                                                             \
-  } while (0)
-
-/* Gradient: dx[i] = g_i * d loss_i / d input, with g_i = dy[i] (none),
- * dy[0] (sum) or dy[0] / n (mean), rounded to T first as torch does (the
- * gradient autograd gives a composite loss through mean()). */
-#define UPSTREAM(T, dy, n, reduction, i)                                          \
-  ((reduction) == TC_K_RED_NONE ? (dy)[i]                                         \
-   : (reduction) == TC_K_RED_MEAN ? (T)((double)(dy)[0] / (double)(n)) : (dy)[0])
-
-/* grad_output as ATen's *_backward kernels see it: dy[i], or the scalar dy
- * expanded (those kernels apply the mean's 1/n themselves). */
-#define GRAD_OUT(dy, reduction, i) ((reduction) == TC_K_RED_NONE ? (dy)[i] : (dy)[0])
-
 /* A target that may be float (the loss's dtype) or an integer tensor. */
 static inline int is_index_input(const int64_t *meta, int k) {
   int64_t d = meta[k * TC_K_LOSS_META_STRIDE];
@@ -57,33 +34,13 @@ static inline int is_index_input(const int64_t *meta, int k) {
 #define TARGET(T, in, meta, k, i)                                                 \
   (is_index_input(meta, k) ? (T)tc_k_loss_index(in, meta, k, i) : ((const T *)(in)[k])[i])
 
-/* ---- L1Loss: |x - t| (composite: (x - t).abs(), sgn backward) ----------- */
+/* ---- L1Loss: |x - t| (composite: (x - t).abs(), sgn backward) -----------
+ * d|x - t|/dx = sgn(x - t) (0 at 0, as torch's sign); the target's is -1x. */
 #define DEFINE_L1(T, SUF)                                                         \
-  int32_t tc_k_loss_l1_##SUF(const void *const *in, const int64_t *meta,          \
-                             const double *p, int32_t reduction, void *scratch,   \
-                             T *out) {                                            \
-    (void)p, (void)scratch;                                                       \
-    const T *x = in[0], *t = in[1];                                               \
-    int64_t n = tc_k_loss_numel(meta, 0);                                         \
-    REDUCE_INTO(T, out, n, reduction, fabs(x[i] - t[i]));                         \
-    return 0;                                                                     \
-  }                                                                               \
-  /* d|x - t|/dx = sgn(x - t) (0 at 0, as torch's sign); the target's is -1× */   \
-  int32_t tc_k_loss_l1_grad_##SUF(const T *dy, const void *const *in,             \
-                                  const int64_t *meta, const double *p,           \
-                                  int32_t reduction, int32_t wrt, void *scratch,  \
-                                  T *dx) {                                        \
-    (void)p, (void)scratch;                                                       \
-    const T *x = in[0], *t = in[1];                                               \
-    int64_t n = tc_k_loss_numel(meta, 0);                                         \
-    T sign = wrt == 0 ? (T)1 : (T)-1;                                             \
-    for (int64_t i = 0; i < n; i++) {                                             \
-      T d = x[i] - t[i];                                                          \
-      T s = d > 0 ? (T)1 : d < 0 ? (T)-1 : (T)0;                                  \
-      dx[i] = sign * s * UPSTREAM(T, dy, n, reduction, i);                        \
-    }                                                                             \
-    return 0;                                                                     \
-  }
+  LOSS_ELEM T sgn_##SUF(T d) { return d > 0 ? (T)1 : d < 0 ? (T)-1 : (T)0; }  \
+  POINTWISE_LOSS(l1, T, SUF, (), fabs(x[i] - t[i]))                               \
+  COMPOSITE_GRAD(l1, T, SUF, (T sign = wrt == 0 ? (T)1 : (T)-1;),                 \
+                 sign * sgn_##SUF(x[i] - t[i]) * g)
 
 /* ---- SmoothL1Loss (p[0] = beta) and HuberLoss (p[0] = delta) ------------
  * ATen: z = |x - t|; smooth_l1 = z < beta ? 0.5 z^2 / beta : z - 0.5 beta,
@@ -103,90 +60,42 @@ static inline double huber_f64(double z, double delta) {
 static inline float huber_f32(float z, float delta) {
   return z < delta ? 0.5f * z * z : delta * (z - 0.5f * delta);
 }
+#define SWAPPED_DIFF(x, t, wrt, i) ((wrt) == 0 ? (x)[i] - (t)[i] : (t)[i] - (x)[i])
+#define MEAN_NORM(T, n, reduction) ((reduction) == TC_K_RED_MEAN ? (T)(1.0 / (double)(n)) : (T)1)
 
 #define DEFINE_SMOOTH(T, SUF)                                                     \
-  int32_t tc_k_loss_smooth_l1_##SUF(const void *const *in, const int64_t *meta,   \
-                                    const double *p, int32_t reduction,           \
-                                    void *scratch, T *out) {                      \
-    (void)scratch;                                                                \
-    const T *x = in[0], *t = in[1];                                               \
-    T beta = (T)p[0];                                                             \
-    int64_t n = tc_k_loss_numel(meta, 0);                                         \
-    REDUCE_INTO(T, out, n, reduction, smooth_l1_##SUF((T)fabs(x[i] - t[i]), beta)); \
-    return 0;                                                                     \
+  LOSS_ELEM T smooth_l1_grad_##SUF(T d, T beta, T norm, T g) {                \
+    return d <= -beta ? -norm * g : d >= beta ? norm * g : norm * d * g / beta;   \
   }                                                                               \
-  int32_t tc_k_loss_smooth_l1_grad_##SUF(const T *dy, const void *const *in,      \
-                                         const int64_t *meta, const double *p,    \
-                                         int32_t reduction, int32_t wrt,          \
-                                         void *scratch, T *dx) {                  \
-    (void)scratch;                                                                \
-    const T *a = in[wrt == 0 ? 0 : 1], *b = in[wrt == 0 ? 1 : 0];                 \
-    T beta = (T)p[0];                                                             \
-    int64_t n = tc_k_loss_numel(meta, 0);                                         \
-    T norm = reduction == TC_K_RED_MEAN ? (T)(1.0 / (double)n) : (T)1;            \
-    for (int64_t i = 0; i < n; i++) {                                             \
-      T d = a[i] - b[i], g = GRAD_OUT(dy, reduction, i);                          \
-      dx[i] = d <= -beta ? -norm * g : d >= beta ? norm * g : norm * d * g / beta; \
-    }                                                                             \
-    return 0;                                                                     \
+  LOSS_ELEM T huber_grad_##SUF(T d, T delta, T norm, T g) {                   \
+    return d <= -delta ? -norm * g * delta                                        \
+           : d >= delta ? norm * g * delta : norm * d * g;                        \
   }                                                                               \
-  int32_t tc_k_loss_huber_##SUF(const void *const *in, const int64_t *meta,       \
-                                const double *p, int32_t reduction,               \
-                                void *scratch, T *out) {                          \
-    (void)scratch;                                                                \
-    const T *x = in[0], *t = in[1];                                               \
-    T delta = (T)p[0];                                                            \
-    int64_t n = tc_k_loss_numel(meta, 0);                                         \
-    REDUCE_INTO(T, out, n, reduction, huber_##SUF((T)fabs(x[i] - t[i]), delta));  \
-    return 0;                                                                     \
-  }                                                                               \
-  int32_t tc_k_loss_huber_grad_##SUF(const T *dy, const void *const *in,          \
-                                     const int64_t *meta, const double *p,        \
-                                     int32_t reduction, int32_t wrt,              \
-                                     void *scratch, T *dx) {                      \
-    (void)scratch;                                                                \
-    const T *a = in[wrt == 0 ? 0 : 1], *b = in[wrt == 0 ? 1 : 0];                 \
-    T delta = (T)p[0];                                                            \
-    int64_t n = tc_k_loss_numel(meta, 0);                                         \
-    T norm = reduction == TC_K_RED_MEAN ? (T)(1.0 / (double)n) : (T)1;            \
-    for (int64_t i = 0; i < n; i++) {                                             \
-      T d = a[i] - b[i], g = GRAD_OUT(dy, reduction, i);                          \
-      dx[i] = d <= -delta ? -norm * g * delta                                     \
-              : d >= delta ? norm * g * delta : norm * d * g;                     \
-    }                                                                             \
-    return 0;                                                                     \
-  }
+  POINTWISE_LOSS(smooth_l1, T, SUF, (T beta = (T)p[0];),                          \
+                 smooth_l1_##SUF((T)fabs(x[i] - t[i]), beta))                     \
+  ATEN_GRAD(smooth_l1, T, SUF,                                                    \
+            (T beta = (T)p[0]; T norm = MEAN_NORM(T, n, reduction);),             \
+            smooth_l1_grad_##SUF(SWAPPED_DIFF(x, t, wrt, i), beta, norm, g))      \
+  POINTWISE_LOSS(huber, T, SUF, (T delta = (T)p[0];),                             \
+                 huber_##SUF((T)fabs(x[i] - t[i]), delta))                        \
+  ATEN_GRAD(huber, T, SUF,                                                        \
+            (T delta = (T)p[0]; T norm = MEAN_NORM(T, n, reduction);),            \
+            huber_grad_##SUF(SWAPPED_DIFF(x, t, wrt, i), delta, norm, g))
 
 /* ---- SoftMarginLoss: log1p(exp(-x t)) (ATen; float32 overflows at x t < -88
  * to inf as PyTorch's does). Backward (ATen): z = exp(-t x),
  * dx = t z (-norm) / (1 + z) g. The target has no gradient (nondiff). ---- */
 #define DEFINE_SOFT_MARGIN(T, SUF)                                                \
-  int32_t tc_k_loss_soft_margin_##SUF(const void *const *in, const int64_t *meta, \
-                                      const double *p, int32_t reduction,         \
-                                      void *scratch, T *out) {                    \
-    (void)p, (void)scratch;                                                       \
-    const T *x = in[0];                                                           \
-    int64_t n = tc_k_loss_numel(meta, 0);                                         \
-    REDUCE_INTO(T, out, n, reduction,                                             \
-                (T)log1p((T)exp(-x[i] * TARGET(T, in, meta, 1, i))));             \
-    return 0;                                                                     \
+  LOSS_ELEM T soft_margin_grad_##SUF(T x, T t, T mnorm, T g) {                \
+    T z = (T)exp(-t * x);                                                         \
+    return t * z * mnorm / (z + (T)1) * g;                                        \
   }                                                                               \
-  int32_t tc_k_loss_soft_margin_grad_##SUF(const T *dy, const void *const *in,    \
-                                           const int64_t *meta, const double *p,  \
-                                           int32_t reduction, int32_t wrt,        \
-                                           void *scratch, T *dx) {                \
-    (void)p, (void)scratch;                                                       \
-    const T *x = in[0];                                                           \
-    int64_t n = tc_k_loss_numel(meta, 0);                                         \
-    if (wrt != 0) return 1;                                                       \
-    T mnorm = (T)(reduction == TC_K_RED_MEAN ? -1.0 / (double)n : -1.0);          \
-    for (int64_t i = 0; i < n; i++) {                                             \
-      T t = TARGET(T, in, meta, 1, i);                                            \
-      T z = (T)exp(-t * x[i]);                                                    \
-      dx[i] = t * z * mnorm / (z + (T)1) * GRAD_OUT(dy, reduction, i);            \
-    }                                                                             \
-    return 0;                                                                     \
-  }
+  POINTWISE_LOSS(soft_margin, T, SUF, (),                                         \
+                 (T)log1p((T)exp(-x[i] * TARGET(T, in, meta, 1, i))))             \
+  ATEN_GRAD(soft_margin, T, SUF,                                                  \
+            (if (wrt != 0) return 1;                                              \
+             T mnorm = (T)(reduction == TC_K_RED_MEAN ? -1.0 / (double)n : -1.0);), \
+            soft_margin_grad_##SUF(x[i], TARGET(T, in, meta, 1, i), mnorm, g))
 
 /* ---- HingeEmbeddingLoss (p[0] = margin), composite in ATen:
  *   where(t != 1, clamp_min(margin - x, 0), 0) + where(t != -1, x, 0)
@@ -194,87 +103,40 @@ static inline float huber_f32(float z, float delta) {
  * (clamp_min passes the gradient at the kink). The target only selects:
  * PyTorch gives it no gradient, i.e. zero. -------------------------------- */
 #define DEFINE_HINGE(T, SUF)                                                      \
-  int32_t tc_k_loss_hinge_embedding_##SUF(const void *const *in,                  \
-                                          const int64_t *meta, const double *p,   \
-                                          int32_t reduction, void *scratch,       \
-                                          T *out) {                               \
-    (void)scratch;                                                                \
-    const T *x = in[0];                                                           \
-    T margin = (T)p[0];                                                           \
-    int64_t n = tc_k_loss_numel(meta, 0);                                         \
-    double s = 0;                                                                 \
-    for (int64_t i = 0; i < n; i++) {                                             \
-      T t = TARGET(T, in, meta, 1, i), c = margin - x[i];                         \
-      c = c < (T)0 ? (T)0 : c; /* clamp_min: NaN stays NaN */                     \
-      T e = (t != (T)1 ? c : (T)0) + (t != (T)-1 ? x[i] : (T)0);                  \
-      if (reduction == TC_K_RED_NONE) out[i] = e;                                 \
-      else s += (double)e;                                                        \
-    }                                                                             \
-    if (reduction != TC_K_RED_NONE)                                               \
-      out[0] = (T)(reduction == TC_K_RED_MEAN ? s / (double)n : s);               \
-    return 0;                                                                     \
+  LOSS_ELEM T hinge_embedding_##SUF(T x, T t, T margin) {                     \
+    T c = margin - x;                                                             \
+    c = c < (T)0 ? (T)0 : c; /* clamp_min: NaN stays NaN */                       \
+    return (t != (T)1 ? c : (T)0) + (t != (T)-1 ? x : (T)0);                      \
   }                                                                               \
-  int32_t tc_k_loss_hinge_embedding_grad_##SUF(const T *dy, const void *const *in, \
-                                               const int64_t *meta, const double *p, \
-                                               int32_t reduction, int32_t wrt,    \
-                                               void *scratch, T *dx) {            \
-    (void)scratch;                                                                \
-    const T *x = in[0];                                                           \
-    T margin = (T)p[0];                                                           \
-    int64_t n = tc_k_loss_numel(meta, 0);                                         \
-    for (int64_t i = 0; i < n; i++) {                                             \
-      if (wrt != 0) {                                                             \
-        dx[i] = 0;                                                                \
-        continue;                                                                 \
-      }                                                                           \
-      T t = TARGET(T, in, meta, 1, i), g = UPSTREAM(T, dy, n, reduction, i);      \
-      T a = t != (T)-1 ? g : (T)0;                                                \
-      T b = t != (T)1 && margin - x[i] >= (T)0 ? g : (T)0;                        \
-      dx[i] = a + -b;                                                             \
-    }                                                                             \
-    return 0;                                                                     \
-  }
+  LOSS_ELEM T hinge_embedding_grad_##SUF(T x, T t, T margin, T g) {           \
+    T a = t != (T)-1 ? g : (T)0;                                                  \
+    T b = t != (T)1 && margin - x >= (T)0 ? g : (T)0;                             \
+    return a + -b;                                                                \
+  }                                                                               \
+  POINTWISE_LOSS(hinge_embedding, T, SUF, (T margin = (T)p[0];),                  \
+                 hinge_embedding_##SUF(x[i], TARGET(T, in, meta, 1, i), margin))  \
+  COMPOSITE_GRAD(hinge_embedding, T, SUF, (T margin = (T)p[0];),                  \
+                 wrt != 0 ? (T)0                                                  \
+                          : hinge_embedding_grad_##SUF(x[i], TARGET(T, in, meta, 1, i), \
+                                                       margin, g))
 
 /* ---- MarginRankingLoss (p[0] = margin), composite in ATen:
  *   u = -t * (x1 - x2) + margin; loss = clamp_min(u, 0)
  * with g' = (u >= 0 ? g : 0): dx1 = g' (-t), dx2 = -(g' (-t)),
- * dt = -(g' (x1 - x2)). Inputs: input1, input2, target. -------------------- */
+ * dt = -(g' (x1 - x2)). Inputs: input1, input2, target (so the skeleton's
+ * x, t are x1, x2). ---------------------------------------------------------- */
 #define DEFINE_MARGIN_RANKING(T, SUF)                                             \
-  int32_t tc_k_loss_margin_ranking_##SUF(const void *const *in,                   \
-                                         const int64_t *meta, const double *p,    \
-                                         int32_t reduction, void *scratch,        \
-                                         T *out) {                                \
-    (void)scratch;                                                                \
-    const T *x1 = in[0], *x2 = in[1];                                             \
-    T margin = (T)p[0];                                                           \
-    int64_t n = tc_k_loss_numel(meta, 0);                                         \
-    double s = 0;                                                                 \
-    for (int64_t i = 0; i < n; i++) {                                             \
-      T u = -TARGET(T, in, meta, 2, i) * (x1[i] - x2[i]) + margin;                \
-      u = u < (T)0 ? (T)0 : u;                                                    \
-      if (reduction == TC_K_RED_NONE) out[i] = u;                                 \
-      else s += (double)u;                                                        \
-    }                                                                             \
-    if (reduction != TC_K_RED_NONE)                                               \
-      out[0] = (T)(reduction == TC_K_RED_MEAN ? s / (double)n : s);               \
-    return 0;                                                                     \
+  LOSS_ELEM T margin_ranking_##SUF(T x1, T x2, T y, T margin) {               \
+    T u = -y * (x1 - x2) + margin;                                                \
+    return u < (T)0 ? (T)0 : u;                                                   \
   }                                                                               \
-  int32_t tc_k_loss_margin_ranking_grad_##SUF(const T *dy, const void *const *in, \
-                                              const int64_t *meta, const double *p, \
-                                              int32_t reduction, int32_t wrt,     \
-                                              void *scratch, T *dx) {             \
-    (void)scratch;                                                                \
-    const T *x1 = in[0], *x2 = in[1];                                             \
-    T margin = (T)p[0];                                                           \
-    int64_t n = tc_k_loss_numel(meta, 0);                                         \
-    for (int64_t i = 0; i < n; i++) {                                             \
-      T nt = -TARGET(T, in, meta, 2, i), d = x1[i] - x2[i];                       \
-      T u = nt * d + margin;                                                      \
-      T g = u >= (T)0 ? UPSTREAM(T, dy, n, reduction, i) : (T)0;                  \
-      dx[i] = wrt == 0 ? g * nt : wrt == 1 ? -(g * nt) : -(g * d);                \
-    }                                                                             \
-    return 0;                                                                     \
-  }
+  POINTWISE_LOSS(margin_ranking, T, SUF, (T margin = (T)p[0];),                   \
+                 margin_ranking_##SUF(x[i], t[i], TARGET(T, in, meta, 2, i), margin)) \
+  COMPOSITE_GRAD_BODY(margin_ranking, T, SUF, (T margin = (T)p[0];),             \
+                      (T nt = -TARGET(T, in, meta, 2, i), d = x[i] - t[i];        \
+                       T u = nt * d + margin;                                     \
+                       T gu = u >= (T)0 ? g : (T)0;                               \
+                       dx[i] = wrt == 0 ? gu * nt : wrt == 1 ? -(gu * nt) : -(gu * d);))
 
 /* ---- KLDivLoss (p[0] = log_target, p[1] = batchmean), composite in ATen:
  *   log_target: exp(t) * (t - x);  else: xlogy(t, t) - t * x
@@ -300,53 +162,27 @@ static inline float xlogy_f32(float x, float y) {
                  : (double)(n))
 
 #define DEFINE_KL(T, SUF)                                                         \
-  int32_t tc_k_loss_kl_div_##SUF(const void *const *in, const int64_t *meta,      \
-                                 const double *p, int32_t reduction,              \
-                                 void *scratch, T *out) {                         \
-    (void)scratch;                                                                \
-    const T *x = in[0], *t = in[1];                                               \
-    int64_t n = tc_k_loss_numel(meta, 0);                                         \
-    int logt = p[0] != 0;                                                         \
-    double s = 0;                                                                 \
-    for (int64_t i = 0; i < n; i++) {                                             \
-      T e = logt ? (T)exp(t[i]) * (t[i] - x[i])                                   \
-                 : xlogy_##SUF(t[i], t[i]) - t[i] * x[i];                         \
-      if (reduction == TC_K_RED_NONE) out[i] = e;                                 \
-      else s += (double)e;                                                        \
-    }                                                                             \
-    if (reduction == TC_K_RED_SUM) out[0] = (T)s;                                 \
-    if (reduction == TC_K_RED_MEAN) {                                             \
-      /* batchmean: the float sum divided by N, as torch does */                  \
-      if (p[1] != 0) out[0] = (T)s / (T)KL_DIVISOR(meta, reduction, p, n);         \
-      else out[0] = (T)(s / (double)n);                                           \
-    }                                                                             \
-    return 0;                                                                     \
-  }                                                                               \
-  int32_t tc_k_loss_kl_div_grad_##SUF(const T *dy, const void *const *in,         \
-                                      const int64_t *meta, const double *p,       \
-                                      int32_t reduction, int32_t wrt,             \
-                                      void *scratch, T *dx) {                     \
-    (void)scratch;                                                                \
-    const T *x = in[0], *t = in[1];                                               \
-    int64_t n = tc_k_loss_numel(meta, 0);                                         \
-    int logt = p[0] != 0;                                                         \
-    T g0 = reduction == TC_K_RED_NONE ? 0                                         \
-           : reduction == TC_K_RED_SUM ? dy[0]                                    \
-           : p[1] != 0 ? dy[0] / (T)KL_DIVISOR(meta, reduction, p, n)             \
-                       : (T)((double)dy[0] / (double)n);                          \
-    for (int64_t i = 0; i < n; i++) {                                             \
-      T g = reduction == TC_K_RED_NONE ? dy[i] : g0;                              \
-      if (logt) {                                                                 \
-        T et = (T)exp(t[i]);                                                      \
-        dx[i] = wrt == 0 ? -(g * et) : g * (t[i] - x[i]) * et + g * et;           \
-      } else {                                                                    \
-        dx[i] = wrt == 0 ? -g * t[i]                                              \
-                         : g * xlogy_##SUF(t[i] != 0 ? (T)1 : (T)0, t[i]) +       \
-                               g * t[i] / t[i] + -g * x[i];                       \
-      }                                                                           \
-    }                                                                             \
-    return 0;                                                                     \
-  }
+  /* batchmean: the float sum divided by N, as torch does */                      \
+  REDUCED_LOSS(kl_div, T, SUF, (int logt = p[0] != 0;), 0,                        \
+               (e = logt ? (T)exp(t[i]) * (t[i] - x[i])                           \
+                         : xlogy_##SUF(t[i], t[i]) - t[i] * x[i];),               \
+               p[1] != 0 ? (T)s / (T)KL_DIVISOR(meta, reduction, p, n)            \
+                         : (T)(s / (double)n))                                    \
+  POINTWISE_GRAD_BODY(                                                            \
+      kl_div, T, SUF, reduction == TC_K_RED_NONE ? dy[i] : g0,                    \
+      (int logt = p[0] != 0;                                                      \
+       T g0 = reduction == TC_K_RED_NONE ? 0                                      \
+              : reduction == TC_K_RED_SUM ? dy[0]                                 \
+              : p[1] != 0 ? dy[0] / (T)KL_DIVISOR(meta, reduction, p, n)          \
+                          : (T)((double)dy[0] / (double)n);),                     \
+      (if (logt) {                                                                \
+         T et = (T)exp(t[i]);                                                     \
+         dx[i] = wrt == 0 ? -(g * et) : g * (t[i] - x[i]) * et + g * et;          \
+       } else {                                                                   \
+         dx[i] = wrt == 0 ? -g * t[i]                                             \
+                          : g * xlogy_##SUF(t[i] != 0 ? (T)1 : (T)0, t[i]) +      \
+                                g * t[i] / t[i] + -g * x[i];                      \
+       }))
 
 /* ---- PoissonNLLLoss (p = log_input, full, eps), composite in ATen:
  *   log_input: exp(x) - t x;  else: x - t log(x + eps)
@@ -365,43 +201,24 @@ static inline float xlogy_f32(float x, float y) {
     }                                                                             \
     return e;                                                                     \
   }                                                                               \
-  int32_t tc_k_loss_poisson_nll_##SUF(const void *const *in, const int64_t *meta, \
-                                      const double *p, int32_t reduction,         \
-                                      void *scratch, T *out) {                    \
-    (void)scratch;                                                                \
-    const T *x = in[0], *t = in[1];                                               \
-    int64_t n = tc_k_loss_numel(meta, 0);                                         \
-    int logi = p[0] != 0, full = p[1] != 0;                                       \
-    T eps = (T)p[2];                                                              \
-    REDUCE_INTO(T, out, n, reduction, poisson_elem_##SUF(x[i], t[i], logi, full, eps)); \
-    return 0;                                                                     \
-  }                                                                               \
-  int32_t tc_k_loss_poisson_nll_grad_##SUF(const T *dy, const void *const *in,    \
-                                           const int64_t *meta, const double *p,  \
-                                           int32_t reduction, int32_t wrt,        \
-                                           void *scratch, T *dx) {                \
-    (void)scratch;                                                                \
-    const T *x = in[0], *t = in[1];                                               \
-    int64_t n = tc_k_loss_numel(meta, 0);                                         \
-    int logi = p[0] != 0, full = p[1] != 0;                                       \
-    T eps = (T)p[2];                                                              \
-    for (int64_t i = 0; i < n; i++) {                                             \
-      T g = UPSTREAM(T, dy, n, reduction, i), xi = x[i], ti = t[i];               \
-      if (wrt == 0) {                                                             \
-        dx[i] = logi ? g * (T)exp(xi) + -g * ti : g + -g * ti / (xi + eps);       \
-        continue;                                                                 \
-      }                                                                           \
-      T d = logi ? -g * xi : -g * (T)log(xi + eps);                               \
-      if (full) {                                                                 \
-        T gs = ti <= (T)1 ? (T)0 : g;                                             \
-        T s = gs * (T)log(ti) + gs * ti / ti - gs +                               \
-              (T)0.5 * gs / ((T)TWO_PI * ti) * (T)TWO_PI;                         \
-        d = d + s;                                                                \
-      }                                                                           \
-      dx[i] = d;                                                                  \
+  LOSS_ELEM T poisson_grad_##SUF(T x, T t, int logi, int full, T eps, T g,    \
+                                     int32_t wrt) {                               \
+    if (wrt == 0) return logi ? g * (T)exp(x) + -g * t : g + -g * t / (x + eps);  \
+    T d = logi ? -g * x : -g * (T)log(x + eps);                                   \
+    if (full) {                                                                   \
+      T gs = t <= (T)1 ? (T)0 : g;                                                \
+      T s = gs * (T)log(t) + gs * t / t - gs +                                    \
+            (T)0.5 * gs / ((T)TWO_PI * t) * (T)TWO_PI;                            \
+      d = d + s;                                                                  \
     }                                                                             \
-    return 0;                                                                     \
-  }
+    return d;                                                                     \
+  }                                                                               \
+  POINTWISE_LOSS(poisson_nll, T, SUF,                                             \
+                 (int logi = p[0] != 0, full = p[1] != 0; T eps = (T)p[2];),      \
+                 poisson_elem_##SUF(x[i], t[i], logi, full, eps))                 \
+  COMPOSITE_GRAD(poisson_nll, T, SUF,                                             \
+                 (int logi = p[0] != 0, full = p[1] != 0; T eps = (T)p[2];),      \
+                 poisson_grad_##SUF(x[i], t[i], logi, full, eps, g, wrt))
 
 /* ---- GaussianNLLLoss (p = full, eps); inputs input, target, var. var has
  * input's shape, or one value per row of input's last dim (the builder
@@ -413,39 +230,32 @@ static inline float xlogy_f32(float x, float y) {
  * dx = (a / v) (2 d), dt = -dx, dv = a / v + (-a) d^2 / (v v), summed
  * over the row when var is per row. ---------------------------------------- */
 #define HALF_LOG_2PI 0.9189385332046727
+/* var's row length D: var[i / D] is element i's variance */
+#define GAUSSIAN_ROW(meta, n, nv)                                                 \
+  ((nv) == (n) || tc_k_loss_rank(meta, 0) == 0 ? 1 : tc_k_loss_dim(meta, 0, -1))
 #define DEFINE_GAUSSIAN(T, SUF)                                                   \
-  int32_t tc_k_loss_gaussian_nll_##SUF(const void *const *in, const int64_t *meta, \
-                                       const double *p, int32_t reduction,        \
-                                       void *scratch, T *out) {                   \
-    (void)scratch;                                                                \
-    const T *x = in[0], *t = in[1], *var = in[2];                                 \
-    int64_t n = tc_k_loss_numel(meta, 0), nv = tc_k_loss_numel(meta, 2);          \
-    int64_t D = nv == n || tc_k_loss_rank(meta, 0) == 0 ? 1 : tc_k_loss_dim(meta, 0, -1); \
-    for (int64_t k = 0; k < nv; k++)                                              \
-      if (var[k] < (T)0) return 1;                                                \
-    int full = p[0] != 0;                                                         \
-    T eps = (T)p[1];                                                              \
-    double s = 0;                                                                 \
-    for (int64_t i = 0; i < n; i++) {                                             \
-      T v = var[i / D], d = x[i] - t[i];                                          \
-      v = v < eps ? eps : v; /* clamp_: NaN stays NaN */                          \
-      T e = (T)0.5 * ((T)log(v) + d * d / v);                                     \
-      if (full) e = e + (T)HALF_LOG_2PI;                                          \
-      if (reduction == TC_K_RED_NONE) out[i] = e;                                 \
-      else s += (double)e;                                                        \
-    }                                                                             \
-    if (reduction != TC_K_RED_NONE)                                               \
-      out[0] = (T)(reduction == TC_K_RED_MEAN ? s / (double)n : s);               \
-    return 0;                                                                     \
+  LOSS_ELEM T gaussian_nll_##SUF(T x, T t, T v, int full, T eps) {            \
+    T d = x - t;                                                                  \
+    v = v < eps ? eps : v; /* clamp_: NaN stays NaN */                            \
+    T e = (T)0.5 * ((T)log(v) + d * d / v);                                       \
+    if (full) e = e + (T)HALF_LOG_2PI;                                            \
+    return e;                                                                     \
   }                                                                               \
-  int32_t tc_k_loss_gaussian_nll_grad_##SUF(const T *dy, const void *const *in,   \
-                                            const int64_t *meta, const double *p, \
-                                            int32_t reduction, int32_t wrt,       \
-                                            void *scratch, T *dx) {               \
+  POINTWISE_LOSS(gaussian_nll, T, SUF,                                            \
+                 (const T *var = in[2];                                           \
+                  int64_t nv = tc_k_loss_numel(meta, 2);                          \
+                  int64_t D = GAUSSIAN_ROW(meta, n, nv);                          \
+                  for (int64_t k = 0; k < nv; k++)                                \
+                    if (var[k] < (T)0) return 1;                                  \
+                  int full = p[0] != 0;                                           \
+                  T eps = (T)p[1];),                                              \
+                 gaussian_nll_##SUF(x[i], t[i], var[i / D], full, eps))           \
+  /* var's gradient sums over its row, so the loop runs by rows */                \
+  LOSS_GRAD_FN(gaussian_nll, T, SUF) {                                            \
     (void)scratch;                                                                \
     const T *x = in[0], *t = in[1], *var = in[2];                                 \
     int64_t n = tc_k_loss_numel(meta, 0), nv = tc_k_loss_numel(meta, 2);          \
-    int64_t D = nv == n || tc_k_loss_rank(meta, 0) == 0 ? 1 : tc_k_loss_dim(meta, 0, -1); \
+    int64_t D = GAUSSIAN_ROW(meta, n, nv);                                        \
     T eps = (T)p[1];                                                              \
     for (int64_t r = 0; r < nv; r++) {                                            \
       double acc = 0;                                                             \
