@@ -32,6 +32,12 @@ typedef struct tc_train_options {
    * is one optimizer.step(closure), the closure being grad_step on that
    * batch (NULL: the compiled update). */
   tc_lbfgs *lbfgs;
+  /* A NaN or Inf loss or gradient (tc_nonfinite.h) is found before the
+   * update: false: the run stops with an error naming the step and the
+   * first parameter whose gradient it is; true: that step's update is
+   * dropped (it does not count as an optimizer step) and training goes on.
+   * With L-BFGS, whose steps cannot be dropped, a non-finite loss stops. */
+  bool nonfinite_skip;
   /* torch.nn.utils.clip_grad_norm_ / clip_grad_value_ between the backward
    * pass and the update (0: off). */
   double clip_norm, clip_norm_type;

@@ -55,6 +55,7 @@ typedef struct tc_trainer_config {
   const tc_sched_config *sched;
   const double *base_lrs;
   int64_t grad_accumulation;  /* batches per optimizer step (tc_grad_accum.h) */
+  bool nonfinite_skip;        /* tc_train_options.nonfinite_skip */
   double clip_norm, clip_norm_type, clip_value;
   bool clip_error_if_nonfinite;
   const char *checkpoint_dir; /* NULL: none */

@@ -7,6 +7,7 @@
 #include "tc_train.h"
 
 #include "tc_grad_accum.h"
+#include "tc_nonfinite.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -222,6 +223,7 @@ tc_status tc_train(const tc_step *step, uint8_t *arena, tc_loader *train, tc_loa
     int64_t first = epoch == opt->start_epoch ? opt->start_batch : 0;
     if ((st = tc_loader_start(train, epoch, first, err))) goto done;
     double window_loss = 0;
+    double group_loss = 0; /* a non-finite loss of the group's batches, else 0 */
     int64_t window = 0, correct = 0, total = 0;
     for (;;) {
       const tc_batch *b;
@@ -234,6 +236,7 @@ tc_status tc_train(const tc_step *step, uint8_t *arena, tc_loader *train, tc_loa
       bool group_end = (b->index + 1) % k == 0 || b->index + 1 == nb;
       const double *lrs = tc_sched_lrs(opt->sched);
       set_hyper(step, hyper, res->steps + 1, lrs, tc_sched_momentums(opt->sched));
+      bool stepped = group_end;
       if (opt->lbfgs) {
         hyper[TC_STEP_HYPER_STEP] = (double)iteration;
         lbfgs_batch lb = {step, arena, in, outs, scratch_outs, b->size, hyper, 0};
@@ -241,30 +244,51 @@ tc_status tc_train(const tc_step *step, uint8_t *arena, tc_loader *train, tc_loa
         tc_lbfgs_set_lr(opt->lbfgs, lrs[0]);
         if ((st = tc_lbfgs_step(opt->lbfgs, &vars, lbfgs_closure, &lb, &first_loss, err)))
           goto done;
-      } else if (k == 1 && opt->clip_norm <= 0 && opt->clip_value <= 0) {
-        if ((st = tc_step_call(step, step->train_step, arena, in, outs, b->size, hyper, err)))
+        if (!isfinite(first_loss)) {
+          st = tc_fail(err, TC_ERR_INPUT, "step %lld (epoch %lld, batch %lld): the loss is %g",
+                       (long long)(res->steps + 1), (long long)(epoch + 1),
+                       (long long)(b->index + 1), first_loss);
           goto done;
+        }
       } else {
-        /* backward, (accumulate,) clip, update: PyTorch's loop */
+        /* backward, (accumulate,) check, clip, update: PyTorch's loop */
         hyper[TC_STEP_HYPER_STEP] = (double)iteration;
         if ((st = tc_step_call(step, step->grad_step, arena, in, outs, b->size, hyper, err)))
           goto done;
+        double batch_loss = loss_value(step, outs);
+        if (!isfinite(batch_loss) && isfinite(group_loss)) group_loss = batch_loss;
         if (accum) tc_grad_accum_add(accum, step, arena, k);
         if (group_end) {
           double norm;
+          char what[320];
           if (accum) tc_grad_accum_take(accum, step, arena);
-          if (opt->clip_value > 0) tc_clip_grad_value(step, arena, opt->clip_value);
-          if (opt->clip_norm > 0 &&
-              (st = tc_clip_grad_norm(step, arena, opt->clip_norm, opt->clip_norm_type,
-                                      opt->clip_error_if_nonfinite, &norm, err)))
+          bool bad = tc_nonfinite_find(step, arena, group_loss, what, sizeof what);
+          group_loss = 0;
+          if (bad && !opt->nonfinite_skip) {
+            st = tc_fail(err, TC_ERR_INPUT, "step %lld (epoch %lld, batch %lld): %s (\"nonfinite\": "
+                         "\"skip_step\" drops such steps instead)", (long long)(res->steps + 1),
+                         (long long)(epoch + 1), (long long)(b->index + 1), what);
             goto done;
-          set_hyper(step, hyper, res->steps + 1, lrs, tc_sched_momentums(opt->sched));
-          if ((st = tc_step_call(step, step->apply_update, arena, NULL, NULL, b->size, hyper,
-                                 err)))
-            goto done;
+          }
+          if (bad) {
+            if (opt->notes)
+              fprintf(opt->notes, "trainc: epoch %lld, batch %lld: update skipped: %s\n",
+                      (long long)(epoch + 1), (long long)(b->index + 1), what);
+            stepped = false;
+          } else {
+            if (opt->clip_value > 0) tc_clip_grad_value(step, arena, opt->clip_value);
+            if (opt->clip_norm > 0 &&
+                (st = tc_clip_grad_norm(step, arena, opt->clip_norm, opt->clip_norm_type,
+                                        opt->clip_error_if_nonfinite, &norm, err)))
+              goto done;
+            set_hyper(step, hyper, res->steps + 1, lrs, tc_sched_momentums(opt->sched));
+            if ((st = tc_step_call(step, step->apply_update, arena, NULL, NULL, b->size, hyper,
+                                   err)))
+              goto done;
+          }
         }
       }
-      if (group_end) res->steps++;
+      if (stepped) res->steps++;
       double loss = loss_value(step, outs);
       res->last_loss = loss;
       /* ReduceLROnPlateau without validation data steps with the epoch's mean */
@@ -291,7 +315,7 @@ tc_status tc_train(const tc_step *step, uint8_t *arena, tc_loader *train, tc_loa
         window = 0;
       }
       if (!group_end) continue; /* mid-group: no step, no checkpoint, no stop */
-      if (tc_sched_per_step(opt->sched)) tc_sched_step(opt->sched);
+      if (stepped && tc_sched_per_step(opt->sched)) tc_sched_step(opt->sched);
       /* the state after this step: a checkpoint now resumes at the next batch */
       res->at.epoch = epoch;
       res->at.batch = b->index + 1;

@@ -182,6 +182,7 @@ int tc_trainer_main(const tc_trainer_config *c, int argc, char **argv) {
       .acc_target = c->acc_target,
       .sched = sched,
       .grad_accumulation = c->grad_accumulation,
+      .nonfinite_skip = c->nonfinite_skip,
       .clip_norm = c->clip_norm,
       .clip_norm_type = c->clip_norm_type,
       .clip_error_if_nonfinite = c->clip_error_if_nonfinite,

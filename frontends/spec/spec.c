@@ -454,6 +454,7 @@ static tc_status parse_root(tc_spec_ctx *c, cJSON *root, tc_spec *s) {
   s->log_interval = tc_spec_hp_int(&s->top, "log_interval");
   s->val_interval = tc_spec_hp_int(&s->top, "val_interval");
   s->grad_accumulation = tc_spec_hp_int(&s->top, "grad_accumulation");
+  s->nonfinite_skip = strcmp(tc_spec_hp_str(&s->top, "nonfinite"), "skip_step") == 0;
   const tc_spec_value *cv = tc_spec_get(&s->top, "clip_grad_value");
   s->clip_grad_value.enabled = cv->kind != TC_SPEC_NONE;
   s->clip_grad_value.value = cv->kind != TC_SPEC_NONE ? cv->f : 0;

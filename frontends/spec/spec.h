@@ -277,6 +277,7 @@ typedef struct tc_spec {
   int64_t log_interval;      /* optimizer steps between log lines, >= 1, default 10 */
   int64_t val_interval;      /* epochs between validations, >= 1, default 1 */
   int64_t grad_accumulation; /* batches per optimizer step, >= 1, default 1 */
+  bool nonfinite_skip;       /* "nonfinite": "skip_step" (default "stop") */
   struct {
     bool enabled;            /* "clip_grad_norm": null turns it off (default) */
     double max_norm;         /* > 0 */

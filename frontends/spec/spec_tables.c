@@ -555,6 +555,9 @@ static const tc_spec_arg a_top[] = {
     {"val_interval", K_INT, "1", GE(1)},
     {"clip_grad_value", K_NONE | K_FLOAT, "null", GT(0)},
     {"grad_accumulation", K_INT, "1", GE(1)},
+    {"nonfinite", K_STR, "\"stop\"", "stop|skip_step",
+     .why = "trainc: nonfinite is \"stop\" (a NaN or Inf loss or gradient ends the run with "
+            "an error) or \"skip_step\" (that step's update is dropped)"},
     {"metrics", K_NONE | K_STR, "null"},
     {"out", K_NONE | K_STR, "null"},
 };

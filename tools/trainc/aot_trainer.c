@@ -222,7 +222,8 @@ static tc_status write_main(const train_setup *t, const char *path, tc_error *er
     char norm_type[64];
     if (isinf(spec->clip_grad_norm.norm_type)) snprintf(norm_type, sizeof norm_type, "INFINITY");
     else snprintf(norm_type, sizeof norm_type, "%a", spec->clip_grad_norm.norm_type);
-    fprintf(f, "      .grad_accumulation = %lld,\n", (long long)spec->grad_accumulation);
+    fprintf(f, "      .grad_accumulation = %lld, .nonfinite_skip = %d,\n",
+            (long long)spec->grad_accumulation, spec->nonfinite_skip);
     fprintf(f, "      .clip_norm = %a, .clip_norm_type = %s, .clip_value = %a,\n"
             "      .clip_error_if_nonfinite = %d,\n",
             spec->clip_grad_norm.enabled ? spec->clip_grad_norm.max_norm : 0.0, norm_type,

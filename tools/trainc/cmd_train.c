@@ -257,6 +257,7 @@ int cmd_train(int argc, char **argv) {
       .acc_target = t->acc_target,
       .sched = sched,
       .grad_accumulation = spec->grad_accumulation,
+      .nonfinite_skip = spec->nonfinite_skip,
       .lbfgs = lbfgs,
       .clip_norm = spec->clip_grad_norm.enabled ? spec->clip_grad_norm.max_norm : 0,
       .clip_norm_type = spec->clip_grad_norm.norm_type,
