@@ -55,6 +55,10 @@
  * parameter matches two groups can only be decided against the model and is
  * checked where names are bound. LBFGS takes no param_groups (PyTorch).
  *
+ * Numerical faults: "nonfinite" is "stop" (default: a NaN or Inf loss or
+ * gradient ends the run with an error naming the step and the parameter)
+ * or "skip_step" (that update is dropped); PyTorch has no such switch.
+ *
  * Schedulers: "interval" says when scheduler.step() runs: "epoch" (after each
  * epoch, the default) or "step" (after each optimizer step; the default for
  * CyclicLR and OneCycleLR, which PyTorch documents as per-batch).
