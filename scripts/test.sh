@@ -1,11 +1,18 @@
 #!/bin/sh
 # The test command of the README: installs what is missing (Debian 12, as
 # root), builds with warnings as errors, and runs every test layer through
-# ctest. Usage: sh scripts/test.sh [ctest arguments...]
+# ctest; then builds again with AddressSanitizer and UndefinedBehaviorSanitizer
+# (leak checks on) and runs the suite there too, but for two tests: the
+# optimizer grid (the slowest, no code of its own that the others do not
+# run) and e2e.aot (it links trainers with the system compiler, which does
+# not add the sanitizer runtime). Usage: sh scripts/test.sh [ctest arguments...]
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/bootstrap.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTC_WERROR=ON
 cmake --build build -j"$(nproc)"
-cd build
-ctest --output-on-failure -j"$(nproc)" "$@"
+(cd build && ctest --output-on-failure -j"$(nproc)" "$@")
+cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTC_WERROR=ON -DTC_SANITIZE=ON
+cmake --build build-sanitize -j"$(nproc)"
+cd build-sanitize
+ctest --output-on-failure -j"$(nproc)" -E "^(torch\.optimizers|e2e\.aot)$" "$@"

@@ -134,7 +134,7 @@ tc_value *tb_copy_attrs(tc_builder *tb, tc_value *v, const tc_node *from) {
   tc_node *n = v->producer;
   n->attrs = tc_arena_alloc(tb->g->arena, sizeof(tc_attr) * (size_t)(from->nattrs + 1));
   if (!n->attrs) return oom(tb);
-  memcpy(n->attrs, from->attrs, sizeof(tc_attr) * (size_t)from->nattrs);
+  if (from->nattrs) memcpy(n->attrs, from->attrs, sizeof(tc_attr) * (size_t)from->nattrs);
   n->nattrs = from->nattrs;
   return v;
 }
