@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "tc_model_write.h"
+#include "tc_stop_signals.h"
 #include "tc_train.h"
 
 static const char usage[] =
@@ -19,17 +20,6 @@ static const char usage[] =
     "          [--train PATH] [--train-labels PATH] [--valid PATH] [--valid-labels PATH]\n"
     "          [--quiet]\n"
     "Trains %s as built by trainc build and writes the trained model as ONNX.\n";
-
-static volatile sig_atomic_t stop_signal;
-
-static void on_stop_signal(int sig) {
-  if (stop_signal) {
-    signal(sig, SIG_DFL);
-    raise(sig);
-    return;
-  }
-  stop_signal = sig;
-}
 
 static tc_status load(const tc_trainer_data *d, const char *split, tc_dataset **out,
                       tc_error *err) {
@@ -131,8 +121,7 @@ int tc_trainer_main(const tc_trainer_config *c, int argc, char **argv) {
   tc_metrics *metrics = NULL;
   uint8_t *arena = NULL;
   double *sched_state = NULL;
-  bool handlers = false;
-  struct sigaction old_int, old_term;
+  tc_stop_signals signals = {0};
   int rc = 0;
 
   if ((st = make_loader(c, &train, "training", true, &train_ds, &train_l, &err)) ||
@@ -195,22 +184,16 @@ int tc_trainer_main(const tc_trainer_config *c, int argc, char **argv) {
       .start_steps = resumed ? pos.steps : 0,
       .ckpt = ckpt,
       .ckpt_every_epochs = c->checkpoint_every_epochs,
-      .stop = ckpt ? &stop_signal : NULL,
+      .stop = ckpt ? &tc_stop_signal : NULL,
   };
-  if (ckpt) {
-    struct sigaction sa = {.sa_handler = on_stop_signal, .sa_flags = SA_RESTART};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    handlers = true;
-  }
+  if (ckpt) tc_stop_signals_install(&signals);
   tc_train_result res;
   st = tc_train(step, arena, train_l, valid_l, &opt, &res, &err);
   if (st) goto fail;
   if (res.stopped) {
     fprintf(stderr, "%s: stopped by a signal; checkpoint written to %s; continue with --resume\n",
             prog, tc_checkpoint_dir_last(ckpt));
-    rc = 128 + stop_signal;
+    rc = 128 + tc_stop_signal;
     goto done;
   }
   if (metrics) {
@@ -232,10 +215,7 @@ fail:
   fprintf(stderr, "%s: %s\n", prog, err.msg[0] ? err.msg : "unknown error");
   rc = (int)st;
 done:
-  if (handlers) {
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-  }
+  tc_stop_signals_restore(&signals);
   if (metrics) tc_metrics_close(metrics, &err);
   tc_checkpoint_dir_close(ckpt);
   tc_sched_free(sched);

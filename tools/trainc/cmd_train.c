@@ -9,6 +9,7 @@
 
 #include "tc_train.h"
 #include "sched_config.h"
+#include "tc_stop_signals.h"
 #include "train_setup.h"
 #include "trainc.h"
 
@@ -43,19 +44,6 @@ const char cmd_train_usage[] =
     "The compiled step is cached (TRAINC_CACHE_DIR, else $XDG_CACHE_HOME/trainc or\n"
     "~/.cache/trainc) and reused when the same code would be generated again;\n"
     "  --no-cache                  compile without reading or writing the cache\n";
-
-/* The first SIGINT/SIGTERM asks the training loop to stop after the current
- * step; a second one while it finishes gets the default action. */
-static volatile sig_atomic_t stop_signal;
-
-static void on_stop_signal(int sig) {
-  if (stop_signal) {
-    signal(sig, SIG_DFL);
-    raise(sig);
-    return;
-  }
-  stop_signal = sig;
-}
 
 /* models/x.onnx -> models/x.json */
 static char *default_spec(const char *model) {
@@ -98,9 +86,9 @@ static tc_status make_lbfgs(const tc_spec_options *o, const tc_step *step, tc_lb
 
 int cmd_train(int argc, char **argv) {
   const char *model = NULL, *spec_path = NULL, *out = NULL, *metrics_path = NULL;
-  bool resume = false, handlers = false;
+  bool resume = false;
   int64_t every_steps = 0;
-  struct sigaction old_int, old_term;
+  tc_stop_signals signals = {0};
   tc_checkpoint_dir *ckpt = NULL;
   double *sched_state = NULL;
   const char **keys = calloc((size_t)argc + 1, sizeof *keys);
@@ -272,28 +260,15 @@ int cmd_train(int argc, char **argv) {
       .ckpt = ckpt,
       .ckpt_every_epochs = spec->checkpoint.every_epochs,
       .ckpt_every_steps = every_steps,
-      .stop = ckpt ? &stop_signal : NULL,
+      .stop = ckpt ? &tc_stop_signal : NULL,
   };
-  if (ckpt) { /* stop cleanly with a checkpoint instead of dying */
-    struct sigaction sa = {.sa_handler = on_stop_signal, .sa_flags = SA_RESTART};
-    sigemptyset(&sa.sa_mask);
-    stop_signal = 0;
-    sigaction(SIGINT, &sa, &old_int);
-    if (old_int.sa_handler == SIG_IGN) /* started in the background: keep ignoring it */
-      sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &sa, &old_term);
-    handlers = true;
-  }
+  if (ckpt) tc_stop_signals_install(&signals); /* stop cleanly with a checkpoint */
   tc_train_result res;
   st = tc_train(&t->step, t->arena, t->train_loader, t->valid_loader, &opt, &res, &err);
-  if (handlers) {
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    handlers = false;
-  }
+  tc_stop_signals_restore(&signals);
   if (st) goto fail;
   if (res.stopped) {
-    int sig = stop_signal;
+    int sig = tc_stop_signal;
     if (metrics && (st = tc_metrics_close(metrics, &err))) {
       metrics = NULL;
       goto fail;
@@ -322,10 +297,7 @@ int cmd_train(int argc, char **argv) {
 fail:
   rc = cli_report(st, &err);
 done:
-  if (handlers) {
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-  }
+  tc_stop_signals_restore(&signals);
   if (metrics) tc_metrics_close(metrics, &err);
   tc_checkpoint_dir_close(ckpt);
   free(sched_state);
