@@ -70,6 +70,23 @@ static inline int64_t tc_k_loss_index(const void *const *in, const int64_t *meta
                                                            : ((const int64_t *)in[i])[k];
 }
 
+/* For row losses computed in double whatever the dtype (f64: the output is
+ * double, else float): row r's loss l goes to out[r] for none, else into
+ * *total; tc_k_loss_store_total then writes the sum or mean over rows. */
+static inline void tc_k_loss_store_row(int f64, void *out, int64_t r, double l,
+                                       int32_t reduction, double *total) {
+  if (reduction != TC_K_RED_NONE) *total += l;
+  else if (f64) ((double *)out)[r] = l;
+  else ((float *)out)[r] = (float)l;
+}
+static inline void tc_k_loss_store_total(int f64, void *out, int64_t rows, int32_t reduction,
+                                         double total) {
+  if (reduction == TC_K_RED_NONE) return;
+  double v = reduction == TC_K_RED_MEAN ? total / (double)rows : total;
+  if (f64) ((double *)out)[0] = v;
+  else ((float *)out)[0] = (float)v;
+}
+
 #define TC_K_LOSS_DECLARE(NAME)                                                               \
   int32_t tc_k_loss_##NAME##_f32(const void *const *in, const int64_t *meta, const double *p, \
                                  int32_t reduction, void *scratch, float *out);              \

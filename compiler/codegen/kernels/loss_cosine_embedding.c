@@ -106,18 +106,9 @@ static int32_t ce_forward(int f64, const void *const *in, const int64_t *meta, c
     double l = 0;
     if (w.t == 1) l = ce_rnd(f64, 1 - w.cos);
     else if (w.t == -1) l = fmax(ce_rnd(f64, w.cos - margin), 0.0);
-    if (reduction == TC_K_RED_NONE) {
-      if (f64) ((double *)out)[r] = l;
-      else ((float *)out)[r] = (float)l;
-    } else {
-      total += l;
-    }
+    tc_k_loss_store_row(f64, out, r, l, reduction, &total);
   }
-  if (reduction != TC_K_RED_NONE) {
-    double v = reduction == TC_K_RED_MEAN ? total / (double)g.rows : total;
-    if (f64) ((double *)out)[0] = v;
-    else ((float *)out)[0] = (float)v;
-  }
+  tc_k_loss_store_total(f64, out, g.rows, reduction, total);
   return 0;
 }
 

@@ -247,18 +247,9 @@ static int32_t tr_forward(int f64, const void *const *in, const int64_t *meta, c
     tr_row w;
     tr_compute(&o, in, &g, r, &w);
     double l = w.z > 0 ? w.z : isnan(w.z) ? w.z : 0.0;
-    if (reduction == TC_K_RED_NONE) {
-      if (f64) ((double *)out)[r] = l;
-      else ((float *)out)[r] = (float)l;
-    } else {
-      total += l;
-    }
+    tc_k_loss_store_row(f64, out, r, l, reduction, &total);
   }
-  if (reduction != TC_K_RED_NONE) {
-    double v = reduction == TC_K_RED_MEAN ? total / (double)g.rows : total;
-    if (f64) ((double *)out)[0] = v;
-    else ((float *)out)[0] = (float)v;
-  }
+  tc_k_loss_store_total(f64, out, g.rows, reduction, total);
   return 0;
 }
 
