@@ -31,7 +31,9 @@
 typedef struct slot {
   tc_batch batch;   /* what tc_loader_next hands out */
   tc_field *fields; /* [nfields], data [batch_size, shape...] */
-  void *scratch;    /* transform scratch */
+  tc_transform_scratch *scratch;
+  tc_status status; /* of the fill that produced `batch` */
+  tc_error err;
 } slot;
 
 typedef enum job_state { JOB_IDLE, JOB_QUEUED, JOB_RUNNING, JOB_DONE } job_state;
@@ -64,24 +66,40 @@ struct tc_loader {
   bool quit;
 };
 
-/* Fills slot s with batch b of the current epoch. */
+/* The dense sample `i` of image field f as a tc_image. */
+static tc_image dense_image(const tc_field *f, int64_t i) {
+  bool chw = f->rank == 3;
+  return (tc_image){.dtype = f->dtype,
+                    .c = chw ? f->shape[0] : 1,
+                    .h = f->shape[chw ? 1 : 0],
+                    .w = f->shape[chw ? 2 : 1],
+                    .data = (char *)f->data + (size_t)i * f->sample_bytes};
+}
+
+/* Fills slot s with batch b of the current epoch; a failure is kept in the
+ * slot for tc_loader_next to report. */
 static void fill_batch(tc_loader *l, int s, int64_t b) {
   slot *sl = &l->slots[s];
   int64_t first = b * l->batch_size;
   int64_t size = l->n - first < l->batch_size ? l->n - first : l->batch_size;
   const int64_t *idx = l->perm + first;
   uint64_t tseed = tc_rng_mix64(l->seed) ^ tc_rng_mix64(~(uint64_t)l->epoch);
-  for (int k = 0; k < l->nfields; k++) {
+  sl->status = TC_OK;
+  for (int k = 0; k < l->nfields && !sl->status; k++) {
     const tc_field *src = tc_dataset_field_at(l->ds, k);
     const char *from = src->data;
     char *to = sl->fields[k].data;
     size_t in_bytes = src->sample_bytes, out_bytes = l->desc[k].sample_bytes;
     if (k == l->tf) {
-      for (int64_t j = 0; j < size; j++) {
+      for (int64_t j = 0; j < size && !sl->status; j++) {
         tc_rng rng;
         tc_rng_init(&rng, tseed, (uint64_t)idx[j]);
-        tc_transform_plan_apply(l->plan, from + (size_t)idx[j] * in_bytes,
-                                to + (size_t)j * out_bytes, sl->scratch, &rng);
+        tc_image im = dense_image(src, idx[j]);
+        sl->status = tc_transform_plan_apply(l->plan, &im, to + (size_t)j * out_bytes,
+                                             &sl->scratch, &rng, &sl->err);
+        if (sl->status)
+          tc_fail_context(&sl->err, sl->status, "%s: sample %" PRId64,
+                          tc_dataset_source(l->ds), idx[j]);
       }
     } else {
       for (int64_t j = 0; j < size; j++)
@@ -201,8 +219,6 @@ tc_status tc_loader_create(const tc_dataset *ds, const tc_loader_config *cfg,
       if (__builtin_mul_overflow(l->desc[k].sample_bytes, (size_t)cap, &bytes)) goto oom;
       if (!(sl->fields[k].data = malloc(bytes ? bytes : 1))) goto oom;
     }
-    size_t scratch = l->plan ? tc_transform_plan_scratch_bytes(l->plan) : 0;
-    if (scratch && !(sl->scratch = malloc(scratch))) goto oom;
     sl->batch.nfields = l->nfields;
     sl->batch.fields = sl->fields;
   }
@@ -282,6 +298,10 @@ tc_status tc_loader_next(tc_loader *l, const tc_batch **batch, tc_error *err) {
   }
   l->next_batch++;
   l->last_slot = s;
+  if (l->slots[s].status) {
+    if (err) *err = l->slots[s].err;
+    return l->slots[s].status;
+  }
   *batch = &l->slots[s].batch;
   return TC_OK;
 }
@@ -306,7 +326,7 @@ void tc_loader_free(tc_loader *l) {
     if (l->slots[s].fields)
       for (int k = 0; k < l->nfields; k++) free(l->slots[s].fields[k].data);
     free(l->slots[s].fields);
-    free(l->slots[s].scratch);
+    tc_transform_scratch_free(l->slots[s].scratch);
   }
   tc_transform_plan_free(l->plan);
   free(l->desc);

@@ -68,8 +68,9 @@ typedef struct tc_field {
   const char *name;                /* owned by the dataset (or the loader) */
   int dtype;                       /* TC_DATA_* */
   int rank;                        /* per-sample rank, 0 .. TC_DATA_MAX_RANK */
-  int64_t shape[TC_DATA_MAX_RANK]; /* per-sample shape, each >= 0 */
-  size_t sample_bytes;             /* prod(shape) * dtype size */
+  int64_t shape[TC_DATA_MAX_RANK]; /* per-sample shape, each >= 0 (or, for
+                                      images of varying size, TC_DIM_VARIES) */
+  size_t sample_bytes;             /* prod(shape) * dtype size; 0 if a dim varies */
   void *data;                      /* [samples, shape...], C order */
 } tc_field;
 
@@ -125,8 +126,14 @@ tc_status tc_dataset_load_npz(const char *path, tc_dataset **out, tc_error *err)
  *   Normalize  f32 [C,H,W] -> f32 [C,H,W], (x - mean[c]) / std[c] in float32,
  *              as torchvision's tensor.sub_(mean).div_(std). A mean or std of
  *              one value applies to every channel; otherwise its length must
- *              be C. A std of zero is an error, as in torchvision. */
+ *              be C. A std of zero is an error, as in torchvision.
+ *
+ * Images may differ in size from sample to sample (an image folder): a field
+ * description may say TC_DIM_VARIES for H and W. A plan's output must have one
+ * fixed shape, so such a chain needs a transform that fixes the size (Resize
+ * to [h, w], a crop); a plan that does not is refused when it is created. */
 #define TC_TRANSFORM_MAX_CHANNELS 64
+#define TC_DIM_VARIES (-1)
 
 typedef enum tc_transform_kind {
   TC_TRANSFORM_TO_TENSOR = 1,
@@ -142,23 +149,38 @@ typedef struct tc_transform {
 
 const char *tc_transform_name(tc_transform_kind kind); /* "ToTensor", ... */
 
-/* A checked chain of transforms for one input description (dtype, rank,
- * shape): it knows every intermediate shape, the output and the scratch it
- * needs. Creating it is where shape and dtype errors are reported
- * ("transforms[1] (Normalize): ..."). */
+/* One image as transforms see it: channel-first, c * h * w elements of
+ * `dtype` (TC_DATA_U8, TC_DATA_F32 or TC_DATA_F64) at `data`. */
+typedef struct tc_image {
+  int dtype;
+  int64_t c, h, w;
+  void *data;
+} tc_image;
+
+/* A checked chain of transforms for one input description (dtype, rank 2
+ * [H,W] or 3 [C,H,W], dims possibly TC_DIM_VARIES): it knows every
+ * intermediate description and the output, whose shape is fixed. Creating it
+ * is where shape and dtype errors are reported ("transforms[1] (Normalize):
+ * ..."). */
 typedef struct tc_transform_plan tc_transform_plan;
 
 tc_status tc_transform_plan_create(const tc_transform *ts, int n, const tc_field *in,
                                    tc_transform_plan **out, tc_error *err);
 /* Output description (data NULL, name that of `in`). */
 const tc_field *tc_transform_plan_output(const tc_transform_plan *p);
-size_t tc_transform_plan_scratch_bytes(const tc_transform_plan *p);
-/* Transforms one sample: src holds in->sample_bytes, dst receives the
- * output's sample_bytes, scratch holds scratch_bytes (may be NULL if 0).
- * `rng` is for random transforms (none yet); the loader seeds it per sample
- * so results do not depend on batching or threads. Cannot fail. */
-void tc_transform_plan_apply(const tc_transform_plan *p, const void *src, void *dst,
-                             void *scratch, tc_rng *rng);
+
+/* Working memory of tc_transform_plan_apply, grown on demand; one per thread
+ * that applies plans. Starts as NULL; free with tc_transform_scratch_free. */
+typedef struct tc_transform_scratch tc_transform_scratch;
+void tc_transform_scratch_free(tc_transform_scratch *s); /* NULL is fine */
+
+/* Transforms one sample `src` (its dtype and dims must fit the plan's input
+ * description) into `dst`, which receives the output's sample_bytes. `rng`
+ * drives random transforms; the loader seeds it per sample so results do not
+ * depend on batching or threads. Fails only when working memory cannot be
+ * allocated or `src` does not fit the description. */
+tc_status tc_transform_plan_apply(const tc_transform_plan *p, const tc_image *src, void *dst,
+                                  tc_transform_scratch **scratch, tc_rng *rng, tc_error *err);
 void tc_transform_plan_free(tc_transform_plan *p); /* NULL is fine */
 
 /* ---- the loader (loader.c) ------------------------------------------------ */
