@@ -380,13 +380,6 @@ static tc_status check_supported(tc_cg *cg, const tc_node *n) {
                    "%s: node '%s' (%s): %s tensors are not supported by this op",
                    cg->g->source, n->name, tc_op_table[n->op].onnx_name,
                    tc_dtype_name(n->outputs[0]->dtype));
-  if (n->op == TC_OP_DROPOUT && n->ninputs > 2 && n->inputs[2]) {
-    const tc_value *tm = n->inputs[2];
-    if (!tm->data || *(const uint8_t *)tm->data)
-      return tc_fail(cg->err, TC_ERR_INPUT,
-                     "%s: node '%s' (Dropout): training_mode must be a constant false when "
-                     "running inference", cg->g->source, n->name);
-  }
   if (n->op == TC_OP_DROPOUT && n->noutputs > 1 && n->outputs[1])
     return tc_fail(cg->err, TC_ERR_INPUT,
                    "%s: node '%s' (Dropout): the mask output is not supported yet",

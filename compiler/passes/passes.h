@@ -63,6 +63,13 @@ void tc_infer_set(tc_node *n, int i, tc_dtype dt, const tc_shape *s);
 tc_value *tc_infer_in(const tc_node *n, int i);
 /* The output i of n, or NULL if absent or beyond noutputs. */
 tc_value *tc_infer_out(const tc_node *n, int i);
+/* Detaches outputs first.. of n that nothing reads (no node, not a graph
+ * output); fails naming the first one something does read, with `what` saying
+ * why trainc cannot produce it. Exporters attach outputs such as
+ * BatchNormalization's training statistics or Dropout's mask that the graph
+ * then ignores. */
+tc_status tc_infer_drop_unused_outputs(tc_graph *g, tc_node *n, int first, const char *what,
+                                       tc_error *err);
 /* Numpy broadcasting of a (input ia) and b (input ib) into out. Equal dims,
  * or a static 1 against anything; N against a constant other than 1 fails. */
 tc_status tc_infer_broadcast(const tc_graph *g, const tc_node *n, int ia,

@@ -88,9 +88,10 @@ tc_status tc_shape_cast(tc_graph *g, tc_node *n, tc_error *err) {
   return tc_known_copy(g, n, err);
 }
 
-/* Dropout: output has X's dtype and shape; the optional mask has X's shape
- * and is bool (X's dtype before opset 10). Opset 12 moved ratio and
- * training_mode from attributes to optional scalar inputs. */
+/* Dropout: output has X's dtype and shape; the optional mask output must be
+ * unread (it is detached). Opset 12 moved ratio and training_mode from
+ * attributes to optional scalar inputs; training_mode is ignored, as trainc
+ * runs Dropout in its own train/eval mode (train_mode.c). */
 tc_status tc_shape_dropout(tc_graph *g, tc_node *n, tc_error *err) {
   const tc_value *x = n->inputs[0];
   tc_status st;
@@ -104,8 +105,9 @@ tc_status tc_shape_dropout(tc_graph *g, tc_node *n, tc_error *err) {
                          r->name, tc_dtype_name(r->dtype));
   if ((st = check_scalar(g, n, 1, "ratio", TC_DTYPE_UNDEF, err))) return st;
   if ((st = check_scalar(g, n, 2, "training_mode", TC_DTYPE_BOOL, err))) return st;
+  if ((st = tc_infer_drop_unused_outputs(g, n, 1, "the dropout mask is not supported", err)))
+    return st;
   tc_infer_set(n, 0, x->dtype, &x->shape);
-  tc_infer_set(n, 1, g->opset >= 10 ? TC_DTYPE_BOOL : x->dtype, &x->shape);
   return TC_OK;
 }
 
@@ -116,16 +118,15 @@ tc_status tc_shape_batchnorm(tc_graph *g, tc_node *n, tc_error *err) {
   tc_status st;
   char s[256], sx[256];
   if ((st = tc_infer_want_float(g, n, 0, err))) return st;
-  if (tc_attr_int(n, "training_mode", 0) != 0)
-    return tc_infer_fail(g, n, err,
-                         "training_mode=1 is not supported yet (batch statistics); export "
-                         "the model in eval mode");
-  for (int j = 1; j < n->noutputs; j++)
-    if (n->outputs[j])
-      return tc_infer_fail(g, n, err,
-                           "output %d ('%s') is only produced in training mode, which is "
-                           "not supported yet; export the model in eval mode",
-                           j, n->outputs[j]->name);
+  /* A training-mode export (training_mode=1, or the 5 outputs before opset
+   * 14) trains exactly like the inference form: trainc runs every
+   * BatchNormalization in PyTorch's train() mode during training steps and
+   * eval() mode otherwise (train_mode.c), so the mode the model was exported
+   * in only adds statistics outputs, which exporters leave unread. */
+  if ((st = tc_infer_drop_unused_outputs(g, n, 1, "trainc keeps the running statistics "
+                                         "inside the training step and cannot output them",
+                                         err)))
+    return st;
   if (tc_attr_int(n, "spatial", 1) != 1)
     return tc_infer_fail(g, n, err, "spatial=0 (per-activation statistics) is not supported");
   if (x->shape.rank < 2)

@@ -271,8 +271,23 @@ static tc_status infer_node(tc_graph *g, tc_node *n, tc_error *err) {
   return check_outputs(g, n, decl_dtype, err);
 }
 
+tc_status tc_infer_drop_unused_outputs(tc_graph *g, tc_node *n, int first, const char *what,
+                                       tc_error *err) {
+  for (int j = first; j < n->noutputs; j++) {
+    tc_value *v = n->outputs[j];
+    if (!v) continue;
+    if (v->nuses > 0)
+      return tc_infer_fail(g, n, err, "output %d ('%s') is read by the graph, but %s", j,
+                           v->name, what);
+    v->producer = NULL;
+    n->outputs[j] = NULL;
+  }
+  return TC_OK;
+}
+
 tc_status tc_pass_infer_shapes(tc_graph *g, tc_error *err) {
   tc_status st;
+  tc_graph_recount_uses(g); /* for tc_infer_drop_unused_outputs */
   for (int i = 0; i < g->ninputs; i++)
     if (!g->inputs[i]->shape_known)
       return tc_fail(err, TC_ERR_INPUT, "%s: graph input '%s' has no shape", g->source,

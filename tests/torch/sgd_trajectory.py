@@ -28,14 +28,6 @@ from reference import (LOSS_RTOL, WEIGHT_RTOL, fashion, initializers, load_model
                        report, synthetic, train_with_trainc)
 
 
-
-
-
-
-
-
-
-
 def run_case(trainc, source, tmp, name, model_cls, onnx_path, loss, optim, steps=None, batch=None):
     global STEPS, BATCH
     STEPS, BATCH = steps or 50, batch or 64
@@ -76,8 +68,6 @@ def run_case(trainc, source, tmp, name, model_cls, onnx_path, loss, optim, steps
         if rel > tol:
             problems.append(f"{k}: relative L2 difference {rel:.3g} > {tol:.3g}")
     return problems
-
-
 
 
 def torch_run(model_cls, init, x, y, data, loss, optim, ulp):

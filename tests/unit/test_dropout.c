@@ -370,7 +370,7 @@ int main(void) {
                "non-constant ratio");
   /* the mask output has no training form yet */
   expect_error(RATIO_ATTR, 0.3f, true,
-               "node 'drop' (Dropout): the mask output is not supported yet", "mask output");
+               "node 'drop' (Dropout): output 1 ('mask') is read by the graph, but the dropout mask is not supported", "mask output");
 
   return check_summary();
 }

@@ -86,17 +86,17 @@ static void test_unary_family(void) {
   CHECK_TYPE(out(cast), "i32[N,8]");
   CHECK_TYPE(out(id), "i32[N,8]");
   CHECK_TYPE(drop->outputs[0], "f32[N,8]");
-  CHECK_TYPE(drop->outputs[1], "bool[N,8]");
+  CHECK(drop->outputs[1] == NULL); /* an unread mask is detached */
   CHECK_TYPE(out(leaky), "f32[N,8]");
   tc_graph_free(g);
 
-  /* Dropout's mask before opset 10 has the data's type */
-  g = new_graph(9);
+  /* a mask the graph reads is refused */
+  g = new_graph(13);
   x = input(g, "x", TC_DTYPE_F32, "N,8");
   drop = node(g, TC_OP_DROPOUT, "drop", 2, 1, x);
-  set_float(g, drop, "ratio", 0.25);
-  INFER_OK(g);
-  CHECK_TYPE(drop->outputs[1], "f32[N,8]");
+  node(g, TC_OP_RELU, "use_mask", 1, 1, drop->outputs[1]);
+  INFER_FAILS(g, "node 'drop' (Dropout): output 1 ('drop_out1') is read by the graph, but the "
+                 "dropout mask is not supported");
   tc_graph_free(g);
 
   /* Clip bounds must be scalars of the input's dtype */
@@ -124,8 +124,9 @@ static void test_batchnorm(void) {
   tc_node *bn = node(g, TC_OP_BATCHNORM, "bn", 1, 5, x, p[0], p[1], p[2], p[3]);
   INFER_OK(g);
   CHECK_TYPE(out(bn), "f32[N,6,5,5]");
-  set_int(g, bn, "training_mode", 1);
-  INFER_FAILS(g, "node 'bn' (BatchNormalization): training_mode=1 is not supported yet");
+  set_int(g, bn, "training_mode", 1); /* a training-mode export trains the same */
+  INFER_OK(g);
+  CHECK_TYPE(out(bn), "f32[N,6,5,5]");
   tc_graph_free(g);
 
   g = new_graph(15);
@@ -135,12 +136,23 @@ static void test_batchnorm(void) {
   INFER_FAILS(g, "input 3 ('mean', the mean) has shape [5] but input 0 is [N,6,5,5]: expected [6]");
   tc_graph_free(g);
 
-  /* extra outputs mean training mode */
+  /* the training statistics outputs of opset < 14: detached while unread,
+   * refused when read */
   g = new_graph(9);
   x = input(g, "x", TC_DTYPE_F32, "N,6");
   for (int i = 0; i < 4; i++) p[i] = init(g, names[i], TC_DTYPE_F32, "6", NULL);
-  node(g, TC_OP_BATCHNORM, "bn", 3, 5, x, p[0], p[1], p[2], p[3]);
-  INFER_FAILS(g, "output 1 ('bn_out1') is only produced in training mode");
+  bn = node(g, TC_OP_BATCHNORM, "bn", 5, 5, x, p[0], p[1], p[2], p[3]);
+  INFER_OK(g);
+  for (int j = 1; j < 5; j++) CHECK(bn->outputs[j] == NULL);
+  tc_graph_free(g);
+
+  g = new_graph(9);
+  x = input(g, "x", TC_DTYPE_F32, "N,6");
+  for (int i = 0; i < 4; i++) p[i] = init(g, names[i], TC_DTYPE_F32, "6", NULL);
+  bn = node(g, TC_OP_BATCHNORM, "bn", 3, 5, x, p[0], p[1], p[2], p[3]);
+  node(g, TC_OP_RELU, "use_mean", 1, 1, bn->outputs[1]);
+  INFER_FAILS(g, "output 1 ('bn_out1') is read by the graph, but trainc keeps the running "
+                 "statistics inside the training step");
   tc_graph_free(g);
 }
 

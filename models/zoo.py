@@ -1,0 +1,250 @@
+#!/usr/bin/python3
+"""The model zoo: the architectures people export and train, as small
+torch.nn definitions with fixed seeds, each exported to ONNX both ways a
+user does it.
+
+    /usr/bin/python3 models/zoo.py OUT_DIR [NAME...]
+
+writes OUT_DIR/NAME.eval.onnx and OUT_DIR/NAME.train.onnx for each model and
+prints the op histograms. The two exports:
+
+  eval   what `torch.onnx.export(model, x, path)` gives by default: the model
+         in eval() mode, training=EVAL, constant folding on. BatchNorm is
+         folded into the convolution before it and Dropout disappears.
+  train  training=TRAINING on the model in train() mode: BatchNormalization
+         keeps its batch statistics (training_mode=1) and Dropout its
+         training_mode input, so the graph trains like the torch module.
+
+Nothing here is committed but this script: ResNet-18 and MobileNetV2 are
+tens of megabytes, and every export is deterministic (fixed seeds), so the
+tests regenerate what they need.
+
+Each entry gives the model, the per-sample input shape and dtype, the loss
+the zoo test trains it with, and how to make data for it (see ZOO below).
+"""
+
+import collections
+import os
+import sys
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torchvision
+
+OPSET = 13
+
+
+class CNNBN(nn.Module):
+    """Conv-BatchNorm-ReLU blocks on 3x32x32 images."""
+
+    def __init__(self, classes=10):
+        super().__init__()
+        layers, c = [], 3
+        for out in (16, 32, 64):
+            layers += [nn.Conv2d(c, out, 3, padding=1, bias=False), nn.BatchNorm2d(out),
+                       nn.ReLU(), nn.MaxPool2d(2)]
+            c = out
+        self.features = nn.Sequential(*layers)
+        self.fc = nn.Linear(64 * 4 * 4, classes)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.features(x), 1))
+
+
+class GRUClassifier(nn.Module):
+    """Token ids -> Embedding -> GRU -> last hidden state -> classes."""
+
+    def __init__(self, vocab=100, dim=32, hidden=48, classes=4):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, dim)
+        self.gru = nn.GRU(dim, hidden, batch_first=True)
+        self.fc = nn.Linear(hidden, classes)
+
+    def forward(self, tokens):
+        _, h = self.gru(self.embed(tokens))
+        return self.fc(h[-1])
+
+
+class LSTMTagger(nn.Module):
+    """A bidirectional LSTM tagging every token: logits [N, tags, T], the
+    layout CrossEntropyLoss takes for per-position targets [N, T]."""
+
+    def __init__(self, vocab=100, dim=32, hidden=32, tags=5):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, dim)
+        self.lstm = nn.LSTM(dim, hidden, batch_first=True, bidirectional=True)
+        self.fc = nn.Linear(2 * hidden, tags)
+
+    def forward(self, tokens):
+        y, _ = self.lstm(self.embed(tokens))
+        return self.fc(y).transpose(1, 2)
+
+
+class TransformerClassifier(nn.Module):
+    """A 2-layer nn.TransformerEncoder over embedded tokens, mean-pooled."""
+
+    def __init__(self, vocab=100, dim=32, heads=4, classes=4, dropout=0.1):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, dim)
+        self.pos = nn.Parameter(torch.randn(16, dim) * 0.1)
+        layer = nn.TransformerEncoderLayer(dim, heads, dim_feedforward=64, dropout=dropout,
+                                           batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+        # The encoder deep-copies `layer`: without this its layers start equal,
+        # and an eval export would merge (tie) their weights.
+        with torch.no_grad():
+            for p in self.encoder.layers[1].parameters():
+                p.add_(torch.randn_like(p) * 0.02)
+        self.fc = nn.Linear(dim, classes)
+
+    def forward(self, tokens):
+        x = self.embed(tokens) + self.pos[: tokens.shape[1]]
+        return self.fc(self.encoder(x).mean(1))
+
+
+def conv_bn_relu(cin, cout):
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout),
+                         nn.ReLU())
+
+
+class UNet(nn.Module):
+    """Two levels down, two up (ConvTranspose + Concat skips); one logit per
+    pixel for BCEWithLogitsLoss."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc1 = conv_bn_relu(1, 8)
+        self.enc2 = conv_bn_relu(8, 16)
+        self.mid = conv_bn_relu(16, 32)
+        self.up2 = nn.ConvTranspose2d(32, 16, 2, stride=2)
+        self.dec2 = conv_bn_relu(32, 16)
+        self.up1 = nn.ConvTranspose2d(16, 8, 2, stride=2)
+        self.dec1 = conv_bn_relu(16, 8)
+        self.head = nn.Conv2d(8, 1, 1)
+
+    def forward(self, x):
+        e1 = self.enc1(x)
+        e2 = self.enc2(F.max_pool2d(e1, 2))
+        m = self.mid(F.max_pool2d(e2, 2))
+        d2 = self.dec2(torch.cat([self.up2(m), e2], 1))
+        d1 = self.dec1(torch.cat([self.up1(d2), e1], 1))
+        return self.head(d1)
+
+
+class AutoEncoder(nn.Module):
+    """A convolutional autoencoder for 1x28x28 images (MSELoss to the input)."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Conv2d(1, 8, 3, stride=2, padding=1), nn.ReLU(),
+                                     nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.ReLU())
+        self.decoder = nn.Sequential(
+            nn.ConvTranspose2d(16, 8, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),
+            nn.ConvTranspose2d(8, 1, 3, stride=2, padding=1, output_padding=1), nn.Sigmoid())
+
+    def forward(self, x):
+        return self.decoder(self.encoder(x))
+
+
+def export_models():
+    """models/export.py's classic models, imported from next to this file."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import export
+    return export
+
+
+def perturb_norms(model):
+    """Seeded BatchNorm and LayerNorm parameters (and statistics) near their
+    defaults. Freshly initialised ones are all ones and zeros, and an eval
+    export merges equal initializers into one (through Identity), which
+    would tie parameters PyTorch keeps apart."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d, nn.LayerNorm)):
+                m.weight.uniform_(0.8, 1.2)
+                m.bias.uniform_(-0.1, 0.1)
+            if isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)):
+                m.running_mean.uniform_(-0.1, 0.1)
+                m.running_var.uniform_(0.8, 1.2)
+
+
+# name: (builder(dropout), per-sample input shape, input dtype, loss, target)
+#   dropout: the probability for the models that have Dropout (None: the
+#   model's default); the others ignore it
+#   target: ("classes", C) a class index per sample; ("tags", C) a class per
+#   position of the [T] sequence; "pixels" a {0,1} mask shaped like the
+#   output; "input" the input itself (autoencoder)
+def _default(p, d):
+    return d if p is None else p
+
+
+ZOO = collections.OrderedDict([
+    ("mlp", (lambda p: export_models().MLP(), (1, 28, 28), "float32", "CrossEntropyLoss", ("classes", 10))),
+    ("lenet5", (lambda p: export_models().LeNet5(), (1, 28, 28), "float32", "CrossEntropyLoss", ("classes", 10))),
+    ("cnn_bn", (lambda p: CNNBN(), (3, 32, 32), "float32", "CrossEntropyLoss", ("classes", 10))),
+    ("resnet8", (lambda p: export_models().ResNet8(), (3, 32, 32), "float32", "CrossEntropyLoss", ("classes", 10))),
+    ("resnet18", (lambda p: torchvision.models.resnet18(num_classes=10), (3, 64, 64), "float32",
+                  "CrossEntropyLoss", ("classes", 10))),
+    ("mobilenet_v2", (lambda p: torchvision.models.mobilenet_v2(num_classes=10, dropout=_default(p, 0.2)),
+                      (3, 64, 64), "float32", "CrossEntropyLoss", ("classes", 10))),
+    ("gru_text", (lambda p: GRUClassifier(), (12,), "int64", "CrossEntropyLoss", ("classes", 4))),
+    ("lstm_tagger", (lambda p: LSTMTagger(), (12,), "int64", "CrossEntropyLoss", ("tags", 5))),
+    ("transformer", (lambda p: TransformerClassifier(dropout=_default(p, 0.1)), (12,), "int64",
+                     "CrossEntropyLoss", ("classes", 4))),
+    ("unet", (lambda p: UNet(), (1, 32, 32), "float32", "BCEWithLogitsLoss", "pixels")),
+    ("autoencoder", (lambda p: AutoEncoder(), (1, 28, 28), "float32", "MSELoss", "input")),
+])
+
+VOCAB = 100
+
+
+def build(name, seed=0, dropout=None):
+    """The model `name` with seeded weights (normalization parameters
+    perturbed, see perturb_norms)."""
+    torch.manual_seed(seed)
+    model = ZOO[name][0](dropout)
+    perturb_norms(model)
+    return model
+
+
+def sample_input(name, n, seed=0):
+    _, shape, dtype, _, _ = ZOO[name]
+    g = torch.Generator().manual_seed(seed)
+    if dtype == "int64":
+        return torch.randint(0, VOCAB, (n,) + shape, generator=g)
+    return torch.randn((n,) + shape, generator=g)
+
+
+def export(name, model, path, mode):
+    """Exports `model` as the user would: mode "eval" (the defaults) or
+    "train" (training=TRAINING, model in train())."""
+    x = sample_input(name, 2)
+    if mode == "eval":
+        model.eval()
+        kwargs = dict(training=torch.onnx.TrainingMode.EVAL, do_constant_folding=True)
+    else:
+        model.train()
+        kwargs = dict(training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False)
+    torch.onnx.export(model, x, path, opset_version=OPSET, input_names=["input"],
+                      output_names=["logits"],
+                      dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}}, **kwargs)
+
+
+def main(argv):
+    import onnx
+    out = argv[1]
+    names = argv[2:] or list(ZOO)
+    os.makedirs(out, exist_ok=True)
+    for name in names:
+        for mode in ("eval", "train"):
+            path = os.path.join(out, f"{name}.{mode}.onnx")
+            export(name, build(name), path, mode)
+            proto = onnx.load(path)
+            hist = collections.Counter(n.op_type for n in proto.graph.node)
+            print(f"{name}.{mode}: {os.path.getsize(path)} bytes; "
+                  + ", ".join(f"{op} {c}" for op, c in sorted(hist.items())))
+
+
+if __name__ == "__main__":
+    main(sys.argv)
