@@ -359,6 +359,10 @@ static const gcase cases[] = {
               I64("2x3x2", 0, 2, 1, 1, -1, 0, 2, 2, 0, 1, 1, 0)),
     CASE_NOTE(GATHER_ELEMENTS, "middle axis, int32 indices", "axis=1", P("2x3x2", R_ANY),
               I32("2x2x2", 2, 0, 1, 1, 0, -1, 2, 2)),
+    /* DepthToSpace/SpaceToDepth, through the Reshape/Transpose they become */
+    CASE(DEPTH_TO_SPACE, "blocksize=2", P("2x8x2x3", R_ANY)),
+    CASE(DEPTH_TO_SPACE, "blocksize=2 mode=CRD", P("1x8x3x2", R_ANY)),
+    CASE(SPACE_TO_DEPTH, "blocksize=2", P("2x3x4x2", R_ANY)),
     /* Slice: steps of either sign, negative and out-of-range positions,
      * default axes/steps, the attribute form before opset 10 */
     CASE(SLICE, "", P("4x5", R_ANY), I64("2", 1, 0), I64("2", 3, 4)),
