@@ -132,6 +132,30 @@ class UNet(nn.Module):
         return self.head(d1)
 
 
+class UpsampleUNet(nn.Module):
+    """The U-Net with interpolation instead of ConvTranspose: bilinear
+    (align_corners=False, exported as Resize with pytorch_half_pixel) on one
+    level, nearest (asymmetric, floor) on the other."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc1 = conv_bn_relu(1, 8)
+        self.enc2 = conv_bn_relu(8, 16)
+        self.mid = conv_bn_relu(16, 16)
+        self.dec2 = conv_bn_relu(32, 8)
+        self.dec1 = conv_bn_relu(16, 8)
+        self.head = nn.Conv2d(8, 1, 1)
+
+    def forward(self, x):
+        e1 = self.enc1(x)
+        e2 = self.enc2(F.max_pool2d(e1, 2))
+        m = self.mid(F.max_pool2d(e2, 2))
+        up2 = F.interpolate(m, scale_factor=2, mode="bilinear", align_corners=False)
+        d2 = self.dec2(torch.cat([up2, e2], 1))
+        d1 = self.dec1(torch.cat([F.interpolate(d2, scale_factor=2, mode="nearest"), e1], 1))
+        return self.head(d1)
+
+
 class AutoEncoder(nn.Module):
     """A convolutional autoencoder for 1x28x28 images (MSELoss to the input)."""
 
@@ -193,6 +217,8 @@ ZOO = collections.OrderedDict([
     ("transformer", (lambda p: TransformerClassifier(dropout=_default(p, 0.1)), (12,), "int64",
                      "CrossEntropyLoss", ("classes", 4))),
     ("unet", (lambda p: UNet(), (1, 32, 32), "float32", "BCEWithLogitsLoss", "pixels")),
+    ("unet_upsample", (lambda p: UpsampleUNet(), (1, 32, 32), "float32", "BCEWithLogitsLoss",
+                       "pixels")),
     ("autoencoder", (lambda p: AutoEncoder(), (1, 28, 28), "float32", "MSELoss", "input")),
 ])
 

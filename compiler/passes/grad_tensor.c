@@ -76,6 +76,18 @@ tc_status tc_grad_slice(tc_builder *tb, tc_node *n, tc_value *const *dy, const b
   return tb->st;
 }
 
+/* Resize: the adjoint scatters dy back with the interpolation weights
+ * (the canonical attributes travel with the copy). The scales and sizes
+ * inputs are constants. */
+tc_status tc_grad_resize(tc_builder *tb, tc_node *n, tc_value *const *dy, const bool *needs,
+                         tc_value **dx) {
+  tc_value *x = n->inputs[0];
+  (void)needs;
+  tc_value *g = tb_node(tb, TC_OP_RESIZE_GRAD, 1, &dy[0], x->dtype, &x->shape);
+  dx[0] = tb_copy_attrs(tb, g, n);
+  return tb->st;
+}
+
 /* Ops whose shape rule rewrites them into other ops (DepthToSpace, ...):
  * autodiff differentiates what they became and never meets them. */
 tc_status tc_grad_rewritten(tc_builder *tb, tc_node *n, tc_value *const *dy,

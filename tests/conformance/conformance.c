@@ -338,12 +338,12 @@ static bool is_static_operand(const tc_graph *g, const tc_value *v) {
 
 /* The backend tests feed shapes and axes (Reshape's shape, Unsqueeze's
  * axes...) as graph inputs; trainc compiles static shapes, so such an input
- * becomes an initializer holding the data sets' value (which must be the same
+ * (Resize's scales are floats) becomes an initializer holding the data sets' value (which must be the same
  * in every data set) and leaves the data sets' input lists. */
 static bool freeze_static_inputs(tc_graph *g, data_set *sets, int nsets, test_result *r) {
   for (int i = 0; i < g->ninputs;) {
     tc_value *v = g->inputs[i];
-    if (tc_dtype_is_float(v->dtype) || !is_static_operand(g, v)) {
+    if (!is_static_operand(g, v)) {
       i++;
       continue;
     }

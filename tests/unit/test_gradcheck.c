@@ -65,6 +65,7 @@ typedef enum in_kind {
   IN_CONST,   /* f64 initializer that is not differentiated (Clip bounds, CE weights) */
   IN_INT,     /* int64 initializer with the given contents */
   IN_INT32,   /* int32 initializer with the given contents */
+  IN_FLOATS,  /* f64 initializer with the given contents (Resize's scales) */
   IN_BOOL,    /* bool initializer (Dropout's training_mode, Where's condition) */
   IN_ABSENT,  /* an optional input left out (NULL) */
   IN_SAME,    /* the same value as input `value` (a value used twice) */
@@ -89,6 +90,7 @@ typedef struct in_spec {
   double value;        /* R_FIXED, IN_BOOL; the earlier input of IN_SAME */
   const int64_t *ints; /* IN_INT/IN_INT32 contents, numel(shape) of them; IN_BOOL:
                           per-element values (NULL: every element is `value`) */
+  const double *floats; /* IN_FLOATS contents */
 } in_spec;
 
 typedef struct gcase {
@@ -110,6 +112,8 @@ typedef struct gcase {
 #define BOOLV(s, v) {s, IN_BOOL, R_ANY, v, NULL}
 #define BOOLS(s, ...) {s, IN_BOOL, R_ANY, 0, (const int64_t[]){__VA_ARGS__}}
 #define NONE {"", IN_ABSENT, R_ANY, 0, NULL}
+/* four float constants (Resize's scales) */
+#define K4F(a, b, c, d) {"4", IN_FLOATS, R_ANY, 0, NULL, (const double[]){a, b, c, d}}
 #define CASE(op_, attrs_, ...) {.op = TC_OP_##op_, .attrs = attrs_, .in = {__VA_ARGS__}}
 #define CASE_OPSET(op_, opset_, attrs_, ...)                                               \
   {.op = TC_OP_##op_, .attrs = attrs_, .in = {__VA_ARGS__}, .opset = opset_}
@@ -363,6 +367,17 @@ static const gcase cases[] = {
     CASE(DEPTH_TO_SPACE, "blocksize=2", P("2x8x2x3", R_ANY)),
     CASE(DEPTH_TO_SPACE, "blocksize=2 mode=CRD", P("1x8x3x2", R_ANY)),
     CASE(SPACE_TO_DEPTH, "blocksize=2", P("2x3x4x2", R_ANY)),
+    /* Resize: nearest and linear, each coordinate mode, up and down; the
+     * scales/sizes inputs are constants */
+    CASE(RESIZE, "mode=linear", P("1x2x3x4", R_ANY), NONE, K4F(1, 1, 2, 1.5)),
+    CASE(RESIZE, "mode=linear coordinate_transformation_mode=align_corners",
+         P("2x1x3x3", R_ANY), NONE, NONE, I64("4", 2, 1, 5, 2)),
+    CASE(RESIZE, "mode=linear coordinate_transformation_mode=pytorch_half_pixel",
+         P("1x1x4x5", R_ANY), NONE, NONE, I64("4", 1, 1, 1, 3)),
+    CASE(RESIZE, "mode=nearest coordinate_transformation_mode=asymmetric nearest_mode=floor",
+         P("1x2x2x3", R_ANY), NONE, K4F(1, 1, 2, 2)),
+    CASE(RESIZE, "mode=nearest", P("1x1x5x4", R_ANY), NONE, K4F(1, 1, 0.6, 0.5)),
+    CASE_OPSET(UPSAMPLE, 9, "mode=linear", P("1x1x2x3", R_ANY), K4F(1, 1, 2, 3)),
     /* Slice: steps of either sign, negative and out-of-range positions,
      * default axes/steps, the attribute form before opset 10 */
     CASE(SLICE, "", P("4x5", R_ANY), I64("2", 1, 0), I64("2", 3, 4)),
@@ -663,6 +678,7 @@ static int run_case(const gcase *c, int index, char *msg, size_t msz) {
     else if (s->kind == IN_BOOL && s->ints)
       for (int64_t i = 0; i < n; i++) ((uint8_t *)v->data)[i] = s->ints[i] != 0;
     else if (s->kind == IN_BOOL) memset(v->data, s->value != 0, (size_t)n);
+    else if (s->kind == IN_FLOATS) memcpy(v->data, s->floats, sizeof(double) * (size_t)n);
     else fill_float(s, &v->shape, v->data, &r);
     if (tc_graph_add_initializer(g, v, &err)) goto fail;
     in[j] = v;

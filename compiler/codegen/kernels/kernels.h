@@ -160,4 +160,34 @@ int32_t tc_k_gather_elements(const void *data, const void *indices, void *y,
                              int64_t elem_bytes, int32_t rank, const int64_t *data_dims,
                              const int64_t *idx_dims, int32_t axis, int32_t idx_is_i32);
 
+/* resize.c: Resize of x [in_dims] to y [out_dims] (rank <= 8), axis d
+ * mapping output index o to a source coordinate by `coord` with
+ * scales[d] (the output/input size ratio the op was given), then taking the
+ * nearest element (rounded by `nearest`) or interpolating linearly between
+ * the two neighbours (N-linear over all resized axes); source indices are
+ * clamped to the edges. Axes with equal sizes and scale 1 are copied. */
+enum {
+  TC_RESIZE_NEAREST = 0,
+  TC_RESIZE_LINEAR = 1,
+};
+enum { /* coordinate transformation modes */
+  TC_RESIZE_HALF_PIXEL = 0,        /* (o + 0.5) / scale - 0.5 */
+  TC_RESIZE_PYTORCH_HALF_PIXEL = 1, /* the same, but 0 for an output of length 1 */
+  TC_RESIZE_ALIGN_CORNERS = 2,     /* o * (in - 1) / (out - 1) */
+  TC_RESIZE_ASYMMETRIC = 3,        /* o / scale */
+  TC_RESIZE_TF_HALF_PIXEL_FOR_NN = 4, /* (o + 0.5) / scale */
+};
+enum { /* nearest_mode */
+  TC_RESIZE_ROUND_PREFER_FLOOR = 0,
+  TC_RESIZE_ROUND_PREFER_CEIL = 1,
+  TC_RESIZE_FLOOR = 2,
+  TC_RESIZE_CEIL = 3,
+};
+void tc_k_resize_f32(const float *x, float *y, int32_t rank, const int64_t *in_dims,
+                     const int64_t *out_dims, const double *scales, int32_t mode,
+                     int32_t coord, int32_t nearest);
+void tc_k_resize_f64(const double *x, double *y, int32_t rank, const int64_t *in_dims,
+                     const int64_t *out_dims, const double *scales, int32_t mode,
+                     int32_t coord, int32_t nearest);
+
 #endif

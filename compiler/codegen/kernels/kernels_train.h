@@ -135,4 +135,14 @@ int32_t tc_k_cross_entropy_grad_f64(const double *dloss, const double *x, const 
                                     int64_t D, int64_t ignore_index, double eps,
                                     int32_t reduction, int32_t prob, int32_t t_is_i32);
 
+/* resize.c: Resize's adjoint: dx [in_dims] = the sum over the outputs of
+ * dy [out_dims] times each source element's interpolation weight; the
+ * arguments as tc_k_resize. dx overwritten. */
+void tc_k_resize_grad_f32(const float *dy, float *dx, int32_t rank, const int64_t *in_dims,
+                          const int64_t *out_dims, const double *scales, int32_t mode,
+                          int32_t coord, int32_t nearest);
+void tc_k_resize_grad_f64(const double *dy, double *dx, int32_t rank, const int64_t *in_dims,
+                          const int64_t *out_dims, const double *scales, int32_t mode,
+                          int32_t coord, int32_t nearest);
+
 #endif
