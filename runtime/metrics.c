@@ -122,14 +122,15 @@ tc_status tc_metrics_train(tc_metrics *m, int64_t epoch, int64_t step, int64_t i
   return tc_metrics_write(m, "train", v, acc < 0 ? 5 : 6, err);
 }
 
-tc_status tc_metrics_valid(tc_metrics *m, int64_t epoch, float loss, double acc,
-                           tc_error *err) {
+tc_status tc_metrics_valid(tc_metrics *m, int64_t epoch, int64_t iteration, float loss,
+                           double acc, tc_error *err) {
   tc_metric v[] = {
       {"epoch", TC_METRIC_INT, epoch, 0},
+      {"iteration", TC_METRIC_INT, iteration, 0},
       {"loss", TC_METRIC_F32, 0, loss},
       {"acc", TC_METRIC_F64, 0, acc},
   };
-  return tc_metrics_write(m, "valid", v, acc < 0 ? 2 : 3, err);
+  return tc_metrics_write(m, "valid", v, acc < 0 ? 3 : 4, err);
 }
 
 tc_status tc_metrics_close(tc_metrics *m, tc_error *err) {

@@ -2,7 +2,7 @@
  * a run can be followed with `tail -f` and read back after a crash.
  *
  *   {"kind":"train","epoch":1,"step":10,"iteration":10,"lr":0.01,"loss":0.69,"acc":0.52}
- *   {"kind":"valid","epoch":1,"loss":0.51,"acc":0.81}
+ *   {"kind":"valid","epoch":1,"iteration":938,"loss":0.51,"acc":0.81}
  *
  * Numbers are written with the fewest significant digits that read back to
  * the same value: float32 values (losses) with at most 9 ("%.9g"), doubles
@@ -43,9 +43,10 @@ tc_status tc_metrics_write(tc_metrics *m, const char *kind, const tc_metric *val
 tc_status tc_metrics_train(tc_metrics *m, int64_t epoch, int64_t step, int64_t iteration,
                            double lr, float loss, double acc, tc_error *err);
 
-/* A validation pass; acc < 0 leaves "acc" out. */
-tc_status tc_metrics_valid(tc_metrics *m, int64_t epoch, float loss, double acc,
-                           tc_error *err);
+/* A validation pass after `iteration` steps of the run (the "iteration" of
+ * the step before it, where curves place it); acc < 0 leaves "acc" out. */
+tc_status tc_metrics_valid(tc_metrics *m, int64_t epoch, int64_t iteration, float loss,
+                           double acc, tc_error *err);
 
 /* Closes the file, reporting a failure to write what was buffered. NULL is fine. */
 tc_status tc_metrics_close(tc_metrics *m, tc_error *err);

@@ -8,6 +8,8 @@
 #include <stdio.h>
 
 #include "tc_checkpoint.h"
+#include "tc_confusion.h"
+#include "tc_curves.h"
 #include "tc_data.h"
 #include "tc_lbfgs.h"
 #include "tc_metrics.h"
@@ -44,7 +46,16 @@ typedef struct tc_train_options {
   bool clip_error_if_nonfinite;
   double clip_value;
   tc_metrics *metrics;        /* NULL: no log */
+  tc_curves *curves;          /* every logged step and validation also added here; NULL: none */
   FILE *out;                  /* progress lines; NULL: quiet */
+  /* out is a terminal: a progress bar redrawn in place per epoch, ending
+   * with a summary line (tc_progress.h), stands for the Training lines
+   * (the caller decides, e.g. with tc_progress_is_terminal). */
+  bool progress_bar;
+  /* Filled by every validation (so it ends up holding the last one's); it
+   * needs accuracy (acc_output >= 0) and was tc_confusion_init'ed with the
+   * output's classes. NULL: none. */
+  tc_confusion *valid_confusion;
   FILE *notes;                /* "trainc: checkpoint written ..." lines; NULL: quiet */
   /* Where to start (a checkpoint's position; all 0 for a fresh run): epoch
    * start_epoch from batch start_batch, with start_steps optimizer steps
@@ -75,6 +86,7 @@ typedef struct tc_train_result {
   tc_checkpoint_pos at; /* where the run stopped or ended (at.sched NULL) */
   bool saved;          /* a checkpoint of that position was written */
   tc_eval_result valid; /* the last validation (samples 0 if none ran) */
+  int64_t valid_epoch;  /* its epoch, from 1 (0: none ran) */
 } tc_train_result;
 
 tc_status tc_train(const tc_step *step, uint8_t *arena, tc_loader *train, tc_loader *valid,
@@ -89,8 +101,11 @@ tc_status tc_clip_grad_norm(const tc_step *step, uint8_t *arena, double max_norm
 /* clip_grad_value_: every gradient element clamped to [-value, value]. */
 void tc_clip_grad_value(const tc_step *step, uint8_t *arena, double value);
 
-/* One pass of eval_step over a loader. */
+/* One pass of eval_step over a loader. With accuracy (acc_output >= 0) the
+ * predictions are counted into `confusion` (reset first; NULL: accuracy
+ * only), whose matrix must have the output's classes. */
 tc_status tc_evaluate(const tc_step *step, uint8_t *arena, tc_loader *data, const int *bind,
-                      int acc_output, int acc_target, tc_eval_result *res, tc_error *err);
+                      int acc_output, int acc_target, tc_confusion *confusion,
+                      tc_eval_result *res, tc_error *err);
 
 #endif

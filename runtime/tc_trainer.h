@@ -11,13 +11,14 @@
  *   --out FILE         the trained model (default: the spec's "out", else
  *                      "<name>.trained.onnx")
  *   --epochs N         epochs to train
- *   --metrics FILE     one JSON object per step and per validation
+ *   --metrics FILE     one JSON object per step and per validation; the
+ *                      curves are drawn next to it at the end (FILE.svg)
  *   --checkpoint-dir DIR  checkpoints (as trainc train writes them)
  *   --resume           continue from the newest checkpoint in DIR
  *   --train PATH, --train-labels PATH   the training data: the IDX images
  *                      (and labels) file, or the NPZ archive
  *   --valid PATH, --valid-labels PATH   the same for the validation data
- *   --quiet            no progress lines
+ *   --quiet            no progress lines (on a terminal: no progress bar)
  * Exit codes as trainc's: 0 ok, 1 usage, 2 bad input, 3 internal error,
  * 128 + signal after a clean stop. */
 #ifndef TC_TRAINER_H

@@ -3,11 +3,14 @@
  *   Training:Epoch[001/010] Iteration[010/938] Loss: 0.6931 Acc:52.34%
  *   Valid:  Epoch[001/010] Loss: 0.4123 Acc:85.10%
  * where the training loss is the mean over the iterations since the last
- * line and the accuracy is the running accuracy of the epoch. */
+ * line and the accuracy is the running accuracy of the epoch. On a
+ * terminal (opt->progress_bar) a bar redrawn in place stands for the
+ * Training lines and ends with one summary line per epoch (tc_progress.h). */
 #include "tc_train.h"
 
 #include "tc_grad_accum.h"
 #include "tc_nonfinite.h"
+#include "tc_progress.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -46,41 +49,17 @@ static double loss_value(const tc_step *s, void *const *outs) {
   return *(const float *)outs[0];
 }
 
-static int64_t target_at(const void *t, int dtype, int64_t i) {
-  return dtype == 6 ? ((const int32_t *)t)[i] : ((const int64_t *)t)[i];
-}
-
-/* Correct predictions and counted positions: argmax over axis 1 of
- * `logits` [B, C, rest] against targets [B, rest]; negative targets (an
- * ignore_index) are not counted. */
-static void count_correct(const tc_step_io *o, const void *logits, const tc_step_io *t,
-                          const void *targets, int64_t batch, int64_t *correct, int64_t *total) {
-  int64_t C = o->dims[1], rest = 1;
-  for (int d = 2; d < o->rank; d++) rest *= o->dims[d] * (o->per_batch[d] ? batch : 1);
-  int64_t rows = o->dims[0] * (o->per_batch[0] ? batch : 1);
-  for (int64_t n = 0; n < rows; n++)
-    for (int64_t r = 0; r < rest; r++) {
-      int64_t best = 0;
-      for (int64_t c = 1; c < C; c++) {
-        int64_t at = (n * C + c) * rest + r, bat = (n * C + best) * rest + r;
-        double v = o->dtype == 11 ? ((const double *)logits)[at] : ((const float *)logits)[at];
-        double b = o->dtype == 11 ? ((const double *)logits)[bat] : ((const float *)logits)[bat];
-        if (v > b) best = c;
-      }
-      int64_t want = target_at(targets, t->dtype, n * rest + r);
-      if (want < 0) continue;
-      *total += 1;
-      *correct += best == want;
-    }
-}
-
 static void bind_inputs(const tc_step *s, const tc_batch *b, const int *bind, const void **in) {
   for (int i = 0; i < s->ninputs; i++) in[i] = bind[i] >= 0 ? b->fields[bind[i]].data : NULL;
 }
 
 tc_status tc_evaluate(const tc_step *step, uint8_t *arena, tc_loader *data, const int *bind,
-                      int acc_output, int acc_target, tc_eval_result *res, tc_error *err) {
+                      int acc_output, int acc_target, tc_confusion *confusion,
+                      tc_eval_result *res, tc_error *err) {
   memset(res, 0, sizeof *res);
+  tc_confusion accuracy_only = TC_CONFUSION_ACCURACY_ONLY;
+  tc_confusion *counts = confusion ? confusion : &accuracy_only;
+  tc_confusion_reset(counts);
   void **outs = NULL;
   const void **in = calloc((size_t)step->ninputs + 1, sizeof *in);
   double *hyper = calloc((size_t)step->nhyper + 1, sizeof *hyper); /* training = 0 */
@@ -89,7 +68,6 @@ tc_status tc_evaluate(const tc_step *step, uint8_t *arena, tc_loader *data, cons
   if (st) goto done;
   if ((st = tc_loader_start(data, 0, 0, err))) goto done;
   double loss_sum = 0;
-  int64_t correct = 0, total = 0;
   for (;;) {
     const tc_batch *b;
     if ((st = tc_loader_next(data, &b, err))) goto done;
@@ -98,12 +76,13 @@ tc_status tc_evaluate(const tc_step *step, uint8_t *arena, tc_loader *data, cons
     if ((st = tc_step_call(step, step->eval_step, arena, in, outs, b->size, hyper, err))) goto done;
     loss_sum += loss_value(step, outs) * (double)b->size;
     res->samples += b->size;
-    if (acc_output >= 0)
-      count_correct(&step->outputs[acc_output], outs[acc_output], &step->inputs[acc_target],
-                    in[acc_target], b->size, &correct, &total);
+    if (acc_output >= 0 &&
+        (st = tc_confusion_add(counts, &step->outputs[acc_output], outs[acc_output],
+                               &step->inputs[acc_target], in[acc_target], b->size, err)))
+      goto done;
   }
   res->loss = res->samples ? loss_sum / (double)res->samples : NAN;
-  res->acc = acc_output >= 0 && total ? (double)correct / (double)total : NAN;
+  res->acc = acc_output >= 0 ? tc_confusion_accuracy(counts) : NAN;
 done:
   free_outputs(step, outs);
   free(in);
@@ -201,6 +180,7 @@ static tc_status save(const tc_step *step, const uint8_t *arena, const tc_train_
 tc_status tc_train(const tc_step *step, uint8_t *arena, tc_loader *train, tc_loader *valid,
                    const tc_train_options *opt, tc_train_result *res, tc_error *err) {
   memset(res, 0, sizeof *res);
+  tc_progress bar = {0}; /* bar.out: a bar is in use this epoch */
   void **outs = NULL, **scratch_outs = NULL;
   tc_grad_accum *accum = NULL;
   tc_lbfgs_vars vars = {0};
@@ -222,9 +202,12 @@ tc_status tc_train(const tc_step *step, uint8_t *arena, tc_loader *train, tc_loa
   for (int64_t epoch = opt->start_epoch; epoch < opt->epochs; epoch++) {
     int64_t first = epoch == opt->start_epoch ? opt->start_batch : 0;
     if ((st = tc_loader_start(train, epoch, first, err))) goto done;
-    double window_loss = 0;
+    double window_loss = 0, epoch_loss = 0;
     double group_loss = 0; /* a non-finite loss of the group's batches, else 0 */
-    int64_t window = 0, correct = 0, total = 0;
+    int64_t window = 0, epoch_batches = 0;
+    tc_confusion counts = TC_CONFUSION_ACCURACY_ONLY;
+    if (opt->progress_bar && opt->out)
+      tc_progress_begin(&bar, opt->out, epoch + 1, opt->epochs, nb, first);
     for (;;) {
       const tc_batch *b;
       if ((st = tc_loader_next(train, &b, err))) goto done;
@@ -271,6 +254,7 @@ tc_status tc_train(const tc_step *step, uint8_t *arena, tc_loader *train, tc_loa
             goto done;
           }
           if (bad) {
+            tc_progress_clear(&bar);
             if (opt->notes)
               fprintf(opt->notes, "trainc: epoch %lld, batch %lld: update skipped: %s\n",
                       (long long)(epoch + 1), (long long)(b->index + 1), what);
@@ -295,16 +279,25 @@ tc_status tc_train(const tc_step *step, uint8_t *arena, tc_loader *train, tc_loa
       if (!valid) tc_sched_add_train_loss(opt->sched, loss);
       window_loss += loss;
       window++;
+      epoch_loss += loss;
+      epoch_batches++;
       if (opt->acc_output >= 0)
-        count_correct(&step->outputs[opt->acc_output], outs[opt->acc_output],
-                      &step->inputs[opt->acc_target], in[opt->acc_target], b->size, &correct,
-                      &total);
-      double acc = opt->acc_output >= 0 && total ? (double)correct / (double)total : NAN;
+        tc_confusion_add(&counts, &step->outputs[opt->acc_output], outs[opt->acc_output],
+                         &step->inputs[opt->acc_target], in[opt->acc_target], b->size, NULL);
+      double acc = opt->acc_output >= 0 ? tc_confusion_accuracy(&counts) : NAN;
       if (opt->metrics &&
           (st = tc_metrics_train(opt->metrics, epoch + 1, b->index + 1, res->steps, lrs[0],
                                  (float)loss, isnan(acc) ? -1.0 : acc, err)))
         goto done;
-      if (opt->out && ((b->index + 1) % opt->log_interval == 0 || b->index + 1 == nb)) {
+      if (opt->curves &&
+          (st = tc_curves_add_train(opt->curves, (tc_curve_point){epoch + 1, res->steps,
+                                                                  (float)loss, acc}, err)))
+        goto done;
+      if (bar.out) {
+        tc_progress_batch(&bar, b->index, b->size, epoch_loss / (double)epoch_batches, acc);
+        if (b->index + 1 == nb)
+          tc_progress_end(&bar, epoch_loss / (double)epoch_batches, acc);
+      } else if (opt->out && ((b->index + 1) % opt->log_interval == 0 || b->index + 1 == nb)) {
         fprintf(opt->out, "Training:Epoch[%03lld/%03lld] Iteration[%03lld/%03lld] Loss: %.4f",
                 (long long)(epoch + 1), (long long)opt->epochs, (long long)(b->index + 1),
                 (long long)nb, window_loss / (double)window);
@@ -329,6 +322,9 @@ tc_status tc_train(const tc_step *step, uint8_t *arena, tc_loader *train, tc_loa
         res->saved = true;
       }
       if (stop) {
+        if (bar.drawn)
+          tc_progress_end(&bar, epoch_loss / (double)epoch_batches,
+                          opt->acc_output >= 0 ? tc_confusion_accuracy(&counts) : NAN);
         res->stopped = true;
         goto done;
       }
@@ -336,18 +332,27 @@ tc_status tc_train(const tc_step *step, uint8_t *arena, tc_loader *train, tc_loa
     if (!tc_sched_per_step(opt->sched)) tc_sched_step(opt->sched);
     if (!valid) tc_sched_step_mean_train_loss(opt->sched);
     if (valid && (epoch + 1) % opt->val_interval == 0) {
+      if (bar.out) tc_progress_status(&bar, "Validating...");
       if ((st = tc_evaluate(step, arena, valid, opt->valid_bind, opt->acc_output, opt->acc_target,
-                            &res->valid, err)))
+                            opt->valid_confusion, &res->valid, err)))
         goto done;
+      res->valid_epoch = epoch + 1;
       if (opt->out) {
+        tc_progress_clear(&bar);
         fprintf(opt->out, "Valid:  Epoch[%03lld/%03lld] Loss: %.4f", (long long)(epoch + 1),
                 (long long)opt->epochs, res->valid.loss);
         print_acc(opt->out, res->valid.acc);
         fputc('\n', opt->out);
         fflush(opt->out);
       }
-      if (opt->metrics && (st = tc_metrics_valid(opt->metrics, epoch + 1, (float)res->valid.loss,
-                                                 isnan(res->valid.acc) ? -1.0 : res->valid.acc, err)))
+      if (opt->metrics &&
+          (st = tc_metrics_valid(opt->metrics, epoch + 1, res->steps, (float)res->valid.loss,
+                                 isnan(res->valid.acc) ? -1.0 : res->valid.acc, err)))
+        goto done;
+      if (opt->curves &&
+          (st = tc_curves_add_valid(opt->curves, (tc_curve_point){epoch + 1, res->steps,
+                                                                  (float)res->valid.loss,
+                                                                  res->valid.acc}, err)))
         goto done;
       tc_sched_step_metric(opt->sched, res->valid.loss);
     }
@@ -372,6 +377,10 @@ tc_status tc_train(const tc_step *step, uint8_t *arena, tc_loader *train, tc_loa
     }
   }
 done:
+  if (bar.drawn) { /* an error mid-epoch: keep the bar's line, end it */
+    fputc('\n', bar.out);
+    fflush(bar.out);
+  }
   free_outputs(step, outs);
   free_outputs(step, scratch_outs);
   tc_grad_accum_free(accum);

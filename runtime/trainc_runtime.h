@@ -9,16 +9,21 @@
  * (tc_data.h), the training loop with validation, clipping, metrics and
  * checkpoints (tc_train.h), lr schedulers with PyTorch's semantics
  * (tc_sched.h), the initial weights from a file (tc_step_weights.h) and
- * the trained model as ONNX (tc_model_write.h), and the main program of a
- * standalone trainer (tc_trainer.h). */
+ * the trained model as ONNX (tc_model_write.h), the main program of a
+ * standalone trainer (tc_trainer.h), the progress bar (tc_progress.h),
+ * classification counts and confusion matrices (tc_confusion.h) and
+ * training curves as SVG (tc_curves.h). */
 #ifndef TRAINC_RUNTIME_H
 #define TRAINC_RUNTIME_H
 
 #include "tc_checkpoint.h"
+#include "tc_confusion.h"
+#include "tc_curves.h"
 #include "tc_data.h"
 #include "tc_metrics.h"
 #include "tc_model_write.h"
 #include "tc_npy.h"
+#include "tc_progress.h"
 #include "tc_rng.h"
 #include "tc_sched.h"
 #include "tc_status.h"

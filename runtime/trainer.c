@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "tc_model_write.h"
+#include "tc_progress.h"
 #include "tc_stop_signals.h"
 #include "tc_train.h"
 
@@ -61,6 +62,23 @@ static tc_status check_bindings(const tc_step *s, const tc_loader *l, const int 
                      "field %d with its dtype and per-sample shape", split, io->name, bind[i]);
   }
   return TC_OK;
+}
+
+/* The curves next to the metrics log. A resumed run holds only its own
+ * part in memory (the runtime does not read JSON back): trainc plot draws
+ * the whole log instead. */
+static tc_status write_curves(const char *prog, const char *metrics_path,
+                              const tc_curves *curves, bool resumed, tc_error *err) {
+  if (resumed) {
+    fprintf(stderr, "%s: resumed run: draw the curves of the whole log with trainc plot %s\n",
+            prog, metrics_path);
+    return TC_OK;
+  }
+  char *svg = NULL;
+  tc_status st = tc_curves_save_beside_log(metrics_path, curves, &svg, err);
+  if (!st) fprintf(stderr, "%s: wrote the training curves to %s\n", prog, svg);
+  free(svg);
+  return st;
 }
 
 static bool option(int argc, char **argv, int *i, const char *name, const char **value) {
@@ -119,6 +137,7 @@ int tc_trainer_main(const tc_trainer_config *c, int argc, char **argv) {
   tc_sched *sched = NULL;
   tc_checkpoint_dir *ckpt = NULL;
   tc_metrics *metrics = NULL;
+  tc_curves curves = {0};
   uint8_t *arena = NULL;
   double *sched_state = NULL;
   tc_stop_signals signals = {0};
@@ -177,7 +196,9 @@ int tc_trainer_main(const tc_trainer_config *c, int argc, char **argv) {
       .clip_error_if_nonfinite = c->clip_error_if_nonfinite,
       .clip_value = c->clip_value,
       .metrics = metrics,
+      .curves = metrics ? &curves : NULL,
       .out = quiet ? NULL : stdout,
+      .progress_bar = tc_progress_is_terminal(stdout),
       .notes = stderr,
       .start_epoch = resumed ? pos.epoch : 0,
       .start_batch = resumed ? pos.batch : 0,
@@ -199,7 +220,7 @@ int tc_trainer_main(const tc_trainer_config *c, int argc, char **argv) {
   if (metrics) {
     st = tc_metrics_close(metrics, &err);
     metrics = NULL;
-    if (st) goto fail;
+    if (st || (st = write_curves(prog, metrics_path, &curves, resumed, &err))) goto fail;
   }
   if (out) {
     if ((st = tc_model_write_trained(c->model, c->model_bytes, c->name, step, arena, out, &err)))
@@ -217,6 +238,7 @@ fail:
 done:
   tc_stop_signals_restore(&signals);
   if (metrics) tc_metrics_close(metrics, &err);
+  tc_curves_free(&curves);
   tc_checkpoint_dir_close(ckpt);
   tc_sched_free(sched);
   free(sched_state);

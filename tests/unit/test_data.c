@@ -768,7 +768,7 @@ static void test_metrics(void) {
   if (!m) return;
   CHECK_OK(tc_metrics_train(m, 1, 10, 10, 0.01, 0.69f, 0.52, &err), err);
   CHECK_OK(tc_metrics_train(m, 1, 20, 20, 0.1 * 0.1, 1.0f / 3.0f, -1, &err), err);
-  CHECK_OK(tc_metrics_valid(m, 1, NAN, 0.8125, &err), err);
+  CHECK_OK(tc_metrics_valid(m, 1, 20, NAN, 0.8125, &err), err);
   CHECK_OK(tc_metrics_close(m, &err), err);
   CHECK_OK(tc_metrics_open(path, true, &m, &err), err);
   tc_metric extra[] = {{"grad_norm", TC_METRIC_F32, 0, 2.5}, {"k\"ey", TC_METRIC_INT, -3, 0}};
@@ -782,7 +782,7 @@ static void test_metrics(void) {
       "\"acc\":0.52}\n"
       "{\"kind\":\"train\",\"epoch\":1,\"step\":20,\"iteration\":20,"
       "\"lr\":0.010000000000000002,\"loss\":0.33333334}\n"
-      "{\"kind\":\"valid\",\"epoch\":1,\"loss\":null,\"acc\":0.8125}\n"
+      "{\"kind\":\"valid\",\"epoch\":1,\"iteration\":20,\"loss\":null,\"acc\":0.8125}\n"
       "{\"kind\":\"custom\",\"grad_norm\":2.5,\"k\\\"ey\":-3}\n";
   CHECK(text && strcmp(text, expect) == 0);
   if (text && strcmp(text, expect) != 0) fprintf(stderr, "  metrics log:\n%s", text);

@@ -1,12 +1,16 @@
 /* trainc train: compile a model's whole training step and train it with
  * the spec's data, loss, optimizer and schedule. With no arguments it
  * trains the built-in default, LeNet-5 on Fashion-MNIST. */
+#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "report.h"
+#include "tc_progress.h"
 #include "tc_train.h"
 #include "sched_config.h"
 #include "tc_stop_signals.h"
@@ -19,13 +23,22 @@
 
 const char cmd_train_usage[] =
     "usage: trainc train [MODEL.onnx] [--spec SPEC.json] [--out TRAINED.onnx]\n"
-    "                    [--metrics FILE.jsonl] [--resume] [--checkpoint-every-steps N]\n"
-    "                    [--KEY VALUE]...\n"
+    "                    [--metrics FILE.jsonl] [--report REPORT.html] [--resume]\n"
+    "                    [--checkpoint-every-steps N] [--KEY VALUE]...\n"
     "\n"
     "Compiles forward, loss, backward and optimizer update into one native step\n"
     "and trains. With no MODEL, trains LeNet-5 on Fashion-MNIST (" TC_MODELS_DIR "/lenet5.onnx).\n"
     "Without --spec, MODEL's spec is MODEL with .onnx replaced by .json.\n"
     "Any spec value can be overridden: --epochs 3 --optimizer.lr 0.1 --batch_size 32\n"
+    "\n"
+    "On a terminal each epoch shows a progress bar (batches, samples/s, ETA, running\n"
+    "loss and accuracy) that ends in the epoch's summary line; otherwise the plain\n"
+    "Training:/Valid: lines are printed every log_interval iterations.\n"
+    "  --metrics FILE.jsonl  one JSON object per step and per validation; at the end\n"
+    "                        the curves are drawn next to it (FILE.svg; see trainc plot)\n"
+    "  --report FILE.html    one self-contained page: final metrics, curves, the\n"
+    "                        validation confusion matrix and per-class accuracy (for\n"
+    "                        classification), and the run's settings\n"
     "\n"
     "Checkpoints (spec \"checkpoint\": {\"dir\": DIR, \"every_epochs\": N}, or\n"
     "--checkpoint.dir DIR): DIR/last.onnx is written after every N-th epoch and the\n"
@@ -84,8 +97,40 @@ static tc_status make_lbfgs(const tc_spec_options *o, const tc_step *step, tc_lb
   return tc_lbfgs_create(&c, numel, out, err);
 }
 
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* An output written at the end of the run is checked before it starts:
+ * a typo in its folder should not cost a whole training run. */
+static tc_status check_writable(const char *path, const char *what, tc_error *err) {
+  bool existed = access(path, F_OK) == 0;
+  FILE *f = fopen(path, "a");
+  if (!f) return tc_fail(err, TC_ERR_INPUT, "%s: cannot write %s: %s", path, what,
+                         strerror(errno));
+  fclose(f);
+  if (!existed) remove(path);
+  return TC_OK;
+}
+
+/* Reads the metrics log back into *curves and draws them next to it. */
+static tc_status write_log_curves(const char *metrics_path, tc_curves *curves, tc_error *err) {
+  char *svg = NULL;
+  tc_curves_free(curves);
+  tc_status st = metrics_read(metrics_path, curves, err);
+  if (!st) st = tc_curves_save_beside_log(metrics_path, curves, &svg, err);
+  if (!st) fprintf(stderr, "trainc: wrote the training curves to %s\n", svg);
+  free(svg);
+  return st;
+}
+
 int cmd_train(int argc, char **argv) {
-  const char *model = NULL, *spec_path = NULL, *out = NULL, *metrics_path = NULL;
+  const char *model = NULL, *spec_path = NULL, *out = NULL, *metrics_path = NULL,
+             *report_path = NULL;
+  tc_curves curves = {0};
+  tc_confusion confusion = TC_CONFUSION_ACCURACY_ONLY;
   bool resume = false;
   int64_t every_steps = 0;
   tc_stop_signals signals = {0};
@@ -123,6 +168,9 @@ int cmd_train(int argc, char **argv) {
     } else if ((m = cli_option(argc, argv, &i, "--metrics", cmd_train_usage, &v))) {
       if (m < 0) { rc = TC_ERR_USAGE; goto done; }
       metrics_path = v;
+    } else if ((m = cli_option(argc, argv, &i, "--report", cmd_train_usage, &v))) {
+      if (m < 0) { rc = TC_ERR_USAGE; goto done; }
+      report_path = v;
     } else if (strcmp(argv[i], "--resume") == 0) {
       resume = true;
     } else if (strcmp(argv[i], "--no-cache") == 0) {
@@ -173,6 +221,7 @@ int cmd_train(int argc, char **argv) {
             "beginning and replaces it (--resume continues it instead)\n", spec->checkpoint.dir);
   if (!out) out = spec->out;
   if (!metrics_path) metrics_path = spec->metrics;
+  if (report_path && (st = check_writable(report_path, "the report", &err))) goto fail;
   fprintf(stderr, "trainc: compiling %s with %s\n", model, spec_path);
   if ((st = train_setup_create(model, spec, &t, &err))) goto fail;
   fprintf(stderr, "trainc: compiled the training step in %.2f s (arena %.1f MiB, %d parameters)\n",
@@ -234,6 +283,10 @@ int cmd_train(int argc, char **argv) {
     }
   }
   if (metrics_path && (st = tc_metrics_open(metrics_path, resumed, &metrics, &err))) goto fail;
+  /* the report's confusion matrix: of the last validation */
+  if (report_path && t->acc_output >= 0 && t->valid_loader &&
+      (st = tc_confusion_init(&confusion, t->step.outputs[t->acc_output].dims[1], &err)))
+    goto fail;
 
   tc_train_options opt = {
       .epochs = spec->epochs,
@@ -252,7 +305,10 @@ int cmd_train(int argc, char **argv) {
       .clip_error_if_nonfinite = spec->clip_grad_norm.error_if_nonfinite,
       .clip_value = spec->clip_grad_value.enabled ? spec->clip_grad_value.value : 0,
       .metrics = metrics,
+      .curves = report_path && !metrics_path ? &curves : NULL,
       .out = stdout,
+      .progress_bar = tc_progress_is_terminal(stdout),
+      .valid_confusion = confusion.counts ? &confusion : NULL,
       .notes = stderr,
       .start_epoch = resumed ? pos.epoch : 0,
       .start_batch = resumed ? pos.batch : 0,
@@ -264,7 +320,9 @@ int cmd_train(int argc, char **argv) {
   };
   if (ckpt) tc_stop_signals_install(&signals); /* stop cleanly with a checkpoint */
   tc_train_result res;
+  double started = now_seconds();
   st = tc_train(&t->step, t->arena, t->train_loader, t->valid_loader, &opt, &res, &err);
+  double seconds = now_seconds() - started;
   tc_stop_signals_restore(&signals);
   if (st) goto fail;
   if (res.stopped) {
@@ -292,12 +350,22 @@ int cmd_train(int argc, char **argv) {
     if ((st = train_setup_save(t, out, &err))) goto fail;
     fprintf(stderr, "trainc: wrote %s\n", out);
   }
+  /* the curves of the whole log (a resumed run's too): read it back */
+  if (metrics_path && (st = write_log_curves(metrics_path, &curves, &err))) goto fail;
+  if (report_path) {
+    report_run r = {model, spec_path, out, spec, &res, seconds, &curves,
+                    confusion.counts ? &confusion : NULL, NULL};
+    if ((st = report_write_html(report_path, &r, &err))) goto fail;
+    fprintf(stderr, "trainc: wrote the report to %s\n", report_path);
+  }
   rc = cli_finish_stdout();
   goto done;
 fail:
   rc = cli_report(st, &err);
 done:
   tc_stop_signals_restore(&signals);
+  tc_curves_free(&curves);
+  tc_confusion_free(&confusion);
   if (metrics) tc_metrics_close(metrics, &err);
   tc_checkpoint_dir_close(ckpt);
   free(sched_state);

@@ -15,6 +15,7 @@ static const command commands[] = {
     {"compile", cmd_compile, cmd_compile_usage},
     {"eval", cmd_eval, cmd_eval_usage},
     {"inspect", cmd_inspect, cmd_inspect_usage},
+    {"plot", cmd_plot, cmd_plot_usage},
     {"run", cmd_run, cmd_run_usage},
     {"train", cmd_train, cmd_train_usage},
 };
@@ -30,7 +31,10 @@ static const char usage[] =
     "  train [MODEL.onnx] [--spec SPEC.json] [--out TRAINED.onnx] [--KEY VALUE]...\n"
     "      compile the whole training step and train (default: LeNet-5 on Fashion-MNIST)\n"
     "  eval MODEL.onnx [--spec SPEC.json]\n"
-    "      loss and accuracy of a model on the spec's validation (or test) data\n"
+    "      loss, accuracy and confusion matrix of a model on the spec's validation\n"
+    "      (or test) data\n"
+    "  plot METRICS.jsonl [-o CURVES.svg]\n"
+    "      the training curves of a metrics log (train --metrics) as an SVG picture\n"
     "  compile MODEL.onnx [--spec SPEC.json] -o STEP.o [--header STEP.h] [--emit ...]\n"
     "      the training step ahead of time: an object file and a C header\n"
     "  build MODEL.onnx [--spec SPEC.json] -o TRAINER\n"

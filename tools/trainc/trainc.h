@@ -8,7 +8,8 @@
  *
  * Sections, one per .c file: cli.c (messages and option parsing shared by
  * the subcommands), cmd_inspect.c, cmd_run.c, cmd_train.c, cmd_eval.c,
- * cmd_compile.c, cmd_build.c (the last two with aot_*.c). */
+ * cmd_plot.c, cmd_compile.c, cmd_build.c (the last two with aot_*.c). The
+ * curves, the confusion matrix and the HTML report are in report.h. */
 #ifndef TRAINC_H
 #define TRAINC_H
 
@@ -71,6 +72,11 @@ int cmd_train(int argc, char **argv);
 
 extern const char cmd_eval_usage[];
 int cmd_eval(int argc, char **argv);
+
+/* ---- cmd_plot.c ------------------------------------------------------------- */
+
+extern const char cmd_plot_usage[];
+int cmd_plot(int argc, char **argv);
 
 /* ---- cmd_compile.c ----------------------------------------------------------- */
 
