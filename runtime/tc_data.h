@@ -116,35 +116,132 @@ tc_status tc_dataset_load_idx(const char *images, const char *labels, tc_dataset
  * byte offset in it, or the member and the offset inside the member. */
 tc_status tc_dataset_load_npz(const char *path, tc_dataset **out, tc_error *err);
 
-/* ---- transforms (transforms.c) -------------------------------------------- */
+/* ---- transforms (transforms.c, transform_*.c) ----------------------------- */
 
-/* Per-sample transforms applied by the loader, named like torchvision's.
- *   ToTensor   u8 [C,H,W] or [H,W] -> f32 [C,H,W], x / 255 (in float32, as
- *              torchvision's img.float().div(255)); f32 and f64 input is
- *              converted to f32 without scaling (torchvision returns float
- *              input unscaled). Other dtypes and ranks are errors.
- *   Normalize  f32 [C,H,W] -> f32 [C,H,W], (x - mean[c]) / std[c] in float32,
- *              as torchvision's tensor.sub_(mean).div_(std). A mean or std of
- *              one value applies to every channel; otherwise its length must
- *              be C. A std of zero is an error, as in torchvision.
+/* Per-sample transforms applied by the loader, named like torchvision's
+ * (0.14) and computing what torchvision computes:
+ *
+ *   ToTensor             u8 [C,H,W] or [H,W] -> f32 [C,H,W], x / 255 (in float32,
+ *                        as torchvision's img.float().div(255)); f32 and f64
+ *                        input is converted to f32 without scaling.
+ *   Normalize            f32 [C,H,W]: (x - mean[c]) / std[c] in float32. A mean
+ *                        or std of one value applies to every channel.
+ *   Resize               size: an int (the shorter side, the longer one
+ *                        int(size * long / short), capped by max_size) or
+ *                        [h, w]; nearest, bilinear or bicubic.
+ *   CenterCrop           the central crop (round-half-even offsets as Python's
+ *                        round); a crop larger than the image pads with 0.
+ *   RandomCrop           optional padding first, pad_if_needed (pads the
+ *                        missing width, then height, on both sides, as
+ *                        torchvision does), then a uniform crop position.
+ *   RandomResizedCrop    torchvision's 10 attempts at scale x ratio, then its
+ *                        central fallback; then a Resize of the crop to size.
+ *   RandomHorizontalFlip, RandomVerticalFlip   with probability p.
+ *   Grayscale            ITU-R 601-2 luma; 1 or 3 output channels.
+ *   RandomGrayscale      Grayscale with probability p, keeping the channel count.
+ *   Pad                  constant (fill), edge, reflect, symmetric (NumPy's
+ *                        modes, as torchvision's PIL path uses np.pad).
+ *   ColorJitter          brightness, contrast, saturation, hue factors drawn
+ *                        uniformly, applied in a random order.
+ *   RandomRotation       an angle uniform in degrees, counter-clockwise about
+ *                        the center (or `center`), nearest or bilinear (or
+ *                        bicubic on u8 images, as PIL; torchvision refuses it
+ *                        for tensors), optionally expanded to hold the whole
+ *                        rotated image; uncovered pixels take `fill`.
+ *
+ * Geometric and color transforms take u8 and f32 images. A u8 image is what
+ * torchvision sees as a PIL image in the classic chain (everything before
+ * ToTensor), and trainc reproduces the PIL computation: PIL's fixed-point
+ * resampling (always antialiased when reducing, so `antialias` is ignored, as
+ * torchvision ignores it for PIL images), ImageEnhance blends, PIL's HSV
+ * conversion, rotate's 16.16 fixed-point nearest sampling. An f32 image is a
+ * tensor, and trainc reproduces torchvision's tensor path in float32:
+ * torch.nn.functional.interpolate (antialias only when `antialias` is true),
+ * the tensor color functions (luma weights 0.2989, 0.587, 0.114), grid_sample
+ * for rotations. Differences from torchvision, on purpose: Grayscale with 3
+ * output channels of a one-channel f32 image gives 3 channels (torchvision's
+ * tensor path returns 1); padding wider than the image in reflect/symmetric
+ * mode follows NumPy on f32 images too (torch.nn.functional.pad refuses it).
+ *
+ * Random transforms draw their parameters from the per-sample tc_rng first
+ * (tc_transform_sample, which a test can call alone to hand the same
+ * parameters to torchvision), then apply them deterministically
+ * (tc_transform_apply). The draws follow torchvision's get_params, with
+ * trainc's generator: u = tc_rng_double() and `u < p` for the p-transforms;
+ * tc_rng_below(n) for torch.randint(0, n); lo + (hi - lo) * tc_rng_double()
+ * for uniform_(lo, hi); a Fisher-Yates shuffle (tc_rng_shuffle) for randperm.
  *
  * Images may differ in size from sample to sample (an image folder): a field
  * description may say TC_DIM_VARIES for H and W. A plan's output must have one
  * fixed shape, so such a chain needs a transform that fixes the size (Resize
- * to [h, w], a crop); a plan that does not is refused when it is created. */
+ * to [h, w], a crop); a plan that does not is refused when it is created.
+ * Size errors (a RandomCrop larger than the padded image) are reported when
+ * the plan is created if the sizes are known then, else when the sample that
+ * does not fit is transformed. */
 #define TC_TRANSFORM_MAX_CHANNELS 64
 #define TC_DIM_VARIES (-1)
 
 typedef enum tc_transform_kind {
   TC_TRANSFORM_TO_TENSOR = 1,
   TC_TRANSFORM_NORMALIZE = 2,
+  TC_TRANSFORM_RESIZE = 3,
+  TC_TRANSFORM_CENTER_CROP = 4,
+  TC_TRANSFORM_RANDOM_CROP = 5,
+  TC_TRANSFORM_RANDOM_RESIZED_CROP = 6,
+  TC_TRANSFORM_RANDOM_HORIZONTAL_FLIP = 7,
+  TC_TRANSFORM_RANDOM_VERTICAL_FLIP = 8,
+  TC_TRANSFORM_GRAYSCALE = 9,
+  TC_TRANSFORM_RANDOM_GRAYSCALE = 10,
+  TC_TRANSFORM_PAD = 11,
+  TC_TRANSFORM_COLOR_JITTER = 12,
+  TC_TRANSFORM_RANDOM_ROTATION = 13,
 } tc_transform_kind;
 
+typedef enum tc_interpolation {
+  TC_INTERP_NEAREST = 0,
+  TC_INTERP_BILINEAR = 1,
+  TC_INTERP_BICUBIC = 2,
+} tc_interpolation;
+
+typedef enum tc_padding_mode {
+  TC_PAD_CONSTANT = 0,
+  TC_PAD_EDGE = 1,
+  TC_PAD_REFLECT = 2,
+  TC_PAD_SYMMETRIC = 3,
+} tc_padding_mode;
+
+/* ColorJitter's four adjustments, in torchvision's numbering (fn_idx). */
+enum { TC_JITTER_BRIGHTNESS, TC_JITTER_CONTRAST, TC_JITTER_SATURATION, TC_JITTER_HUE };
+
+/* One transform and its torchvision arguments; fields a kind does not use
+ * stay zero. */
 typedef struct tc_transform {
   tc_transform_kind kind;
-  int nmean, nstd;                          /* Normalize: 1 or C values each */
-  float mean[TC_TRANSFORM_MAX_CHANNELS];    /* Normalize */
-  float std[TC_TRANSFORM_MAX_CHANNELS];     /* Normalize */
+  int nmean, nstd;                       /* Normalize: 1 or C values each */
+  float mean[TC_TRANSFORM_MAX_CHANNELS]; /* Normalize */
+  float std[TC_TRANSFORM_MAX_CHANNELS];  /* Normalize */
+  int nsize;          /* Resize, crops: 1 (an int: Resize's shorter side, a
+                         crop's square) or 2 ([h, w]) */
+  int64_t size[2];    /* size[0] alone, or h, w */
+  int interpolation;  /* tc_interpolation: Resize, RandomResizedCrop, RandomRotation */
+  int64_t max_size;   /* Resize: 0 for None */
+  int antialias;      /* Resize, RandomResizedCrop: -1 None (default), 0, 1 */
+  bool has_padding;   /* RandomCrop: padding is not None */
+  int64_t padding[4]; /* Pad, RandomCrop: left, top, right, bottom */
+  bool pad_if_needed; /* RandomCrop */
+  int padding_mode;   /* tc_padding_mode: Pad, RandomCrop */
+  int nfill;          /* Pad, RandomCrop, RandomRotation: 1 value or one per channel */
+  double fill[TC_TRANSFORM_MAX_CHANNELS];
+  double scale[2];    /* RandomResizedCrop: area fraction [min, max] */
+  double ratio[2];    /* RandomResizedCrop: aspect ratio w / h [min, max] */
+  double p;           /* flips, RandomGrayscale: probability */
+  int num_output_channels; /* Grayscale: 1 or 3 */
+  bool jitter_on[4];       /* ColorJitter: this factor is not None */
+  double jitter[4][2];     /* ColorJitter: [min, max] per TC_JITTER_* */
+  double degrees[2];       /* RandomRotation: [min, max] */
+  bool expand;             /* RandomRotation */
+  bool has_center;         /* RandomRotation: center given */
+  double center[2];        /* RandomRotation: x, y in pixels */
 } tc_transform;
 
 const char *tc_transform_name(tc_transform_kind kind); /* "ToTensor", ... */
@@ -156,6 +253,36 @@ typedef struct tc_image {
   int64_t c, h, w;
   void *data;
 } tc_image;
+
+/* The random parameters of one application of one transform (what
+ * torchvision's get_params returns). */
+typedef struct tc_transform_params {
+  bool apply;          /* flips, RandomGrayscale: it acts this time */
+  int64_t top, left;   /* RandomCrop (in the padded image), RandomResizedCrop */
+  int64_t height, width; /* the crop box */
+  double angle;        /* RandomRotation: degrees, counter-clockwise */
+  int order[4];        /* ColorJitter: the order of the TC_JITTER_* adjustments */
+  double factor[4];    /* ColorJitter: per TC_JITTER_*, for those jitter_on */
+} tc_transform_params;
+
+/* Working memory of transforms, grown on demand; one per thread that applies
+ * them. Starts as NULL; free with tc_transform_scratch_free. */
+typedef struct tc_transform_scratch tc_transform_scratch;
+void tc_transform_scratch_free(tc_transform_scratch *s); /* NULL is fine */
+
+/* One transform alone, in two steps. Errors start with the transform's name.
+ * tc_transform_sample draws t's parameters for image `in` (only its dtype and
+ * dims are read); deterministic transforms draw nothing. It fails when the
+ * image cannot take the transform (a crop larger than the padded image).
+ * tc_transform_output gives the output's dtype and dims (data NULL);
+ * tc_transform_apply writes it to out->data (room for those dims). */
+tc_status tc_transform_sample(const tc_transform *t, const tc_image *in, tc_rng *rng,
+                              tc_transform_params *p, tc_error *err);
+tc_status tc_transform_output(const tc_transform *t, const tc_transform_params *p,
+                              const tc_image *in, tc_image *out, tc_error *err);
+tc_status tc_transform_apply(const tc_transform *t, const tc_transform_params *p,
+                             const tc_image *in, const tc_image *out,
+                             tc_transform_scratch **scratch, tc_error *err);
 
 /* A checked chain of transforms for one input description (dtype, rank 2
  * [H,W] or 3 [C,H,W], dims possibly TC_DIM_VARIES): it knows every
@@ -169,16 +296,13 @@ tc_status tc_transform_plan_create(const tc_transform *ts, int n, const tc_field
 /* Output description (data NULL, name that of `in`). */
 const tc_field *tc_transform_plan_output(const tc_transform_plan *p);
 
-/* Working memory of tc_transform_plan_apply, grown on demand; one per thread
- * that applies plans. Starts as NULL; free with tc_transform_scratch_free. */
-typedef struct tc_transform_scratch tc_transform_scratch;
-void tc_transform_scratch_free(tc_transform_scratch *s); /* NULL is fine */
-
 /* Transforms one sample `src` (its dtype and dims must fit the plan's input
- * description) into `dst`, which receives the output's sample_bytes. `rng`
- * drives random transforms; the loader seeds it per sample so results do not
- * depend on batching or threads. Fails only when working memory cannot be
- * allocated or `src` does not fit the description. */
+ * description) into `dst`, which receives the output's sample_bytes. Each
+ * step samples its parameters from `rng` (tc_transform_sample) and applies
+ * them; the loader seeds `rng` per sample so results do not depend on
+ * batching or threads. Fails when working memory cannot be allocated, `src`
+ * does not fit the description, or a sample's size does not fit a transform
+ * (an image smaller than a RandomCrop without padding). */
 tc_status tc_transform_plan_apply(const tc_transform_plan *p, const tc_image *src, void *dst,
                                   tc_transform_scratch **scratch, tc_rng *rng, tc_error *err);
 void tc_transform_plan_free(tc_transform_plan *p); /* NULL is fine */

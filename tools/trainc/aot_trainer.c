@@ -10,6 +10,7 @@
  * what `trainc train` does around the training loop. */
 #define _GNU_SOURCE /* mkdtemp */
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -121,22 +122,57 @@ static tc_status run(char *const *argv, tc_error *err) {
                  WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), cmd);
 }
 
+/* A list of doubles as a C initializer, exactly (hex floats). */
+static void put_doubles(FILE *f, const char *field, const double *v, int n) {
+  fprintf(f, ", .%s = {", field);
+  for (int k = 0; k < n; k++) fprintf(f, "%s%a", k ? ", " : "", v[k]);
+  fputs("}", f);
+}
+
+static void put_floats(FILE *f, const char *field, const float *v, int n) {
+  fprintf(f, ", .%s = {", field);
+  for (int k = 0; k < n; k++) fprintf(f, "%s%af", k ? ", " : "", (double)v[k]);
+  fputs("}", f);
+}
+
+/* Every field of each tc_transform that is not zero, so the generated
+ * trainer's transforms equal the ones trainc train builds. */
 static void put_transforms(FILE *f, const char *name, const tc_transform *ts, int n) {
   fprintf(f, "static const tc_transform %s[] = {\n", name);
   for (int i = 0; i < n; i++) {
-    fprintf(f, "    {.kind = %d, .nmean = %d, .nstd = %d", (int)ts[i].kind, ts[i].nmean,
-            ts[i].nstd);
-    if (ts[i].nmean) {
-      fputs(", .mean = {", f);
-      for (int c = 0; c < ts[i].nmean; c++)
-        fprintf(f, "%s%af", c ? ", " : "", (double)ts[i].mean[c]);
-      fputs("}", f);
+    const tc_transform *t = &ts[i];
+    fprintf(f, "    {.kind = %d", (int)t->kind);
+    if (t->nmean) {
+      fprintf(f, ", .nmean = %d", t->nmean);
+      put_floats(f, "mean", t->mean, t->nmean);
     }
-    if (ts[i].nstd) {
-      fputs(", .std = {", f);
-      for (int c = 0; c < ts[i].nstd; c++) fprintf(f, "%s%af", c ? ", " : "", (double)ts[i].std[c]);
-      fputs("}", f);
+    if (t->nstd) {
+      fprintf(f, ", .nstd = %d", t->nstd);
+      put_floats(f, "std", t->std, t->nstd);
     }
+    if (t->nsize)
+      fprintf(f, ", .nsize = %d, .size = {%" PRId64 ", %" PRId64 "}", t->nsize, t->size[0],
+              t->size[1]);
+    fprintf(f, ", .interpolation = %d, .max_size = %" PRId64 ", .antialias = %d",
+            t->interpolation, t->max_size, t->antialias);
+    fprintf(f, ", .has_padding = %d, .padding = {%" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
+            "}, .pad_if_needed = %d, .padding_mode = %d", t->has_padding, t->padding[0],
+            t->padding[1], t->padding[2], t->padding[3], t->pad_if_needed, t->padding_mode);
+    if (t->nfill) {
+      fprintf(f, ", .nfill = %d", t->nfill);
+      put_doubles(f, "fill", t->fill, t->nfill);
+    }
+    put_doubles(f, "scale", t->scale, 2);
+    put_doubles(f, "ratio", t->ratio, 2);
+    fprintf(f, ", .p = %a, .num_output_channels = %d", t->p, t->num_output_channels);
+    fprintf(f, ", .jitter_on = {%d, %d, %d, %d}, .jitter = {", t->jitter_on[0], t->jitter_on[1],
+            t->jitter_on[2], t->jitter_on[3]);
+    for (int k = 0; k < 4; k++)
+      fprintf(f, "%s{%a, %a}", k ? ", " : "", t->jitter[k][0], t->jitter[k][1]);
+    fputs("}", f);
+    put_doubles(f, "degrees", t->degrees, 2);
+    fprintf(f, ", .expand = %d, .has_center = %d", t->expand, t->has_center);
+    put_doubles(f, "center", t->center, 2);
     fputs("},\n", f);
   }
   if (n == 0) fputs("    {0},\n", f);

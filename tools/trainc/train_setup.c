@@ -27,35 +27,6 @@ static tc_status load_dataset(const tc_spec *spec, const tc_spec_dataset *d, con
                  "(supported: idx, npz)", spec->source, split, format);
 }
 
-tc_status train_setup_transforms(const tc_spec *spec, const tc_spec_dataset *d, const char *split,
-                                 tc_transform *out, int *n, tc_error *err) {
-  *n = 0;
-  for (int i = 0; i < d->n_transforms; i++) {
-    const tc_spec_options *t = &d->transforms[i];
-    tc_transform *x = &out[(*n)++];
-    memset(x, 0, sizeof *x);
-    if (strcmp(t->type, "ToTensor") == 0) {
-      x->kind = TC_TRANSFORM_TO_TENSOR;
-    } else if (strcmp(t->type, "Normalize") == 0) {
-      const double *mean, *std;
-      int nm = tc_spec_hp_list(t, "mean", &mean), ns = tc_spec_hp_list(t, "std", &std);
-      if (nm < 1 || ns < 1 || nm > TC_TRANSFORM_MAX_CHANNELS || ns > TC_TRANSFORM_MAX_CHANNELS)
-        return tc_fail(err, TC_ERR_INPUT, "%s: $.data.transforms[%d]: Normalize needs 1 to %d "
-                       "means and stds", spec->source, i, TC_TRANSFORM_MAX_CHANNELS);
-      x->kind = TC_TRANSFORM_NORMALIZE;
-      x->nmean = nm;
-      x->nstd = ns;
-      for (int c = 0; c < nm; c++) x->mean[c] = (float)mean[c];
-      for (int c = 0; c < ns; c++) x->std[c] = (float)std[c];
-    } else {
-      return tc_fail(err, TC_ERR_INPUT, "%s: $.data.%s.transforms[%d]: transform %s is not "
-                     "supported yet (supported: ToTensor, Normalize)", spec->source, split, i,
-                     t->type);
-    }
-  }
-  return TC_OK;
-}
-
 static tc_status make_loader(const tc_spec *spec, const tc_spec_dataset *d, const char *split,
                              bool training, tc_dataset **ds, tc_loader **loader, tc_error *err) {
   tc_status st = load_dataset(spec, d, split, ds, err);
@@ -74,7 +45,9 @@ static tc_status make_loader(const tc_spec *spec, const tc_spec_dataset *d, cons
       .transforms = ts,
       .ntransforms = nt,
   };
-  return tc_loader_create(*ds, &cfg, loader, err);
+  if ((st = tc_loader_create(*ds, &cfg, loader, err)))
+    return tc_fail_context(err, st, "%s: $.data.%s", spec->source, split);
+  return TC_OK;
 }
 
 /* ---- bindings ------------------------------------------------------------- */
