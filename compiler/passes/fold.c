@@ -115,6 +115,7 @@ static tc_status drop_operand(tc_graph *g, tc_node *n, tc_error *err) {
 
 tc_status tc_pass_fold_shapes(tc_graph *g, tc_error *err) {
   int nold = g->nnodes;
+  if (nold == 0) return TC_OK; /* a model may have no nodes (and g->nodes is NULL) */
   tc_node **old = tc_xmalloc(sizeof(tc_node *) * (size_t)(nold + 1));
   /* first_new[i]: index in g->nodes of the first Constant made for old[i] */
   int *first_new = tc_xmalloc(sizeof(int) * (size_t)(nold + 1));

@@ -112,18 +112,39 @@ static tc_status resolve_window(tc_graph *g, tc_node *n, const tc_shape *x,
     if (w->pads[i] != 0)
       return tc_infer_fail(g, n, err, "attribute 'pads' cannot be combined with auto_pad=%s",
                            auto_pad);
+  /* Attributes and dims come from the model: every sum and product below
+   * that could exceed int64 is checked (here in >= 0; k, stride and
+   * dilation >= 1; pads >= 0). */
   for (int i = 0; i < nsp; i++) {
-    int64_t ek = (w->k[i] - 1) * w->dil[i] + 1, s = w->stride[i];
+    int64_t ek, s = w->stride[i];
+    if (__builtin_mul_overflow(w->k[i] - 1, w->dil[i], &ek) || ek == INT64_MAX)
+      return tc_infer_fail(g, n, err, "spatial axis %d: kernel %lld with dilation %lld is "
+                           "too large (the effective kernel overflows int64)",
+                           i, (long long)w->k[i], (long long)w->dil[i]);
+    ek += 1;
     if (same_upper || same_lower) {
-      w->out[i] = (w->in[i] + s - 1) / s;
-      int64_t total = (w->out[i] - 1) * s + ek - w->in[i];
+      w->out[i] = w->in[i] / s + (w->in[i] % s != 0);
+      /* (out-1)*s < in, so only adding ek can overflow */
+      int64_t total;
+      if (__builtin_add_overflow((w->out[i] - 1) * s, ek, &total))
+        return tc_infer_fail(g, n, err, "spatial axis %d: the padding that auto_pad=%s "
+                             "needs overflows int64 (kernel %lld, dilation %lld, stride %lld)",
+                             i, auto_pad, (long long)w->k[i], (long long)w->dil[i],
+                             (long long)s);
+      total -= w->in[i];
       if (total < 0) total = 0;
       int64_t small = total / 2, big = total - small;
       w->pads[i] = same_upper ? small : big;
       w->pads[nsp + i] = same_upper ? big : small;
       continue;
     }
-    int64_t pb = w->pads[i], span = w->in[i] + pb + w->pads[nsp + i] - ek;
+    int64_t pb = w->pads[i], span;
+    if (__builtin_add_overflow(w->in[i], pb, &span) ||
+        __builtin_add_overflow(span, w->pads[nsp + i], &span))
+      return tc_infer_fail(g, n, err, "spatial axis %d: input size %lld plus pads %lld,%lld "
+                           "overflows int64",
+                           i, (long long)w->in[i], (long long)pb, (long long)w->pads[nsp + i]);
+    span -= ek;
     if (span < 0)
       return tc_infer_fail(g, n, err,
                            "spatial axis %d: the window (kernel %lld, dilation %lld, effective "
@@ -135,9 +156,14 @@ static tc_status resolve_window(tc_graph *g, tc_node *n, const tc_shape *x,
     if (!ceil_mode) {
       w->out[i] = span / s + 1;
     } else {
-      w->out[i] = (span + s - 1) / s + 1;
-      /* the last window must start inside the input or the left padding */
-      if ((w->out[i] - 1) * s >= w->in[i] + pb) w->out[i]--;
+      w->out[i] = span / s + (span % s != 0) + 1;
+      /* the last window must start inside the input or the left padding
+       * (in + pb fits: it is at most span + ek); a start beyond int64 is
+       * beyond both */
+      int64_t last_start;
+      if (__builtin_mul_overflow(w->out[i] - 1, s, &last_start) ||
+          last_start >= w->in[i] + pb)
+        w->out[i]--;
     }
   }
   return TC_OK;

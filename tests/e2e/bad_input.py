@@ -76,6 +76,20 @@ CASES = [
     ("node input names an undefined value",
      lambda: relu_model(nodes=[helper.make_node("Add", ["x", "ghost"], ["y"], name="add_1")]),
      ["node 'add_1'", "input 1 ('ghost')"]),
+    # found by tests/fuzz: window arithmetic at the int64 limits
+    ("MaxPool pads overflow int64",
+     lambda: relu_model(nodes=[helper.make_node("MaxPool", ["x"], ["y"], name="pool_1",
+                                                kernel_shape=[2], pads=[2**63 - 1, 1])],
+                        inputs=[helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1, 8])],
+                        outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, None)]),
+     ["node 'pool_1' (MaxPool)", "spatial axis 0", "overflows int64"]),
+    ("Conv dilation overflows int64",
+     lambda: relu_model(nodes=[helper.make_node("Conv", ["x", "w"], ["y"], name="conv_1",
+                                                dilations=[2**62])],
+                        inputs=[helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1, 8])],
+                        outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                        inits=[helper.make_tensor("w", TensorProto.FLOAT, [1, 1, 3], [0.0] * 3)]),
+     ["node 'conv_1' (Conv)", "dilation 4611686018427387904", "overflows int64"]),
 ]
 
 
