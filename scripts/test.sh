@@ -2,10 +2,10 @@
 # The test command of the README: installs what is missing (Debian 12, as
 # root), builds with warnings as errors, and runs every test layer through
 # ctest; then builds again with AddressSanitizer and UndefinedBehaviorSanitizer
-# (leak checks on) and runs the suite there too, but for two tests: the
+# (leak checks on) and runs the suite there too, but for three tests: the
 # optimizer grid (the slowest, no code of its own that the others do not
-# run) and e2e.aot (it links trainers with the system compiler, which does
-# not add the sanitizer runtime). Usage: sh scripts/test.sh [ctest arguments...]
+# run), e2e.aot and e2e.image_folder_aot (they link trainers with the system
+# compiler, which does not add the sanitizer runtime). Usage: sh scripts/test.sh [ctest arguments...]
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/bootstrap.sh
@@ -15,4 +15,4 @@ cmake --build build -j"$(nproc)"
 cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTC_WERROR=ON -DTC_SANITIZE=ON
 cmake --build build-sanitize -j"$(nproc)"
 cd build-sanitize
-ctest --output-on-failure -j"$(nproc)" -E "^(torch\.optimizers|e2e\.aot)$" "$@"
+ctest --output-on-failure -j"$(nproc)" -E "^(torch\.optimizers|e2e\.aot|e2e\.image_folder_aot)$" "$@"

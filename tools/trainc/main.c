@@ -15,6 +15,7 @@ static const command commands[] = {
     {"compile", cmd_compile, cmd_compile_usage},
     {"eval", cmd_eval, cmd_eval_usage},
     {"inspect", cmd_inspect, cmd_inspect_usage},
+    {"predict", cmd_predict, cmd_predict_usage},
     {"run", cmd_run, cmd_run_usage},
     {"train", cmd_train, cmd_train_usage},
 };
@@ -31,6 +32,8 @@ static const char usage[] =
     "      compile the whole training step and train (default: LeNet-5 on Fashion-MNIST)\n"
     "  eval MODEL.onnx [--spec SPEC.json]\n"
     "      loss and accuracy of a model on the spec's validation (or test) data\n"
+    "  predict MODEL.onnx [--spec SPEC.json] IMAGE_OR_FOLDER...\n"
+    "      class and probability per image, with the spec's validation transforms\n"
     "  compile MODEL.onnx [--spec SPEC.json] -o STEP.o [--header STEP.h] [--emit ...]\n"
     "      the training step ahead of time: an object file and a C header\n"
     "  build MODEL.onnx [--spec SPEC.json] -o TRAINER\n"

@@ -8,7 +8,7 @@
  *
  * Sections, one per .c file: cli.c (messages and option parsing shared by
  * the subcommands), cmd_inspect.c, cmd_run.c, cmd_train.c, cmd_eval.c,
- * cmd_compile.c, cmd_build.c (the last two with aot_*.c). */
+ * cmd_predict.c, cmd_compile.c, cmd_build.c (the last two with aot_*.c). */
 #ifndef TRAINC_H
 #define TRAINC_H
 
@@ -71,6 +71,11 @@ int cmd_train(int argc, char **argv);
 
 extern const char cmd_eval_usage[];
 int cmd_eval(int argc, char **argv);
+
+/* ---- cmd_predict.c ----------------------------------------------------------- */
+
+extern const char cmd_predict_usage[];
+int cmd_predict(int argc, char **argv);
 
 /* ---- cmd_compile.c ----------------------------------------------------------- */
 
