@@ -5,7 +5,8 @@ Run from anywhere with Debian's Python (torch 1.13, onnx 1.12):
 
     /usr/bin/python3 models/export.py
 
-Writes lenet5.onnx, mlp.onnx and resnet8.onnx next to this script. The output
+Writes lenet5.onnx, mlp.onnx, resnet8.onnx and lenet_rgb2.onnx next to this
+script. The output
 is deterministic: running the script twice gives byte-identical files.
 
 Export settings (all models): opset 13, do_constant_folding=False,
@@ -56,6 +57,27 @@ class LeNet5(nn.Module):
         # view() with the runtime batch size: exports as
         # Shape -> Gather -> Unsqueeze -> Concat -> Reshape.
         x = x.view(x.size(0), -1)
+        x = F.relu(self.fc1(x))
+        x = F.relu(self.fc2(x))
+        return self.fc3(x)
+
+
+class LeNetRGB(nn.Module):
+    """The classic LeNet of the PyTorch tutorials: 3x32x32 input, no padding,
+    two classes (the 2-class image folder example)."""
+
+    def __init__(self, num_classes=2):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 6, 5)
+        self.conv2 = nn.Conv2d(6, 16, 5)
+        self.fc1 = nn.Linear(16 * 5 * 5, 120)
+        self.fc2 = nn.Linear(120, 84)
+        self.fc3 = nn.Linear(84, num_classes)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = torch.flatten(x, 1)
         x = F.relu(self.fc1(x))
         x = F.relu(self.fc2(x))
         return self.fc3(x)
@@ -132,6 +154,10 @@ def build_lenet5():
     return LeNet5(), (1, 28, 28)
 
 
+def build_lenet_rgb2():
+    return LeNetRGB(2), (3, 32, 32)
+
+
 def build_mlp():
     return MLP(), (1, 28, 28)
 
@@ -147,6 +173,7 @@ MODELS = [
     ("lenet5", build_lenet5, 0, torch.onnx.TrainingMode.EVAL),
     ("mlp", build_mlp, 1, torch.onnx.TrainingMode.EVAL),
     ("resnet8", build_resnet8, 2, torch.onnx.TrainingMode.PRESERVE),
+    ("lenet_rgb2", build_lenet_rgb2, 3, torch.onnx.TrainingMode.EVAL),
 ]
 
 

@@ -1,5 +1,5 @@
-/* The batch loader: shuffling, batching, transforms, and an optional worker
- * thread (see tc_data.h).
+/* The batch loader: shuffling, batching, decoding, transforms, and optional
+ * worker threads (see tc_data.h).
  *
  * Sample order. Epoch e visits the samples in the order perm_e, where perm_e
  * is 0..n-1 shuffled by tc_rng_shuffle under tc_rng_init(seed, e) (or left
@@ -12,14 +12,18 @@
  * sample becomes does not depend on the batch size, the batch it lands in, or
  * which thread prepares it.
  *
- * Double buffering. Each loader has two batch slots. Synchronously, slot 0 is
- * filled inside tc_loader_next. With a worker thread, tc_loader_next waits for
- * the slot being prepared, hands it out, and queues the next batch into the
- * other slot, whose previous batch the caller has just given back by calling
- * tc_loader_next again. The worker and the caller share only the job record
- * below, under one mutex; the permutation is rewritten only when the worker
- * is idle. Both paths run the same fill_batch, so their batches are equal
- * byte for byte. */
+ * Workers. With W worker threads the loader has W + 1 batch slots in a ring:
+ * an epoch started at batch f puts batch b in slot (b - f) mod (W + 1). While
+ * the caller holds batch b, slots hold b + 1 .. b + W, queued or being filled
+ * or done; each worker takes the lowest queued batch and fills it whole. When
+ * the caller asks for the next batch it gives b's slot back, which is queued
+ * with b + W + 1, and waits for b + 1. Workers and caller share the slot
+ * states under one mutex; the permutation and the epoch are rewritten only
+ * when no slot is queued or being filled. Without workers one slot is filled
+ * inside tc_loader_next. Every path runs the same fill_batch, and a batch's
+ * bytes depend only on (seed, epoch, batch), so batches are equal byte for
+ * byte whatever the worker count. */
+#define _POSIX_C_SOURCE 200809L /* sysconf */
 #include "tc_data.h"
 
 #include <inttypes.h>
@@ -27,16 +31,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+typedef enum slot_state { SLOT_FREE, SLOT_QUEUED, SLOT_RUNNING, SLOT_DONE } slot_state;
 
 typedef struct slot {
   tc_batch batch;   /* what tc_loader_next hands out */
   tc_field *fields; /* [nfields], data [batch_size, shape...] */
   tc_transform_scratch *scratch;
+  tc_sample_buffer decoded; /* one decoded sample on its way to the batch */
+  slot_state state; /* threaded loaders only; under mu */
+  int64_t job;      /* the batch the slot holds or is to hold */
   tc_status status; /* of the fill that produced `batch` */
   tc_error err;
 } slot;
-
-typedef enum job_state { JOB_IDLE, JOB_QUEUED, JOB_RUNNING, JOB_DONE } job_state;
 
 struct tc_loader {
   const tc_dataset *ds;
@@ -51,29 +59,43 @@ struct tc_loader {
   tc_field *desc;      /* [nfields] output descriptions, data NULL */
   int64_t *perm;       /* [n] sample order of the current epoch */
   int64_t epoch;       /* current epoch, -1 before tc_loader_start */
+  int64_t first_batch; /* where the current epoch started */
   int64_t next_batch;  /* index of the batch the next tc_loader_next returns */
   int last_slot;       /* slot handed out last, -1 if none */
-  slot slots[2];
+  int nslots;          /* workers + 1, or 1 without workers */
+  slot *slots;         /* [nslots] */
 
-  /* worker thread (background only) */
-  bool threaded;
-  pthread_t thread;
+  /* worker threads */
+  int nworkers;        /* 0: synchronous */
+  int nstarted;        /* threads running */
+  pthread_t *threads;  /* [nworkers] */
   pthread_mutex_t mu;
-  pthread_cond_t cv;
-  job_state state;     /* of the one job: fill slots[job_slot] with job_batch */
-  int job_slot;
-  int64_t job_batch;
+  pthread_cond_t work; /* a slot was queued, or quit */
+  pthread_cond_t done; /* a slot was filled */
   bool quit;
 };
 
-/* The dense sample `i` of image field f as a tc_image. */
-static tc_image dense_image(const tc_field *f, int64_t i) {
-  bool chw = f->rank == 3;
-  return (tc_image){.dtype = f->dtype,
-                    .c = chw ? f->shape[0] : 1,
-                    .h = f->shape[chw ? 1 : 0],
-                    .w = f->shape[chw ? 2 : 1],
-                    .data = (char *)f->data + (size_t)i * f->sample_bytes};
+int tc_loader_default_workers(void) {
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  return cores >= 2 ? 2 : 1;
+}
+
+/* Sample `i` of field k into `to`, which has room for desc[k].sample_bytes:
+ * a decoded field must decode to exactly the described dims. */
+static tc_status copy_decoded(tc_loader *l, slot *sl, int k, int64_t i, char *to) {
+  tc_image im;
+  tc_status st = tc_dataset_read_image(l->ds, k, i, &im, &sl->decoded, &sl->err);
+  if (st) return st;
+  const tc_field *d = &l->desc[k];
+  bool chw = d->rank == 3;
+  if (im.dtype != d->dtype || im.c != (chw ? d->shape[0] : 1) ||
+      im.h != d->shape[chw ? 1 : 0] || im.w != d->shape[chw ? 2 : 1])
+    return tc_fail(&sl->err, TC_ERR_INPUT, "%s: field '%s': sample %" PRId64 " decodes to "
+                   "[%" PRId64 ",%" PRId64 ",%" PRId64 "] %s, not the size the dataset "
+                   "described (did the file change?)", tc_dataset_source(l->ds), d->name, i,
+                   im.c, im.h, im.w, tc_data_dtype_name(im.dtype));
+  memcpy(to, im.data, d->sample_bytes);
+  return TC_OK;
 }
 
 /* Fills slot s with batch b of the current epoch; a failure is kept in the
@@ -90,20 +112,23 @@ static void fill_batch(tc_loader *l, int s, int64_t b) {
     const char *from = src->data;
     char *to = sl->fields[k].data;
     size_t in_bytes = src->sample_bytes, out_bytes = l->desc[k].sample_bytes;
-    if (k == l->tf) {
-      for (int64_t j = 0; j < size && !sl->status; j++) {
+    for (int64_t j = 0; j < size && !sl->status; j++) {
+      char *dst = to + (size_t)j * out_bytes;
+      if (k == l->tf) {
         tc_rng rng;
         tc_rng_init(&rng, tseed, (uint64_t)idx[j]);
-        tc_image im = dense_image(src, idx[j]);
-        sl->status = tc_transform_plan_apply(l->plan, &im, to + (size_t)j * out_bytes,
-                                             &sl->scratch, &rng, &sl->err);
+        tc_image im;
+        sl->status = tc_dataset_read_image(l->ds, k, idx[j], &im, &sl->decoded, &sl->err);
+        if (sl->status) break; /* the decoder names the file */
+        sl->status = tc_transform_plan_apply(l->plan, &im, dst, &sl->scratch, &rng, &sl->err);
         if (sl->status)
           tc_fail_context(&sl->err, sl->status, "%s: sample %" PRId64,
                           tc_dataset_source(l->ds), idx[j]);
+      } else if (!from) {
+        sl->status = copy_decoded(l, sl, k, idx[j], dst);
+      } else {
+        memcpy(dst, from + (size_t)idx[j] * in_bytes, in_bytes);
       }
-    } else {
-      for (int64_t j = 0; j < size; j++)
-        memcpy(to + (size_t)j * out_bytes, from + (size_t)idx[j] * in_bytes, in_bytes);
     }
   }
   sl->batch.epoch = l->epoch;
@@ -111,40 +136,59 @@ static void fill_batch(tc_loader *l, int s, int64_t b) {
   sl->batch.size = size;
 }
 
+/* The queued slot with the lowest batch number, or -1. Under mu. */
+static int next_queued(const tc_loader *l) {
+  int best = -1;
+  for (int s = 0; s < l->nslots; s++)
+    if (l->slots[s].state == SLOT_QUEUED && (best < 0 || l->slots[s].job < l->slots[best].job))
+      best = s;
+  return best;
+}
+
 static void *worker_main(void *arg) {
   tc_loader *l = arg;
   pthread_mutex_lock(&l->mu);
   for (;;) {
-    while (l->state != JOB_QUEUED && !l->quit) pthread_cond_wait(&l->cv, &l->mu);
+    int s;
+    while ((s = next_queued(l)) < 0 && !l->quit) pthread_cond_wait(&l->work, &l->mu);
     if (l->quit) break;
-    l->state = JOB_RUNNING;
-    int s = l->job_slot;
-    int64_t b = l->job_batch;
+    l->slots[s].state = SLOT_RUNNING;
+    int64_t b = l->slots[s].job;
     pthread_mutex_unlock(&l->mu);
     fill_batch(l, s, b);
     pthread_mutex_lock(&l->mu);
-    l->state = JOB_DONE;
-    pthread_cond_broadcast(&l->cv);
+    l->slots[s].state = SLOT_DONE;
+    pthread_cond_broadcast(&l->done);
   }
   pthread_mutex_unlock(&l->mu);
   return NULL;
 }
 
-static void queue_job(tc_loader *l, int s, int64_t b) {
-  pthread_mutex_lock(&l->mu);
-  l->job_slot = s;
-  l->job_batch = b;
-  l->state = JOB_QUEUED;
-  pthread_cond_broadcast(&l->cv);
-  pthread_mutex_unlock(&l->mu);
+static int slot_of(const tc_loader *l, int64_t b) {
+  return (int)((b - l->first_batch) % l->nslots);
 }
 
-/* Waits until the worker has no job queued or running. */
-static void wait_idle(tc_loader *l) {
-  pthread_mutex_lock(&l->mu);
-  while (l->state == JOB_QUEUED || l->state == JOB_RUNNING) pthread_cond_wait(&l->cv, &l->mu);
-  l->state = JOB_IDLE;
-  pthread_mutex_unlock(&l->mu);
+/* Queues batch b (if the epoch has it) into its slot. Under mu. */
+static void queue_batch(tc_loader *l, int64_t b) {
+  if (b >= l->nbatches) return;
+  slot *sl = &l->slots[slot_of(l, b)];
+  sl->job = b;
+  sl->state = SLOT_QUEUED;
+  pthread_cond_signal(&l->work);
+}
+
+/* Drops queued batches and waits for those being filled. Under mu. */
+static void drain(tc_loader *l) {
+  for (;;) {
+    bool running = false;
+    for (int s = 0; s < l->nslots; s++) {
+      if (l->slots[s].state == SLOT_QUEUED) l->slots[s].state = SLOT_FREE;
+      running |= l->slots[s].state == SLOT_RUNNING;
+    }
+    if (!running) break;
+    pthread_cond_wait(&l->done, &l->mu);
+  }
+  for (int s = 0; s < l->nslots; s++) l->slots[s].state = SLOT_FREE;
 }
 
 tc_status tc_loader_create(const tc_dataset *ds, const tc_loader_config *cfg,
@@ -156,6 +200,9 @@ tc_status tc_loader_create(const tc_dataset *ds, const tc_loader_config *cfg,
                    src, cfg->batch_size);
   if (cfg->ntransforms < 0 || (cfg->ntransforms > 0 && !cfg->transforms))
     return tc_fail(err, TC_ERR_INTERNAL, "%s: bad transform list", src);
+  if (cfg->num_workers < 0 || cfg->num_workers > TC_LOADER_MAX_WORKERS)
+    return tc_fail(err, TC_ERR_INPUT, "%s: num_workers must be 0 .. %d, not %d", src,
+                   TC_LOADER_MAX_WORKERS, cfg->num_workers);
   tc_loader *l = calloc(1, sizeof *l);
   if (!l) return tc_fail(err, TC_ERR_INTERNAL, "%s: out of memory", src);
   tc_status st = TC_OK;
@@ -203,13 +250,23 @@ tc_status tc_loader_create(const tc_dataset *ds, const tc_loader_config *cfg,
   if (!l->desc || !l->perm) goto oom;
   for (int64_t i = 0; i < l->n; i++) l->perm[i] = i;
   for (int k = 0; k < l->nfields; k++) {
-    l->desc[k] = k == l->tf ? *tc_transform_plan_output(l->plan) : *tc_dataset_field_at(ds, k);
+    const tc_field *f = tc_dataset_field_at(ds, k);
+    l->desc[k] = k == l->tf ? *tc_transform_plan_output(l->plan) : *f;
     l->desc[k].data = NULL;
+    if (k != l->tf && !f->data && f->sample_bytes == 0 && f->rank > 0) {
+      st = tc_fail(err, TC_ERR_INPUT, "%s: the images of field '%s' differ in size; a batch "
+                   "needs one size: add transforms that give them one (Resize to [h, w], "
+                   "a crop)", src, f->name);
+      goto fail;
+    }
   }
-  l->threaded = cfg->background;
+  l->nworkers = cfg->num_workers;
+  l->nslots = l->nworkers ? l->nworkers + 1 : 1;
+  l->slots = calloc((size_t)l->nslots, sizeof *l->slots);
+  if (!l->slots) goto oom;
   /* buffers: the number of samples a batch can really hold */
   int64_t cap = l->n < l->batch_size ? l->n : l->batch_size;
-  for (int s = 0; s < (l->threaded ? 2 : 1); s++) {
+  for (int s = 0; s < l->nslots; s++) {
     slot *sl = &l->slots[s];
     sl->fields = calloc((size_t)(l->nfields ? l->nfields : 1), sizeof *sl->fields);
     if (!sl->fields) goto oom;
@@ -222,17 +279,18 @@ tc_status tc_loader_create(const tc_dataset *ds, const tc_loader_config *cfg,
     sl->batch.nfields = l->nfields;
     sl->batch.fields = sl->fields;
   }
-  if (l->threaded) {
+  if (l->nworkers) {
+    if (!(l->threads = calloc((size_t)l->nworkers, sizeof *l->threads))) goto oom;
     pthread_mutex_init(&l->mu, NULL);
-    pthread_cond_init(&l->cv, NULL);
-    int rc = pthread_create(&l->thread, NULL, worker_main, l);
-    if (rc != 0) {
-      pthread_mutex_destroy(&l->mu);
-      pthread_cond_destroy(&l->cv);
-      l->threaded = false;
-      st = tc_fail(err, TC_ERR_INTERNAL, "%s: cannot start the loader thread: %s", src,
-                   strerror(rc));
-      goto fail;
+    pthread_cond_init(&l->work, NULL);
+    pthread_cond_init(&l->done, NULL);
+    for (; l->nstarted < l->nworkers; l->nstarted++) {
+      int rc = pthread_create(&l->threads[l->nstarted], NULL, worker_main, l);
+      if (rc != 0) {
+        st = tc_fail(err, TC_ERR_INTERNAL, "%s: cannot start loader worker %d: %s", src,
+                     l->nstarted + 1, strerror(rc));
+        goto fail;
+      }
     }
   }
   *out = l;
@@ -264,7 +322,10 @@ tc_status tc_loader_start(tc_loader *l, int64_t epoch, int64_t first_batch,
     return tc_fail(err, TC_ERR_INPUT, "%s: cannot start epoch %" PRId64 " at batch %" PRId64
                    " (an epoch has %" PRId64 " batches)", tc_dataset_source(l->ds), epoch,
                    first_batch, l->nbatches);
-  if (l->threaded) wait_idle(l);
+  if (l->nworkers) {
+    pthread_mutex_lock(&l->mu);
+    drain(l);
+  }
   for (int64_t i = 0; i < l->n; i++) l->perm[i] = i;
   if (l->shuffle) {
     tc_rng rng;
@@ -272,9 +333,13 @@ tc_status tc_loader_start(tc_loader *l, int64_t epoch, int64_t first_batch,
     tc_rng_shuffle(&rng, l->perm, l->n);
   }
   l->epoch = epoch;
+  l->first_batch = first_batch;
   l->next_batch = first_batch;
   l->last_slot = -1;
-  if (l->threaded && first_batch < l->nbatches) queue_job(l, 0, first_batch);
+  if (l->nworkers) {
+    for (int64_t b = first_batch; b < first_batch + l->nslots; b++) queue_batch(l, b);
+    pthread_mutex_unlock(&l->mu);
+  }
   return TC_OK;
 }
 
@@ -284,16 +349,18 @@ tc_status tc_loader_next(tc_loader *l, const tc_batch **batch, tc_error *err) {
     return tc_fail(err, TC_ERR_INTERNAL, "%s: tc_loader_next before tc_loader_start",
                    tc_dataset_source(l->ds));
   if (l->next_batch >= l->nbatches) return TC_OK;
-  int s;
-  if (l->threaded) {
+  int s = slot_of(l, l->next_batch);
+  if (l->nworkers) {
     pthread_mutex_lock(&l->mu);
-    while (l->state != JOB_DONE) pthread_cond_wait(&l->cv, &l->mu);
-    s = l->job_slot;
-    l->state = JOB_IDLE;
+    /* the caller is done with the batch before this one: its slot takes the
+     * batch nslots ahead */
+    if (l->last_slot >= 0) {
+      l->slots[l->last_slot].state = SLOT_FREE;
+      queue_batch(l, l->next_batch - 1 + l->nslots);
+    }
+    while (l->slots[s].state != SLOT_DONE) pthread_cond_wait(&l->done, &l->mu);
     pthread_mutex_unlock(&l->mu);
-    if (l->next_batch + 1 < l->nbatches) queue_job(l, 1 - s, l->next_batch + 1);
   } else {
-    s = 0;
     fill_batch(l, s, l->next_batch);
   }
   l->next_batch++;
@@ -313,21 +380,25 @@ const int64_t *tc_loader_batch_indices(const tc_loader *l) {
 
 void tc_loader_free(tc_loader *l) {
   if (!l) return;
-  if (l->threaded) {
+  if (l->threads) {
     pthread_mutex_lock(&l->mu);
     l->quit = true;
-    pthread_cond_broadcast(&l->cv);
+    pthread_cond_broadcast(&l->work);
     pthread_mutex_unlock(&l->mu);
-    pthread_join(l->thread, NULL);
+    for (int i = 0; i < l->nstarted; i++) pthread_join(l->threads[i], NULL);
     pthread_mutex_destroy(&l->mu);
-    pthread_cond_destroy(&l->cv);
+    pthread_cond_destroy(&l->work);
+    pthread_cond_destroy(&l->done);
+    free(l->threads);
   }
-  for (int s = 0; s < 2; s++) {
+  for (int s = 0; l->slots && s < l->nslots; s++) {
     if (l->slots[s].fields)
       for (int k = 0; k < l->nfields; k++) free(l->slots[s].fields[k].data);
     free(l->slots[s].fields);
     tc_transform_scratch_free(l->slots[s].scratch);
+    tc_sample_buffer_free(&l->slots[s].decoded);
   }
+  free(l->slots);
   tc_transform_plan_free(l->plan);
   free(l->desc);
   free(l->perm);

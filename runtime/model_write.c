@@ -164,9 +164,62 @@ static tc_status write_atomically(const char *path, const tc_pb_buf *b, tc_error
   return st;
 }
 
+/* Whether field f of the model is a metadata_props entry whose key is one
+ * of keys[0..nprops): the new value replaces it. */
+static bool replaced_prop(writer *w, tc_pb_msg *model, const tc_pb_field *f, int nprops,
+                          const char *const *keys) {
+  if (f->number != TC_ONNX_MODEL_METADATA_PROPS || f->wire != TC_PB_LEN) return false;
+  tc_pb_msg m = tc_pb_sub(model, f);
+  tc_pb_field e;
+  tc_pb_error pe;
+  while (tc_pb_next(&m, &e, &pe) > 0) {
+    if (e.number != TC_ONNX_ENTRY_KEY || e.wire != TC_PB_LEN) continue;
+    for (int i = 0; i < nprops; i++)
+      if (tc_pb_field_is(&w->src, &e, keys[i])) return true;
+  }
+  return false;
+}
+
+char *tc_model_class_names_json(const char *const *names, int n) {
+  tc_pb_buf b = {0};
+  tc_pb_put_bytes(&b, "[", 1);
+  for (int i = 0; i < n; i++) {
+    if (i) tc_pb_put_bytes(&b, ",", 1);
+    tc_pb_put_bytes(&b, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)names[i]; *p; p++) {
+      char esc[8];
+      if (*p == '"' || *p == '\\') {
+        esc[0] = '\\';
+        esc[1] = (char)*p;
+        tc_pb_put_bytes(&b, esc, 2);
+      } else if (*p < 0x20) {
+        snprintf(esc, sizeof esc, "\\u%04x", *p);
+        tc_pb_put_bytes(&b, esc, 6);
+      } else {
+        tc_pb_put_bytes(&b, p, 1);
+      }
+    }
+    tc_pb_put_bytes(&b, "\"", 1);
+  }
+  tc_pb_put_bytes(&b, "]", 2); /* with the terminating NUL */
+  if (b.oom) {
+    tc_pb_buf_free(&b);
+    return NULL;
+  }
+  return (char *)b.data;
+}
+
 tc_status tc_model_write_trained(const void *model, size_t n, const char *source,
                                  const tc_step *step, const uint8_t *arena,
                                  const char *out_path, tc_error *err) {
+  return tc_model_write_trained_props(model, n, source, step, arena, 0, NULL, NULL, out_path,
+                                      err);
+}
+
+tc_status tc_model_write_trained_props(const void *model, size_t n, const char *source,
+                                       const tc_step *step, const uint8_t *arena, int nprops,
+                                       const char *const *keys, const char *const *values,
+                                       const char *out_path, tc_error *err) {
   writer w = {.source = source, .step = step, .arena = arena, .err = err};
   tc_pb_src_mem(&w.src, model, n);
   w.done = calloc((size_t)step->ntensors + 1, sizeof *w.done);
@@ -180,10 +233,18 @@ tc_status tc_model_write_trained(const void *model, size_t n, const char *source
   while (!st && (r = tc_pb_next(&m, &f, &e)) > 0) {
     if (f.number == TC_ONNX_MODEL_GRAPH && f.wire == TC_PB_LEN)
       st = put_graph(&w, &m, &f, &out);
-    else
+    else if (!replaced_prop(&w, &m, &f, nprops, keys))
       copy_field(&w, &out, &f);
   }
   if (!st && r < 0) st = malformed(&w, &e);
+  for (int i = 0; !st && i < nprops; i++) {
+    tc_pb_buf entry = {0};
+    tc_pb_put_string(&entry, TC_ONNX_ENTRY_KEY, keys[i]);
+    tc_pb_put_string(&entry, TC_ONNX_ENTRY_VALUE, values[i]);
+    tc_pb_put_field(&out, TC_ONNX_MODEL_METADATA_PROPS, entry.data, entry.len);
+    if (entry.oom) out.oom = true;
+    tc_pb_buf_free(&entry);
+  }
   for (int i = 0; !st && i < step->ntensors; i++) {
     const tc_step_tensor *t = &step->tensors[i];
     if ((t->kind == TC_STEP_PARAM || t->kind == TC_STEP_BUFFER) && !w.done[i])

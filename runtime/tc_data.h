@@ -13,6 +13,10 @@
  *                       otherwise; "label": i64 scalar per sample.
  *   NPZ (numpy.savez)   one field per member array, named by the member name
  *                       without ".npy"; the first axis is the sample axis.
+ *   ImageFolder         "image": u8 [3, H, W] decoded on demand (see "decoded
+ *                       fields" below), H and W TC_DIM_VARIES where the images
+ *                       differ; "label": i64, the class index. Class names.
+ *   CSV                 "features": f32 [F]; "label": i64.
  *
  * Layout convention for images: trainc keeps images channel-first, [C, H, W]
  * per sample, everywhere. A per-sample [H, W] array is a one-channel image.
@@ -22,7 +26,7 @@
  * The loader turns a dataset into batches: for every field one contiguous
  * buffer [B, shape...], the chosen transforms applied to one field (usually
  * "image"), with seeded shuffling that is a pure function of (seed, epoch),
- * and optionally a worker thread that prepares the next batch while the
+ * and optionally worker threads that prepare the next batches while the
  * caller trains on the current one.
  *
  * Every failure returns a tc_status with a message naming the file and the
@@ -61,9 +65,10 @@ const char *tc_data_dtype_name(int dtype);
 
 /* ---- fields and datasets (dataset.c) -------------------------------------- */
 
-/* One named array. In a dataset `data` holds tc_dataset_size() samples; in a
- * batch it holds batch->size samples; in a loader's output description it is
- * NULL. The full shape is [samples, shape[0], ..., shape[rank-1]]. */
+/* One named array. In a dataset `data` holds tc_dataset_size() samples (or is
+ * NULL for a decoded field, below); in a batch it holds batch->size samples;
+ * in a loader's output description it is NULL. The full shape is
+ * [samples, shape[0], ..., shape[rank-1]]. */
 typedef struct tc_field {
   const char *name;                /* owned by the dataset (or the loader) */
   int dtype;                       /* TC_DATA_* */
@@ -87,6 +92,55 @@ tc_status tc_dataset_create(const char *source, int64_t size, tc_dataset **out,
  * an overflowing size. */
 tc_status tc_dataset_add_field(tc_dataset *ds, const char *name, int dtype, int rank,
                                const int64_t *shape, void *data, tc_error *err);
+
+/* Decoded fields. A field may keep no array at all and produce each sample
+ * when the loader asks for it: an image folder keeps its file list and
+ * decodes a file while a batch is prepared, so a large folder costs no
+ * memory and decoding runs on the loader's workers. Such a field is an image
+ * (rank 2 [H,W] or 3 [C,H,W]) whose dims may be TC_DIM_VARIES; its tc_field
+ * has data NULL and sample_bytes 0 when a dim varies.
+ *
+ * `decode` writes sample i (0 <= i < size) into *buf, grown with
+ * tc_sample_buffer_reserve, and describes it in *out (out->data = buf->data).
+ * It is called from several threads at once with the same ctx, which it
+ * must only read. Errors name the sample's file. `free_ctx` (may be NULL)
+ * releases ctx with the dataset. */
+struct tc_image; /* one image as transforms see it: see the transforms section */
+
+typedef struct tc_sample_buffer {
+  void *data;
+  size_t cap; /* bytes */
+} tc_sample_buffer;
+
+/* Makes buf hold at least `bytes`; false when memory runs out. */
+bool tc_sample_buffer_reserve(tc_sample_buffer *buf, size_t bytes);
+void tc_sample_buffer_free(tc_sample_buffer *buf);
+
+typedef struct tc_field_decoder {
+  tc_status (*decode)(const void *ctx, int64_t i, struct tc_image *out,
+                      tc_sample_buffer *buf, tc_error *err);
+  void (*free_ctx)(void *ctx);
+  void *ctx;
+} tc_field_decoder;
+
+/* Adds a decoded field (see above). The dataset owns dec.ctx from this call
+ * on, also when it fails. Errors as tc_dataset_add_field, and a rank other
+ * than 2 or 3. */
+tc_status tc_dataset_add_decoded_field(tc_dataset *ds, const char *name, int dtype, int rank,
+                                       const int64_t *shape, tc_field_decoder dec,
+                                       tc_error *err);
+
+/* Field i's sample `sample` as an image: a view into a dense field (rank 2
+ * or 3, buf unused) or decoded into buf. */
+tc_status tc_dataset_read_image(const tc_dataset *ds, int field, int64_t sample,
+                                struct tc_image *out, tc_sample_buffer *buf, tc_error *err);
+
+/* Class names of a classification dataset ("label" i is class_names[i]):
+ * an image folder's class folders. tc_dataset_set_class_names copies them;
+ * tc_dataset_class_names returns NULL (and *n = 0) when there are none. */
+tc_status tc_dataset_set_class_names(tc_dataset *ds, int n, const char *const *names,
+                                     tc_error *err);
+const char *const *tc_dataset_class_names(const tc_dataset *ds, int *n);
 
 int64_t tc_dataset_size(const tc_dataset *ds);  /* samples */
 int tc_dataset_num_fields(const tc_dataset *ds);
@@ -115,6 +169,59 @@ tc_status tc_dataset_load_idx(const char *images, const char *labels, tc_dataset
  * first axis, the same length in all of them. Errors name the archive and the
  * byte offset in it, or the member and the offset inside the member. */
 tc_status tc_dataset_load_npz(const char *path, tc_dataset **out, tc_error *err);
+
+/* ---- image folders (data_imagefolder.c) ------------------------------------ */
+
+/* Loads root/<class>/.../<file> like torchvision.datasets.ImageFolder: the
+ * classes are root's subfolders sorted by name (byte order, as Python sorts
+ * str), class i's samples every file below its folder (recursively, symlinks
+ * followed) whose name ends, ignoring case, in .png .jpg .jpeg .bmp .ppm
+ * .pgm, ordered as torchvision orders them (by folder path, then name).
+ * Each header is read now (stbi_info) for the image's size, so an
+ * unreadable file is reported at once; the pixels are decoded by the loader:
+ * "image" u8 [3, H, W], converted to RGB like torchvision's pil_loader
+ * (grayscale replicated, alpha dropped, palettes expanded, 16-bit samples
+ * reduced to 8), H and W TC_DIM_VARIES where the images differ in size;
+ * "label" i64. Class names: the folder names.
+ *
+ * Errors name the folder or file: a missing or unreadable root, no class
+ * folder, a class folder with no image (as torchvision, which raises), an
+ * image whose header stb_image cannot read (or, at decode time from
+ * tc_loader_next, whose pixels it cannot decode), a .tif/.tiff/.webp file
+ * (torchvision would load it, stb_image cannot: convert or remove it). */
+tc_status tc_dataset_load_imagefolder(const char *root, tc_dataset **out, tc_error *err);
+
+/* Decodes one image file to u8 [3, H, W] RGB into buf (the ImageFolder
+ * decoder, for `trainc predict`). Errors name the file. */
+tc_status tc_image_load_rgb(const char *path, struct tc_image *out, tc_sample_buffer *buf,
+                            tc_error *err);
+
+/* Whether `name` ends (ignoring case) in an extension tc_dataset_load_imagefolder
+ * reads. */
+bool tc_image_file_name(const char *name);
+
+/* Every image file below `dir` (as ImageFolder lists one class), as paths
+ * "dir/.../name" in *paths (malloc'd, each path malloc'd). */
+tc_status tc_image_files_find(const char *dir, char ***paths, int64_t *n, tc_error *err);
+
+/* The class names of an image folder (its subfolders, sorted) without
+ * listing their files; *names and each name malloc'd. */
+tc_status tc_imagefolder_classes(const char *root, char ***names, int *n, tc_error *err);
+
+/* ---- CSV (data_csv.c) ------------------------------------------------------- */
+
+/* Loads a CSV file (RFC 4180: comma separated, fields optionally in double
+ * quotes, "" for a quote inside; CRLF or LF; blank lines skipped). One
+ * column is the label, named by `label_name` (needs the header row) or, if
+ * label_name is NULL, by `label_index` (0-based, negative counts from the
+ * end); every other column is a numeric feature. Fields: "features" f32 [F]
+ * (the columns in file order, parsed as strtod does, then rounded to
+ * float32) and "label" i64 (integral values only). Errors name the file,
+ * the row (1-based, the header is row 1) and the column: an empty file, a
+ * header without the label column, a ragged row, a non-numeric cell, a
+ * non-integer label. */
+tc_status tc_dataset_load_csv(const char *path, const char *label_name, int64_t label_index,
+                              bool header, tc_dataset **out, tc_error *err);
 
 /* ---- transforms (transforms.c, transform_*.c) ----------------------------- */
 
@@ -309,12 +416,19 @@ void tc_transform_plan_free(tc_transform_plan *p); /* NULL is fine */
 
 /* ---- the loader (loader.c) ------------------------------------------------ */
 
+#define TC_LOADER_MAX_WORKERS 16
+
+/* The loader's default worker count: min(2, online processors), at least 1. */
+int tc_loader_default_workers(void);
+
 typedef struct tc_loader_config {
   int64_t batch_size;             /* >= 1 */
   bool shuffle;                   /* a fresh permutation every epoch */
   bool drop_last;                 /* drop a short last batch */
   uint64_t seed;                  /* shuffling and random transforms */
-  bool background;                /* prepare the next batch on a worker thread */
+  int num_workers;                /* threads preparing the next batches while the
+                                     caller trains (0: prepared in tc_loader_next);
+                                     at most TC_LOADER_MAX_WORKERS */
   const char *transform_field;    /* field the transforms apply to; NULL: "image" */
   const tc_transform *transforms; /* applied in order; copied by create */
   int ntransforms;
@@ -334,8 +448,9 @@ typedef struct tc_batch {
 typedef struct tc_loader tc_loader;
 
 /* The loader reads `ds` (which must outlive it) and never modifies it.
- * Errors: batch_size < 1, transforms given but no such field, transform
- * shape or dtype errors, failure to start the worker thread. */
+ * Errors: batch_size < 1, num_workers out of range, transforms given but no
+ * such field, transform shape or dtype errors, a field whose images differ
+ * in size with no transform to one size, failure to start a worker. */
 tc_status tc_loader_create(const tc_dataset *ds, const tc_loader_config *cfg,
                            tc_loader **out, tc_error *err);
 
@@ -355,13 +470,16 @@ const tc_field *tc_loader_field(const tc_loader *l, const char *name);
 tc_status tc_loader_start(tc_loader *l, int64_t epoch, int64_t first_batch,
                           tc_error *err);
 
-/* The next batch of the epoch, or *batch = NULL after the last one. */
+/* The next batch of the epoch, or *batch = NULL after the last one. A
+ * sample that cannot be decoded or transformed fails this call with the
+ * message naming its file (decoded fields) or its index; the epoch goes on
+ * with the batch after. */
 tc_status tc_loader_next(tc_loader *l, const tc_batch **batch, tc_error *err);
 
 /* The sample indices of the batch last returned (batch->size of them). */
 const int64_t *tc_loader_batch_indices(const tc_loader *l);
 
-/* Stops the worker thread (waiting for the batch it is preparing) and frees
+/* Stops the workers (waiting for the batches they are preparing) and frees
  * everything. NULL is fine. */
 void tc_loader_free(tc_loader *l);
 

@@ -31,4 +31,20 @@ tc_status tc_model_write_trained(const void *model, size_t n, const char *source
                                  const tc_step *step, const uint8_t *arena,
                                  const char *out_path, tc_error *err);
 
+/* tc_model_write_trained, also setting metadata_props keys[i] = values[i]:
+ * entries of those keys are dropped and the new ones appended, the other
+ * props kept as they were. */
+tc_status tc_model_write_trained_props(const void *model, size_t n, const char *source,
+                                       const tc_step *step, const uint8_t *arena, int nprops,
+                                       const char *const *keys, const char *const *values,
+                                       const char *out_path, tc_error *err);
+
+/* The metadata_props key of a classifier's class names (an image folder's
+ * classes, written by trainc train --out and by standalone trainers, read
+ * by trainc predict): a JSON array of strings, class i at position i. */
+#define TC_MODEL_CLASS_NAMES_KEY "trainc.class_names"
+
+/* names[0..n) as a JSON array of strings, malloc'd; NULL when out of memory. */
+char *tc_model_class_names_json(const char *const *names, int n);
+
 #endif

@@ -34,7 +34,7 @@
 
 typedef struct tc_trainer_data {
   const char *format; /* "idx" or "npz"; NULL: no such split */
-  const char *path;   /* IDX images file, or the .npz archive */
+  const char *path;   /* IDX images file, the .npz archive, or the image folder root */
   const char *labels; /* IDX labels file; NULL for npz */
   const tc_transform *transforms;
   int ntransforms;

@@ -26,6 +26,7 @@ static tc_status load(const tc_trainer_data *d, const char *split, tc_dataset **
                       tc_error *err) {
   if (strcmp(d->format, "idx") == 0) return tc_dataset_load_idx(d->path, d->labels, out, err);
   if (strcmp(d->format, "npz") == 0) return tc_dataset_load_npz(d->path, out, err);
+  if (strcmp(d->format, "imagefolder") == 0) return tc_dataset_load_imagefolder(d->path, out, err);
   return tc_fail(err, TC_ERR_INPUT, "%s data: format '%s' is not supported", split, d->format);
 }
 
@@ -39,7 +40,7 @@ static tc_status make_loader(const tc_trainer_config *c, const tc_trainer_data *
       .shuffle = training && c->shuffle,
       .drop_last = training && c->drop_last,
       .seed = c->seed,
-      .background = true,
+      .num_workers = tc_loader_default_workers(),
       .transforms = d->transforms,
       .ntransforms = d->ntransforms,
   };
@@ -223,8 +224,19 @@ int tc_trainer_main(const tc_trainer_config *c, int argc, char **argv) {
     if (st || (st = write_curves(prog, metrics_path, &curves, resumed, &err))) goto fail;
   }
   if (out) {
-    if ((st = tc_model_write_trained(c->model, c->model_bytes, c->name, step, arena, out, &err)))
+    /* an image folder's class names go with the model, for trainc predict */
+    int nclasses;
+    const char *const *classes = tc_dataset_class_names(train_ds, &nclasses);
+    char *json = classes ? tc_model_class_names_json(classes, nclasses) : NULL;
+    if (classes && !json) {
+      st = tc_fail(&err, TC_ERR_INTERNAL, "out of memory");
       goto fail;
+    }
+    const char *key = TC_MODEL_CLASS_NAMES_KEY, *value = json;
+    st = tc_model_write_trained_props(c->model, c->model_bytes, c->name, step, arena,
+                                      json ? 1 : 0, &key, &value, out, &err);
+    free(json);
+    if (st) goto fail;
     fprintf(stderr, "%s: wrote %s\n", prog, out);
   }
   if (fflush(stdout) != 0) {

@@ -341,12 +341,12 @@ static tc_status same_folder(const char *model_path, const char *out_path, bool 
 
 /* ---- metadata ---------------------------------------------------------------------- */
 
-/* Sets metadata_props[TC_ONNX_TRAINED_KEY], keeping the other props. */
-static tc_status mark_trained(exporter *ex, Onnx__ModelProto *m, tc_error *err) {
-  const char *value = "trainc " TC_VERSION;
+/* Sets metadata_props[key] = value, keeping the other props. */
+static tc_status set_prop(exporter *ex, Onnx__ModelProto *m, const char *key, const char *value,
+                          tc_error *err) {
   for (size_t i = 0; i < m->n_metadata_props; i++) {
     Onnx__StringStringEntryProto *e = m->metadata_props[i];
-    if (strcmp(onnx_str(e->key), TC_ONNX_TRAINED_KEY) != 0) continue;
+    if (strcmp(onnx_str(e->key), key) != 0) continue;
     char *v = pb_strdup(ex, value);
     if (!v) return onnx_oom(&ex->c, err);
     pb_free(ex, e->value);
@@ -358,17 +358,17 @@ static tc_status mark_trained(exporter *ex, Onnx__ModelProto *m, tc_error *err) 
       ex->pa.base.alloc(ex->pa.base.allocator_data, (n + 1) * sizeof *props);
   Onnx__StringStringEntryProto *e =
       ex->pa.base.alloc(ex->pa.base.allocator_data, sizeof *e);
-  char *key = pb_strdup(ex, TC_ONNX_TRAINED_KEY);
+  char *k = pb_strdup(ex, key);
   char *v = pb_strdup(ex, value);
-  if (!props || !e || !key || !v) {
+  if (!props || !e || !k || !v) {
     pb_free(ex, props);
     pb_free(ex, e);
-    pb_free(ex, key);
+    pb_free(ex, k);
     pb_free(ex, v);
     return onnx_oom(&ex->c, err);
   }
   onnx__string_string_entry_proto__init(e);
-  e->key = key;
+  e->key = k;
   e->value = v;
   if (n) memcpy(props, m->metadata_props, n * sizeof *props);
   props[n] = e;
@@ -383,6 +383,13 @@ static tc_status mark_trained(exporter *ex, Onnx__ModelProto *m, tc_error *err) 
 tc_status tc_onnx_save_trained(const char *model_path, const char *out_path, int n,
                                const char *const *names, const void *const *data,
                                tc_error *err) {
+  return tc_onnx_save_trained_meta(model_path, out_path, n, names, data, 0, NULL, NULL, err);
+}
+
+tc_status tc_onnx_save_trained_meta(const char *model_path, const char *out_path, int n,
+                                    const char *const *names, const void *const *data,
+                                    int nprops, const char *const *keys,
+                                    const char *const *values, tc_error *err) {
   TC_ASSERT(n >= 0 && (n == 0 || (names && data)));
   exporter ex = {.c = {.path = model_path}, .out_path = out_path};
   onnx_pb_alloc_init(&ex.pa);
@@ -410,13 +417,43 @@ tc_status tc_onnx_save_trained(const char *model_path, const char *out_path, int
 
   if ((st = replace_trained(&ex, m->graph, n, names, data, err)) != TC_OK) goto cleanup;
   if (!same && (st = inline_external(&ex, m, err)) != TC_OK) goto cleanup;
-  if ((st = mark_trained(&ex, m, err)) != TC_OK) goto cleanup;
+  if ((st = set_prop(&ex, m, TC_ONNX_TRAINED_KEY, "trainc " TC_VERSION, err)) != TC_OK)
+    goto cleanup;
+  for (int i = 0; i < nprops; i++)
+    if ((st = set_prop(&ex, m, keys[i], values[i], err)) != TC_OK) goto cleanup;
   st = onnx_write_message_atomic(out_path, "trained model", &m->base, err);
 
 cleanup:
   unlend_all(&ex);
   onnx__model_proto__free_unpacked(m, &ex.pa.base);
   free(ex.lent);
+  tc_arena_free(ex.c.arena);
+  return st;
+}
+
+tc_status tc_onnx_read_prop(const char *model_path, const char *key, char **value,
+                            tc_error *err) {
+  *value = NULL;
+  exporter ex = {.c = {.path = model_path}};
+  onnx_pb_alloc_init(&ex.pa);
+  unsigned char *buf;
+  size_t size;
+  tc_status st = onnx_read_file(model_path, "ONNX model", &buf, &size, err);
+  if (st != TC_OK) return st;
+  Onnx__ModelProto *m = onnx__model_proto__unpack(&ex.pa.base, size, buf);
+  free(buf);
+  if (!m)
+    return ex.pa.failed ? onnx_oom(&ex.c, err)
+                        : tc_fail(err, TC_ERR_INPUT, "%s: not a valid ONNX model: truncated "
+                                  "or invalid protobuf (%zu bytes)", model_path, size);
+  for (size_t i = 0; i < m->n_metadata_props && !st && !*value; i++) {
+    const Onnx__StringStringEntryProto *e = m->metadata_props[i];
+    if (strcmp(onnx_str(e->key), key) != 0) continue;
+    const char *v = onnx_str(e->value);
+    if (!(*value = malloc(strlen(v) + 1))) st = onnx_oom(&ex.c, err);
+    else strcpy(*value, v);
+  }
+  onnx__model_proto__free_unpacked(m, &ex.pa.base);
   tc_arena_free(ex.c.arena);
   return st;
 }

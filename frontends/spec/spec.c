@@ -450,6 +450,8 @@ static tc_status parse_root(tc_spec_ctx *c, cJSON *root, tc_spec *s) {
   s->epochs = tc_spec_hp_int(&s->top, "epochs");
   s->shuffle = tc_spec_hp_bool(&s->top, "shuffle");
   s->drop_last = tc_spec_hp_bool(&s->top, "drop_last");
+  const tc_spec_value *nw = tc_spec_get(&s->top, "num_workers");
+  s->num_workers = nw->kind == TC_SPEC_NONE ? -1 : tc_spec_hp_int(&s->top, "num_workers");
   s->seed = tc_spec_hp_int(&s->top, "seed");
   s->log_interval = tc_spec_hp_int(&s->top, "log_interval");
   s->val_interval = tc_spec_hp_int(&s->top, "val_interval");

@@ -277,6 +277,8 @@ typedef struct tc_spec {
   int64_t epochs;            /* >= 1, default 1 */
   bool shuffle;              /* default true */
   bool drop_last;            /* default false */
+  int64_t num_workers;       /* loader threads, >= 0; -1 (null, the default):
+                                tc_loader_default_workers() */
   int64_t seed;              /* default 0 */
   int64_t log_interval;      /* optimizer steps between log lines, >= 1, default 10 */
   int64_t val_interval;      /* epochs between validations, >= 1, default 1 */

@@ -550,6 +550,8 @@ static const tc_spec_arg a_top[] = {
     {"epochs", K_INT, "1", GE(1)},
     {"shuffle", K_BOOL, "true"},
     {"drop_last", K_BOOL, "false"},
+    /* torch.utils.data.DataLoader's name; null: min(2, cores) threads */
+    {"num_workers", K_NONE | K_INT, "null", GE(0)},
     {"seed", K_INT, "0"},
     {"log_interval", K_INT, "10", GE(1)},
     {"val_interval", K_INT, "1", GE(1)},

@@ -10,7 +10,6 @@ import sys
 CASES = [
     (["--data.transforms", '[{"type": "ToTensor"}, {"type": "RandomRotation", "degrees": 5, '
       '"interpolation": "bicubic"}]'], "transforms[1] (RandomRotation)", "not supported"),
-    (["--data.train", '{"format": "csv", "path": "x.csv"}'], "csv", "not supported yet"),
     (["--loss.type", "L1Loss"], "L1Loss", "of one shape and dtype (input f32[N,10], target i64[N])"),
     (["--optimizer.param_groups", '[{"params": ["fc*"]}, {"params": ["fc1.*"]}]'],
      "$.optimizer.param_groups[1].params", "already in param_groups[0]"),

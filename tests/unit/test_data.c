@@ -1,7 +1,7 @@
 /* Unit tests of the runtime's data side: the PRNG, IDX files (the real
  * Fashion-MNIST files), NPZ archives written by numpy, corrupt inputs that
  * must fail naming the file, the loader (order, shuffling, drop_last,
- * resuming, the worker thread), ToTensor + Normalize against torch, and the
+ * resuming, worker threads), ToTensor + Normalize against torch, and the
  * JSONL metrics log.
  *
  * The NPZ archives, the corrupt files and the torch reference values are made
@@ -689,9 +689,9 @@ done:
   free(reft);
 }
 
-/* The worker thread yields the same bytes as the synchronous path, also when
- * an epoch is restarted while a batch is being prepared. */
-static void test_loader_worker(void) {
+/* Worker threads (1 to 3 of them) yield the same bytes as the synchronous
+ * path, also when an epoch is restarted while batches are being prepared. */
+static void test_loader_worker(int workers) {
   tc_dataset *ds = NULL;
   tc_error err = {{0}};
   CHECK_OK(tc_dataset_load_idx(FMNIST "t10k-images-idx3-ubyte.gz",
@@ -704,7 +704,7 @@ static void test_loader_worker(void) {
                           .transforms = ts, .ntransforms = 2};
   tc_loader *sync = NULL, *bg = NULL;
   CHECK_OK(tc_loader_create(ds, &cfg, &sync, &err), err);
-  cfg.background = true;
+  cfg.num_workers = workers;
   CHECK_OK(tc_loader_create(ds, &cfg, &bg, &err), err);
   if (!sync || !bg) goto done;
   CHECK(tc_loader_num_batches(bg) == 157);
@@ -741,7 +741,28 @@ static void test_loader_worker(void) {
     CHECK(batches == 157 && samples == 10000);
     CHECK(label_sum == 45000); /* each sample once: 1000 of each class 0..9 */
   }
-  /* a loader freed while its worker prepares a batch shuts down cleanly */
+  /* resuming mid-epoch: the ring of slots starts at the first batch */
+  {
+    const tc_batch *a = NULL, *c = NULL;
+    CHECK_OK(tc_loader_start(sync, 3, 150, &err), err);
+    CHECK_OK(tc_loader_start(bg, 3, 150, &err), err);
+    int64_t batches = 0;
+    bool same = true;
+    for (;;) {
+      CHECK_OK(tc_loader_next(sync, &a, &err), err);
+      CHECK_OK(tc_loader_next(bg, &c, &err), err);
+      if (!a || !c) {
+        same &= a == c;
+        break;
+      }
+      same &= a->index == c->index && a->size == c->size &&
+              memcmp(a->fields[0].data, c->fields[0].data,
+                     (size_t)a->size * a->fields[0].sample_bytes) == 0;
+      batches++;
+    }
+    CHECK(same && batches == 7);
+  }
+  /* a loader freed while its workers prepare batches shuts down cleanly */
   const tc_batch *b;
   CHECK_OK(tc_loader_start(bg, 9, 0, &err), err);
   CHECK_OK(tc_loader_next(bg, &b, &err), err);
@@ -800,7 +821,7 @@ int main(void) {
   test_rng();
   test_idx();
   test_loader_order();
-  test_loader_worker();
+  for (int workers = 1; workers <= 3; workers++) test_loader_worker(workers);
   test_metrics();
   if (run_generator()) {
     test_idx_generated();

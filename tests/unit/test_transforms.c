@@ -122,7 +122,7 @@ static uint8_t *epoch_bytes(const tc_dataset *ds, uint64_t seed, int64_t epoch, 
        .padding = {2, 2, 2, 2}, .padding_mode = TC_PAD_REFLECT, .nfill = 1},
       {.kind = TC_TRANSFORM_RANDOM_VERTICAL_FLIP, .p = 0.5},
       {.kind = TC_TRANSFORM_RANDOM_GRAYSCALE, .p = 0.5}};
-  tc_loader_config cfg = {.batch_size = 3, .shuffle = true, .seed = seed, .background = worker,
+  tc_loader_config cfg = {.batch_size = 3, .shuffle = true, .seed = seed, .num_workers = worker ? 2 : 0,
                           .transforms = ts, .ntransforms = 3};
   tc_error err = {{0}};
   tc_loader *l = NULL;

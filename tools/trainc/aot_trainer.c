@@ -202,10 +202,14 @@ static tc_status put_data(FILE *f, const train_setup *t, const tc_spec_dataset *
   if (st) return st;
   put_transforms(f, name, ts, nt);
   bool idx = strcmp(d->opts.type, "idx") == 0;
+  bool folder = strcmp(d->opts.type, "imagefolder") == 0;
+  if (strcmp(d->opts.type, "csv") == 0)
+    return tc_fail(err, TC_ERR_INPUT, "%s: $.data.%s: a standalone trainer (trainc build) does "
+                   "not read csv data yet (trainc train does)", t->spec->source, split);
   fprintf(f, "#define %s_DATA {.format = ", split);
   aot_c_string(f, d->opts.type);
   fputs(", .path = ", f);
-  aot_c_string(f, idx ? opt_str(d, "images") : opt_str(d, "path"));
+  aot_c_string(f, idx ? opt_str(d, "images") : folder ? opt_str(d, "root") : opt_str(d, "path"));
   fputs(", .labels = ", f);
   if (idx && opt_str(d, "labels")) aot_c_string(f, opt_str(d, "labels"));
   else fputs("NULL", f);

@@ -16,6 +16,7 @@ static const command commands[] = {
     {"eval", cmd_eval, cmd_eval_usage},
     {"inspect", cmd_inspect, cmd_inspect_usage},
     {"plot", cmd_plot, cmd_plot_usage},
+    {"predict", cmd_predict, cmd_predict_usage},
     {"run", cmd_run, cmd_run_usage},
     {"train", cmd_train, cmd_train_usage},
 };
@@ -35,6 +36,8 @@ static const char usage[] =
     "      (or test) data\n"
     "  plot METRICS.jsonl [-o CURVES.svg]\n"
     "      the training curves of a metrics log (train --metrics) as an SVG picture\n"
+    "  predict MODEL.onnx [--spec SPEC.json] IMAGE_OR_FOLDER...\n"
+    "      class and probability per image, with the spec's validation transforms\n"
     "  compile MODEL.onnx [--spec SPEC.json] -o STEP.o [--header STEP.h] [--emit ...]\n"
     "      the training step ahead of time: an object file and a C header\n"
     "  build MODEL.onnx [--spec SPEC.json] -o TRAINER\n"

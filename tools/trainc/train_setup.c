@@ -16,21 +16,43 @@
 
 /* ---- data ----------------------------------------------------------------- */
 
-static tc_status load_dataset(const tc_spec *spec, const tc_spec_dataset *d, const char *split,
-                              tc_dataset **out, tc_error *err) {
+tc_status train_setup_load_dataset(const tc_spec *spec, const tc_spec_dataset *d,
+                                   const char *split, tc_dataset **out, tc_error *err) {
   const char *format = d->opts.type;
   if (strcmp(format, "idx") == 0)
     return tc_dataset_load_idx(tc_spec_hp_str(&d->opts, "images"),
                                tc_spec_hp_str(&d->opts, "labels"), out, err);
   if (strcmp(format, "npz") == 0) return tc_dataset_load_npz(tc_spec_hp_str(&d->opts, "path"), out, err);
+  if (strcmp(format, "imagefolder") == 0)
+    return tc_dataset_load_imagefolder(tc_spec_hp_str(&d->opts, "root"), out, err);
+  if (strcmp(format, "csv") == 0) {
+    const tc_spec_value *label = tc_spec_get(&d->opts, "label");
+    bool by_name = label->kind == TC_SPEC_STRING;
+    return tc_dataset_load_csv(tc_spec_hp_str(&d->opts, "path"), by_name ? label->s : NULL,
+                               by_name ? 0 : tc_spec_hp_int(&d->opts, "label"),
+                               tc_spec_hp_bool(&d->opts, "header"), out, err);
+  }
   return tc_fail(err, TC_ERR_INPUT, "%s: $.data.%s: format '%s' is not supported yet "
-                 "(supported: idx, npz)", spec->source, split, format);
+                 "(supported: idx, npz, imagefolder, csv)", spec->source, split, format);
+}
+
+/* "trainc: train data: 120 images in 2 classes: 0 bag, 1 sneaker" for
+ * datasets with class names (the index map, as ImageFolder.class_to_idx). */
+static void print_classes(const tc_dataset *ds, const char *split) {
+  int n;
+  const char *const *names = tc_dataset_class_names(ds, &n);
+  if (!names) return;
+  fprintf(stderr, "trainc: %s data: %lld samples in %d classes:", split,
+          (long long)tc_dataset_size(ds), n);
+  for (int i = 0; i < n; i++) fprintf(stderr, "%s %d %s", i ? "," : "", i, names[i]);
+  fputc('\n', stderr);
 }
 
 static tc_status make_loader(const tc_spec *spec, const tc_spec_dataset *d, const char *split,
                              bool training, tc_dataset **ds, tc_loader **loader, tc_error *err) {
-  tc_status st = load_dataset(spec, d, split, ds, err);
+  tc_status st = train_setup_load_dataset(spec, d, split, ds, err);
   if (st) return st;
+  print_classes(*ds, split);
   tc_transform ts[32];
   int nt;
   if (d->n_transforms > 32)
@@ -41,7 +63,9 @@ static tc_status make_loader(const tc_spec *spec, const tc_spec_dataset *d, cons
       .shuffle = training && spec->shuffle,
       .drop_last = training && spec->drop_last,
       .seed = (uint64_t)spec->seed,
-      .background = true,
+      .num_workers = spec->num_workers < 0 ? tc_loader_default_workers()
+                     : spec->num_workers > TC_LOADER_MAX_WORKERS ? TC_LOADER_MAX_WORKERS
+                                                                 : (int)spec->num_workers,
       .transforms = ts,
       .ntransforms = nt,
   };
@@ -459,7 +483,22 @@ tc_status train_setup_save(const train_setup *t, const char *out_path, tc_error 
     names[n] = x->name;
     data[n++] = t->arena + x->offset;
   }
-  tc_status st = tc_onnx_save_trained(t->model_path, out_path, n, names, data, err);
+  /* the class names go with the model, for trainc predict */
+  int nclasses;
+  const char *const *classes = tc_dataset_class_names(t->train_ds, &nclasses);
+  char *json = NULL;
+  if (classes) {
+    json = tc_model_class_names_json(classes, nclasses);
+    if (!json) {
+      free(names);
+      free(data);
+      return tc_fail(err, TC_ERR_INTERNAL, "out of memory");
+    }
+  }
+  const char *key = TC_ONNX_CLASS_NAMES_KEY, *value = json;
+  tc_status st = tc_onnx_save_trained_meta(t->model_path, out_path, n, names, data,
+                                           json ? 1 : 0, &key, &value, err);
+  free(json);
   free(names);
   free(data);
   return st;

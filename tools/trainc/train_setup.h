@@ -56,6 +56,9 @@ void train_setup_use_cache(bool on);
 tc_status train_setup_emit(train_setup *t, const tc_codegen_options *o, const char *prefix,
                            tc_emit_kind kind, bool embed_weights, const char *path,
                            tc_error *err);
+/* Loads split d's dataset (any format the spec names). */
+tc_status train_setup_load_dataset(const tc_spec *spec, const tc_spec_dataset *d,
+                                   const char *split, tc_dataset **out, tc_error *err);
 /* The runtime transforms of split d (at most 32: out has room for them). */
 tc_status train_setup_transforms(const tc_spec *spec, const tc_spec_dataset *d, const char *split,
                                  tc_transform *out, int *n, tc_error *err);

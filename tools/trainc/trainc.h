@@ -8,7 +8,7 @@
  *
  * Sections, one per .c file: cli.c (messages and option parsing shared by
  * the subcommands), cmd_inspect.c, cmd_run.c, cmd_train.c, cmd_eval.c,
- * cmd_plot.c, cmd_compile.c, cmd_build.c (the last two with aot_*.c). The
+ * cmd_plot.c, cmd_predict.c, cmd_compile.c, cmd_build.c (the last two with aot_*.c). The
  * curves, the confusion matrix and the HTML report are in report.h. */
 #ifndef TRAINC_H
 #define TRAINC_H
@@ -77,6 +77,11 @@ int cmd_eval(int argc, char **argv);
 
 extern const char cmd_plot_usage[];
 int cmd_plot(int argc, char **argv);
+
+/* ---- cmd_predict.c ----------------------------------------------------------- */
+
+extern const char cmd_predict_usage[];
+int cmd_predict(int argc, char **argv);
 
 /* ---- cmd_compile.c ----------------------------------------------------------- */
 
