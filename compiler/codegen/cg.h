@@ -5,7 +5,7 @@
  *   module.c    the LLVM module: kernel bitcode, target machine, optimization
  *   loops.c     small IR-building helpers: loops, constants, kernel calls
  *   lower_elementwise.c, lower_linalg.c, lower_tensor.c, lower_train.c,
- *   lower_loss.c   per-op lowerings
+ *   lower_loss.c, lower_rnn.c   per-op lowerings
  *   emit.c      the entry function: walks the graph and calls the lowerings
  *   program.c   the tc_program API of codegen.h, and JIT (ORC LLJIT)
  *   aot.c       ahead-of-time output: object, assembly, LLVM IR files
@@ -127,6 +127,11 @@ typedef struct tc_window {
 } tc_window;
 tc_status tc_cg_read_window(tc_cg *cg, const tc_node *n, const tc_shape *x,
                             const int64_t *kernel, tc_window *w);
+
+/* ---- lower_rnn.c: the recurrent ops' scratch, for the plan ---------------- */
+
+/* Bytes of scratch an RNN, GRU, LSTM or RNN_GRAD node needs for max_batch. */
+int64_t tc_cg_rnn_scratch(const tc_node *n, int64_t max_batch);
 
 /* ---- lowerings (named by ops.def's lower column) --------------------------- */
 

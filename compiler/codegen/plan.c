@@ -31,7 +31,8 @@ static tc_status value_bytes(const tc_value *v, int64_t max_batch, int64_t *out,
 
 /* Bytes of scratch space a node's kernel needs (0 for most). Convolution
  * and its gradients unfold one image into columns; a loss kernel says what
- * it needs in its `scratch` attribute (fixed bytes, bytes per sample). */
+ * it needs in its `scratch` attribute (fixed bytes, bytes per sample); the
+ * recurrent ops keep projections and, for the gradient, every step. */
 static int64_t scratch_bytes(const tc_node *n, int64_t max_batch) {
   const tc_shape *x, *w, *y;
   const int64_t *s;
@@ -40,6 +41,11 @@ static int64_t scratch_bytes(const tc_node *n, int64_t max_batch) {
   case TC_OP_LOSS_GRAD:
     if (tc_attr_ints(n, "scratch", &s) != 2) return 0;
     return s[0] + s[1] * max_batch ? align_up(s[0] + s[1] * max_batch) : 0;
+  case TC_OP_RNN:
+  case TC_OP_GRU:
+  case TC_OP_LSTM:
+  case TC_OP_RNN_GRAD:
+    return align_up(tc_cg_rnn_scratch(n, max_batch));
   case TC_OP_CONV: /* (x, w) -> y */
     x = &n->inputs[0]->shape, w = &n->inputs[1]->shape, y = &n->outputs[0]->shape;
     break;

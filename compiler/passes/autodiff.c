@@ -20,6 +20,10 @@ static const grad_fn grad_rules[TC_OP_COUNT] = {
 #undef OP
 };
 
+static bool rule_takes_any_output(tc_op op) {
+  return op == TC_OP_RNN || op == TC_OP_GRU || op == TC_OP_LSTM;
+}
+
 static bool differentiable(const tc_value *v) { return v && tc_dtype_is_float(v->dtype); }
 
 tc_status tc_pass_autodiff(tc_graph *g, tc_value *loss, int nparams, tc_value *const *params,
@@ -83,8 +87,9 @@ tc_status tc_pass_autodiff(tc_graph *g, tc_value *loss, int nparams, tc_value *c
       any_need |= needs[j];
     }
     if (!any_dy || !any_need) continue;
-    if (!dy[0]) /* rules take dy[0]; other outputs (indices, masks) carry none */
-      continue;
+    /* rules take dy[0]; other outputs (indices, masks) carry none, except
+     * the recurrent ops' final states, whose rule takes any of them */
+    if (!dy[0] && !rule_takes_any_output(n->op)) continue;
     tb.origin = n->name;
     st = grad_rules[n->op](&tb, n, dy, needs, dx);
     if (st) goto done;

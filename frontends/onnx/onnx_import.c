@@ -382,8 +382,12 @@ static tc_status node_outputs(importer *im, const Onnx__NodeProto *np, const cha
                               tc_node *node, tc_error *err) {
   for (int i = 0; i < node->noutputs; i++) {
     const char *name = onnx_str(np->output[i]);
-    if (!name[0]) {
-      if (i == 0) return onnx_bad(&im->c, err, what, "output 0 has no name");
+    if (!name[0] && i > 0) continue;
+    if (!name[0]) { /* an unused output 0 (RNN's Y when only Y_h is wanted): a
+                       value of its own with a generated name nothing refers to */
+      tc_value *v = tc_value_new(im->g, NULL, TC_VALUE_NODE, TC_DTYPE_UNDEF);
+      if (!v) return onnx_oom(&im->c, err);
+      tc_node_set_output(node, i, v);
       continue;
     }
     if (names_get(&im->names, name))

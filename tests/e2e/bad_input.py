@@ -28,6 +28,17 @@ def relu_model(nodes=None, inputs=None, outputs=None, inits=(), opset=OPSET):
     return helper.make_model(graph, opset_imports=opset).SerializeToString()
 
 
+def gru_model(op="GRU", gates=3, **attrs):
+    """A one-node recurrent model (hidden size 4, input size 3) with W and R
+    of `gates` gates."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [5, 2, 3])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    inits = [helper.make_tensor("W", TensorProto.FLOAT, [1, gates * 4, 3], [0.0] * gates * 12),
+             helper.make_tensor("R", TensorProto.FLOAT, [1, gates * 4, 4], [0.0] * gates * 16)]
+    node = helper.make_node(op, ["x", "W", "R"], ["y"], name="gru_1", hidden_size=4, **attrs)
+    return relu_model(nodes=[node], inputs=[x], outputs=[y], inits=inits)
+
+
 def external_init(name, dims, location):
     t = TensorProto(name=name, data_type=TensorProto.FLOAT, dims=dims)
     t.data_location = TensorProto.EXTERNAL
@@ -73,6 +84,12 @@ CASES = [
      lambda: relu_model(inputs=[helper.make_tensor_value_info("x", TensorProto.FLOAT,
                                                               ["N", "seq"])]),
      ["input 'x' dimension 1 ('seq') is symbolic"]),
+    ("GRU with an unknown activation",
+     lambda: gru_model(activations=["Sigmoid", "Cube"]),
+     ["node 'gru_1' (GRU)", "activation 'Cube' is not supported"]),
+    ("LSTM whose W does not match hidden_size",
+     lambda: gru_model(op="LSTM", gates=3),
+     ["node 'gru_1' (LSTM)", "input 1 (W, 'W') has shape [1,12,3] but must be [1,16,3]"]),
     ("node input names an undefined value",
      lambda: relu_model(nodes=[helper.make_node("Add", ["x", "ghost"], ["y"], name="add_1")]),
      ["node 'add_1'", "input 1 ('ghost')"]),

@@ -57,7 +57,7 @@ static bool real_rule(tc_op op) {
 
 /* ---- cases -------------------------------------------------------------- */
 
-enum { MAX_IN = 6 };
+enum { MAX_IN = 8 };
 
 typedef enum in_kind {
   IN_END = 0, /* terminates the input list */
@@ -99,7 +99,8 @@ typedef struct gcase {
   in_spec in[MAX_IN];
   int64_t opset;       /* 0: 17 */
   const char *out;     /* preset output shape of internal ops (EXPAND) */
-  int nout;            /* outputs of the node (0: 1); only output 0 feeds the loss */
+  int nout;            /* outputs of the node (0: 1) */
+  unsigned feed;       /* bit k: output k feeds the loss (0: output 0 alone) */
   const char *note;
 } gcase;
 
@@ -123,6 +124,9 @@ typedef struct gcase {
   {.op = TC_OP_##op_, .attrs = attrs_, .in = {__VA_ARGS__}, .note = note_}
 #define CASE_NOUT(op_, nout_, note_, attrs_, ...)                                          \
   {.op = TC_OP_##op_, .attrs = attrs_, .in = {__VA_ARGS__}, .nout = nout_, .note = note_}
+#define CASE_FEED(op_, nout_, feed_, note_, attrs_, ...)                                   \
+  {.op = TC_OP_##op_, .attrs = attrs_, .in = {__VA_ARGS__}, .nout = nout_, .feed = feed_,  \
+   .note = note_}
 
 static const gcase cases[] = {
     /* numpy broadcasting, both directions, rank-0 scalars */
@@ -457,6 +461,7 @@ static const gcase cases[] = {
 #include "gradcheck_loss_class.h"
 #include "gradcheck_loss_embedding.h"
 #include "gradcheck_loss_ctc.h"
+#include "gradcheck_rnn.h"
 };
 
 enum { NCASES = (int)(sizeof cases / sizeof cases[0]) };
@@ -529,8 +534,9 @@ static void describe(const gcase *c, char *buf, size_t size) {
   if (c->note && at < size) snprintf(buf + at, size - at, " (%s)", c->note);
 }
 
-/* Attributes from "name=value ...": [a,b,...] ints, {a,b,...} floats, a
- * leading letter a string, '.'/'e' a float, else an int. */
+/* Attributes from "name=value ...": [a,b,...] ints, {a,b,...} floats,
+ * <A,B,...> strings, a leading letter a string, '.'/'e' a float, else an
+ * int. */
 static tc_status set_attrs(tc_graph *g, tc_node *n, const char *spec, tc_error *err) {
   char buf[512];
   snprintf(buf, sizeof buf, "%s", spec);
@@ -558,6 +564,19 @@ static tc_status set_attrs(tc_graph *g, tc_node *n, const char *spec, tc_error *
         p = *end == ',' ? end + 1 : end;
       }
       st = tc_attr_set_floats(g, n, name, v, count, err);
+    } else if (val[0] == '<') { /* <A,B,...> strings */
+      if (!(st = tc_attr_set_int(g, n, name, 0, err))) {
+        tc_attr *a = (tc_attr *)tc_attr_find(n, name);
+        a->kind = TC_ATTR_STRINGS;
+        a->strings = tc_arena_alloc(g->arena, sizeof(char *) * 16);
+        a->count = 0;
+        char list[256];
+        snprintf(list, sizeof list, "%s", val + 1);
+        list[strcspn(list, ">")] = 0;
+        for (char *save2, *w = strtok_r(list, ",", &save2); w && a->count < 16;
+             w = strtok_r(NULL, ",", &save2))
+          a->strings[a->count++] = tc_arena_strdup(g->arena, w);
+      }
     } else if (isalpha((unsigned char)val[0])) {
       if (!(st = tc_attr_set_int(g, n, name, 0, err))) {
         tc_attr *a = (tc_attr *)tc_attr_find(n, name);
@@ -720,20 +739,27 @@ static int run_case(const gcase *c, int index, char *msg, size_t msz) {
   }
   if (tc_pass_infer_shapes(g, &err)) goto fail;
 
-  /* loss = ReduceSum(Mul(y, R)) over every axis */
+  /* loss = sum over the outputs k that feed it of ReduceSum(Mul(y_k, R_k))
+   * over every axis */
   tc_builder tb;
   tc_builder_init(&tb, g, &err);
   g->building_phase = TC_PHASE_LOSS;
-  tc_value *R = tb_zeros(&tb, "R", TC_DTYPE_F64, &y->shape);
-  if (R)
-    for (int64_t i = 0; i < tc_shape_numel(&y->shape, 1); i++)
-      ((double *)R->data)[i] = uniform(&r, 0.5, 1.5) * (rng_next(&r) & 1 ? 1 : -1);
-  tc_value *m = tb_binary(&tb, TC_OP_MUL, y, R);
-  int64_t axes[TC_MAX_RANK];
-  for (int d = 0; d < y->shape.rank; d++) axes[d] = d;
-  tc_value *loss = tb_node(&tb, TC_OP_REDUCE_SUM, 1, &m, TC_DTYPE_F64, &(tc_shape){0});
-  tb_ints(&tb, loss, "axes", axes, y->shape.rank);
-  tb_int(&tb, loss, "keepdims", 0);
+  tc_value *loss = NULL;
+  for (int k = 0; k < nout; k++) {
+    if (!((c->feed ? c->feed : 1u) >> k & 1)) continue;
+    tc_value *yk = n->outputs[k];
+    tc_value *R = tb_zeros(&tb, tc_arena_printf(g->arena, "R%d", k), TC_DTYPE_F64, &yk->shape);
+    if (R)
+      for (int64_t i = 0; i < tc_shape_numel(&yk->shape, 1); i++)
+        ((double *)R->data)[i] = uniform(&r, 0.5, 1.5) * (rng_next(&r) & 1 ? 1 : -1);
+    tc_value *m = tb_binary(&tb, TC_OP_MUL, yk, R);
+    int64_t axes[TC_MAX_RANK];
+    for (int d = 0; d < yk->shape.rank; d++) axes[d] = d;
+    tc_value *part = tb_node(&tb, TC_OP_REDUCE_SUM, 1, &m, TC_DTYPE_F64, &(tc_shape){0});
+    tb_ints(&tb, part, "axes", axes, yk->shape.rank);
+    tb_int(&tb, part, "keepdims", 0);
+    loss = loss ? tb_binary(&tb, TC_OP_ADD, loss, part) : part;
+  }
   g->building_phase = TC_PHASE_FORWARD;
   if (tb.st) goto fail;
 
