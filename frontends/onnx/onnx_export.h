@@ -9,6 +9,7 @@
 #ifndef TC_ONNX_EXPORT_H
 #define TC_ONNX_EXPORT_H
 
+#include "onnx_import.h"
 #include "tc_status.h"
 
 /* The metadata_props key a trained model carries; its value is
@@ -42,5 +43,10 @@
 tc_status tc_onnx_save_trained(const char *model_path, const char *out_path, int n,
                                const char *const *names, const void *const *data,
                                tc_error *err);
+/* The same for a model loaded with options (tc_onnx_load_with): the
+ * external data it copies is read under the same rules. */
+tc_status tc_onnx_save_trained_with(const char *model_path, const tc_onnx_options *opts,
+                                    const char *out_path, int n, const char *const *names,
+                                    const void *const *data, tc_error *err);
 
 #endif

@@ -17,7 +17,9 @@ const char cmd_eval_usage[] =
     "validation data) with the spec's loss, in batches of batch_size, and prints\n"
     "  Eval: Loss: 0.3660 Acc:86.62% (10000 samples)\n"
     "(Acc only for classification losses with class-index targets). Without\n"
-    "--spec, MODEL's spec is MODEL with .onnx replaced by .json.\n";
+    "--spec, MODEL's spec is MODEL with .onnx replaced by .json.\n"
+    "\n"
+    "Limits:\n" CLI_LIMITS_HELP;
 
 int cmd_eval(int argc, char **argv) {
   aot_args a;
