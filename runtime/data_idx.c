@@ -88,7 +88,8 @@ static void byteswap(void *data, size_t n, size_t esize) {
     }
 }
 
-static tc_status idx_read(const char *path, idx_array *out, tc_error *err) {
+static tc_status idx_read(const char *path, tc_mem_budget *budget, idx_array *out,
+                          tc_error *err) {
   memset(out, 0, sizeof *out);
   int fd = open(path, O_RDONLY);
   if (fd < 0) return tc_fail(err, TC_ERR_INPUT, "%s: cannot open: %s", path, strerror(errno));
@@ -167,6 +168,7 @@ static tc_status idx_read(const char *path, idx_array *out, tc_error *err) {
     goto done;
   }
 
+  if ((st = tc_mem_budget_charge(budget, TC_BUDGET_DATASETS, nbytes, path, err))) goto done;
   /* Grow the buffer with the data actually read (see the file comment). */
   size_t cap = nbytes < (1u << 20) ? nbytes : (1u << 20), have = 0;
   data = malloc(cap ? cap : 1);
@@ -211,11 +213,16 @@ done:
 
 tc_status tc_dataset_load_idx(const char *images, const char *labels, tc_dataset **out,
                               tc_error *err) {
+  return tc_dataset_load_idx_within(images, labels, NULL, out, err);
+}
+
+tc_status tc_dataset_load_idx_within(const char *images, const char *labels,
+                                     tc_mem_budget *budget, tc_dataset **out, tc_error *err) {
   *out = NULL;
   idx_array im, lb = {0};
-  tc_status st = idx_read(images, &im, err);
+  tc_status st = idx_read(images, budget, &im, err);
   if (st) return st;
-  if (labels && (st = idx_read(labels, &lb, err))) goto fail;
+  if (labels && (st = idx_read(labels, budget, &lb, err))) goto fail;
   if (labels) {
     if (lb.rank != 1) {
       st = tc_fail(err, TC_ERR_INPUT,
@@ -248,6 +255,9 @@ tc_status tc_dataset_load_idx(const char *images, const char *labels, tc_dataset
   if (st) goto fail_ds;
   if (labels) {
     int64_t n = lb.dims[0];
+    if ((st = tc_mem_budget_charge(budget, TC_BUDGET_DATASETS, (uint64_t)n * sizeof(int64_t),
+                                   labels, err)))
+      goto fail_ds;
     int64_t *y = malloc((size_t)(n ? n : 1) * sizeof *y);
     if (!y) {
       st = tc_fail(err, TC_ERR_INTERNAL, "%s: out of memory", labels);

@@ -367,6 +367,11 @@ fail:
 }
 
 tc_status tc_dataset_load_npz(const char *path, tc_dataset **out, tc_error *err) {
+  return tc_dataset_load_npz_within(path, NULL, out, err);
+}
+
+tc_status tc_dataset_load_npz_within(const char *path, tc_mem_budget *budget, tc_dataset **out,
+                                     tc_error *err) {
   *out = NULL;
   zip z = {.path = path, .fd = -1, .err = err};
   z.fd = open(path, O_RDONLY);
@@ -409,10 +414,11 @@ tc_status tc_dataset_load_npz(const char *path, tc_dataset **out, tc_error *err)
                  "<name>.npy members)", m->name);
       goto done;
     }
-    unsigned char *bytes;
-    if ((st = read_member(&z, m, &bytes))) goto done;
     char label[1200];
     snprintf(label, sizeof label, "%s member %s", path, m->name);
+    if ((st = tc_mem_budget_charge(budget, TC_BUDGET_DATASETS, m->usize, label, err))) goto done;
+    unsigned char *bytes;
+    if ((st = read_member(&z, m, &bytes))) goto done;
     st = tc_npy_parse(label, bytes, (size_t)m->usize, &arrays[i], err);
     free(bytes);
     if (st) goto done;

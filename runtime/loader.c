@@ -266,6 +266,17 @@ tc_status tc_loader_create(const tc_dataset *ds, const tc_loader_config *cfg,
   if (!l->slots) goto oom;
   /* buffers: the number of samples a batch can really hold */
   int64_t cap = l->n < l->batch_size ? l->n : l->batch_size;
+  uint64_t buffers = 0;
+  for (int k = 0; k < l->nfields; k++) {
+    uint64_t bytes;
+    if (__builtin_mul_overflow((uint64_t)l->desc[k].sample_bytes, (uint64_t)cap, &bytes) ||
+        __builtin_add_overflow(buffers, bytes, &buffers))
+      goto oom;
+  }
+  if (__builtin_mul_overflow(buffers, (uint64_t)l->nslots, &buffers)) goto oom;
+  char what[600];
+  snprintf(what, sizeof what, "the batch buffers for %s", src);
+  if ((st = tc_mem_budget_charge(cfg->budget, TC_BUDGET_LOADERS, buffers, what, err))) goto fail;
   for (int s = 0; s < l->nslots; s++) {
     slot *sl = &l->slots[s];
     sl->fields = calloc((size_t)(l->nfields ? l->nfields : 1), sizeof *sl->fields);

@@ -38,6 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tc_budget.h"
 #include "tc_rng.h"
 #include "tc_status.h"
 
@@ -161,6 +162,11 @@ void tc_dataset_free(tc_dataset *ds); /* NULL is fine */
  * errors, image and label counts that differ. */
 tc_status tc_dataset_load_idx(const char *images, const char *labels, tc_dataset **out,
                               tc_error *err);
+/* The same, charging the data to `budget` (tc_budget.h; NULL: none) before
+ * allocating it. */
+tc_status tc_dataset_load_idx_within(const char *images, const char *labels,
+                                     tc_mem_budget *budget, tc_dataset **out,
+                                     tc_error *err);
 
 /* ---- NPZ (data_npz.c) ----------------------------------------------------- */
 
@@ -169,6 +175,9 @@ tc_status tc_dataset_load_idx(const char *images, const char *labels, tc_dataset
  * first axis, the same length in all of them. Errors name the archive and the
  * byte offset in it, or the member and the offset inside the member. */
 tc_status tc_dataset_load_npz(const char *path, tc_dataset **out, tc_error *err);
+/* The same, charging each member to `budget` (NULL: none) before reading it. */
+tc_status tc_dataset_load_npz_within(const char *path, tc_mem_budget *budget,
+                                     tc_dataset **out, tc_error *err);
 
 /* ---- image folders (data_imagefolder.c) ------------------------------------ */
 
@@ -432,6 +441,7 @@ typedef struct tc_loader_config {
   const char *transform_field;    /* field the transforms apply to; NULL: "image" */
   const tc_transform *transforms; /* applied in order; copied by create */
   int ntransforms;
+  tc_mem_budget *budget;   /* batch buffers are charged to it; NULL: none */
 } tc_loader_config;
 
 /* One batch: `fields` parallels tc_dataset_field_at order, each with data

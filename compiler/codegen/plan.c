@@ -18,11 +18,17 @@ enum { ALIGN = 64 };
 
 static int64_t align_up(int64_t x) { return (x + ALIGN - 1) / ALIGN * ALIGN; }
 
+/* No value, scratch block or whole arena may be larger: sizes come from the
+ * model's declared shapes, and every sum and product of them stays far
+ * from int64 overflow below this. */
+#define MAX_BYTES ((int64_t)1 << 50)
+#define MAX_ARENA_BYTES ((int64_t)1 << 52)
+
 static tc_status value_bytes(const tc_value *v, int64_t max_batch, int64_t *out,
                              tc_error *err) {
   int64_t n = tc_shape_numel(&v->shape, max_batch), bytes;
   if (n < 0 || __builtin_mul_overflow(n, (int64_t)tc_dtype_size(v->dtype), &bytes) ||
-      bytes > ((int64_t)1 << 50))
+      bytes > MAX_BYTES)
     return tc_fail(err, TC_ERR_INPUT, "value '%s' is too large for batch %lld", v->name,
                    (long long)max_batch);
   *out = align_up(bytes ? bytes : 1);
@@ -38,9 +44,14 @@ static int64_t scratch_bytes(const tc_node *n, int64_t max_batch) {
   const int64_t *s;
   switch (n->op) {
   case TC_OP_LOSS:
-  case TC_OP_LOSS_GRAD:
+  case TC_OP_LOSS_GRAD: {
     if (tc_attr_ints(n, "scratch", &s) != 2) return 0;
-    return s[0] + s[1] * max_batch ? align_up(s[0] + s[1] * max_batch) : 0;
+    int64_t b;
+    if (__builtin_mul_overflow(s[1], max_batch, &b) || __builtin_add_overflow(b, s[0], &b) ||
+        b > MAX_BYTES)
+      return INT64_MAX; /* refused by alloc_block */
+    return b ? align_up(b) : 0;
+  }
   case TC_OP_RNN:
   case TC_OP_GRU:
   case TC_OP_LSTM:
@@ -61,8 +72,13 @@ static int64_t scratch_bytes(const tc_node *n, int64_t max_batch) {
   int64_t kh = x->rank == 4 ? w->dim[2].size : 1, kw = w->dim[w->rank - 1].size;
   int64_t oh = x->rank == 4 ? y->dim[2].size : 1, ow = y->dim[y->rank - 1].size;
   int64_t groups = tc_attr_int(n, "group", 1);
-  return align_up(tc_k_conv2d_scratch(x->dim[1].size, groups, kh, kw, oh, ow) *
-                  (int64_t)tc_dtype_size(n->outputs[0]->dtype));
+  /* tc_k_conv2d_scratch's product, checked: the weight and the output are
+   * each bounded, their product is not */
+  int64_t b = x->dim[1].size / groups;
+  const int64_t factors[] = {kh, kw, oh, ow, (int64_t)tc_dtype_size(n->outputs[0]->dtype)};
+  for (int i = 0; i < 5; i++)
+    if (__builtin_mul_overflow(b, factors[i], &b) || b > MAX_BYTES) return INT64_MAX;
+  return align_up(b);
 }
 
 /* ---- the free list ---- */
@@ -74,8 +90,18 @@ typedef struct block {
 typedef struct allocator {
   block *free;
   int nfree, cap;
-  int64_t top; /* end of the highest block ever handed out */
+  int64_t top;   /* end of the highest block ever handed out */
+  bool too_big;  /* a block or the top went past MAX_BYTES / MAX_ARENA_BYTES */
 } allocator;
+
+/* Moves the top to off + size, or marks the arena too big. */
+static void grow_top(allocator *al, int64_t off, int64_t size) {
+  if (size > MAX_BYTES || __builtin_add_overflow(off, size, &al->top) ||
+      al->top > MAX_ARENA_BYTES) {
+    al->too_big = true;
+    al->top = off;
+  }
+}
 
 static int64_t alloc_block(allocator *al, int64_t size) {
   int best = -1;
@@ -87,13 +113,14 @@ static int64_t alloc_block(allocator *al, int64_t size) {
     for (int i = 0; i < al->nfree; i++)
       if (al->free[i].offset + al->free[i].size == al->top) {
         int64_t off = al->free[i].offset;
-        al->top = off + size;
+        grow_top(al, off, size);
+        if (al->too_big) return 0;
         al->free[i] = al->free[--al->nfree];
         return off;
       }
     int64_t off = al->top;
-    al->top += size;
-    return off;
+    grow_top(al, off, size);
+    return al->too_big ? 0 : off;
   }
   int64_t off = al->free[best].offset;
   al->free[best].offset += size;
@@ -209,7 +236,11 @@ tc_status tc_plan_build(const tc_graph *g, int64_t max_batch, tc_arena *a,
     int64_t bytes;
     if ((st = value_bytes(v, max_batch, &bytes, err))) goto done;
     plan->loc[v->id] = (tc_loc){.kind = TC_LOC_ARENA, .offset = top};
-    top += bytes;
+    if (__builtin_add_overflow(top, bytes, &top) || top > MAX_ARENA_BYTES) {
+      st = tc_fail(err, TC_ERR_INPUT, "%s: the model's constants exceed %lld bytes",
+                   g->source, (long long)MAX_ARENA_BYTES);
+      goto done;
+    }
   }
   plan->const_bytes = top;
   al.top = top;
@@ -297,6 +328,7 @@ tc_status tc_plan_build(const tc_graph *g, int64_t max_batch, tc_arena *a,
     }
     int64_t sb = scratch_bytes(n, max_batch);
     if (sb) plan->scratch[n->id] = alloc_block(&al, sb);
+    if (al.too_big) break; /* reported below */
     /* Release what dies here: the node's own scratch, and every root whose
      * last use is this position. */
     if (sb && !free_block(&al, plan->scratch[n->id], sb)) goto oom;
@@ -307,6 +339,12 @@ tc_status tc_plan_build(const tc_graph *g, int64_t max_batch, tc_arena *a,
       if ((st = value_bytes(v, max_batch, &bytes, err))) goto done;
       if (!free_block(&al, plan->loc[k].offset, bytes)) goto oom;
     }
+  }
+  if (al.too_big) {
+    st = tc_fail(err, TC_ERR_INPUT, "%s: the arena for batches of %lld would exceed %lld bytes "
+                 "(the declared shapes are too large)", g->source, (long long)max_batch,
+                 (long long)MAX_ARENA_BYTES);
+    goto done;
   }
   plan->arena_bytes = al.top > 0 ? al.top : ALIGN;
   goto done;

@@ -105,7 +105,7 @@ static tc_status describe(tc_program *p, const tc_graph *g, const tc_plan *plan,
   p->nnodes = g->nnodes;
   for (int i = 0; i < g->nnodes; i++) {
     const tc_node *n = g->nodes[i];
-    p->node_desc[i] = tc_node_desc((tc_graph *)g, n);
+    p->node_desc[i] = tc_node_desc_in(a, n); /* in the program's arena: g may be freed */
     if (!p->node_desc[i]) goto oom;
   }
   return TC_OK;

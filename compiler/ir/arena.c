@@ -18,13 +18,21 @@ struct tc_arena {
 };
 
 static long fail_countdown; /* 0: off; otherwise allocations left before one fails */
+static bool fail_reached;   /* the countdown ran out since the last tc_alloc_fail_at */
 
-void tc_alloc_fail_at(long n) { fail_countdown = n; }
+void tc_alloc_fail_at(long n) {
+  fail_countdown = n;
+  fail_reached = false;
+}
 
 bool tc_alloc_should_fail(void) {
   if (fail_countdown <= 0) return false;
-  return --fail_countdown == 0;
+  if (--fail_countdown) return false;
+  fail_reached = true;
+  return true;
 }
+
+bool tc_alloc_fail_reached(void) { return fail_reached; }
 
 void *tc_xmalloc(size_t size) {
   if (tc_alloc_should_fail()) return NULL;

@@ -224,8 +224,10 @@ void tc_graph_recount_uses(tc_graph *g) {
   for (int i = 0; i < g->noutputs; i++) g->outputs[i]->nuses++;
 }
 
-const char *tc_node_desc(tc_graph *g, const tc_node *n) {
+const char *tc_node_desc(tc_graph *g, const tc_node *n) { return tc_node_desc_in(g->arena, n); }
+
+const char *tc_node_desc_in(tc_arena *a, const tc_node *n) {
   const char *what = tc_op_table[n->op].onnx_name;
   if (!what[0]) what = tc_attr_string(n, "loss", tc_op_table[n->op].name);
-  return tc_arena_printf(g->arena, "'%s' (%s)", n->name, what);
+  return tc_arena_printf(a, "'%s' (%s)", n->name, what);
 }

@@ -46,6 +46,7 @@ char *tc_arena_printf(tc_arena *a, const char *fmt, ...)
  * arena and tc_xmalloc fail; 0 disables. */
 void tc_alloc_fail_at(long n);
 bool tc_alloc_should_fail(void);
+bool tc_alloc_fail_reached(void); /* the chosen allocation was reached (and failed) */
 void *tc_xmalloc(size_t size); /* malloc honouring the failure hook */
 
 /* ---- dtype.c ------------------------------------------------------------ */
@@ -241,6 +242,8 @@ void tc_graph_free(tc_graph *g);
 /* "'name' (Op)" for messages: the ONNX op type, the loss class of a LOSS
  * node, else the internal op's name; arena memory, NULL if out of memory. */
 const char *tc_node_desc(tc_graph *g, const tc_node *n);
+/* The same in arena a, for descriptions that outlive the graph. */
+const char *tc_node_desc_in(tc_arena *a, const tc_node *n);
 
 /* Creation; these return NULL only on allocation failure. */
 tc_value *tc_value_new(tc_graph *g, const char *name, tc_value_kind kind,

@@ -16,11 +16,16 @@ static tc_value *oom(tc_builder *tb) {
   return NULL;
 }
 
+/* A NULL operand is an earlier failure: a builder call (tb->st is set) or an
+ * allocation of the caller's own, such as a state name, which only memory
+ * can fail; either way the build must fail, not drop the node. */
+static tc_value *missing_operand(tc_builder *tb) { return oom(tb); }
+
 tc_value *tb_node(tc_builder *tb, tc_op op, int nin, tc_value *const *in, tc_dtype dt,
                   const tc_shape *shape) {
   if (tb->st) return NULL;
   for (int i = 0; i < nin; i++)
-    if (!in[i] && i < tc_op_table[op].min_inputs) return NULL; /* an earlier failure */
+    if (!in[i] && i < tc_op_table[op].min_inputs) return missing_operand(tb);
   tc_node *n = tc_node_new(tb->g, op, NULL, nin, 1);
   if (!n) return oom(tb);
   for (int i = 0; i < nin; i++) n->inputs[i] = in[i];
@@ -50,21 +55,24 @@ static tc_shape broadcast(const tc_shape *a, const tc_shape *b) {
 }
 
 tc_value *tb_binary(tc_builder *tb, tc_op op, tc_value *a, tc_value *b) {
-  if (tb->st || !a || !b) return NULL;
+  if (tb->st) return NULL;
+  if (!a || !b) return missing_operand(tb);
   tc_shape s = broadcast(&a->shape, &b->shape);
   tc_value *in[2] = {a, b};
   return tb_node(tb, op, 2, in, a->dtype, &s);
 }
 
 tc_value *tb_ternary(tc_builder *tb, tc_op op, tc_value *a, tc_value *b, tc_value *c) {
-  if (tb->st || !a || !b || !c) return NULL;
+  if (tb->st) return NULL;
+  if (!a || !b || !c) return missing_operand(tb);
   tc_shape ab = broadcast(&a->shape, &b->shape), s = broadcast(&ab, &c->shape);
   tc_value *in[3] = {a, b, c};
   return tb_node(tb, op, 3, in, op == TC_OP_SELECT ? b->dtype : a->dtype, &s);
 }
 
 tc_value *tb_unary(tc_builder *tb, tc_op op, tc_value *a) {
-  if (tb->st || !a) return NULL;
+  if (tb->st) return NULL;
+  if (!a) return missing_operand(tb);
   return tb_node(tb, op, 1, &a, a->dtype, &a->shape);
 }
 
@@ -96,6 +104,7 @@ tc_value *tb_scalar(tc_builder *tb, tc_dtype dt, double v) {
 }
 
 tc_value *tb_zeros(tc_builder *tb, const char *name, tc_dtype dt, const tc_shape *shape) {
+  if (!name) return missing_operand(tb); /* state is named; the name's allocation failed */
   return constant(tb, name, dt, shape, 0.0);
 }
 

@@ -11,6 +11,7 @@
 #include "passes.h"
 
 static tc_value *assign(tc_builder *tb, tc_value *dst, tc_value *src) {
+  if (!dst) return NULL; /* an earlier failure, already in tb->st */
   tc_value *in[2] = {dst, src};
   return tb_node(tb, TC_OP_ASSIGN, 2, in, dst->dtype, &dst->shape);
 }

@@ -383,15 +383,19 @@ static tc_status set_prop(exporter *ex, Onnx__ModelProto *m, const char *key, co
 tc_status tc_onnx_save_trained(const char *model_path, const char *out_path, int n,
                                const char *const *names, const void *const *data,
                                tc_error *err) {
-  return tc_onnx_save_trained_meta(model_path, out_path, n, names, data, 0, NULL, NULL, err);
+  return tc_onnx_save_trained_with(model_path, NULL, out_path, n, names, data, 0, NULL, NULL,
+                                   err);
 }
 
-tc_status tc_onnx_save_trained_meta(const char *model_path, const char *out_path, int n,
-                                    const char *const *names, const void *const *data,
-                                    int nprops, const char *const *keys,
-                                    const char *const *values, tc_error *err) {
+tc_status tc_onnx_save_trained_with(const char *model_path, const tc_onnx_options *opts,
+                                    const char *out_path, int n, const char *const *names,
+                                    const void *const *data, int nprops,
+                                    const char *const *keys, const char *const *values,
+                                    tc_error *err) {
   TC_ASSERT(n >= 0 && (n == 0 || (names && data)));
-  exporter ex = {.c = {.path = model_path}, .out_path = out_path};
+  exporter ex = {.c = {.path = model_path,
+                       .allow_external_outside = opts && opts->allow_external_outside},
+                 .out_path = out_path};
   onnx_pb_alloc_init(&ex.pa);
   Onnx__ModelProto *m = NULL;
 

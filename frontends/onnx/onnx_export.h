@@ -9,6 +9,7 @@
 #ifndef TC_ONNX_EXPORT_H
 #define TC_ONNX_EXPORT_H
 
+#include "onnx_import.h"
 #include "tc_model_write.h"
 #include "tc_status.h"
 
@@ -43,17 +44,19 @@
 tc_status tc_onnx_save_trained(const char *model_path, const char *out_path, int n,
                                const char *const *names, const void *const *data,
                                tc_error *err);
+/* The same for a model loaded with options (tc_onnx_load_with): the
+ * external data it copies is read under the same rules. Also sets
+ * metadata_props keys[i] = values[i] for i < nprops (replacing props of the
+ * same key, keeping the others). */
+tc_status tc_onnx_save_trained_with(const char *model_path, const tc_onnx_options *opts,
+                                    const char *out_path, int n, const char *const *names,
+                                    const void *const *data, int nprops,
+                                    const char *const *keys, const char *const *values,
+                                    tc_error *err);
 
 /* The metadata_props key of a classifier's class names: see
  * TC_MODEL_CLASS_NAMES_KEY in runtime/tc_model_write.h. */
 #define TC_ONNX_CLASS_NAMES_KEY TC_MODEL_CLASS_NAMES_KEY
-
-/* tc_onnx_save_trained, also setting metadata_props keys[i] = values[i]
- * (replacing props of the same key, keeping the others). */
-tc_status tc_onnx_save_trained_meta(const char *model_path, const char *out_path, int n,
-                                    const char *const *names, const void *const *data,
-                                    int nprops, const char *const *keys,
-                                    const char *const *values, tc_error *err);
 
 /* metadata_props[key] of the model at model_path, malloc'd into *value
  * (NULL if the model has no such prop). Errors: unreadable or invalid

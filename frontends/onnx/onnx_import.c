@@ -534,6 +534,11 @@ static tc_status import_model(importer *im, const Onnx__ModelProto *m, tc_error 
 }
 
 tc_status tc_onnx_load(const char *path, tc_graph **out, tc_error *err) {
+  return tc_onnx_load_with(path, NULL, out, err);
+}
+
+tc_status tc_onnx_load_with(const char *path, const tc_onnx_options *opts, tc_graph **out,
+                            tc_error *err) {
   *out = NULL;
   unsigned char *buf;
   size_t size;
@@ -551,7 +556,8 @@ tc_status tc_onnx_load(const char *path, tc_graph **out, tc_error *err) {
                                "protobuf (%zu bytes)",
                                path, size);
 
-  importer im = {.c = {.path = path}};
+  importer im = {.c = {.path = path,
+                       .allow_external_outside = opts && opts->allow_external_outside}};
   im.g = tc_graph_new(path);
   if (!im.g) {
     st = onnx_oom(&im.c, err);

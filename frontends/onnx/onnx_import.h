@@ -19,6 +19,19 @@
  * dtype or an inconsistent shape. */
 tc_status tc_onnx_load(const char *path, tc_graph **out, tc_error *err);
 
+/* How much a model may reach outside itself. */
+typedef struct tc_onnx_options {
+  /* External-data locations must resolve (symlinks followed) inside the
+   * model's folder: absolute paths, '..' and symlinks leading out are
+   * refused, so a model cannot make trainc read arbitrary files into its
+   * weights. True allows them (--allow-external-data-outside-model-dir). */
+  bool allow_external_outside;
+} tc_onnx_options;
+
+/* tc_onnx_load with options (NULL: the defaults, all false). */
+tc_status tc_onnx_load_with(const char *path, const tc_onnx_options *opts, tc_graph **out,
+                            tc_error *err);
+
 /* Reads a serialized TensorProto (the input_N.pb and output_N.pb files of the ONNX
  * backend tests).
  * Data and name are allocated in `arena`; name may be "" if the proto has

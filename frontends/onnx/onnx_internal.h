@@ -21,6 +21,7 @@
 typedef struct onnx_ctx {
   const char *path; /* the model or tensor file; external data is relative to its folder */
   tc_arena *arena;  /* receives every decoded tensor, string and list */
+  bool allow_external_outside; /* tc_onnx_options */
 } onnx_ctx;
 
 /* proto2 leaves unset strings NULL; the importer treats them as "". */

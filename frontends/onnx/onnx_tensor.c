@@ -10,6 +10,7 @@
 #include "onnx_internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -138,6 +139,8 @@ static tc_status decode_typed(const onnx_ctx *c, const Onnx__TensorProto *tp,
 
 /* ---- external data --------------------------------------------------------- */
 
+#define OUTSIDE_HINT "--allow-external-data-outside-model-dir allows it"
+
 typedef struct ext_ref {
   const char *location; /* relative to the folder of c->path */
   int64_t offset;
@@ -187,23 +190,25 @@ static tc_status ext_parse(const onnx_ctx *c, const Onnx__TensorProto *tp, const
   }
   if (!r->location || !r->location[0])
     return onnx_bad(c, err, what, "external data has no location");
+  if (c->allow_external_outside) return TC_OK;
   if (r->location[0] == '/')
     return onnx_bad(c, err, what,
                     "external data location '%s' is an absolute path; it must be "
-                    "relative to the model's folder",
+                    "relative to the model's folder (" OUTSIDE_HINT ")",
                     r->location);
   if (has_dotdot_component(r->location))
     return onnx_bad(c, err, what,
                     "external data location '%s' contains a '..' component; it must "
-                    "stay inside the model's folder",
+                    "stay inside the model's folder (" OUTSIDE_HINT ")",
                     r->location);
   return TC_OK;
 }
 
-/* The model's folder joined with `location`, malloc'd; NULL on failure. */
+/* The model's folder joined with `location` (or `location` itself if
+ * absolute), malloc'd; NULL on failure. */
 static char *ext_path(const char *model_path, const char *location) {
   const char *slash = strrchr(model_path, '/');
-  size_t dir = slash ? (size_t)(slash - model_path) + 1 : 0;
+  size_t dir = slash && location[0] != '/' ? (size_t)(slash - model_path) + 1 : 0;
   size_t loc = strlen(location);
   char *p = tc_xmalloc(dir + loc + 1);
   if (!p) return NULL;
@@ -257,6 +262,34 @@ static tc_status ext_read(const onnx_ctx *c, const char *what, const ext_ref *r,
   return TC_OK;
 }
 
+/* The file `file` (the model's folder joined with r->location) after
+ * symlinks, in `real`: it must lie inside the model's folder, also after
+ * symlinks, unless c->allow_external_outside. */
+static tc_status ext_resolve(const onnx_ctx *c, const char *what, const ext_ref *r,
+                             const char *file, char real[PATH_MAX], tc_error *err) {
+  if (!realpath(file, real))
+    return onnx_bad(c, err, what, "external data file '%s' cannot be opened: %s", file,
+                    strerror(errno));
+  if (c->allow_external_outside) return TC_OK;
+  char dir[PATH_MAX], real_dir[PATH_MAX];
+  const char *slash = strrchr(c->path, '/');
+  size_t n = !slash ? 0 : slash == c->path ? 1 : (size_t)(slash - c->path);
+  if (n >= sizeof dir) return onnx_bad(c, err, what, "the model's path is too long");
+  memcpy(dir, c->path, n);
+  strcpy(dir + n, n ? "" : ".");
+  if (!realpath(dir, real_dir))
+    return onnx_bad(c, err, what, "the model's folder '%s' cannot be resolved: %s", dir,
+                    strerror(errno));
+  size_t k = strlen(real_dir);
+  bool inside = strncmp(real, real_dir, k) == 0 && (real[k] == '/' || real_dir[k - 1] == '/');
+  if (!inside)
+    return onnx_bad(c, err, what,
+                    "external data location '%s' resolves to '%s', outside the model's "
+                    "folder '%s' (through a symbolic link) (" OUTSIDE_HINT ")",
+                    r->location, real, real_dir);
+  return TC_OK;
+}
+
 static tc_status decode_external(const onnx_ctx *c, const Onnx__TensorProto *tp,
                                  const char *what, tc_tensor *out, size_t nbytes,
                                  tc_error *err) {
@@ -265,7 +298,12 @@ static tc_status decode_external(const onnx_ctx *c, const Onnx__TensorProto *tp,
   if (st != TC_OK) return st;
   char *file = ext_path(c->path, r.location);
   if (!file) return onnx_oom(c, err);
-  int fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  char real[PATH_MAX];
+  if ((st = ext_resolve(c, what, &r, file, real, err))) {
+    free(file);
+    return st;
+  }
+  int fd = open(real, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
     st = onnx_bad(c, err, what, "external data file '%s' cannot be opened: %s", file,
                   strerror(errno));

@@ -638,7 +638,9 @@ tc_status tc_spec_parse_with_overrides(const char *json_text, const char *source
   size_t bom = strncmp(json_text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0; /* a UTF-8 BOM */
   const char *end = NULL;
   cJSON *root = cJSON_ParseWithOpts(json_text + bom, &end, 1);
-  tc_status st = root ? TC_OK : json_error(&c, json_text + bom, bom, end);
+  tc_status st = root                            ? TC_OK
+                  : spec_json_valid(json_text + bom) ? spec_oom(&c)
+                                                     : json_error(&c, json_text + bom, bom, end);
   if (st == TC_OK && !cJSON_IsObject(root)) {
     char buf[128];
     st = spec_fail(&c, NULL, "expected an object (the spec), got %s",

@@ -125,6 +125,21 @@ const spec_ovr *spec_override_of(const tc_spec_ctx *c, const cJSON *node);
  * replaced. Out of memory only fails. */
 tc_status spec_coerce(tc_spec_ctx *c, cJSON *parent, cJSON **node, unsigned jmask);
 
+/* ---- spec_paths.c -------------------------------------------------------- */
+
+/* A data path as written at node, resolved: against the spec's folder if
+ * relative (refused if it leaves that folder by '..' or a symbolic link),
+ * as given if absolute or from the command line. */
+tc_status spec_resolve_path(tc_spec_ctx *c, const cJSON *node, const char *given,
+                            const char **out);
+
+/* ---- spec_json.c --------------------------------------------------------- */
+
+/* Whether text is standard JSON that cJSON parses, given memory: when
+ * cJSON_Parse fails on text this accepts, memory ran out. Allocates
+ * nothing. */
+bool spec_json_valid(const char *text);
+
 /* ---- spec_checks.c ------------------------------------------------------- */
 
 tc_status spec_check_sgd(tc_spec_ctx *c, cJSON *obj, tc_spec_options *o);

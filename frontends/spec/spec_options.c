@@ -412,15 +412,6 @@ static tc_status fail_choice(tc_spec_ctx *c, const cJSON *node, const tc_spec_ar
 
 static bool is_integral(double x) { return x == floor(x) && fabs(x) <= 9007199254740992.0; }
 
-/* Resolves a data path against the spec's folder, unless it is absolute or
- * came from the command line (then it is relative to the current directory). */
-static const char *resolve_path(tc_spec_ctx *c, const cJSON *node, const char *given) {
-  if (given[0] == '/' || !c->base_dir || spec_override_of(c, node)) return given;
-  size_t n = strlen(c->base_dir);
-  const char *sep = n && c->base_dir[n - 1] == '/' ? "" : "/";
-  return tc_arena_printf(c->arena, "%s%s%s", c->base_dir, sep, given);
-}
-
 /* Reads *node (parent's member; parent NULL for a default's text) into v. */
 static tc_status read_value(tc_spec_ctx *c, cJSON *parent, cJSON **pnode, const tc_spec_arg *a,
                             tc_spec_value *v) {
@@ -469,10 +460,7 @@ static tc_status read_value(tc_spec_ctx *c, cJSON *parent, cJSON **pnode, const 
     v->written = tc_arena_strdup(c->arena, s);
     if (!v->written) return spec_oom(c);
     v->s = v->written;
-    if (a->flags & TC_SPEC_ARG_PATH) {
-      v->s = resolve_path(c, node, v->written);
-      if (!v->s) return spec_oom(c);
-    }
+    if (a->flags & TC_SPEC_ARG_PATH) return spec_resolve_path(c, node, v->written, &v->s);
     return TC_OK;
   }
   if (cJSON_IsArray(node) && (a->accept & TC_SPEC_A_LIST)) {

@@ -79,7 +79,13 @@ static cJSON *split_items(const char *raw) {
     while (e > b && (e[-1] == ' ' || e[-1] == '\t')) e--;
     memcpy(item, b, (size_t)(e - b));
     item[e - b] = '\0';
-    cJSON *v = cJSON_ParseWithOpts(item, NULL, 1);
+    bool json = spec_json_valid(item);
+    cJSON *v = json ? cJSON_ParseWithOpts(item, NULL, 1) : NULL;
+    if (json && !v) { /* out of memory */
+      cJSON_Delete(arr);
+      free(item);
+      return NULL;
+    }
     if (v && (cJSON_IsArray(v) || cJSON_IsObject(v))) {
       cJSON_Delete(v);
       v = NULL;
@@ -106,7 +112,11 @@ tc_status spec_coerce(tc_spec_ctx *c, cJSON *parent, cJSON **node, unsigned jmas
   o->coerced = true;
   const char *raw = (*node)->valuestring;
 
-  cJSON *j = cJSON_ParseWithOpts(raw, NULL, 1);
+  /* Checked first: cJSON would allocate on text that is not JSON, and
+   * then NULL could not say whether memory ran out. */
+  bool json = spec_json_valid(raw);
+  cJSON *j = json ? cJSON_ParseWithOpts(raw, NULL, 1) : NULL;
+  if (json && !j) return spec_oom(c);
   if (j && (json_type_of(j) & jmask)) {
     replace(o, parent, node, j);
     return TC_OK;

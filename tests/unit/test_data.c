@@ -812,6 +812,38 @@ static void test_metrics(void) {
   EXPECT_ERROR(tc_metrics_open(bad, false, &m, &err), err, bad, "cannot open");
 }
 
+/* ---- the --max-memory budget (mem_budget.c) ---- */
+
+static void test_mem_budget(void) {
+  uint64_t v = 0;
+  CHECK(tc_mem_size_parse("2G", &v) && v == 2ull << 30);
+  CHECK(tc_mem_size_parse("512M", &v) && v == 512ull << 20);
+  CHECK(tc_mem_size_parse("512MiB", &v) && v == 512ull << 20);
+  CHECK(tc_mem_size_parse("64k", &v) && v == 64ull << 10);
+  CHECK(tc_mem_size_parse("1.5G", &v) && v == 3ull << 29);
+  CHECK(tc_mem_size_parse("1048576", &v) && v == 1048576);
+  CHECK(tc_mem_size_parse("100B", &v) && v == 100);
+  CHECK(!tc_mem_size_parse("", &v) && !tc_mem_size_parse("G", &v) &&
+        !tc_mem_size_parse("-1G", &v) && !tc_mem_size_parse("0", &v) &&
+        !tc_mem_size_parse("12Q", &v) && !tc_mem_size_parse("2GG", &v) &&
+        !tc_mem_size_parse("1e30", &v) && !tc_mem_size_parse("nan", &v));
+
+  tc_mem_budget b = {.cap = 1000, .name = "--max-memory 1000"};
+  tc_error err = {{0}};
+  CHECK(tc_mem_budget_charge(&b, TC_BUDGET_DATASETS, 600, "a.npz", &err) == TC_OK);
+  CHECK(tc_mem_budget_charge(&b, TC_BUDGET_LOADERS, 300, "buffers", &err) == TC_OK);
+  CHECK(tc_mem_budget_charge(&b, TC_BUDGET_ARENA, 101, "the arena", &err) == TC_ERR_INPUT &&
+        strstr(err.msg, "--max-memory 1000: the arena (101 B) would bring the run to 1001 B, "
+                        "over the cap of 1000 B (already reserved: datasets 600 B, loader "
+                        "buffers 300 B, arena 0 B)"));
+  CHECK(b.used[TC_BUDGET_ARENA] == 0); /* a refused charge reserves nothing */
+  CHECK(tc_mem_budget_charge(&b, TC_BUDGET_ARENA, 100, "the arena", &err) == TC_OK);
+  CHECK(tc_mem_budget_charge(&b, TC_BUDGET_ARENA, UINT64_MAX, "x", &err) == TC_ERR_INPUT);
+  CHECK(tc_mem_budget_charge(NULL, TC_BUDGET_ARENA, UINT64_MAX, "x", &err) == TC_OK);
+  tc_mem_budget none = {0}; /* no cap: only counts */
+  CHECK(tc_mem_budget_charge(&none, TC_BUDGET_ARENA, UINT64_MAX / 2, "x", &err) == TC_OK);
+}
+
 int main(void) {
   snprintf(tmpdir, sizeof tmpdir, "/tmp/tc_test_data_XXXXXX");
   if (!mkdtemp(tmpdir)) {
@@ -823,6 +855,7 @@ int main(void) {
   test_loader_order();
   for (int workers = 1; workers <= 3; workers++) test_loader_worker(workers);
   test_metrics();
+  test_mem_budget();
   if (run_generator()) {
     test_idx_generated();
     test_idx_errors();

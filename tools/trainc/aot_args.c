@@ -28,6 +28,10 @@ int aot_parse(int argc, char **argv, const char *usage, const aot_option *opts, 
       a->spec_path = v;
       continue;
     }
+    if ((m = cli_limits_option(argc, argv, &i, usage))) {
+      if (m < 0) return TC_ERR_USAGE;
+      continue;
+    }
     for (int k = 0; k < nopts && !m; k++) {
       if (opts[k].flag) {
         if (strcmp(argv[i], opts[k].name) == 0) {

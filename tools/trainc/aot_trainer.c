@@ -345,7 +345,8 @@ tc_status aot_build_trainer(train_setup *t, const aot_trainer_options *o, const 
   co.max_batch = spec->batch_size;
   if ((st = train_setup_emit(t, &co, "step", TC_EMIT_OBJ, true, obj, err)) ||
       (st = aot_write_header(t, "step", true, hdr, err)) ||
-      (st = tc_onnx_save_trained(t->model_path, model, 0, NULL, NULL, err)) ||
+      (st = tc_onnx_save_trained_with(t->model_path, &train_setup_get_limits()->onnx, model, 0,
+                                      NULL, NULL, 0, NULL, NULL, err)) ||
       (st = write_text(blob, blob_src, err)) || (st = write_main(t, main_c, err)))
     goto done;
   char incflag[PATH_MAX + 4], dirflag[PATH_MAX + 4];

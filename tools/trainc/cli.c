@@ -3,6 +3,8 @@
  * option matching. */
 #include "trainc.h"
 
+#include "train_setup.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -52,6 +54,29 @@ int cli_option(int argc, char **argv, int *i, const char *name, const char *usag
     return -1;
   }
   *value = argv[++*i];
+  return 1;
+}
+
+int cli_limits_option(int argc, char **argv, int *i, const char *usage) {
+  train_setup_limits l = *train_setup_get_limits();
+  const char *v;
+  int m;
+  if (strcmp(argv[*i], "--allow-external-data-outside-model-dir") == 0) {
+    l.onnx.allow_external_outside = true;
+  } else if ((m = cli_option(argc, argv, i, "--max-memory", usage, &v))) {
+    if (m < 0) return -1;
+    static char name[64];
+    if (!tc_mem_size_parse(v, &l.max_memory)) {
+      cli_usage_error(usage, "--max-memory: expected a size such as 2G, 512M or 1048576, "
+                      "got '%s'", v);
+      return -1;
+    }
+    snprintf(name, sizeof name, "--max-memory %.40s", v);
+    l.max_memory_name = name;
+  } else {
+    return 0;
+  }
+  train_setup_set_limits(&l);
   return 1;
 }
 

@@ -22,7 +22,9 @@ const char cmd_eval_usage[] =
     "the accuracy of each class (correct / samples of that class) and the\n"
     "confusion matrix (rows: true class, columns: predicted class: the argmax\n"
     "of the model's output). Without --spec, MODEL's spec is MODEL with .onnx\n"
-    "replaced by .json.\n";
+    "replaced by .json.\n"
+    "\n"
+    "Limits:\n" CLI_LIMITS_HELP;
 
 int cmd_eval(int argc, char **argv) {
   aot_args a;

@@ -21,11 +21,15 @@ const char cmd_inspect_usage[] =
     "                      imported graph, \"all\" for after every pass)\n"
     "  --print-llvm        compile the forward pass for the host CPU and print\n"
     "                      the optimized LLVM IR instead\n"
-    "  -h, --help          this help\n";
+    "  -h, --help          this help\n"
+    "  --allow-external-data-outside-model-dir\n"
+    "                      let the model's external data be an absolute path or\n"
+    "                      lead out of its folder ('..', symbolic links)\n";
 
 int cmd_inspect(int argc, char **argv) {
   const char *model = NULL, *print_after = NULL;
   bool options_done = false, print_llvm = false;
+  tc_onnx_options onnx_opts = {0};
   for (int i = 1; i < argc; i++) {
     const char *arg = argv[i];
     if (!options_done && arg[0] == '-' && arg[1] != '\0') {
@@ -39,6 +43,10 @@ int cmd_inspect(int argc, char **argv) {
       }
       if (strcmp(arg, "--print-llvm") == 0) {
         print_llvm = true;
+        continue;
+      }
+      if (strcmp(arg, "--allow-external-data-outside-model-dir") == 0) {
+        onnx_opts.allow_external_outside = true;
         continue;
       }
       int m = cli_option(argc, argv, &i, "--print-after", cmd_inspect_usage, &print_after);
@@ -62,7 +70,7 @@ int cmd_inspect(int argc, char **argv) {
 
   tc_error err = {{0}};
   tc_graph *g = NULL;
-  tc_status st = tc_onnx_load(model, &g, &err);
+  tc_status st = tc_onnx_load_with(model, &onnx_opts, &g, &err);
   if (st) return cli_report(st, &err);
   st = tc_run_forward_pipeline(g, print_after, stdout, &err);
   if (st == TC_OK && print_llvm) {

@@ -20,6 +20,7 @@
 #include "onnx_import.h"
 #include "passes.h"
 #include "tc_npy.h"
+#include "train_setup.h"
 
 const char cmd_run_usage[] =
     "usage: trainc run MODEL.onnx --input NAME=FILE.npy ... --output-dir DIR\n"
@@ -34,7 +35,7 @@ const char cmd_run_usage[] =
     "  --output-dir DIR       where the outputs go (created if missing)\n"
     "  --batch-max N          compile for batches up to N (default: the batch of\n"
     "                         the inputs)\n"
-    "  -h, --help             this help\n";
+    "  -h, --help             this help\n" CLI_LIMITS_HELP;
 
 /* One --input. */
 typedef struct run_input {
@@ -88,6 +89,8 @@ static int parse_args(int argc, char **argv, run_args *a) {
           return cli_usage_error(cmd_run_usage, "input '%.*s' is given twice", (int)n, v);
         }
       a->inputs[a->ninputs++] = (run_input){name, eq + 1, {0}};
+    } else if ((m = cli_limits_option(argc, argv, &i, cmd_run_usage))) {
+      if (m < 0) return TC_ERR_USAGE;
     } else if ((m = cli_option(argc, argv, &i, "--output-dir", cmd_run_usage, &v))) {
       if (m < 0) return TC_ERR_USAGE;
       a->output_dir = v;
@@ -177,7 +180,8 @@ static tc_status check_input(const char *name, tc_dtype dtype, const tc_shape *s
 }
 
 /* Binds --input flags to graph inputs, reads the arrays, derives the batch. */
-static tc_status bind_inputs(const tc_graph *g, run_args *a, int64_t *batch, tc_error *err) {
+static tc_status bind_inputs(const tc_graph *g, run_args *a, tc_mem_budget *budget,
+                             int64_t *batch, tc_error *err) {
   for (int i = 0; i < a->ninputs; i++) {
     bool found = false;
     for (int k = 0; k < g->ninputs && !found; k++)
@@ -203,7 +207,14 @@ static tc_status bind_inputs(const tc_graph *g, run_args *a, int64_t *batch, tc_
                      v->name);
   }
   for (int i = 0; i < a->ninputs; i++) {
-    tc_status st = tc_npy_read(a->inputs[i].path, &a->inputs[i].array, err);
+    /* the file's size bounds the array read from it */
+    struct stat sb;
+    tc_status st;
+    if (stat(a->inputs[i].path, &sb) == 0 &&
+        (st = tc_mem_budget_charge(budget, TC_BUDGET_DATASETS, (uint64_t)sb.st_size,
+                                   a->inputs[i].path, err)))
+      return st;
+    st = tc_npy_read(a->inputs[i].path, &a->inputs[i].array, err);
     if (st) return tc_fail_context(err, st, "input '%s'", a->inputs[i].name);
   }
   *batch = 0;
@@ -270,11 +281,13 @@ typedef struct run_state {
 } run_state;
 
 static tc_status run(run_args *a, run_state *s, tc_error *err) {
-  tc_status st = tc_onnx_load(a->model, &s->g, err);
+  tc_status st = tc_onnx_load_with(a->model, &train_setup_get_limits()->onnx, &s->g, err);
   if (st) return st;
   if ((st = tc_run_forward_pipeline(s->g, NULL, NULL, err))) return st;
   int64_t batch;
-  if ((st = bind_inputs(s->g, a, &batch, err))) return st;
+  const train_setup_limits *lim = train_setup_get_limits();
+  tc_mem_budget budget = {.cap = lim->max_memory, .name = lim->max_memory_name};
+  if ((st = bind_inputs(s->g, a, &budget, &batch, err))) return st;
   if (a->batch_max && a->batch_max < batch)
     return tc_fail(err, TC_ERR_USAGE,
                    "--batch-max %" PRId64 " is smaller than the batch %" PRId64
@@ -313,6 +326,9 @@ static tc_status run(run_args *a, run_state *s, tc_error *err) {
     if (numel < 0 || __builtin_mul_overflow((size_t)numel, tc_dtype_size(d->dtype), &bytes))
       return tc_fail(err, TC_ERR_INPUT, "output '%s' is too large for batch %" PRId64,
                      d->name, batch);
+    char what[300];
+    snprintf(what, sizeof what, "output '%.200s'", d->name);
+    if ((st = tc_mem_budget_charge(&budget, TC_BUDGET_LOADERS, bytes, what, err))) return st;
     if (!(s->out_ptrs[i] = malloc(bytes ? bytes : 1)))
       return tc_fail(err, TC_ERR_INTERNAL, "out of memory for output '%s' (%zu bytes)",
                      d->name, bytes);
@@ -320,6 +336,8 @@ static tc_status run(run_args *a, run_state *s, tc_error *err) {
 
   size_t arena_bytes = tc_program_arena_bytes(s->prog);
   size_t rounded = (arena_bytes + 63) / 64 * 64;
+  if ((st = tc_mem_budget_charge(&budget, TC_BUDGET_ARENA, rounded, "the arena", err)))
+    return st;
   if (!(s->arena = aligned_alloc(64, rounded ? rounded : 64)))
     return tc_fail(err, TC_ERR_INTERNAL, "out of memory for the %zu-byte arena", arena_bytes);
   tc_program_init_arena(s->prog, s->arena);

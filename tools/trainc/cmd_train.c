@@ -56,7 +56,9 @@ const char cmd_train_usage[] =
     "\n"
     "The compiled step is cached (TRAINC_CACHE_DIR, else $XDG_CACHE_HOME/trainc or\n"
     "~/.cache/trainc) and reused when the same code would be generated again;\n"
-    "  --no-cache                  compile without reading or writing the cache\n";
+    "  --no-cache                  compile without reading or writing the cache\n"
+    "\n"
+    "Limits:\n" CLI_LIMITS_HELP;
 
 /* models/x.onnx -> models/x.json */
 static char *default_spec(const char *model) {
@@ -171,6 +173,8 @@ int cmd_train(int argc, char **argv) {
     } else if ((m = cli_option(argc, argv, &i, "--report", cmd_train_usage, &v))) {
       if (m < 0) { rc = TC_ERR_USAGE; goto done; }
       report_path = v;
+    } else if ((m = cli_limits_option(argc, argv, &i, cmd_train_usage))) {
+      if (m < 0) { rc = TC_ERR_USAGE; goto done; }
     } else if (strcmp(argv[i], "--resume") == 0) {
       resume = true;
     } else if (strcmp(argv[i], "--no-cache") == 0) {

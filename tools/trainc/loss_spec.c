@@ -55,6 +55,7 @@ tc_status tc_loss_desc_from_spec(const tc_spec *spec, const tc_graph *g, tc_loss
   const tc_spec_loss *l = &spec->loss;
   d->type = l->opts.type;
   d->where = tc_arena_printf(g->arena, "%s: $.loss", spec->source);
+  if (!d->where) return tc_fail(err, TC_ERR_INTERNAL, "out of memory");
   if (l->n_tensors > TC_LOSS_MAX_TENSORS || l->opts.n > TC_LOSS_MAX_OPTIONS)
     return tc_fail(err, TC_ERR_INTERNAL, "loss %s has too many arguments", d->type);
   for (int i = 0; i < l->n_tensors; i++) {

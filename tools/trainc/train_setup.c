@@ -14,16 +14,21 @@
 #include "sched_config.h"
 #include "onnx_import.h"
 
+/* The command line's limits for the runs of this process. */
+static train_setup_limits limits;
+
 /* ---- data ----------------------------------------------------------------- */
 
 tc_status train_setup_load_dataset(const tc_spec *spec, const tc_spec_dataset *d,
-                                   const char *split, tc_dataset **out, tc_error *err) {
+                                   const char *split, tc_mem_budget *budget, tc_dataset **out,
+                                   tc_error *err) {
   const char *format = d->opts.type;
   if (strcmp(format, "idx") == 0)
-    return tc_dataset_load_idx(tc_spec_hp_str(&d->opts, "images"),
-                               tc_spec_hp_str(&d->opts, "labels"), out, err);
-  if (strcmp(format, "npz") == 0) return tc_dataset_load_npz(tc_spec_hp_str(&d->opts, "path"), out, err);
-  if (strcmp(format, "imagefolder") == 0)
+    return tc_dataset_load_idx_within(tc_spec_hp_str(&d->opts, "images"),
+                                      tc_spec_hp_str(&d->opts, "labels"), budget, out, err);
+  if (strcmp(format, "npz") == 0)
+    return tc_dataset_load_npz_within(tc_spec_hp_str(&d->opts, "path"), budget, out, err);
+  if (strcmp(format, "imagefolder") == 0) /* decoded batch by batch: the loader's charge */
     return tc_dataset_load_imagefolder(tc_spec_hp_str(&d->opts, "root"), out, err);
   if (strcmp(format, "csv") == 0) {
     const tc_spec_value *label = tc_spec_get(&d->opts, "label");
@@ -49,8 +54,9 @@ static void print_classes(const tc_dataset *ds, const char *split) {
 }
 
 static tc_status make_loader(const tc_spec *spec, const tc_spec_dataset *d, const char *split,
-                             bool training, tc_dataset **ds, tc_loader **loader, tc_error *err) {
-  tc_status st = train_setup_load_dataset(spec, d, split, ds, err);
+                             bool training, tc_mem_budget *budget, tc_dataset **ds,
+                             tc_loader **loader, tc_error *err) {
+  tc_status st = train_setup_load_dataset(spec, d, split, budget, ds, err);
   if (st) return st;
   print_classes(*ds, split);
   tc_transform ts[32];
@@ -68,6 +74,7 @@ static tc_status make_loader(const tc_spec *spec, const tc_spec_dataset *d, cons
                                                                  : (int)spec->num_workers,
       .transforms = ts,
       .ntransforms = nt,
+      .budget = budget,
   };
   if ((st = tc_loader_create(*ds, &cfg, loader, err)))
     return tc_fail_context(err, st, "%s: $.data.%s", spec->source, split);
@@ -309,15 +316,17 @@ tc_status train_setup_prepare(const char *model_path, const tc_spec *spec,
   *out = t;
   t->spec = spec;
   t->model_path = model_path;
+  t->budget = (tc_mem_budget){.cap = limits.max_memory, .name = limits.max_memory_name};
   tc_status st;
   if (!spec->data.train)
     return tc_fail(err, TC_ERR_INPUT, "%s: $.data.train: no training data", spec->source);
-  if ((st = make_loader(spec, spec->data.train, "train", true, &t->train_ds, &t->train_loader, err)))
+  if ((st = make_loader(spec, spec->data.train, "train", true, &t->budget, &t->train_ds,
+                        &t->train_loader, err)))
     return st;
-  if (spec->data.valid &&
-      (st = make_loader(spec, spec->data.valid, "valid", false, &t->valid_ds, &t->valid_loader, err)))
+  if (spec->data.valid && (st = make_loader(spec, spec->data.valid, "valid", false, &t->budget,
+                                            &t->valid_ds, &t->valid_loader, err)))
     return st;
-  if ((st = tc_onnx_load(model_path, &t->graph, err))) return st;
+  if ((st = tc_onnx_load_with(model_path, &limits.onnx, &t->graph, err))) return st;
   tc_graph *g = t->graph;
   if ((st = tc_run_forward_pipeline(g, NULL, NULL, err))) return st;
 
@@ -400,6 +409,10 @@ static bool cache_on = true;
 
 void train_setup_use_cache(bool on) { cache_on = on; }
 
+void train_setup_set_limits(const train_setup_limits *l) { limits = *l; }
+
+const train_setup_limits *train_setup_get_limits(void) { return &limits; }
+
 const char *train_setup_cache_dir(void) {
   static char dir[1024];
   if (!cache_on) return NULL;
@@ -436,6 +449,9 @@ tc_status train_setup_create(const char *model_path, const tc_spec *spec,
   if ((st = tc_program_compile_entries(t->graph, &o, t->entries, 5, &t->program, err))) return st;
   cache_note(t->program);
   if ((st = describe_step(t, err))) return st;
+  if ((st = tc_mem_budget_charge(&t->budget, TC_BUDGET_ARENA, t->step.arena_bytes,
+                                 "the training arena", err)))
+    return st;
   t->arena = malloc(t->step.arena_bytes);
   if (!t->arena) return tc_fail(err, TC_ERR_INTERNAL, "out of memory for a %zu-byte arena",
                                 t->step.arena_bytes);
@@ -496,8 +512,8 @@ tc_status train_setup_save(const train_setup *t, const char *out_path, tc_error 
     }
   }
   const char *key = TC_ONNX_CLASS_NAMES_KEY, *value = json;
-  tc_status st = tc_onnx_save_trained_meta(t->model_path, out_path, n, names, data,
-                                           json ? 1 : 0, &key, &value, err);
+  tc_status st = tc_onnx_save_trained_with(t->model_path, &limits.onnx, out_path, n, names,
+                                           data, json ? 1 : 0, &key, &value, err);
   free(json);
   free(names);
   free(data);

@@ -4,6 +4,7 @@
 #define TRAIN_SETUP_H
 
 #include "codegen.h"
+#include "onnx_import.h"
 #include "passes.h"
 #include "spec.h"
 #include "tc_data.h"
@@ -24,6 +25,8 @@ typedef struct train_setup {
   int acc_output, acc_target;             /* -1 without accuracy */
   tc_entry entries[5];                    /* train_step, grad_step, apply_update,
                                              eval_step, infer (tc_step's order) */
+  tc_mem_budget budget;                   /* what the datasets, loaders and arena
+                                             reserved, against --max-memory */
 } train_setup;
 
 /* Data, the training graph, bindings and entry points: everything but the
@@ -46,6 +49,15 @@ const char *train_setup_cache_dir(void);
 /* Turns the compile cache off (or back on) for later train_setup_create
  * calls in this process: `trainc train --no-cache`. */
 void train_setup_use_cache(bool on);
+/* What the command line allows later train_setup_* calls (cli.c sets it). */
+typedef struct train_setup_limits {
+  uint64_t max_memory;         /* datasets + loader buffers + arena, bytes; 0: no cap */
+  const char *max_memory_name; /* "--max-memory 2G", starts the message of a run that
+                                  does not fit */
+  tc_onnx_options onnx;        /* --allow-external-data-outside-model-dir */
+} train_setup_limits;
+void train_setup_set_limits(const train_setup_limits *l);
+const train_setup_limits *train_setup_get_limits(void);
 
 /* Ahead of time, after train_setup_prepare: writes the step's code for
  * o's target to `path` with entry symbols "<prefix>_train_step", ... and,
@@ -56,9 +68,11 @@ void train_setup_use_cache(bool on);
 tc_status train_setup_emit(train_setup *t, const tc_codegen_options *o, const char *prefix,
                            tc_emit_kind kind, bool embed_weights, const char *path,
                            tc_error *err);
-/* Loads split d's dataset (any format the spec names). */
+/* Loads split d's dataset (any format the spec names), charging `budget`
+ * (NULL: no cap) for what it holds in memory. */
 tc_status train_setup_load_dataset(const tc_spec *spec, const tc_spec_dataset *d,
-                                   const char *split, tc_dataset **out, tc_error *err);
+                                   const char *split, tc_mem_budget *budget, tc_dataset **out,
+                                   tc_error *err);
 /* The runtime transforms of split d (at most 32: out has room for them). */
 tc_status train_setup_transforms(const tc_spec *spec, const tc_spec_dataset *d, const char *split,
                                  tc_transform *out, int *n, tc_error *err);

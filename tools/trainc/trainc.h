@@ -49,6 +49,21 @@ bool cli_is_help(const char *arg);
 /* Parses a positive decimal integer in full; false for anything else. */
 bool cli_parse_positive(const char *s, int64_t *out);
 
+/* The options that limit what a run may do, shared by the subcommands that
+ * load a model:
+ *   --max-memory SIZE   cap on datasets + loader buffers + arena ("2G", "512M")
+ *   --allow-external-data-outside-model-dir
+ * Matches argv[*i] like cli_option and records the limit (train_setup.h,
+ * train_setup_set_limits). */
+int cli_limits_option(int argc, char **argv, int *i, const char *usage);
+/* The help text of those options. */
+#define CLI_LIMITS_HELP                                                               \
+  "  --max-memory SIZE      refuse, before allocating, datasets + batch buffers +\n"   \
+  "                         arena larger than SIZE (2G, 512M; default: no cap)\n"     \
+  "  --allow-external-data-outside-model-dir\n"                                       \
+  "                         let the model's external data be an absolute path or\n"   \
+  "                         lead out of its folder ('..', symbolic links)\n"
+
 /* Writes, flushes and checks stdout; TC_ERR_INTERNAL (with a message) if the
  * results could not be written. */
 int cli_finish_stdout(void);
