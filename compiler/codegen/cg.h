@@ -128,6 +128,18 @@ typedef struct tc_window {
 tc_status tc_cg_read_window(tc_cg *cg, const tc_node *n, const tc_shape *x,
                             const int64_t *kernel, tc_window *w);
 
+/* ---- lower_elementwise.c, lower_activation.c: scalar code of fused loops -- */
+
+/* A call of LLVM intrinsic `name` overloaded on type t. */
+LLVMValueRef tc_cg_intrinsic(tc_cg *cg, const char *name, LLVMTypeRef t, LLVMValueRef *args,
+                             int nargs);
+/* A call of math kernel `base` ("tc_k_exp") in dtype t's precision. */
+LLVMValueRef tc_cg_math(tc_cg *cg, const char *base, tc_dtype t, LLVMValueRef *args,
+                        int nargs);
+/* The value of an activation, rounding, comparison or logic node from its
+ * loaded operands x (input 0) and y (input 1, or NULL). */
+LLVMValueRef tc_cg_activation(tc_cg *cg, const tc_node *n, LLVMValueRef x, LLVMValueRef y);
+
 /* ---- lowerings (named by ops.def's lower column) --------------------------- */
 
 #define OP(e, onnx, min_in, max_in, min_out, max_out, family, shape, lower, grad) \

@@ -70,9 +70,9 @@ tc_status tc_pass_autodiff(tc_graph *g, tc_value *loss, int nparams, tc_value *c
                              loss->dtype, &loss->shape);
   for (int i = nn - 1; i >= 0 && !tb.st; i--) {
     tc_node *n = forward[i];
-    tc_value *dy[8] = {0}, *dx[64] = {0};
+    tc_value *dy[64] = {0}, *dx[64] = {0};
     bool needs[64] = {0}, any_dy = false, any_need = false;
-    for (int j = 0; j < n->noutputs && j < 8; j++)
+    for (int j = 0; j < n->noutputs && j < 64; j++)
       if (n->outputs[j] && n->outputs[j]->id < nv && gradof[n->outputs[j]->id]) {
         dy[j] = gradof[n->outputs[j]->id];
         any_dy = true;
@@ -83,8 +83,9 @@ tc_status tc_pass_autodiff(tc_graph *g, tc_value *loss, int nparams, tc_value *c
       any_need |= needs[j];
     }
     if (!any_dy || !any_need) continue;
-    if (!dy[0]) /* rules take dy[0]; other outputs (indices, masks) carry none */
-      continue;
+    /* rules take dy[0]; other outputs (indices, masks) carry none, except
+     * Split's, every one of which is a part of its input */
+    if (!dy[0] && n->op != TC_OP_SPLIT) continue;
     tb.origin = n->name;
     st = grad_rules[n->op](&tb, n, dy, needs, dx);
     if (st) goto done;
