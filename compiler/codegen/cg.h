@@ -133,6 +133,18 @@ tc_status tc_cg_read_window(tc_cg *cg, const tc_node *n, const tc_shape *x,
 /* Bytes of scratch an RNN, GRU, LSTM or RNN_GRAD node needs for max_batch. */
 int64_t tc_cg_rnn_scratch(const tc_node *n, int64_t max_batch);
 
+/* ---- lower_elementwise.c, lower_activation.c: scalar code of fused loops -- */
+
+/* A call of LLVM intrinsic `name` overloaded on type t. */
+LLVMValueRef tc_cg_intrinsic(tc_cg *cg, const char *name, LLVMTypeRef t, LLVMValueRef *args,
+                             int nargs);
+/* A call of math kernel `base` ("tc_k_exp") in dtype t's precision. */
+LLVMValueRef tc_cg_math(tc_cg *cg, const char *base, tc_dtype t, LLVMValueRef *args,
+                        int nargs);
+/* The value of an activation, rounding, comparison or logic node from its
+ * loaded operands x (input 0) and y (input 1, or NULL). */
+LLVMValueRef tc_cg_activation(tc_cg *cg, const tc_node *n, LLVMValueRef x, LLVMValueRef y);
+
 /* ---- lowerings (named by ops.def's lower column) --------------------------- */
 
 #define OP(e, onnx, min_in, max_in, min_out, max_out, family, shape, lower, grad) \

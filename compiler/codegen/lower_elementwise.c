@@ -34,6 +34,7 @@ static bool op_reads_input(const tc_node *n, int j) {
   case TC_OP_DROPOUT: return j == 0;
   case TC_OP_ASSIGN: return j == 1; /* input 0 is only the destination */
   case TC_OP_CONSTANT_OF_SHAPE: return false; /* input 0 only gave the shape */
+  case TC_OP_EXPAND_TO: return j == 0; /* input 1 is the shape */
   default: return true;
   }
 }
@@ -155,6 +156,17 @@ static LLVMValueRef math(tc_cg *cg, const char *base, tc_dtype t, LLVMValueRef *
   return tc_cg_call(cg, name, args, nargs);
 }
 
+/* The two above for lower_activation.c (cg.h). */
+LLVMValueRef tc_cg_intrinsic(tc_cg *cg, const char *name, LLVMTypeRef t, LLVMValueRef *args,
+                             int nargs) {
+  return intrinsic(cg, name, t, args, nargs);
+}
+
+LLVMValueRef tc_cg_math(tc_cg *cg, const char *base, tc_dtype t, LLVMValueRef *args,
+                        int nargs) {
+  return math(cg, base, t, args, nargs);
+}
+
 /* Converts scalar x of dtype `from` to dtype `to` (ONNX Cast semantics). */
 static LLVMValueRef convert(tc_cg *cg, LLVMValueRef x, tc_dtype from, tc_dtype to) {
   if (from == to) return x;
@@ -247,6 +259,19 @@ static LLVMValueRef fill_value(const tc_node *n, LLVMTypeRef lt_) {
   }
 }
 
+/* max(x, y) (or min): x if it beats y or is NaN, else y (NaN if y is), as
+ * torch.maximum/minimum; integers compare with their signedness. */
+static LLVMValueRef pick(tc_cg *cg, tc_dtype t, bool max, LLVMValueRef x, LLVMValueRef y) {
+  if (!tc_dtype_is_float(t)) {
+    LLVMValueRef beats = max ? lt(cg, t, y, x) : lt(cg, t, x, y);
+    return LLVMBuildSelect(cg->b, beats, x, y, "");
+  }
+  LLVMRealPredicate p = max ? LLVMRealOGT : LLVMRealOLT;
+  LLVMValueRef take_x = LLVMBuildOr(cg->b, LLVMBuildFCmp(cg->b, p, x, y, ""),
+                                    LLVMBuildFCmp(cg->b, LLVMRealUNO, x, x, ""), "");
+  return LLVMBuildSelect(cg->b, take_x, x, y, "");
+}
+
 /* The scalar value of n's output 0 at the current loop position. */
 static LLVMValueRef emit_node(ew *e, const tc_node *n) {
   tc_cg *cg = e->cg;
@@ -319,12 +344,28 @@ static LLVMValueRef emit_node(ew *e, const tc_node *n) {
     return intrinsic(cg, "llvm.fma", lt_, args, 3);
   }
   case TC_OP_MAX:
-  case TC_OP_MIN: { /* x if x beats y or is NaN, else y (NaN if y is) */
-    LLVMRealPredicate p = n->op == TC_OP_MAX ? LLVMRealOGT : LLVMRealOLT;
-    LLVMValueRef take_x = LLVMBuildOr(cg->b, LLVMBuildFCmp(cg->b, p, x, y, ""),
-                                      LLVMBuildFCmp(cg->b, LLVMRealUNO, x, x, ""), "");
-    return LLVMBuildSelect(cg->b, take_x, x, y, "");
+  case TC_OP_MIN: return pick(cg, t, n->op == TC_OP_MAX, x, y);
+  case TC_OP_MAX_N:
+  case TC_OP_MIN_N:
+  case TC_OP_SUM:
+  case TC_OP_MEAN: { /* a left fold over the inputs */
+    for (int j = 1; j < n->ninputs; j++) {
+      if (j > 1) y = operand(e, n, j);
+      if (n->op == TC_OP_MAX_N || n->op == TC_OP_MIN_N)
+        x = pick(cg, t, n->op == TC_OP_MAX_N, x, y);
+      else
+        x = fl ? LLVMBuildFAdd(cg->b, x, y, "") : LLVMBuildAdd(cg->b, x, y, "");
+    }
+    if (n->op == TC_OP_MEAN) x = LLVMBuildFDiv(cg->b, x, LLVMConstReal(lt_, n->ninputs), "");
+    return x;
   }
+  case TC_OP_SOFTPLUS: case TC_OP_SOFTSIGN: case TC_OP_ELU: case TC_OP_SELU: case TC_OP_CELU:
+  case TC_OP_HARD_SIGMOID: case TC_OP_HARD_SWISH: case TC_OP_THRESHOLDED_RELU: case TC_OP_PRELU:
+  case TC_OP_SIN: case TC_OP_COS: case TC_OP_FLOOR: case TC_OP_CEIL: case TC_OP_ROUND:
+  case TC_OP_LESS: case TC_OP_GREATER: case TC_OP_LESS_EQUAL: case TC_OP_GREATER_EQUAL:
+  case TC_OP_NOT: case TC_OP_AND: case TC_OP_OR: case TC_OP_XOR:
+    return tc_cg_activation(cg, n, x, y);
+  case TC_OP_EXPAND_TO: return x;
   case TC_OP_SELECT:
   case TC_OP_WHERE: {
     tc_dtype ct = n->inputs[0]->dtype;
@@ -392,6 +433,9 @@ static bool handles_integers(tc_op op) {
   case TC_OP_ABS: case TC_OP_RELU: case TC_OP_CLIP: case TC_OP_CAST: case TC_OP_DROPOUT:
   case TC_OP_IDENTITY: case TC_OP_SIGN: case TC_OP_ASSIGN: case TC_OP_EXPAND:
   case TC_OP_SELECT: case TC_OP_WHERE: case TC_OP_EQUAL: case TC_OP_CONSTANT_OF_SHAPE:
+  case TC_OP_LESS: case TC_OP_GREATER: case TC_OP_LESS_EQUAL: case TC_OP_GREATER_EQUAL:
+  case TC_OP_NOT: case TC_OP_AND: case TC_OP_OR: case TC_OP_XOR:
+  case TC_OP_MAX_N: case TC_OP_MIN_N: case TC_OP_SUM: case TC_OP_EXPAND_TO:
     return true;
   default:
     return false;

@@ -21,7 +21,7 @@ static const grad_fn grad_rules[TC_OP_COUNT] = {
 };
 
 static bool rule_takes_any_output(tc_op op) {
-  return op == TC_OP_RNN || op == TC_OP_GRU || op == TC_OP_LSTM;
+  return op == TC_OP_RNN || op == TC_OP_GRU || op == TC_OP_LSTM || op == TC_OP_SPLIT;
 }
 
 static bool differentiable(const tc_value *v) { return v && tc_dtype_is_float(v->dtype); }
@@ -74,9 +74,9 @@ tc_status tc_pass_autodiff(tc_graph *g, tc_value *loss, int nparams, tc_value *c
                              loss->dtype, &loss->shape);
   for (int i = nn - 1; i >= 0 && !tb.st; i--) {
     tc_node *n = forward[i];
-    tc_value *dy[8] = {0}, *dx[64] = {0};
+    tc_value *dy[64] = {0}, *dx[64] = {0};
     bool needs[64] = {0}, any_dy = false, any_need = false;
-    for (int j = 0; j < n->noutputs && j < 8; j++)
+    for (int j = 0; j < n->noutputs && j < 64; j++)
       if (n->outputs[j] && n->outputs[j]->id < nv && gradof[n->outputs[j]->id]) {
         dy[j] = gradof[n->outputs[j]->id];
         any_dy = true;
@@ -88,7 +88,8 @@ tc_status tc_pass_autodiff(tc_graph *g, tc_value *loss, int nparams, tc_value *c
     }
     if (!any_dy || !any_need) continue;
     /* rules take dy[0]; other outputs (indices, masks) carry none, except
-     * the recurrent ops' final states, whose rule takes any of them */
+     * the recurrent ops' final states and Split's parts, whose rules take any
+     * of them */
     if (!dy[0] && !rule_takes_any_output(n->op)) continue;
     tb.origin = n->name;
     st = grad_rules[n->op](&tb, n, dy, needs, dx);

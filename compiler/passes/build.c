@@ -70,6 +70,13 @@ tc_value *tb_ternary(tc_builder *tb, tc_op op, tc_value *a, tc_value *b, tc_valu
   return tb_node(tb, op, 3, in, op == TC_OP_SELECT ? b->dtype : a->dtype, &s);
 }
 
+tc_value *tb_compare(tc_builder *tb, tc_op op, tc_value *a, tc_value *b) {
+  if (tb->st || !a || !b) return NULL;
+  tc_shape s = broadcast(&a->shape, &b->shape);
+  tc_value *in[2] = {a, b};
+  return tb_node(tb, op, 2, in, TC_DTYPE_BOOL, &s);
+}
+
 tc_value *tb_unary(tc_builder *tb, tc_op op, tc_value *a) {
   if (tb->st) return NULL;
   if (!a) return missing_operand(tb);

@@ -176,6 +176,8 @@ tc_value *tb_node(tc_builder *tb, tc_op op, int nin, tc_value *const *in, tc_dty
 /* Broadcasting elementwise ops: the output shape is inferred numpy-style. */
 tc_value *tb_binary(tc_builder *tb, tc_op op, tc_value *a, tc_value *b);
 tc_value *tb_unary(tc_builder *tb, tc_op op, tc_value *a);
+/* Comparisons (LESS, GREATER, EQUAL, ...): a broadcast bool result. */
+tc_value *tb_compare(tc_builder *tb, tc_op op, tc_value *a, tc_value *b);
 /* FMA (a * b + c) and SELECT (a != 0 ? b : c), broadcasting all three. */
 tc_value *tb_ternary(tc_builder *tb, tc_op op, tc_value *a, tc_value *b, tc_value *c);
 tc_value *tb_scalar(tc_builder *tb, tc_dtype dt, double v); /* a rank-0 constant */

@@ -81,6 +81,8 @@ typedef enum range {
   R_DISTINCT, /* a shuffled grid with spacing 0.1 (jitter +-0.02): no ties for MaxPool */
   R_PROB,     /* class probabilities along axis 1 (CE probability targets) */
   R_FIXED,    /* every element = value */
+  R_WIDE,     /* [-4, 4] at least 0.05 from every multiple of 0.5 (the kinks
+                 of Elu, HardSwish, HardSigmoid, Floor, Round, ... the cases use) */
 } range;
 
 typedef struct in_spec {
@@ -101,6 +103,8 @@ typedef struct gcase {
   const char *out;     /* preset output shape of internal ops (EXPAND) */
   int nout;            /* outputs of the node (0: 1) */
   unsigned feed;       /* bit k: output k feeds the loss (0: output 0 alone) */
+  bool zero_grad;      /* a piecewise-constant op: analytic and numeric gradients
+                          must both be exactly 0 */
   const char *note;
 } gcase;
 
@@ -127,6 +131,11 @@ typedef struct gcase {
 #define CASE_FEED(op_, nout_, feed_, note_, attrs_, ...)                                   \
   {.op = TC_OP_##op_, .attrs = attrs_, .in = {__VA_ARGS__}, .nout = nout_, .feed = feed_,  \
    .note = note_}
+#define CASE_SPLIT(nout_, opset_, attrs_, ...)                                              \
+  {.op = TC_OP_SPLIT, .attrs = attrs_, .in = {__VA_ARGS__}, .opset = opset_, .nout = nout_, \
+   .feed = (1u << (nout_)) - 1}
+#define CASE_ZERO(op_, ...) {.op = TC_OP_##op_, .attrs = "", .in = {__VA_ARGS__}, .zero_grad = true}
+#define PFIX(s, v) {s, IN_PARAM, R_FIXED, v, NULL}
 
 static const gcase cases[] = {
     /* numpy broadcasting, both directions, rank-0 scalars */
@@ -215,6 +224,74 @@ static const gcase cases[] = {
     CASE(WHERE, "", BOOLS("2x1x3", 1, 1, 0, 0, 1, 0), P("4x1", R_ANY), K("1", R_ANY)),
     CASE_NOTE(WHERE, "one value on both sides", "", BOOLS("2x3", 0, 1, 1, 0, 1, 0),
               P("2x3", R_ANY), SAME(1)),
+
+    /* activations: values away from the kinks (R_WIDE), default and
+     * explicit attributes; Softplus also above PyTorch's threshold 20 */
+    CASE(SOFTPLUS, "", P("2x3x4", R_LOGIT)),
+    CASE_NOTE(SOFTPLUS, "x > 20: the identity", "", PFIX("3", 25.0)),
+    CASE(SOFTSIGN, "", P("2x3x4", R_WIDE)),
+    CASE(ELU, "", P("2x3x4", R_WIDE)),
+    CASE(ELU, "alpha=0.5", P("7", R_WIDE)),
+    CASE(SELU, "", P("2x3x4", R_WIDE)),
+    CASE(SELU, "alpha=1.5 gamma=2.0", P("7", R_WIDE)),
+    CASE(CELU, "", P("2x3x4", R_WIDE)),
+    CASE(CELU, "alpha=2.0", P("7", R_WIDE)),
+    CASE(HARD_SIGMOID, "", P("2x3x4", R_WIDE)),
+    CASE(HARD_SIGMOID, "alpha=0.25 beta=0.5", P("2x3x4", R_WIDE)),
+    CASE(HARD_SIGMOID, "alpha=0.5 beta=0.25", P("7", R_WIDE)),
+    CASE(HARD_SWISH, "", P("2x3x4", R_WIDE)),
+    CASE(THRESHOLDED_RELU, "", P("2x3x4", R_WIDE)),
+    CASE(THRESHOLDED_RELU, "alpha=-0.5", P("7", R_WIDE)),
+    /* PRelu: the slope broadcast from the right ([C,1,1] of NCHW), scalar */
+    CASE(PRELU, "", P("2x3x4", R_WIDE), P("2x3x4", R_ANY)),
+    CASE(PRELU, "", P("2x3x2x2", R_WIDE), P("3x1x1", R_ANY)),
+    CASE(PRELU, "", P("2x3", R_WIDE), P("3", R_ANY)),
+    CASE(PRELU, "", P("2x3", R_WIDE), P("1", R_ANY)),
+    CASE_NOTE(PRELU, "constant slope", "", P("4x3", R_WIDE), K("", R_ANY)),
+    CASE(SIN, "", P("2x3x4", R_WIDE)),
+    CASE(COS, "", P("2x3x4", R_WIDE)),
+    /* piecewise constant: PyTorch's gradient is exactly zero */
+    CASE_ZERO(FLOOR, P("2x3x4", R_WIDE)),
+    CASE_ZERO(CEIL, P("2x3x4", R_WIDE)),
+    CASE_ZERO(ROUND, P("2x3x4", R_WIDE)),
+    CASE_ZERO(SIGN, P("2x3x4", R_WIDE)),
+
+    /* variadic Max/Min/Sum/Mean: one to three inputs, broadcasting; the
+     * same value twice is a tie in every element, whose two halves add up */
+    CASE(MAX_N, "", P("2x3", R_DISTINCT), P("2x3", R_DISTINCT)),
+    CASE(MAX_N, "", P("2x3x4", R_DISTINCT), P("3x1", R_DISTINCT), P("4", R_DISTINCT)),
+    CASE(MAX_N, "", P("3", R_ANY)),
+    CASE_NOTE(MAX_N, "a tie everywhere", "", P("2x3", R_ANY), SAME(0)),
+    CASE(MIN_N, "", P("2x3", R_DISTINCT), P("2x3", R_DISTINCT)),
+    CASE(MIN_N, "", P("2x1", R_DISTINCT), P("2x3", R_DISTINCT), P("", R_ANY)),
+    CASE_NOTE(MIN_N, "a tie everywhere", "", P("2x3", R_ANY), SAME(0), P("2x3", R_DISTINCT)),
+    CASE(SUM, "", P("2x3", R_ANY)),
+    CASE(SUM, "", P("2x3x4", R_ANY), P("3x1", R_ANY), P("", R_ANY)),
+    CASE(MEAN, "", P("2x3", R_ANY), P("2x3", R_ANY)),
+    CASE(MEAN, "", P("2x1", R_ANY), P("3", R_ANY), P("2x3", R_ANY)),
+
+    /* Expand, Tile, Split, Pad */
+    CASE(EXPAND_TO, "", P("3x1", R_ANY), I64("3", 2, 1, 4)),
+    CASE(EXPAND_TO, "", P("2x1", R_ANY), I64("1", 3)),
+    CASE(EXPAND_TO, "", P("", R_ANY), I64("2", 2, 3)),
+    CASE(TILE, "", P("2x3", R_ANY), I64("2", 2, 1)),
+    CASE(TILE, "", P("2x1x3", R_ANY), I64("3", 1, 3, 2)),
+    CASE(TILE, "", P("3", R_ANY), I64("1", 1)),
+    CASE_SPLIT(3, 17, "axis=1", P("2x6", R_ANY), I64("3", 1, 3, 2)),
+    CASE_SPLIT(2, 17, "", P("4x3", R_ANY)),
+    CASE_SPLIT(2, 11, "axis=-1 split=[2,1]", P("2x2x3", R_ANY)),
+    CASE_SPLIT(3, 18, "axis=0 num_outputs=3", P("5x2", R_ANY)),
+    CASE_NOUT(SPLIT, 3, "only output 0 used", "axis=1", P("2x6", R_ANY)),
+    CASE(PAD, "", P("2x3", R_ANY), I64("4", 1, 0, 2, 1)),
+    CASE(PAD, "mode=constant", P("2x3", R_ANY), I64("4", 0, 2, 1, 0), K("", R_ANY)),
+    CASE_NOTE(PAD, "negative pads crop", "", P("3x4", R_ANY), I64("4", -1, 1, 1, -2)),
+    CASE(PAD, "mode=reflect", P("2x3x4", R_ANY), I64("6", 0, 1, 3, 0, 2, 2)),
+    CASE_NOTE(PAD, "pads beyond the length reflect again", "mode=reflect", P("3", R_ANY),
+              I64("2", 5, 4)),
+    CASE(PAD, "mode=edge", P("2x3", R_ANY), I64("4", 1, 2, 2, 3)),
+    CASE_OPSET(PAD, 18, "mode=edge", P("2x3x4", R_ANY), I64("2", 2, 1), NONE, I64("1", -1)),
+    CASE_OPSET(PAD, 10, "pads=[1,1,0,2] mode=reflect", P("3x3", R_ANY)),
+    CASE_OPSET(PAD, 10, "pads=[0,1,1,0] value=1.5", P("2x2", R_ANY)),
 
     /* Gemm: transposes, alpha/beta, bias [N], [M,1], [M,N], [1], scalar */
     CASE(GEMM, "", P("3x4", R_ANY), P("4x5", R_ANY)),
@@ -610,6 +687,10 @@ static void fill_float(const in_spec *in, const tc_shape *s, double *d, rng *r) 
     case R_NZ: x = uniform(r, 0.5, 2) * (rng_next(r) & 1 ? 1 : -1); break;
     case R_LOGIT: x = uniform(r, -2, 2); break;
     case R_FIXED: x = in->value; break;
+    case R_WIDE:
+      do x = uniform(r, -4, 4);
+      while (fabs(2 * x - nearbyint(2 * x)) < 0.1);
+      break;
     default: x = 0; break; /* R_DISTINCT, R_PROB below */
     }
     d[i] = x;
@@ -649,6 +730,16 @@ static void index_text(const tc_shape *s, int64_t flat, char *buf, size_t size) 
 }
 
 /* ---- one case ------------------------------------------------------------ */
+
+/* ReduceSum(Mul(y, R)) over every axis */
+static tc_value *weighted_sum(tc_builder *tb, tc_value *y, tc_value *R) {
+  tc_value *m = tb_binary(tb, TC_OP_MUL, y, R);
+  int64_t axes[TC_MAX_RANK];
+  for (int d = 0; d < y->shape.rank; d++) axes[d] = d;
+  tc_value *s = tb_node(tb, TC_OP_REDUCE_SUM, 1, &m, TC_DTYPE_F64, &(tc_shape){0});
+  tb_ints(tb, s, "axes", axes, y->shape.rank);
+  return tb_int(tb, s, "keepdims", 0);
+}
 
 enum { SAMPLES = 30 };
 
@@ -752,12 +843,7 @@ static int run_case(const gcase *c, int index, char *msg, size_t msz) {
     if (R)
       for (int64_t i = 0; i < tc_shape_numel(&yk->shape, 1); i++)
         ((double *)R->data)[i] = uniform(&r, 0.5, 1.5) * (rng_next(&r) & 1 ? 1 : -1);
-    tc_value *m = tb_binary(&tb, TC_OP_MUL, yk, R);
-    int64_t axes[TC_MAX_RANK];
-    for (int d = 0; d < yk->shape.rank; d++) axes[d] = d;
-    tc_value *part = tb_node(&tb, TC_OP_REDUCE_SUM, 1, &m, TC_DTYPE_F64, &(tc_shape){0});
-    tb_ints(&tb, part, "axes", axes, yk->shape.rank);
-    tb_int(&tb, part, "keepdims", 0);
+    tc_value *part = weighted_sum(&tb, yk, R);
     loss = loss ? tb_binary(&tb, TC_OP_ADD, loss, part) : part;
   }
   g->building_phase = TC_PHASE_FORWARD;
@@ -853,7 +939,7 @@ static int run_case(const gcase *c, int index, char *msg, size_t msz) {
       checked++;
       nonzero += num != 0;
       if (diff / tol > margin) margin = diff / tol;
-      if (!(diff <= tol)) {
+      if (c->zero_grad ? ana != 0 || num != 0 : !(diff <= tol)) {
         bad++;
         double excess = isnan(diff) ? INFINITY : diff / tol;
         if (excess > worst) {
@@ -869,6 +955,8 @@ static int run_case(const gcase *c, int index, char *msg, size_t msz) {
   }
   if (bad) {
     snprintf(msg, msz, "%s (%d of %d checked elements off)", worst_msg, bad, checked);
+  } else if (c->zero_grad) {
+    snprintf(msg, msz, "%d elements, every gradient exactly 0", checked);
   } else if (!nonzero) { /* a check that cannot fail checks nothing */
     snprintf(msg, msz, "every numeric derivative is 0: the case does not test the rule");
     bad = 1;

@@ -37,6 +37,26 @@ double tc_k_sigmoid(double x);
 double tc_k_erf(double x);
 double tc_k_pow(double x, double y);
 
+/* ---- trig.c ---------------------------------------------------------------
+ * Sin and Cos (f32: libm's double functions rounded once; not vectorized). */
+float tc_k_sinf(float x);
+float tc_k_cosf(float x);
+double tc_k_sin(double x);
+double tc_k_cos(double x);
+
+/* ---- pad.c -----------------------------------------------------------------
+ * Pad over any rank: output element i reads input element src(i) per axis,
+ * src = i - begins[axis] mapped by mode (0 constant: outside the input the
+ * element is *value; 1 reflect: mirrored without repeating the edge, as
+ * numpy's "reflect"; 2 edge: clamped). in_dims/out_dims have rank entries.
+ * pad_grad is the adjoint: dx = 0, then dx[src(i)] += dy[i]. */
+void tc_k_pad(const void *x, void *y, int64_t elem_bytes, int32_t rank, const int64_t *in_dims,
+              const int64_t *out_dims, const int64_t *begins, int32_t mode, const void *value);
+void tc_k_pad_grad_f32(const float *dy, float *dx, int32_t rank, const int64_t *in_dims,
+                       const int64_t *out_dims, const int64_t *begins, int32_t mode);
+void tc_k_pad_grad_f64(const double *dy, double *dx, int32_t rank, const int64_t *in_dims,
+                       const int64_t *out_dims, const int64_t *begins, int32_t mode);
+
 /* ---- matmul.c --------------------------------------------------------------
  * Batched, broadcasting matrix product:
  *   for every batch index b (row-major over batch_dims[0..batch_rank)):
