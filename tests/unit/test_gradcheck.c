@@ -80,6 +80,7 @@ typedef enum range {
   R_DISTINCT, /* a shuffled grid with spacing 0.1 (jitter +-0.02): no ties for MaxPool */
   R_PROB,     /* class probabilities along axis 1 (CE probability targets) */
   R_FIXED,    /* every element = value */
+  R_ZEROS,    /* [-1, 1] with exact zeros at flat indices divisible by 5 or 7 (ReduceProd) */
 } range;
 
 typedef struct in_spec {
@@ -438,6 +439,9 @@ static const gcase cases[] = {
 #include "gradcheck_loss_class.h"
 #include "gradcheck_loss_embedding.h"
 #include "gradcheck_loss_ctc.h"
+
+    /* normalizations, ConvTranspose, the other reductions, TopK, CumSum, Trilu */
+#include "gradcheck_norm_reduce.h"
 };
 
 enum { NCASES = (int)(sizeof cases / sizeof cases[0]) };
@@ -572,6 +576,7 @@ static void fill_float(const in_spec *in, const tc_shape *s, double *d, rng *r) 
     case R_NZ: x = uniform(r, 0.5, 2) * (rng_next(r) & 1 ? 1 : -1); break;
     case R_LOGIT: x = uniform(r, -2, 2); break;
     case R_FIXED: x = in->value; break;
+    case R_ZEROS: x = i % 5 == 0 || i % 7 == 0 ? 0.0 : uniform(r, -1, 1); break;
     default: x = 0; break; /* R_DISTINCT, R_PROB below */
     }
     d[i] = x;
