@@ -33,7 +33,6 @@ static bool op_reads_input(const tc_node *n, int j) {
   switch (n->op) {
   case TC_OP_DROPOUT: return j == 0;
   case TC_OP_ASSIGN: return j == 1; /* input 0 is only the destination */
-  case TC_OP_CONSTANT_OF_SHAPE: return false; /* input 0 only gave the shape */
   case TC_OP_EXPAND_TO: return j == 0; /* input 1 is the shape */
   default: return true;
   }
@@ -237,28 +236,6 @@ static LLVMValueRef lt(tc_cg *cg, tc_dtype t, LLVMValueRef a, LLVMValueRef b) {
   return LLVMBuildICmp(cg->b, tc_dtype_is_signed(t) ? LLVMIntSLT : LLVMIntULT, a, b, "");
 }
 
-/* ConstantOfShape's element: its `value` attribute, float32 0 without one
- * (the shape rule checked it holds one element of the output's dtype). */
-static LLVMValueRef fill_value(const tc_node *n, LLVMTypeRef lt_) {
-  const tc_attr *a = tc_attr_find(n, "value");
-  tc_dtype t = n->outputs[0]->dtype;
-  if (!a) return LLVMConstNull(lt_);
-  const void *d = a->t->data;
-  switch (t) {
-  case TC_DTYPE_F32: return LLVMConstReal(lt_, *(const float *)d);
-  case TC_DTYPE_F64: return LLVMConstReal(lt_, *(const double *)d);
-  case TC_DTYPE_BOOL: case TC_DTYPE_U8: return LLVMConstInt(lt_, *(const uint8_t *)d, 0);
-  case TC_DTYPE_I8: return LLVMConstInt(lt_, (uint64_t)*(const int8_t *)d, 1);
-  case TC_DTYPE_U16: return LLVMConstInt(lt_, *(const uint16_t *)d, 0);
-  case TC_DTYPE_I16: return LLVMConstInt(lt_, (uint64_t)*(const int16_t *)d, 1);
-  case TC_DTYPE_U32: return LLVMConstInt(lt_, *(const uint32_t *)d, 0);
-  case TC_DTYPE_I32: return LLVMConstInt(lt_, (uint64_t)*(const int32_t *)d, 1);
-  case TC_DTYPE_U64: return LLVMConstInt(lt_, *(const uint64_t *)d, 0);
-  case TC_DTYPE_I64: return LLVMConstInt(lt_, (uint64_t)*(const int64_t *)d, 1);
-  default: return LLVMConstNull(lt_);
-  }
-}
-
 /* max(x, y) (or min): x if it beats y or is NaN, else y (NaN if y is), as
  * torch.maximum/minimum; integers compare with their signedness. */
 static LLVMValueRef pick(tc_cg *cg, tc_dtype t, bool max, LLVMValueRef x, LLVMValueRef y) {
@@ -293,7 +270,6 @@ static LLVMValueRef emit_node(ew *e, const tc_node *n) {
   }
   case TC_OP_ASSIGN: return operand(e, n, 1);
   case TC_OP_DROPOUT_MASK: return dropout_mask(e, n, lt_);
-  case TC_OP_CONSTANT_OF_SHAPE: return fill_value(n, lt_);
   default: break;
   }
   LLVMValueRef x = operand(e, n, 0), y = NULL;
@@ -432,7 +408,7 @@ static bool handles_integers(tc_op op) {
   case TC_OP_ADD: case TC_OP_SUB: case TC_OP_MUL: case TC_OP_DIV: case TC_OP_NEG:
   case TC_OP_ABS: case TC_OP_RELU: case TC_OP_CLIP: case TC_OP_CAST: case TC_OP_DROPOUT:
   case TC_OP_IDENTITY: case TC_OP_SIGN: case TC_OP_ASSIGN: case TC_OP_EXPAND:
-  case TC_OP_SELECT: case TC_OP_WHERE: case TC_OP_EQUAL: case TC_OP_CONSTANT_OF_SHAPE:
+  case TC_OP_SELECT: case TC_OP_WHERE: case TC_OP_EQUAL:
   case TC_OP_LESS: case TC_OP_GREATER: case TC_OP_LESS_EQUAL: case TC_OP_GREATER_EQUAL:
   case TC_OP_NOT: case TC_OP_AND: case TC_OP_OR: case TC_OP_XOR:
   case TC_OP_MAX_N: case TC_OP_MIN_N: case TC_OP_SUM: case TC_OP_EXPAND_TO:

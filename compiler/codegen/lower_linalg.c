@@ -3,6 +3,7 @@
  * batch is a runtime value, so most kernel arguments are constants that
  * LLVM propagates into the (inlined) kernels. */
 #include "cg.h"
+#include "kernels_reduce_ext.h"
 
 #include <string.h>
 
@@ -185,8 +186,6 @@ tc_status tc_lower_pool(tc_cg *cg, const tc_node *n, int index) {
   tc_window w;
   tc_status st = tc_cg_read_window(cg, n, &x->shape, kernel, &w);
   if (st) return st;
-  if (ind && tc_attr_int(n, "storage_order", 0) != 0)
-    return unsupported(cg, n, "Indices with storage_order 1");
   int sp = w.spatial;
   int64_t H = sp == 2 ? x->shape.dim[2].size : 1, W = x->shape.dim[x->shape.rank - 1].size;
   int64_t OH = sp == 2 ? y->shape.dim[2].size : 1, OW = y->shape.dim[y->shape.rank - 1].size;
@@ -199,6 +198,11 @@ tc_status tc_lower_pool(tc_cg *cg, const tc_node *n, int index) {
         tc_cg_i64(cg, w.s[1]), tc_cg_i64(cg, w.p0[0]), tc_cg_i64(cg, w.p0[1]),
         tc_cg_i64(cg, w.d[0]), tc_cg_i64(cg, w.d[1])};
     tc_cg_call(cg, tc_cg_kernel_name(cg, "tc_k_maxpool2d", y->dtype), args, 16);
+    if (ind && tc_attr_int(n, "storage_order", 0) == 1) {
+      LLVMValueRef conv[4] = {tc_cg_ptr(cg, ind), tc_cg_numel(cg, &y->shape, 0, y->shape.rank),
+                              tc_cg_i64(cg, H), tc_cg_i64(cg, W)};
+      tc_cg_call(cg, "tc_k_indices_col_major", conv, 4);
+    }
   } else {
     if (w.d[0] != 1 || w.d[1] != 1) return unsupported(cg, n, "AveragePool with dilations");
     LLVMValueRef args[16] = {
@@ -265,6 +269,16 @@ tc_status tc_lower_reduce(tc_cg *cg, const tc_node *n, int index) {
       strides[d] = tc_cg_dim(cg, s);
       s = dmul(s, x->shape.dim[d]);
     }
+  }
+  if (n->op == TC_OP_REDUCE_MAX || n->op == TC_OP_REDUCE_MIN || n->op == TC_OP_REDUCE_PROD) {
+    int mode = n->op == TC_OP_REDUCE_MAX   ? TC_K_REDUCE_MAX
+               : n->op == TC_OP_REDUCE_MIN ? TC_K_REDUCE_MIN
+                                           : TC_K_REDUCE_PROD;
+    LLVMValueRef args[6] = {tc_cg_ptr(cg, x), tc_cg_ptr(cg, y), tc_cg_i32(cg, r),
+                            tc_cg_i64_array(cg, dims, r), tc_cg_i64_array(cg, strides, r),
+                            tc_cg_i32(cg, mode)};
+    tc_cg_call(cg, tc_cg_kernel_name(cg, "tc_k_reduce_ext", y->dtype), args, 6);
+    return TC_OK;
   }
   LLVMValueRef scale = fconst(cg, y->dtype, 1.0);
   if (n->op != TC_OP_REDUCE_SUM) {

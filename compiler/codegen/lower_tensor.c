@@ -179,12 +179,3 @@ tc_status tc_lower_known(tc_cg *cg, const tc_node *n, int index) {
   (void)index;
   return TC_OK;
 }
-
-/* Ops whose shape rule rewrites them into other ops (DepthToSpace, ...):
- * reaching codegen means a pass bypassed shape inference. */
-tc_status tc_lower_rewritten(tc_cg *cg, const tc_node *n, int index) {
-  (void)index;
-  return tc_fail(cg->err, TC_ERR_INTERNAL, "%s: node '%s' (%s) reached codegen without the "
-                 "rewrite its shape rule does", cg->g->source, n->name,
-                 tc_op_table[n->op].onnx_name);
-}

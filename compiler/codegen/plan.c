@@ -60,6 +60,10 @@ static int64_t scratch_bytes(const tc_node *n, int64_t max_batch) {
   case TC_OP_CONV: /* (x, w) -> y */
     x = &n->inputs[0]->shape, w = &n->inputs[1]->shape, y = &n->outputs[0]->shape;
     break;
+  case TC_OP_TOPK: /* without its Indices output: room for them */
+    if (n->noutputs > 1 && n->outputs[1]) return 0;
+    return align_up(tc_shape_numel(&n->outputs[0]->shape, max_batch) * (int64_t)sizeof(int64_t));
+  case TC_OP_CONV_TRANSPOSE: /* (x, w) -> y: CONV_GRAD_INPUT's (dy, w) -> dx */
   case TC_OP_CONV_GRAD_INPUT: /* (dy, w) -> dx */
     x = &n->outputs[0]->shape, w = &n->inputs[1]->shape, y = &n->inputs[0]->shape;
     break;

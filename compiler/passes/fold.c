@@ -103,7 +103,13 @@ static tc_status drop_operand(tc_graph *g, tc_node *n, tc_error *err) {
   case TC_OP_UNSQUEEZE:
   case TC_OP_REDUCE_MEAN:
   case TC_OP_REDUCE_SUM:
+  case TC_OP_REDUCE_MAX:
+  case TC_OP_REDUCE_MIN:
+  case TC_OP_REDUCE_PROD:
     if (!tc_attr_find(n, "axes")) return TC_OK; /* not canonicalised: keep it */
+    break;
+  case TC_OP_CUMSUM: /* their rules always record `axis` / `k` */
+  case TC_OP_TRILU:
     break;
   default:
     return TC_OK;

@@ -146,6 +146,8 @@ tc_status tc_grad_maxpool(tc_builder *tb, tc_node *n, tc_value *const *dy, const
   }
   tc_value *in[2] = {dy[0], n->outputs[1]};
   dx[0] = tb_node(tb, TC_OP_MAXPOOL_GRAD, 2, in, x->dtype, &x->shape);
+  if (tc_attr_int(n, "storage_order", 0) == 1) /* column-major indices */
+    dx[0] = tb_int(tb, dx[0], "storage_order", 1);
   return tb->st;
 }
 

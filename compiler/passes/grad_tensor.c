@@ -87,13 +87,3 @@ tc_status tc_grad_resize(tc_builder *tb, tc_node *n, tc_value *const *dy, const 
   dx[0] = tb_copy_attrs(tb, g, n);
   return tb->st;
 }
-
-/* Ops whose shape rule rewrites them into other ops (DepthToSpace, ...):
- * autodiff differentiates what they became and never meets them. */
-tc_status tc_grad_rewritten(tc_builder *tb, tc_node *n, tc_value *const *dy,
-                            const bool *needs, tc_value **dx) {
-  (void)dy, (void)needs, (void)dx;
-  return tb->st = tc_fail(tb->err, TC_ERR_INTERNAL, "%s: node '%s' (%s) reached autodiff "
-                          "without the rewrite its shape rule does", tb->g->source, n->name,
-                          tc_op_table[n->op].onnx_name);
-}

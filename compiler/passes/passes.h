@@ -203,6 +203,27 @@ tc_value *tb_reduce(tc_builder *tb, tc_op op, tc_value *v, const int64_t *axes, 
 /* The step's hyper-parameter slot (TC_STEP_HYPER_*) as a scalar of dtype dt. */
 tc_value *tb_hyper(tc_builder *tb, int slot, tc_dtype dt);
 
+/* ---- rewrite.c ------------------------------------------------------------ */
+
+/* A shape rule that rewrites its node into ordinary IR (LayerNormalization,
+ * ReduceL2, ConvTranspose's bias...): tc_rewrite_begin starts building with
+ * rw->tb (nodes in n's phase), tc_rewrite_end puts the new nodes where n
+ * was and makes n compute res[0] (its other present outputs become
+ * Identities of res[j]), with its output shapes set. On a builder error the
+ * graph is left as it was and the error returned. */
+typedef struct tc_rewrite {
+  tc_builder tb;
+  tc_node *n;
+  int start;              /* g->nnodes when the rewrite began */
+  tc_phase saved_phase;
+} tc_rewrite;
+void tc_rewrite_begin(tc_rewrite *rw, tc_graph *g, tc_node *n, tc_error *err);
+tc_status tc_rewrite_end(tc_rewrite *rw, tc_value *const *res);
+/* A scalar constant (f32 or f64) for a rewrite: a Constant node, not
+ * tb_scalar's initializer, since shape inference runs before training
+ * picks its parameters among the float initializers. */
+tc_value *tc_rewrite_scalar(tc_rewrite *rw, tc_dtype dt, double v);
+
 /* ---- losses.c, optim_sgd.c, train_graph.c: the training graph ----------- */
 
 typedef enum tc_reduction { TC_REDUCTION_NONE, TC_REDUCTION_SUM, TC_REDUCTION_MEAN } tc_reduction;

@@ -319,7 +319,7 @@ static const struct {
     {"Slice", 0x1eu},          {"Pad", (1u << 1) | (1u << 3)}, {"Split", 1u << 1},
     {"ConstantOfShape", 1u << 0}, {"TopK", 1u << 1},        {"OneHot", 1u << 1},
     {"Resize", 0xeu},          {"Upsample", 1u << 1},       {"Range", 0x7u},
-    {"CumSum", 1u << 1},
+    {"CumSum", 1u << 1},       {"Trilu", 1u << 1},
 };
 
 /* Whether graph input v feeds a compile-time operand of some node. */
@@ -338,8 +338,9 @@ static bool is_static_operand(const tc_graph *g, const tc_value *v) {
 
 /* The backend tests feed shapes and axes (Reshape's shape, Unsqueeze's
  * axes...) as graph inputs; trainc compiles static shapes, so such an input
- * (Resize's scales are floats) becomes an initializer holding the data sets' value (which must be the same
- * in every data set) and leaves the data sets' input lists. */
+ * becomes an initializer holding the data sets' value (which must be the same
+ * in every data set) and leaves the data sets' input lists. Float operands too:
+ * Resize's scales, Range's start/limit/delta and OneHot's depth. */
 static bool freeze_static_inputs(tc_graph *g, data_set *sets, int nsets, test_result *r) {
   for (int i = 0; i < g->ninputs;) {
     tc_value *v = g->inputs[i];

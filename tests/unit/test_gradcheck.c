@@ -83,6 +83,7 @@ typedef enum range {
   R_FIXED,    /* every element = value */
   R_WIDE,     /* [-4, 4] at least 0.05 from every multiple of 0.5 (the kinks
                  of Elu, HardSwish, HardSigmoid, Floor, Round, ... the cases use) */
+  R_ZEROS,    /* [-1, 1] with exact zeros at flat indices divisible by 5 or 7 (ReduceProd) */
 } range;
 
 typedef struct in_spec {
@@ -539,6 +540,9 @@ static const gcase cases[] = {
 #include "gradcheck_loss_embedding.h"
 #include "gradcheck_loss_ctc.h"
 #include "gradcheck_rnn.h"
+
+    /* normalizations, ConvTranspose, the other reductions, TopK, CumSum, Trilu */
+#include "gradcheck_norm_reduce.h"
 };
 
 enum { NCASES = (int)(sizeof cases / sizeof cases[0]) };
@@ -691,6 +695,7 @@ static void fill_float(const in_spec *in, const tc_shape *s, double *d, rng *r) 
       do x = uniform(r, -4, 4);
       while (fabs(2 * x - nearbyint(2 * x)) < 0.1);
       break;
+    case R_ZEROS: x = i % 5 == 0 || i % 7 == 0 ? 0.0 : uniform(r, -1, 1); break;
     default: x = 0; break; /* R_DISTINCT, R_PROB below */
     }
     d[i] = x;
