@@ -238,9 +238,21 @@ static const char *stb_reason(void) {
 
 /* Decodes `path` to u8 [3, h, w] in buf. want_h/want_w > 0: the size the
  * header said at load time, which the pixels must still have. */
+/* The largest image decoded: 8192 x 8192 pixels. A few bytes of header can
+ * claim any size, and stb_image allocates the whole image before reading
+ * its data; training images are far smaller. */
+#define MAX_IMAGE_PIXELS ((int64_t)1 << 26)
+
+static tc_status too_large(const char *path, int w, int h, tc_error *err) {
+  return tc_fail(err, TC_ERR_INPUT, "%s: the image is %dx%d (width x height); trainc decodes "
+                 "images of at most %lld pixels", path, w, h, (long long)MAX_IMAGE_PIXELS);
+}
+
 static tc_status decode_file(const char *path, int want_h, int want_w, tc_image *out,
                              tc_sample_buffer *buf, tc_error *err) {
   int w, h, comp;
+  if (stbi_info(path, &w, &h, &comp) && (int64_t)w * h > MAX_IMAGE_PIXELS)
+    return too_large(path, w, h, err);
   /* req_comp 3: stb expands grey (replicated), drops alpha and expands
    * palettes, as PIL's convert("RGB") does */
   unsigned char *px = stbi_load(path, &w, &h, &comp, 3);
@@ -289,6 +301,11 @@ static tc_status add_class_files(folder *f, int64_t *labels, int c, const entry_
     if (!stbi_info(path, &w, &h, &comp)) {
       tc_status st = tc_fail(err, TC_ERR_INPUT, "%s: not an image stb_image can read "
                              "(PNG, JPEG, BMP, PPM/PGM): %s", path, stb_reason());
+      free(path);
+      return st;
+    }
+    if ((int64_t)w * h > MAX_IMAGE_PIXELS) {
+      tc_status st = too_large(path, w, h, err);
       free(path);
       return st;
     }

@@ -423,12 +423,44 @@ def npz_seeds():
     write(d, "not_npy.npz", f.getvalue())
 
 
+# ---- csv and images ------------------------------------------------------------
+
+def csv_seeds():
+    """The first byte is fuzz_csv.c's options: 3 = header, label by name."""
+    d = corpus("csv")
+    write(d, "header.csv", b"\x03a,b,label\n1.5,-2,0\n3e2,4,1\n")
+    write(d, "quoted_crlf.csv", b"\x03\"a\",\"b,c\",label\r\n1,\"2\",1\r\n\r\n3,4,0\r\n")
+    write(d, "by_index.csv", b"\x04" + b"1,2,3\n4,5,6\n")  # no header, label column -1
+    write(d, "bad_cell.csv", b"\x03x,label\nfoo,1\n")
+
+
+def image_seeds():
+    """Tiny images of every format stb_image decodes for image folders."""
+    from PIL import Image
+    d = corpus("image")
+    rgb = Image.fromarray(np.arange(4 * 3 * 3, dtype=np.uint8).reshape(4, 3, 3))
+    for name, im, fmt, kw in [("rgb.png", rgb, "PNG", {}),
+                              ("grey.png", rgb.convert("L"), "PNG", {}),
+                              ("palette.png", rgb.convert("P"), "PNG", {}),
+                              ("rgba.png", rgb.convert("RGBA"), "PNG", {}),
+                              ("rgb.bmp", rgb, "BMP", {}),
+                              ("rgb.jpg", rgb, "JPEG", {"quality": 90}),
+                              ("progressive.jpg", rgb, "JPEG", {"progressive": True}),
+                              ("rgb.ppm", rgb, "PPM", {}),
+                              ("grey.pgm", rgb.convert("L"), "PPM", {})]:
+        f = io.BytesIO()
+        im.save(f, fmt, **kw)
+        write(d, name, f.getvalue())
+
+
 if __name__ == "__main__":
     onnx_seeds()
     spec_seeds()
     idx_seeds()
     npy_seeds()
     npz_seeds()
+    csv_seeds()
+    image_seeds()
     total = 0
     for target in sorted(os.listdir(os.path.join(HERE, "corpus"))):
         files = glob.glob(os.path.join(HERE, "corpus", target, "*"))

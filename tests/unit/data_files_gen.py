@@ -111,6 +111,12 @@ ihdr = png_chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 4, 8, 2, 0, 0, 0))
 put("badpix/b/corrupt.png", b"\x89PNG\r\n\x1a\n" + ihdr +
     png_chunk(b"IDAT", b"\x78\x9c garbage, not deflate") + png_chunk(b"IEND", b""))
 
+# a header claiming 10000 x 10000 pixels (more than trainc decodes)
+Image.fromarray(noise(4, 4, 3)).save(path("huge", "a", "good.png"))
+put("huge/b/huge.png", b"\x89PNG\r\n\x1a\n" +
+    png_chunk(b"IHDR", struct.pack(">IIBBBBB", 10000, 10000, 8, 2, 0, 0, 0)) +
+    png_chunk(b"IEND", b""))
+
 # ---- CSV -------------------------------------------------------------------
 good = [["1.5", "0", "-2"], ["  3.25e1 ", "1", "\"7\""], ["-0.1", "2", "1e-3"],
         ["4", "1.0", "nan"]]

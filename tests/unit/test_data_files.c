@@ -224,6 +224,13 @@ static void test_imagefolder_errors(void) {
                tmp_path("badhdr/b/broken.png"), "not an image stb_image can read");
   EXPECT_ERROR(tc_dataset_load_imagefolder(tmp_path("tif"), &ds, &err), err,
                tmp_path("tif/a/y.tif"), "convert it");
+  EXPECT_ERROR(tc_dataset_load_imagefolder(tmp_path("huge"), &ds, &err), err,
+               tmp_path("huge/b/huge.png"), "10000x10000");
+  tc_image img;
+  tc_sample_buffer buf = {0};
+  EXPECT_ERROR(tc_image_load_rgb(tmp_path("huge/b/huge.png"), &img, &buf, &err), err,
+               "huge.png", "at most 67108864 pixels");
+  tc_sample_buffer_free(&buf);
   CHECK(ds == NULL);
 
   /* a header that reads but pixels that do not: the loader reports the file */
