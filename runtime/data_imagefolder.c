@@ -236,26 +236,147 @@ static const char *stb_reason(void) {
   return r ? r : "unknown error";
 }
 
-/* Decodes `path` to u8 [3, h, w] in buf. want_h/want_w > 0: the size the
- * header said at load time, which the pixels must still have. */
 /* The largest image decoded: 8192 x 8192 pixels. A few bytes of header can
  * claim any size, and stb_image allocates the whole image before reading
  * its data; training images are far smaller. */
 #define MAX_IMAGE_PIXELS ((int64_t)1 << 26)
+#define MAX_IMAGE_FILE_BYTES ((size_t)1 << 30)
 
 static tc_status too_large(const char *path, int w, int h, tc_error *err) {
   return tc_fail(err, TC_ERR_INPUT, "%s: the image is %dx%d (width x height); trainc decodes "
                  "images of at most %lld pixels", path, w, h, (long long)MAX_IMAGE_PIXELS);
 }
 
+/* Whether every Huffman table a JPEG defines holds at most 256 codes. The
+ * stb_image of Debian 12 (2022-09) trusts the counts of a DHT segment and
+ * writes past its 256-entry tables when they sum to more (upstream later
+ * added the check); so every FF C4 segment is checked here first. Entropy-
+ * coded data never holds FF C4 (an FF there is followed by 00 or a restart
+ * marker), so scanning the whole file finds exactly the DHT segments (and
+ * those of an embedded thumbnail, which are held to the same rule). */
+static bool jpeg_tables_fit(const unsigned char *p, size_t n) {
+  /* stb takes any run of FF bytes and then D8 for the start of a JPEG */
+  size_t start = 0;
+  while (start < n && p[start] == 0xFF) start++;
+  if (start == 0 || start >= n || p[start] != 0xD8) return true; /* not a JPEG */
+  for (size_t i = start + 1; i + 1 < n; i++) {
+    if (p[i] != 0xFF || p[i + 1] != 0xC4) continue;
+    /* as stb reads it: tables while the declared length lasts, a table
+     * running past it read whole, bytes past the end of the file as 0 */
+    size_t at = i + 4;
+    long left = (long)((i + 2 < n ? p[i + 2] : 0) << 8 | (i + 3 < n ? p[i + 3] : 0)) - 2;
+    while (left > 0 && at < n) {
+      size_t codes = 0;
+      for (size_t k = at + 1; k <= at + 16 && k < n; k++) codes += p[k];
+      if (codes > 256) return false;
+      at += 17 + codes;
+      left -= (long)(17 + codes);
+    }
+  }
+  return true;
+}
+
+/* Whether every chunk of a PNG lies within the file. stb_image allocates
+ * what a chunk's length field claims before reading it, so a few bytes
+ * could make it allocate gigabytes. */
+static bool png_chunks_fit(const unsigned char *p, size_t n) {
+  static const unsigned char magic[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  if (n < 8 || memcmp(p, magic, 8) != 0) return true; /* not a PNG */
+  for (size_t at = 8; at + 8 <= n;) {
+    size_t len = (size_t)p[at] << 24 | (size_t)p[at + 1] << 16 | (size_t)p[at + 2] << 8 |
+                 p[at + 3];
+    if (len > n - at - 8) return false;
+    if (memcmp(p + at + 4, "IEND", 4) == 0) return true;
+    at += 12 + len;
+  }
+  return true;
+}
+
+/* The bytes of `path` in *data (malloc'd), at most MAX_IMAGE_FILE_BYTES. */
+static tc_status read_image_file(const char *path, unsigned char **data, size_t *n,
+                                 tc_error *err) {
+  *data = NULL;
+  *n = 0;
+  FILE *f = fopen(path, "rb");
+  if (!f) return tc_fail(err, TC_ERR_INPUT, "%s: cannot open the image: %s", path,
+                         strerror(errno));
+  size_t cap = 0;
+  tc_status st = TC_OK;
+  for (;;) {
+    if (*n == cap) {
+      if (cap >= MAX_IMAGE_FILE_BYTES) {
+        st = tc_fail(err, TC_ERR_INPUT, "%s: the file is larger than %zu bytes, more than "
+                     "any image trainc decodes", path, MAX_IMAGE_FILE_BYTES);
+        break;
+      }
+      size_t grown = cap ? 2 * cap : 1 << 16;
+      unsigned char *p = realloc(*data, grown);
+      if (!p) {
+        st = tc_fail(err, TC_ERR_INTERNAL, "%s: out of memory reading the image", path);
+        break;
+      }
+      *data = p;
+      cap = grown;
+    }
+    size_t got = fread(*data + *n, 1, cap - *n, f);
+    *n += got;
+    if (got == 0) {
+      if (ferror(f))
+        st = tc_fail(err, TC_ERR_INPUT, "%s: cannot read the image: %s", path, strerror(errno));
+      break;
+    }
+  }
+  fclose(f);
+  if (st) {
+    free(*data);
+    *data = NULL;
+  }
+  return st;
+}
+
+/* The bytes of image file `path`, checked for what stb_image cannot take
+ * safely: JPEG Huffman tables too large (see jpeg_tables_fit), PNG chunks
+ * longer than the file (png_chunks_fit), and 16-bit
+ * samples, whose conversion to 8 bits overruns its buffer on crafted files
+ * (found by tests/fuzz/fuzz_image.c). */
+static tc_status load_image_bytes(const char *path, unsigned char **bytes, size_t *n,
+                                  tc_error *err) {
+  tc_status st = read_image_file(path, bytes, n, err);
+  if (st) return st;
+  if (!jpeg_tables_fit(*bytes, *n))
+    st = tc_fail(err, TC_ERR_INPUT, "%s: cannot decode the image: a corrupt JPEG (a Huffman "
+                 "table with more than 256 codes)", path);
+  else if (!png_chunks_fit(*bytes, *n))
+    st = tc_fail(err, TC_ERR_INPUT, "%s: cannot decode the image: a corrupt PNG (a chunk "
+                 "longer than the file)", path);
+  else if (stbi_is_16_bit_from_memory(*bytes, (int)*n))
+    st = tc_fail(err, TC_ERR_INPUT, "%s: a 16-bit image; trainc reads 8-bit images (stb_image "
+                 "of Debian 12 converts 16-bit ones unsafely): convert it to 8 bits", path);
+  if (st) {
+    free(*bytes);
+    *bytes = NULL;
+  }
+  return st;
+}
+
+/* Decodes `path` to u8 [3, h, w] in buf. want_h/want_w > 0: the size the
+ * header said at load time, which the pixels must still have. */
 static tc_status decode_file(const char *path, int want_h, int want_w, tc_image *out,
                              tc_sample_buffer *buf, tc_error *err) {
   int w, h, comp;
-  if (stbi_info(path, &w, &h, &comp) && (int64_t)w * h > MAX_IMAGE_PIXELS)
+  unsigned char *bytes;
+  size_t nbytes;
+  tc_status rs = load_image_bytes(path, &bytes, &nbytes, err);
+  if (rs) return rs;
+  if (stbi_info_from_memory(bytes, (int)nbytes, &w, &h, &comp) &&
+      (int64_t)w * h > MAX_IMAGE_PIXELS) {
+    free(bytes);
     return too_large(path, w, h, err);
+  }
   /* req_comp 3: stb expands grey (replicated), drops alpha and expands
    * palettes, as PIL's convert("RGB") does */
-  unsigned char *px = stbi_load(path, &w, &h, &comp, 3);
+  unsigned char *px = stbi_load_from_memory(bytes, (int)nbytes, &w, &h, &comp, 3);
+  free(bytes);
   if (!px)
     return tc_fail(err, TC_ERR_INPUT, "%s: cannot decode the image: %s", path, stb_reason());
   tc_status st = TC_OK;
@@ -297,8 +418,17 @@ static tc_status add_class_files(folder *f, int64_t *labels, int c, const entry_
   for (size_t k = 0; k < files->n; k++) {
     char *path = join(files->v[k].dir, files->v[k].name);
     if (!path) return oom(err, files->v[k].dir);
-    int w, h, comp;
-    if (!stbi_info(path, &w, &h, &comp)) {
+    int w, h, comp, ok = 0;
+    unsigned char *bytes;
+    size_t nbytes;
+    tc_status rs = load_image_bytes(path, &bytes, &nbytes, err);
+    if (rs) {
+      free(path);
+      return rs;
+    }
+    ok = stbi_info_from_memory(bytes, (int)nbytes, &w, &h, &comp);
+    free(bytes);
+    if (!ok) {
       tc_status st = tc_fail(err, TC_ERR_INPUT, "%s: not an image stb_image can read "
                              "(PNG, JPEG, BMP, PPM/PGM): %s", path, stb_reason());
       free(path);
