@@ -68,16 +68,20 @@ static bool ends_with_ci(const char *s, const char *suffix) {
 }
 
 bool tc_image_file_name(const char *name) {
-  static const char *const exts[] = {".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm"};
+  static const char *const exts[] = {".png", ".jpg", ".jpeg", ".bmp"};
   for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++)
     if (ends_with_ci(name, exts[i])) return true;
   return false;
 }
 
-/* Extensions torchvision's IMG_EXTENSIONS has and stb_image cannot decode. */
+/* Extensions torchvision's IMG_EXTENSIONS has and trainc does not decode:
+ * stb_image has no TIFF or WebP, and its PNM parser (PPM, PGM) has undefined
+ * behaviour on crafted headers that fuzzing found, so it is not compiled. */
 static bool undecodable_image_name(const char *name) {
-  return ends_with_ci(name, ".tif") || ends_with_ci(name, ".tiff") ||
-         ends_with_ci(name, ".webp");
+  static const char *const exts[] = {".tif", ".tiff", ".webp", ".ppm", ".pgm"};
+  for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++)
+    if (ends_with_ci(name, exts[i])) return true;
+  return false;
 }
 
 static char *join(const char *dir, const char *name) {
@@ -189,7 +193,7 @@ static tc_status walk(const char *dir, int depth, entry_list *list, tc_error *er
       st = walk(path, depth + 1, list, err);
     } else if (undecodable_image_name(names[i])) {
       st = tc_fail(err, TC_ERR_INPUT, "%s: torchvision's ImageFolder would load this file, "
-                   "but trainc decodes PNG, JPEG, BMP and PPM/PGM only (stb_image): convert "
+                   "but trainc decodes PNG, JPEG and BMP only (stb_image): convert "
                    "it or move it out of the folder", path);
     } else if (tc_image_file_name(names[i])) {
       if (list->n == list->cap) {
@@ -292,6 +296,20 @@ static bool png_chunks_fit(const unsigned char *p, size_t n) {
   return true;
 }
 
+/* Whether a BMP file holds the pixel rows its header promises. stb_image
+ * (which reads uncompressed BMPs only) allocates and fills the whole image
+ * from the header's size, so a 50-byte file could cost a 100 MB decode. */
+static bool bmp_pixels_fit(const unsigned char *p, size_t n, int w, int h) {
+  if (n < 30 || p[0] != 'B' || p[1] != 'M') return true; /* not a BMP */
+  uint32_t header = (uint32_t)p[14] | (uint32_t)p[15] << 8 | (uint32_t)p[16] << 16 |
+                    (uint32_t)p[17] << 24;
+  size_t at = header == 12 ? 24 : 28; /* OS/2 or Windows header: bits per pixel */
+  int bpp = p[at] | p[at + 1] << 8;
+  if (bpp < 1) return true; /* stb refuses it */
+  uint64_t row = ((uint64_t)w * (uint64_t)bpp + 31) / 32 * 4;
+  return row * (uint64_t)h <= n;
+}
+
 /* The bytes of `path` in *data (malloc'd), at most MAX_IMAGE_FILE_BYTES. */
 static tc_status read_image_file(const char *path, unsigned char **data, size_t *n,
                                  tc_error *err) {
@@ -368,10 +386,16 @@ static tc_status decode_file(const char *path, int want_h, int want_w, tc_image 
   size_t nbytes;
   tc_status rs = load_image_bytes(path, &bytes, &nbytes, err);
   if (rs) return rs;
-  if (stbi_info_from_memory(bytes, (int)nbytes, &w, &h, &comp) &&
-      (int64_t)w * h > MAX_IMAGE_PIXELS) {
-    free(bytes);
-    return too_large(path, w, h, err);
+  if (stbi_info_from_memory(bytes, (int)nbytes, &w, &h, &comp)) {
+    tc_status bad = TC_OK;
+    if ((int64_t)w * h > MAX_IMAGE_PIXELS) bad = too_large(path, w, h, err);
+    else if (!bmp_pixels_fit(bytes, nbytes, w, h))
+      bad = tc_fail(err, TC_ERR_INPUT, "%s: cannot decode the image: a truncated BMP (its "
+                    "header says %dx%d pixels, more than the file holds)", path, w, h);
+    if (bad) {
+      free(bytes);
+      return bad;
+    }
   }
   /* req_comp 3: stb expands grey (replicated), drops alpha and expands
    * palettes, as PIL's convert("RGB") does */
@@ -517,7 +541,7 @@ tc_status tc_dataset_load_imagefolder(const char *root, tc_dataset **out, tc_err
     st = add_class_files(f, labels, (int)c, &files, err);
   }
   if (!st && nempty)
-    st = tc_fail(err, TC_ERR_INPUT, "no image file (.png .jpg .jpeg .bmp .ppm .pgm) in the "
+    st = tc_fail(err, TC_ERR_INPUT, "no image file (.png .jpg .jpeg .bmp) in the "
                  "class folder%s %s (torchvision's ImageFolder refuses empty classes too)",
                  nempty > 1 ? "s" : "", empty);
   if (st) goto done;

@@ -184,8 +184,8 @@ tc_status tc_dataset_load_npz_within(const char *path, tc_mem_budget *budget,
 /* Loads root/<class>/.../<file> like torchvision.datasets.ImageFolder: the
  * classes are root's subfolders sorted by name (byte order, as Python sorts
  * str), class i's samples every file below its folder (recursively, symlinks
- * followed) whose name ends, ignoring case, in .png .jpg .jpeg .bmp .ppm
- * .pgm, ordered as torchvision orders them (by folder path, then name).
+ * followed) whose name ends, ignoring case, in .png .jpg .jpeg .bmp,
+ * ordered as torchvision orders them (by folder path, then name).
  * Each header is read now (stbi_info) for the image's size, so an
  * unreadable file is reported at once; the pixels are decoded by the loader:
  * "image" u8 [3, H, W], converted to RGB like torchvision's pil_loader
@@ -196,8 +196,8 @@ tc_status tc_dataset_load_npz_within(const char *path, tc_mem_budget *budget,
  * Errors name the folder or file: a missing or unreadable root, no class
  * folder, a class folder with no image (as torchvision, which raises), an
  * image whose header stb_image cannot read (or, at decode time from
- * tc_loader_next, whose pixels it cannot decode), a .tif/.tiff/.webp file
- * (torchvision would load it, stb_image cannot: convert or remove it). */
+ * tc_loader_next, whose pixels it cannot decode), a .tif/.tiff/.webp/.ppm/.pgm
+ * file (torchvision would load it, trainc does not: convert or remove it). */
 tc_status tc_dataset_load_imagefolder(const char *root, tc_dataset **out, tc_error *err);
 
 /* Decodes one image file to u8 [3, H, W] RGB into buf (the ImageFolder
