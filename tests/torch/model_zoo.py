@@ -31,7 +31,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from reference import LOSS_RTOL, WEIGHT_RTOL, initializers, relative, report, train_with_trainc
+from reference import compare_trajectory, initializers, relative, report, train_with_trainc
 
 FORWARD_RTOL = 1e-4
 STEPS = 10
@@ -150,24 +150,9 @@ def check_trajectory(trainc, zoo, name, onnx_path, tmp, tag, compare_weights):
     init = initializers(onnx_path) if compare_weights else None
     theirs, weights = torch_run(zoo, name, init, data, batch, ulp=False)
     nudged_losses, nudged = torch_run(zoo, name, init, data, batch, ulp=True)
-    problems = []
-    if len(ours) != STEPS:
-        return [f"trainc logged {len(ours)} steps, expected {STEPS}"]
-    for s, (a, b, c) in enumerate(zip(ours, theirs, nudged_losses)):
-        tol = max(LOSS_RTOL * abs(b), 4 * abs(c - b))
-        if abs(a - b) > tol:
-            problems.append(f"step {s + 1}: loss {a:.8g} vs torch {b:.8g} (tolerance {tol:.3g})")
-            break
-    if compare_weights:
-        for k, want in weights.items():
-            if k not in trained:
-                problems.append(f"{k}: not among the trained model's initializers")
-                continue
-            rel = relative(trained[k], want)
-            tol = max(WEIGHT_RTOL, 4 * relative(nudged[k], want))
-            if rel > tol:
-                problems.append(f"{k}: relative L2 difference {rel:.3g} > {tol:.3g}")
-    return problems
+    if not compare_weights:
+        return compare_trajectory(STEPS, ours, theirs, nudged_losses)
+    return compare_trajectory(STEPS, ours, theirs, nudged_losses, trained, weights, nudged)
 
 
 def check_trains(trainc, zoo, name, onnx_path, tmp, tag):

@@ -80,6 +80,36 @@ def train_with_trainc(trainc, tmp, name, onnx_path, spec):
     return [x for x in records if x["kind"] == "train"], initializers(out), None
 
 
+def compare_trajectory(steps, ours, theirs, nudged_losses, trained=None, weights=None,
+                       nudged=None, names=None):
+    """Problems between trainc's per-step losses `ours` and torch's `theirs`
+    and, when weights is given, between trainc's trained initializers and
+    torch's final state: each within max(LOSS_RTOL / WEIGHT_RTOL relative,
+    4x the spread of torch's own run from weights one float32 ulp away
+    (nudged_losses, nudged)). names maps torch state names to initializer
+    names (default: every state entry under its own name)."""
+    if len(ours) != steps:
+        return [f"trainc logged {len(ours)} steps, expected {steps}"]
+    problems = []
+    for s, (a, b, c) in enumerate(zip(ours, theirs, nudged_losses)):
+        tol = max(LOSS_RTOL * abs(b), 4 * abs(c - b))
+        if abs(a - b) > tol:
+            problems.append(f"step {s + 1}: loss {a:.8g} vs torch {b:.8g} (tolerance {tol:.3g})")
+            break
+    if weights is None:
+        return problems
+    for ref_name, onnx_name in (names or {k: k for k in weights}).items():
+        if onnx_name not in trained:
+            problems.append(f"{onnx_name}: not among the trained model's initializers")
+            continue
+        want = weights[ref_name]
+        rel = relative(trained[onnx_name], want)
+        tol = max(WEIGHT_RTOL, 4 * relative(nudged[ref_name], want))
+        if rel > tol:
+            problems.append(f"{onnx_name}: relative L2 difference {rel:.3g} > {tol:.3g}")
+    return problems
+
+
 def report(results):
     """Prints a line per (case name, problems) and the closing "N passed, N
     failed" line; returns the exit status."""

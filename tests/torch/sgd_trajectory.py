@@ -24,8 +24,8 @@ import torch
 import torch.nn.functional as F
 
 STEPS, BATCH = 50, 64
-from reference import (LOSS_RTOL, WEIGHT_RTOL, fashion, initializers, load_models, relative,
-                       report, synthetic, train_with_trainc)
+from reference import (compare_trajectory, fashion, initializers, load_models, report, synthetic,
+                       train_with_trainc)
 
 
 def run_case(trainc, source, tmp, name, model_cls, onnx_path, loss, optim, steps=None, batch=None):
@@ -54,20 +54,7 @@ def run_case(trainc, source, tmp, name, model_cls, onnx_path, loss, optim, steps
     theirs, weights = torch_run(model_cls, init, x, y, data, loss, optim, ulp=False)
     nudged_losses, nudged = torch_run(model_cls, init, x, y, data, loss, optim, ulp=True)
 
-    problems = []
-    if len(ours) != STEPS:
-        problems.append(f"trainc logged {len(ours)} steps, expected {STEPS}")
-    for s, (a, b, c) in enumerate(zip(ours, theirs, nudged_losses)):
-        tol = max(LOSS_RTOL * abs(b), 4 * abs(c - b))
-        if abs(a - b) > tol:
-            problems.append(f"step {s + 1}: loss {a:.8g} vs torch {b:.8g} (tolerance {tol:.3g})")
-            break
-    for k, want in weights.items():
-        rel = relative(trained[k], want)
-        tol = max(WEIGHT_RTOL, 4 * relative(nudged[k], want))
-        if rel > tol:
-            problems.append(f"{k}: relative L2 difference {rel:.3g} > {tol:.3g}")
-    return problems
+    return compare_trajectory(STEPS, ours, theirs, nudged_losses, trained, weights, nudged)
 
 
 def torch_run(model_cls, init, x, y, data, loss, optim, ulp):

@@ -29,7 +29,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from reference import LOSS_RTOL, WEIGHT_RTOL, initializers, relative, report, train_with_trainc
+from reference import compare_trajectory, initializers, report, train_with_trainc
 
 STEPS, BATCH, VOCAB, DIM, T = 10, 8, 50, 16, 6
 
@@ -122,18 +122,8 @@ def run_case(trainc, tmp, name, export_model, reference, x, classes, names):
     theirs, weights = torch_run(reference, state, data, ulp=False)
     nudged_losses, nudged = torch_run(reference, state, data, ulp=True)
     ours = [r["loss"] for r in records]
-    if len(ours) != STEPS:
-        return [f"trainc logged {len(ours)} steps, expected {STEPS}"]
-    for s, (a, b, c) in enumerate(zip(ours, theirs, nudged_losses)):
-        tol = max(LOSS_RTOL * abs(b), 4 * abs(c - b))
-        if abs(a - b) > tol:
-            problems.append(f"step {s + 1}: loss {a:.8g} vs torch {b:.8g} (tolerance {tol:.3g})")
-            break
-    for ref_name, onnx_name in names.items():
-        rel = relative(trained[onnx_name], weights[ref_name])
-        tol = max(WEIGHT_RTOL, 4 * relative(nudged[ref_name], weights[ref_name]))
-        if rel > tol:
-            problems.append(f"{onnx_name}: relative L2 difference {rel:.3g} > {tol:.3g}")
+    problems = compare_trajectory(STEPS, ours, theirs, nudged_losses, trained, weights, nudged,
+                                  names)
     identities = sum(n.op_type == "Identity" for n in proto.graph.node)
     print(f"     {name}: {len(init)} initializers, {identities} Identity nodes")
     return problems
