@@ -32,11 +32,6 @@ static bool reduced_shape(const tc_node *n, int64_t *axes, int *naxes, tc_shape 
 }
 
 /* x == v (v broadcasting onto x), as a bool tensor of x's shape */
-static tc_value *equal(tc_builder *tb, tc_value *x, tc_value *v) {
-  tc_value *in[2] = {x, v};
-  return tb_node(tb, TC_OP_EQUAL, 2, in, TC_DTYPE_BOOL, &x->shape);
-}
-
 tc_status tc_grad_reduce_extremum(tc_builder *tb, tc_node *n, tc_value *const *dy,
                                   const bool *needs, tc_value **dx) {
   tc_value *x = n->inputs[0];
@@ -48,7 +43,7 @@ tc_status tc_grad_reduce_extremum(tc_builder *tb, tc_node *n, tc_value *const *d
     dx[0] = dy[0];
     return tb->st;
   }
-  tc_value *mask = tb_cast(tb, equal(tb, x, tb_reshape(tb, n->outputs[0], &kept)), x->dtype);
+  tc_value *mask = tb_cast(tb, tb_compare(tb, TC_OP_EQUAL, x, tb_reshape(tb, n->outputs[0], &kept)), x->dtype);
   tc_value *count = tb_reduce_sum(tb, mask, axes, na, true);
   dx[0] = tb_mul(tb, tb_div(tb, tb_reshape(tb, dy[0], &kept), count), mask);
   return tb->st;
@@ -67,11 +62,11 @@ tc_status tc_grad_reduce_prod(tc_builder *tb, tc_node *n, tc_value *const *dy,
     return tb->st;
   }
   tc_value *zero = tb_scalar(tb, t, 0.0), *one = tb_scalar(tb, t, 1.0);
-  tc_value *is_zero = equal(tb, x, zero);
+  tc_value *is_zero = tb_compare(tb, TC_OP_EQUAL, x, zero);
   tc_value *zeros = tb_reduce_sum(tb, tb_cast(tb, is_zero, t), axes, na, true);
   tc_value *x_nz = tb_select(tb, is_zero, one, x); /* zeros read as 1 */
   tc_value *prod_nz = tb_reduce(tb, TC_OP_REDUCE_PROD, x_nz, axes, na, true);
-  tc_value *at_zero = tb_select(tb, equal(tb, zeros, one), prod_nz, zero);
+  tc_value *at_zero = tb_select(tb, tb_compare(tb, TC_OP_EQUAL, zeros, one), prod_nz, zero);
   tc_value *others = tb_select(tb, is_zero, tb_expand(tb, at_zero, &x->shape),
                                tb_div(tb, tb_reshape(tb, n->outputs[0], &kept), x_nz));
   dx[0] = tb_mul(tb, others, tb_reshape(tb, dy[0], &kept));

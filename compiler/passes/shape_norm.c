@@ -45,15 +45,22 @@ static tc_value *standardize(tc_rewrite *rw, tc_value *x, const int64_t *axes, i
   return tb_mul(tb, d, *inv);
 }
 
+/* What LayerNormalization and LpNormalization check first: a float input 0
+ * of rank >= 1 and its `axis` (default -1), made non-negative. */
+static tc_status float_axis(tc_graph *g, tc_node *n, int *axis, tc_error *err) {
+  const tc_value *x = n->inputs[0];
+  tc_status st;
+  if ((st = tc_infer_want_float(g, n, 0, err))) return st;
+  if (x->shape.rank == 0)
+    return tc_infer_fail(g, n, err, "input 0 ('%s') is a scalar; needs rank >= 1", x->name);
+  return tc_infer_axis(g, n, "axis", tc_attr_int(n, "axis", -1), x->shape.rank, axis, err);
+}
+
 tc_status tc_shape_layer_norm(tc_graph *g, tc_node *n, tc_error *err) {
   tc_value *x = n->inputs[0], *scale = n->inputs[1], *bias = tc_infer_in(n, 2);
   int rank = x->shape.rank, axis;
   tc_status st;
-  if ((st = tc_infer_want_float(g, n, 0, err))) return st;
-  if (rank == 0)
-    return tc_infer_fail(g, n, err, "input 0 ('%s') is a scalar; needs rank >= 1", x->name);
-  if ((st = tc_infer_axis(g, n, "axis", tc_attr_int(n, "axis", -1), rank, &axis, err)))
-    return st;
+  if ((st = float_axis(g, n, &axis, err))) return st;
   if ((st = want_broadcast_onto(g, n, 1, err))) return st;
   if (bias && (st = want_broadcast_onto(g, n, 2, err))) return st;
   int64_t stash = tc_attr_int(n, "stash_type", TC_DTYPE_F32);
@@ -117,13 +124,9 @@ tc_status tc_shape_instance_norm(tc_graph *g, tc_node *n, tc_error *err) {
 
 tc_status tc_shape_lp_norm(tc_graph *g, tc_node *n, tc_error *err) {
   tc_value *x = n->inputs[0];
-  int rank = x->shape.rank, axis;
+  int axis;
   tc_status st;
-  if ((st = tc_infer_want_float(g, n, 0, err))) return st;
-  if (rank == 0)
-    return tc_infer_fail(g, n, err, "input 0 ('%s') is a scalar; needs rank >= 1", x->name);
-  if ((st = tc_infer_axis(g, n, "axis", tc_attr_int(n, "axis", -1), rank, &axis, err)))
-    return st;
+  if ((st = float_axis(g, n, &axis, err))) return st;
   int64_t p = tc_attr_int(n, "p", 2);
   if (p != 1 && p != 2)
     return tc_infer_fail(g, n, err, "attribute 'p' is %lld; only 1 and 2 are defined",
