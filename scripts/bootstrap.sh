@@ -9,7 +9,7 @@ packages="
   libprotobuf-c-dev protobuf-c-compiler libonnx-dev
   libcjson-dev zlib1g-dev libstb-dev
   libonnx-testdata dataset-fashion-mnist
-  python3 python3-onnx python3-numpy python3-torch python3-torchvision libopenblas0-pthread valgrind
+  python3 python3-onnx python3-numpy python3-torch python3-torchvision python3-pil libopenblas0-pthread valgrind
 "
 
 missing=""
