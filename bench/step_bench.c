@@ -3,12 +3,17 @@
  * batch. Prints one JSON object: compile seconds, the median and the
  * minimum ms per step over the timed steps, and the arena size.
  *
- * usage: tc_step_bench MODEL.onnx SPEC.json BATCH STEPS */
+ * With --serve it prints a ready line instead and runs steps as its
+ * standard input asks (step_serve.h): bench/run.py interleaves them with
+ * PyTorch's.
+ *
+ * usage: tc_step_bench MODEL.onnx SPEC.json BATCH STEPS [--serve] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "step_serve.h"
 #include "train_setup.h"
 
 static double now(void) {
@@ -23,8 +28,9 @@ static int cmp(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
+  bool serve = step_serve_take_flag(&argc, argv, "--serve");
   if (argc != 5) {
-    fprintf(stderr, "usage: tc_step_bench MODEL.onnx SPEC.json BATCH STEPS\n");
+    fprintf(stderr, "usage: tc_step_bench MODEL.onnx SPEC.json BATCH STEPS [--serve]\n");
     return 1;
   }
   const char *keys[] = {"batch_size"};
@@ -52,13 +58,18 @@ int main(int argc, char **argv) {
       n *= (size_t)(s->outputs[i].dims[d] * (s->outputs[i].per_batch[d] ? b->size : 1));
     out[i] = malloc(n);
   }
+  if (serve) {
+    int rc = step_serve(s, t->arena, in, out, b->size, tc_program_compile_seconds(t->program),
+                        stdin, stdout);
+    for (int i = 0; i < s->noutputs; i++) free(out[i]);
+    train_setup_free(t);
+    tc_spec_free(spec);
+    return rc;
+  }
   double hyper[64] = {0};
   double *ms = malloc(sizeof(double) * (size_t)steps);
   for (int k = -5; k < steps; k++) { /* 5 warm-up steps */
-    hyper[TC_STEP_HYPER_STEP] = k + 6;
-    hyper[TC_STEP_HYPER_FIRST] = k == -5;
-    hyper[TC_STEP_HYPER_TRAINING] = 1;
-    for (int g = 0; g < s->ngroups; g++) hyper[TC_STEP_HYPER_LR + g] = 1e-4;
+    step_serve_hyper(s, hyper, k + 6);
     double t0 = now();
     if ((st = tc_step_call(s, s->train_step, t->arena, in, out, b->size, hyper, &err))) {
       fprintf(stderr, "tc_step_bench: %s\n", err.msg);

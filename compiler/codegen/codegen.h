@@ -79,8 +79,18 @@ tc_status tc_program_compile_entries(const tc_graph *g, const tc_codegen_options
 tc_status tc_program_compile(const tc_graph *g, const tc_codegen_options *opt,
                              tc_program **out, tc_error *err);
 void tc_program_free(tc_program *p);
+/* The memory plan and io descriptions tc_program_compile_entries would make
+ * for g and opt->max_batch, without generating code (no LLVM): a program
+ * for the arena size and offsets whose tc_program_entry gives NULL and
+ * tc_program_run refuses. */
+tc_status tc_program_layout(const tc_graph *g, const tc_codegen_options *opt, tc_program **out,
+                            tc_error *err);
 
 size_t tc_program_arena_bytes(const tc_program *p);
+/* The permanent region at the arena's start, [0, this): initializers,
+ * parameters, gradients, optimizer state and constants. Activations and
+ * kernel scratch, reused by liveness, lie above it. */
+size_t tc_program_const_bytes(const tc_program *p);
 int64_t tc_program_max_batch(const tc_program *p);
 int tc_program_num_inputs(const tc_program *p);
 int tc_program_num_outputs(const tc_program *p);

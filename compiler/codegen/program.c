@@ -165,6 +165,11 @@ tc_status tc_cg_layout(const tc_graph *g, const tc_codegen_options *opt, tc_prog
   return st;
 }
 
+tc_status tc_program_layout(const tc_graph *g, const tc_codegen_options *opt, tc_program **out,
+                            tc_error *err) {
+  return tc_cg_layout(g, opt, out, err);
+}
+
 static tc_status build_and_optimize(const tc_program *p, const tc_graph *g,
                                     const tc_codegen_options *opt, const tc_entry *entries,
                                     int nentries, LLVMContextRef ctx, LLVMTargetMachineRef tm,
@@ -353,6 +358,7 @@ void tc_program_free(tc_program *p) {
 }
 
 size_t tc_program_arena_bytes(const tc_program *p) { return p->arena_bytes; }
+size_t tc_program_const_bytes(const tc_program *p) { return (size_t)p->plan.const_bytes; }
 int64_t tc_program_max_batch(const tc_program *p) { return p->max_batch; }
 int tc_program_num_inputs(const tc_program *p) { return p->ninputs; }
 int tc_program_num_outputs(const tc_program *p) { return p->noutputs; }

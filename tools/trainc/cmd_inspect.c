@@ -1,7 +1,8 @@
 /* `trainc inspect MODEL.onnx [--print-after PASS|all]`: imports a model, runs
  * the forward pipeline and prints the IR — the final graph, or the graph
  * after the named pass (after every pass for "all"). The printed form is the
- * one the FileCheck tests match. */
+ * one the FileCheck tests match. With --spec it reports the training step's
+ * memory instead (inspect_step.c). */
 #include "trainc.h"
 
 #include <string.h>
@@ -12,11 +13,19 @@
 
 const char cmd_inspect_usage[] =
     "usage: trainc inspect MODEL.onnx [--print-after PASS|all] [--print-llvm]\n"
+    "       trainc inspect MODEL.onnx --spec SPEC.json [--KEY VALUE]...\n"
     "\n"
     "Imports MODEL.onnx, runs the forward pipeline (infer-shapes, fold-shapes,\n"
     "dce) and prints the resulting IR to stdout.\n"
     "\n"
+    "With --spec it plans the training step as `trainc train` compiles it (the\n"
+    "spec's loss, optimizer and batch size; overrides as in train, e.g.\n"
+    "--batch_size 256) and prints its memory instead: the arena, which is the\n"
+    "step's peak memory, and its parts (parameters, gradients, optimizer state,\n"
+    "buffers, constants, activations and scratch). No code is generated.\n"
+    "\n"
     "options:\n"
+    "  --spec SPEC.json    report the training step's memory (see above)\n"
     "  --print-after PASS  print the IR after PASS instead (\"import\" for the\n"
     "                      imported graph, \"all\" for after every pass)\n"
     "  --print-llvm        compile the forward pass for the host CPU and print\n"
@@ -26,7 +35,24 @@ const char cmd_inspect_usage[] =
     "                      let the model's external data be an absolute path or\n"
     "                      lead out of its folder ('..', symbolic links)\n";
 
+/* Whether argv asks for the training step's memory: --spec before any "--". */
+static bool wants_step(int argc, char **argv) {
+  for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+    if (strcmp(argv[i], "--spec") == 0 || strncmp(argv[i], "--spec=", 7) == 0) return true;
+  return false;
+}
+
 int cmd_inspect(int argc, char **argv) {
+  if (wants_step(argc, argv)) {
+    for (int i = 1; i < argc; i++)
+      if (strcmp(argv[i], "--print-llvm") == 0 || strcmp(argv[i], "--print-after") == 0 ||
+          strncmp(argv[i], "--print-after=", 14) == 0)
+        return cli_usage_error(cmd_inspect_usage,
+                               "'%s' prints the forward graph; it does not go with --spec "
+                               "(the training step's memory)",
+                               argv[i]);
+    return inspect_step(argc, argv);
+  }
   const char *model = NULL, *print_after = NULL;
   bool options_done = false, print_llvm = false;
   tc_onnx_options onnx_opts = {0};

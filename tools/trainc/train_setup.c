@@ -459,6 +459,18 @@ tc_status train_setup_create(const char *model_path, const tc_spec *spec,
   return TC_OK;
 }
 
+tc_status train_setup_layout(train_setup *t, tc_error *err) {
+  tc_codegen_options o;
+  tc_codegen_options_init(&o);
+  o.max_batch = t->spec->batch_size;
+  tc_status st = tc_program_layout(t->graph, &o, &t->program, err);
+  if (st) return st;
+  if ((st = describe_step(t, err))) return st;
+  t->step.init_arena = NULL;
+  t->step.init_ctx = NULL;
+  return TC_OK;
+}
+
 tc_status train_setup_emit(train_setup *t, const tc_codegen_options *o, const char *prefix,
                            tc_emit_kind kind, bool embed_weights, const char *path,
                            tc_error *err) {

@@ -59,6 +59,12 @@ typedef struct train_setup_limits {
 void train_setup_set_limits(const train_setup_limits *l);
 const train_setup_limits *train_setup_get_limits(void);
 
+/* After train_setup_prepare: the memory plan of the training step for the
+ * spec's batch size, without generating code. t->program becomes that
+ * layout and t->step describes it with NULL entry points and init_arena
+ * (trainc inspect --spec). */
+tc_status train_setup_layout(train_setup *t, tc_error *err);
+
 /* Ahead of time, after train_setup_prepare: writes the step's code for
  * o's target to `path` with entry symbols "<prefix>_train_step", ... and,
  * if embed_weights, the initial arena contents with "<prefix>_init_arena"

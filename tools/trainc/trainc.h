@@ -7,7 +7,7 @@
  * carries results only.
  *
  * Sections, one per .c file: cli.c (messages and option parsing shared by
- * the subcommands), cmd_inspect.c, cmd_run.c, cmd_train.c, cmd_eval.c,
+ * the subcommands), cmd_inspect.c (with inspect_step.c), cmd_run.c, cmd_train.c, cmd_eval.c,
  * cmd_plot.c, cmd_predict.c, cmd_compile.c, cmd_build.c (the last two with aot_*.c). The
  * curves, the confusion matrix and the HTML report are in report.h. */
 #ifndef TRAINC_H
@@ -72,6 +72,9 @@ int cli_finish_stdout(void);
 
 extern const char cmd_inspect_usage[];
 int cmd_inspect(int argc, char **argv);
+/* inspect_step.c: `trainc inspect MODEL --spec SPEC`, the training step's
+ * memory (cmd_inspect hands over when --spec is given). */
+int inspect_step(int argc, char **argv);
 
 /* ---- cmd_run.c --------------------------------------------------------------- */
 
