@@ -78,6 +78,22 @@ void tc_k_matmul_f64(const double *A, const double *B, double *C, int64_t M,
                      int32_t batch_rank, const int64_t *batch_dims,
                      const int64_t *a_strides, const int64_t *b_strides);
 
+/* One block of one (unbatched) product, same arguments as above with
+ * batch_rank 0: C[m0:m1, n0:n1] = alpha * opA(A) @ opB(B) + (accumulate ? C : 0),
+ * C [M,N] contiguous. Blocks of C are independent and use per-call packing
+ * buffers (240 KiB of stack), so threads may compute disjoint blocks of one
+ * product at once; the result is bitwise that of tc_k_matmul_* whatever the
+ * split (every element sees the same operations in the same order). Splits
+ * at multiples of 6 rows and 16 (f32) / 8 (f64) columns waste no work. */
+void tc_k_matmul_block_f32(const float *A, const float *B, float *C, int64_t M, int64_t N,
+                           int64_t K, int64_t lda, int64_t ldb, int32_t trans_a,
+                           int32_t trans_b, float alpha, int32_t accumulate, int64_t m0,
+                           int64_t m1, int64_t n0, int64_t n1);
+void tc_k_matmul_block_f64(const double *A, const double *B, double *C, int64_t M,
+                           int64_t N, int64_t K, int64_t lda, int64_t ldb, int32_t trans_a,
+                           int32_t trans_b, double alpha, int32_t accumulate, int64_t m0,
+                           int64_t m1, int64_t n0, int64_t n1);
+
 /* ---- conv.c ----------------------------------------------------------------
  * 2-D convolution (1-D is H = KH = 1), NCHW, ONNX semantics:
  *   y[n, m, oh, ow] = bias[m] + sum_{c in group(m), kh, kw}

@@ -1,161 +1,83 @@
 /* Matrix products: the batched, broadcasting MatMul/Gemm kernel and the GEMM
  * core that convolution also calls (with batch_rank 0).
  *
- * The core is a cache-blocked i-k-j loop nest: B is walked in KB x NB tiles,
- * packed into a contiguous stack buffer when it is stored transposed (so the
- * innermost loop is always a unit-stride axpy over a row segment of C) or
- * when M is large enough to amortise the copy (a contiguous tile avoids
- * cache-set conflicts between its rows, ~20% faster at 512^3), and four rows
- * of C are updated with four rows of the B tile at a time, so every B vector
- * loaded feeds four rows and every C vector loaded receives four products:
+ * The core (gemm_impl.h) packs A and B into panels and runs a 6 x 2-vector
+ * register-blocked micro-kernel written with clang vector extensions, so the
+ * bitcode stays target-neutral and LLVM lowers it for the JIT's CPU (8-float
+ * ymm registers and FMA on AVX2). Products of rows and columns both
+ * contiguous in k, with fewer than 6 rows or 1 column (Linear layers at
+ * batch 1..5, matrix-vector products), are vectorized dot products instead.
  *
- *   C[i, j0:j0+nb] += sum_{k in tile} (alpha * A(i, k)) * Bt[k, j0:j0+nb]
- *
- * The innermost loops live in small functions with restrict parameters, so
- * after inlining LLVM knows the rows do not alias and vectorizes them
- * without runtime checks. A matrix-vector product (N = 1) is a row of dot
- * products (8 partial sums) or, for transposed A, an axpy over columns.
- * A register-blocked micro-kernel is future work. */
+ * Cache blocks (gemm_impl.h): K in blocks of KC; the operand dearer to
+ * pack in WIDE blocks (rows of A or columns of B), packed once per K block;
+ * the other in NARROW blocks, packed again for each wide block. A [KC x NR]
+ * panel of B (16 KiB) stays in L1 while the panels of A stream from L2
+ * (512 KiB per core here). Measured with bench/matmul.py and a native
+ * harness on an AVX2 Zen host under heavy shared load: KC 128..512 with
+ * MC x NC from 24 x 384 to 144 x 256 were all within noise (+-5%) at
+ * 256..1024. What helped, near the noise still: packing the costly
+ * operand once (about +5% at 1024..1536), and adding C after the K loop so
+ * its tile is prefetched during it (about +3% at 1024).
+ * The buffers live on the stack, 240 KiB for either type:
+ * (WIDE + NARROW) x KC = 240 x 256 floats or 240 x 128 doubles. */
 #include "kernels.h"
 
 #include <string.h>
 
-#define MATMUL_KB 128 /* rows of a B tile; NB (columns) is 128 for f32, 64 for f64,
-                        * so the transposition buffer on the stack is 64 KiB */
+#ifndef GEMM_KC_F32 /* overridable for tuning */
+#define GEMM_KC_F32 256
+#define GEMM_WIDE_F32 192
+#define GEMM_NARROW_F32 48
+#endif
+#define GEMM_KC_F64 128
+#define GEMM_WIDE_F64 192
+#define GEMM_NARROW_F64 48
 
-#define DEFINE_MATMUL(T, SUF, NB)                                                            \
-  /* c_r[j] += a[r][0] b0[j] + ... + a[r][3] b3[j] for rows r < 4 and j < n. */              \
-  static inline void axpy4x4_##SUF(T *restrict c0, T *restrict c1, T *restrict c2,           \
-                                   T *restrict c3, const T *restrict b0,                     \
-                                   const T *restrict b1, const T *restrict b2,               \
-                                   const T *restrict b3, const T *a, int64_t n) {            \
-    T a00 = a[0], a01 = a[1], a02 = a[2], a03 = a[3];                                        \
-    T a10 = a[4], a11 = a[5], a12 = a[6], a13 = a[7];                                        \
-    T a20 = a[8], a21 = a[9], a22 = a[10], a23 = a[11];                                      \
-    T a30 = a[12], a31 = a[13], a32 = a[14], a33 = a[15];                                    \
-    for (int64_t j = 0; j < n; j++) {                                                        \
-      T x0 = b0[j], x1 = b1[j], x2 = b2[j], x3 = b3[j];                                      \
-      c0[j] = c0[j] + a00 * x0 + a01 * x1 + a02 * x2 + a03 * x3;                             \
-      c1[j] = c1[j] + a10 * x0 + a11 * x1 + a12 * x2 + a13 * x3;                             \
-      c2[j] = c2[j] + a20 * x0 + a21 * x1 + a22 * x2 + a23 * x3;                             \
-      c3[j] = c3[j] + a30 * x0 + a31 * x1 + a32 * x2 + a33 * x3;                             \
-    }                                                                                        \
-  }                                                                                          \
-                                                                                             \
-  /* c_r[j] += a[r] b[j] for rows r < 4. */                                                  \
-  static inline void axpy4x1_##SUF(T *restrict c0, T *restrict c1, T *restrict c2,           \
-                                   T *restrict c3, const T *restrict b, const T *a,          \
-                                   int64_t n) {                                              \
-    T a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];                                            \
-    for (int64_t j = 0; j < n; j++) {                                                        \
-      T x = b[j];                                                                            \
-      c0[j] = c0[j] + a0 * x;                                                                \
-      c1[j] = c1[j] + a1 * x;                                                                \
-      c2[j] = c2[j] + a2 * x;                                                                \
-      c3[j] = c3[j] + a3 * x;                                                                \
-    }                                                                                        \
-  }                                                                                          \
-                                                                                             \
-  /* c[j] += a0 b0[j] + a1 b1[j] + a2 b2[j] + a3 b3[j]. */                                   \
-  static inline void axpy1x4_##SUF(T *restrict c, const T *restrict b0,                      \
-                                   const T *restrict b1, const T *restrict b2,               \
-                                   const T *restrict b3, T a0, T a1, T a2, T a3,             \
-                                   int64_t n) {                                              \
-    for (int64_t j = 0; j < n; j++)                                                          \
-      c[j] = c[j] + a0 * b0[j] + a1 * b1[j] + a2 * b2[j] + a3 * b3[j];                       \
-  }                                                                                          \
-                                                                                             \
-  static inline void axpy_##SUF(T *restrict c, const T *restrict b, T a, int64_t n) {        \
-    for (int64_t j = 0; j < n; j++) c[j] = c[j] + a * b[j];                                  \
-  }                                                                                          \
-                                                                                             \
-  /* sum_k a[k] b[k * bs] with 8 partial sums (unit stride when bs == 1). */                 \
-  static inline T dot_##SUF(const T *restrict a, const T *restrict b, int64_t bs,            \
-                            int64_t n) {                                                     \
-    T s[8] = {0};                                                                            \
-    int64_t k = 0;                                                                           \
-    if (bs == 1)                                                                             \
-      for (; k + 8 <= n; k += 8)                                                             \
-        for (int l = 0; l < 8; l++) s[l] = s[l] + a[k + l] * b[k + l];                       \
-    for (; k < n; k++) s[0] = s[0] + a[k] * b[k * bs];                                       \
-    return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));                \
-  }                                                                                          \
-                                                                                             \
-  /* C[M,N] (row stride ldc) = alpha opA(A) opB(B) + (acc ? C : 0). */                       \
-  static void gemm_##SUF(int64_t M, int64_t N, int64_t K, const T *A, int64_t lda,           \
-                         int32_t ta, const T *B, int64_t ldb, int32_t tb, T alpha,           \
-                         int32_t acc, T *C, int64_t ldc) {                                   \
-    if (M <= 0 || N <= 0) return;                                                            \
-    if (!acc)                                                                                \
-      for (int64_t i = 0; i < M; i++) memset(C + i * ldc, 0, (size_t)N * sizeof(T));         \
-    if (K <= 0) return;                                                                      \
+typedef float v8f __attribute__((vector_size(32)));
+typedef double v4d __attribute__((vector_size(32)));
+
+#define GT float
+#define GV v8f
+#define GEMM_VL 8
+#define GEMM_FN(x) x##_f32
+#define GEMM_KC GEMM_KC_F32
+#define GEMM_WIDE GEMM_WIDE_F32
+#define GEMM_NARROW GEMM_NARROW_F32
+#include "gemm_impl.h"
+#undef GT
+#undef GV
+#undef GEMM_VL
+#undef GEMM_FN
+#undef GEMM_KC
+#undef GEMM_WIDE
+#undef GEMM_NARROW
+
+#define GT double
+#define GV v4d
+#define GEMM_VL 4
+#define GEMM_FN(x) x##_f64
+#define GEMM_KC GEMM_KC_F64
+#define GEMM_WIDE GEMM_WIDE_F64
+#define GEMM_NARROW GEMM_NARROW_F64
+#include "gemm_impl.h"
+
+#define DEFINE_MATMUL(T, SUF)                                                                \
+  void tc_k_matmul_block_##SUF(const T *A, const T *B, T *C, int64_t M, int64_t N,           \
+                               int64_t K, int64_t lda, int64_t ldb, int32_t trans_a,         \
+                               int32_t trans_b, T alpha, int32_t accumulate, int64_t m0,     \
+                               int64_t m1, int64_t n0, int64_t n1) {                         \
+    if (m1 <= m0 || n1 <= n0) return;                                                        \
     /* A(i, k) and B(k, j) element strides */                                                \
-    int64_t ai = ta ? 1 : lda, ak = ta ? lda : 1;                                            \
-    int64_t bk = tb ? 1 : ldb, bj = tb ? ldb : 1;                                            \
-    if (N == 1) {                                                                            \
-      if (ta) { /* C[:, 0] += sum_k (alpha B(k)) A[k, :] */                                  \
-        for (int64_t k = 0; k < K; k++) {                                                    \
-          T s = alpha * B[k * bk];                                                           \
-          const T *a = A + k * ak;                                                           \
-          for (int64_t i = 0; i < M; i++) C[i * ldc] = C[i * ldc] + s * a[i];                \
-        }                                                                                    \
-      } else {                                                                               \
-        for (int64_t i = 0; i < M; i++)                                                      \
-          C[i * ldc] = C[i * ldc] + alpha * dot_##SUF(A + i * ai, B, bk, K);                 \
-      }                                                                                      \
+    int64_t ai = trans_a ? 1 : lda, ak = trans_a ? lda : 1;                                  \
+    int64_t bk = trans_b ? 1 : ldb, bj = trans_b ? ldb : 1;                                  \
+    /* The path depends on the whole product's shape only, never on the block. */          \
+    if (ak == 1 && bk == 1 && (M < 6 || N == 1)) {                                           \
+      gemm_dots_##SUF(K, A, ai, B, bj, alpha, accumulate, C, N, m0, m1, n0, n1);             \
       return;                                                                                \
     }                                                                                        \
-    T pack[MATMUL_KB * NB];                                                                  \
-    for (int64_t k0 = 0; k0 < K; k0 += MATMUL_KB) {                                          \
-      int64_t kb = K - k0 < MATMUL_KB ? K - k0 : MATMUL_KB;                                  \
-      for (int64_t j0 = 0; j0 < N; j0 += NB) {                                               \
-        int64_t nb = N - j0 < NB ? N - j0 : NB;                                              \
-        const T *bt = B + k0 * bk + j0 * bj; /* tile row kk at bt + kk * ldt */              \
-        int64_t ldt = ldb;                                                                   \
-        if (tb) { /* transpose the tile: pack[kk, jj] = B(k0 + kk, j0 + jj) */               \
-          for (int64_t jj = 0; jj < nb; jj++)                                                \
-            for (int64_t kk = 0; kk < kb; kk++) pack[kk * nb + jj] = bt[jj * bj + kk];       \
-          bt = pack;                                                                         \
-          ldt = nb;                                                                          \
-        } else if (M >= 16) { /* worth a contiguous copy (no cache-set conflicts) */         \
-          for (int64_t kk = 0; kk < kb; kk++)                                                \
-            memcpy(pack + kk * nb, bt + kk * ldb, (size_t)nb * sizeof(T));                   \
-          bt = pack;                                                                         \
-          ldt = nb;                                                                          \
-        }                                                                                    \
-        int64_t i = 0;                                                                       \
-        for (; i + 4 <= M; i += 4) {                                                         \
-          T *c = C + i * ldc + j0;                                                           \
-          const T *a = A + i * ai + k0 * ak;                                                 \
-          int64_t kk = 0;                                                                    \
-          for (; kk + 4 <= kb; kk += 4) {                                                    \
-            T av[16];                                                                        \
-            for (int r = 0; r < 4; r++)                                                      \
-              for (int u = 0; u < 4; u++) av[r * 4 + u] = alpha * a[r * ai + (kk + u) * ak]; \
-            const T *b = bt + kk * ldt;                                                      \
-            axpy4x4_##SUF(c, c + ldc, c + 2 * ldc, c + 3 * ldc, b, b + ldt,                  \
-                          b + 2 * ldt, b + 3 * ldt, av, nb);                                 \
-          }                                                                                  \
-          for (; kk < kb; kk++) {                                                            \
-            T av[4];                                                                         \
-            for (int r = 0; r < 4; r++) av[r] = alpha * a[r * ai + kk * ak];                 \
-            axpy4x1_##SUF(c, c + ldc, c + 2 * ldc, c + 3 * ldc, bt + kk * ldt, av, nb);      \
-          }                                                                                  \
-        }                                                                                    \
-        for (; i < M; i++) {                                                                 \
-          T *c = C + i * ldc + j0;                                                           \
-          const T *a = A + i * ai + k0 * ak;                                                 \
-          int64_t kk = 0;                                                                    \
-          for (; kk + 4 <= kb; kk += 4) {                                                    \
-            const T *b = bt + kk * ldt;                                                      \
-            axpy1x4_##SUF(c, b, b + ldt, b + 2 * ldt, b + 3 * ldt, alpha * a[kk * ak],       \
-                          alpha * a[(kk + 1) * ak], alpha * a[(kk + 2) * ak],                \
-                          alpha * a[(kk + 3) * ak], nb);                                     \
-          }                                                                                  \
-          for (; kk < kb; kk++) axpy_##SUF(c, bt + kk * ldt, alpha * a[kk * ak], nb);        \
-        }                                                                                    \
-      }                                                                                      \
-    }                                                                                        \
+    gemm_pack_##SUF pack;                                                                    \
+    gemm_block_##SUF(K, A, ai, ak, B, bk, bj, alpha, accumulate, C, N, m0, m1, n0, n1,       \
+                     &pack);                                                                 \
   }                                                                                          \
                                                                                              \
   void tc_k_matmul_##SUF(const T *A, const T *B, T *C, int64_t M, int64_t N, int64_t K,      \
@@ -168,8 +90,8 @@
     int64_t idx[16] = {0}; /* batch_rank <= 16 */                                            \
     int64_t aoff = 0, boff = 0;                                                              \
     for (int64_t b = 0; b < nbatch; b++) {                                                   \
-      gemm_##SUF(M, N, K, A + aoff, lda, trans_a, B + boff, ldb, trans_b, alpha,             \
-                 accumulate, C + b * M * N, N);                                              \
+      tc_k_matmul_block_##SUF(A + aoff, B + boff, C + b * M * N, M, N, K, lda, ldb, trans_a, \
+                              trans_b, alpha, accumulate, 0, M, 0, N);                       \
       for (int32_t d = batch_rank - 1; d >= 0; d--) { /* odometer step */                    \
         aoff += a_strides[d];                                                                \
         boff += b_strides[d];                                                                \
@@ -181,5 +103,5 @@
     }                                                                                        \
   }
 
-DEFINE_MATMUL(float, f32, 128)
-DEFINE_MATMUL(double, f64, 64)
+DEFINE_MATMUL(float, f32)
+DEFINE_MATMUL(double, f64)

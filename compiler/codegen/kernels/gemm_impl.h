@@ -1,0 +1,267 @@
+/* The GEMM core (BLIS/GotoBLAS structure), included by matmul.c once per
+ * data type with
+ *   GT        the element type (float, double)
+ *   GV        its vector type (GEMM_VL elements, clang vector extension)
+ *   GEMM_VL   elements per vector
+ *   GEMM_FN(x) x with the type suffix (x##_f32)
+ *   GEMM_KC, GEMM_WIDE, GEMM_NARROW   the cache blocks (elements; see
+ *             matmul.c), WIDE and NARROW multiples of MR and NR
+ *
+ *   C[m0:m1, n0:n1] = alpha opA(A) opB(B) + (acc ? C : 0)
+ *
+ * Loop nest, outermost first: columns of C in NC blocks; K in KC blocks,
+ * increasing; B's [KC x NC] block packed (into NR-column panels, k-major);
+ * rows of C in MC blocks, A's [MC x KC] block packed (into MR-row panels,
+ * k-major, alpha folded in) -- or the same with A and B (rows and columns)
+ * exchanged, see gemm_block; then NR x MR micro-tiles, each a register-blocked
+ * micro-kernel: MR x NR accumulators (MR x GEMM_NV vectors) starting from 0,
+ * then for every k in the block
+ *
+ *   acc[r][j] = fmuladd(alpha A(i0 + r, k), B(k, j0 + j), acc[r][j])
+ *
+ * and C = C + acc (C = acc for the first K block without acc). Packed
+ * panels past the edge of the matrix (M % MR rows, N % NR columns) are
+ * zero, and an edge tile runs the same micro-kernel into a scratch tile of
+ * which only the valid part is copied: every element of C sees the same
+ * operations in the same order wherever it lies, so any split
+ * of C into blocks gives bitwise the same result. */
+
+#define GEMM_MR 6
+#define GEMM_NV 2
+#define GEMM_NR (GEMM_NV * GEMM_VL)
+
+/* Unaligned vector moves (macros: a function passing a 32-byte vector by
+ * value would depend on the ABI of the target, which the bitcode does not
+ * know yet). */
+#define GEMM_VLOAD(v, p) memcpy(&(v), (p), sizeof(GV))
+#define GEMM_VSTORE(p, v) memcpy((p), &(v), sizeof(GV))
+
+/* c[r, j] (r < MR, j < NR, row stride ldc) = (load ? c[r, j] : 0)
+ *                                          + sum_{k < kc} a[k, r] b[k, j]
+ * with a the packed [kc, MR] A panel and b the packed [kc, NR] B panel.
+ * The sum starts from 0 and c is added last, so the tile of C (likely not
+ * in cache for a large C) is prefetched while the products run. */
+static inline void GEMM_FN(gemm_micro)(int64_t kc, const GT *restrict a, const GT *restrict b,
+                                       GT *restrict c, int64_t ldc, int load) {
+  /* The kernels are compiled with -ffp-contract=off; here the multiply-adds
+   * are meant to fuse (llvm.fmuladd becomes one FMA where the CPU has it).
+   * Each accumulator lane does the same operations, so this stays exact
+   * across tile positions and thread splits. (GCC, which may build the
+   * native copy used by unit tests, lacks the pragma; there they stay
+   * separate, equally deterministic.) */
+#ifdef __clang__
+#pragma STDC FP_CONTRACT ON
+#endif
+  GV acc[GEMM_MR][GEMM_NV];
+  for (int r = 0; r < GEMM_MR; r++) {
+    __builtin_prefetch(c + r * ldc, 1);
+    __builtin_prefetch(c + r * ldc + GEMM_NR - 1, 1);
+    for (int v = 0; v < GEMM_NV; v++) acc[r][v] = (GV){0};
+  }
+  for (int64_t k = 0; k < kc; k++) {
+    GV b0, b1;
+    GEMM_VLOAD(b0, b + k * GEMM_NR);
+    GEMM_VLOAD(b1, b + k * GEMM_NR + GEMM_VL);
+    for (int r = 0; r < GEMM_MR; r++) {
+      GT ar = a[k * GEMM_MR + r];
+      acc[r][0] = acc[r][0] + ar * b0;
+      acc[r][1] = acc[r][1] + ar * b1;
+    }
+  }
+  for (int r = 0; r < GEMM_MR; r++)
+    for (int v = 0; v < GEMM_NV; v++) {
+      if (load) {
+        GV old;
+        GEMM_VLOAD(old, c + r * ldc + v * GEMM_VL);
+        acc[r][v] = old + acc[r][v];
+      }
+      GEMM_VSTORE(c + r * ldc + v * GEMM_VL, acc[r][v]);
+    }
+}
+
+/* Packs alpha opA(A)[i0 : i0 + mc, p0 : p0 + kc] as MR-row panels: panel q
+ * holds rows i0 + q MR ..., k-major ([kc, MR]); rows past mc are 0. ai, ak
+ * are A's element strides along i and k. */
+static void GEMM_FN(gemm_pack_a)(GT *restrict pa, const GT *A, int64_t ai, int64_t ak,
+                                 int64_t i0, int64_t mc, int64_t p0, int64_t kc, GT alpha) {
+  for (int64_t q = 0; q < mc; q += GEMM_MR) {
+    int64_t rows = mc - q < GEMM_MR ? mc - q : GEMM_MR;
+    const GT *a = A + (i0 + q) * ai + p0 * ak;
+    GT *dst = pa + q * kc;
+    if (rows == GEMM_MR && ak == 1) { /* rows of A are contiguous in k */
+      for (int64_t k = 0; k < kc; k++)
+        for (int r = 0; r < GEMM_MR; r++) dst[k * GEMM_MR + r] = alpha * a[r * ai + k];
+    } else if (rows == GEMM_MR) { /* columns of A are contiguous in i */
+      for (int64_t k = 0; k < kc; k++)
+        for (int r = 0; r < GEMM_MR; r++) dst[k * GEMM_MR + r] = alpha * a[k * ak + r];
+    } else {
+      for (int64_t k = 0; k < kc; k++)
+        for (int r = 0; r < GEMM_MR; r++)
+          dst[k * GEMM_MR + r] = r < rows ? alpha * a[r * ai + k * ak] : 0;
+    }
+  }
+}
+
+/* Packs opB(B)[p0 : p0 + kc, j0 : j0 + nc] as NR-column panels: panel q
+ * holds columns j0 + q NR ..., k-major ([kc, NR]); columns past nc are 0.
+ * bk, bj are B's element strides along k and j. */
+static void GEMM_FN(gemm_pack_b)(GT *restrict pb, const GT *B, int64_t bk, int64_t bj,
+                                 int64_t p0, int64_t kc, int64_t j0, int64_t nc) {
+  for (int64_t q = 0; q < nc; q += GEMM_NR) {
+    int64_t cols = nc - q < GEMM_NR ? nc - q : GEMM_NR;
+    const GT *b = B + p0 * bk + (j0 + q) * bj;
+    GT *dst = pb + q * kc;
+    if (cols == GEMM_NR && bj == 1) { /* rows of B are contiguous in j */
+      for (int64_t k = 0; k < kc; k++)
+        for (int j = 0; j < GEMM_NR; j++) dst[k * GEMM_NR + j] = b[k * bk + j];
+    } else if (cols == GEMM_NR) { /* columns of B are contiguous in k */
+      for (int64_t k = 0; k < kc; k++)
+        for (int j = 0; j < GEMM_NR; j++) dst[k * GEMM_NR + j] = b[j * bj + k];
+    } else {
+      for (int64_t k = 0; k < kc; k++)
+        for (int j = 0; j < GEMM_NR; j++)
+          dst[k * GEMM_NR + j] = j < cols ? b[k * bk + j * bj] : 0;
+    }
+  }
+}
+
+/* The packing buffers of one caller of gemm_block: a wide block of the
+ * operand packed once and a narrow block of the one packed again for each
+ * wide block (both multiples of MR and NR). */
+typedef struct GEMM_FN(gemm_pack) {
+  GT wide[GEMM_KC * GEMM_WIDE] __attribute__((aligned(64)));
+  GT narrow[GEMM_KC * GEMM_NARROW] __attribute__((aligned(64)));
+} GEMM_FN(gemm_pack);
+
+/* C[ic:ic+mc, jc:jc+nc] = (load ? C : 0) + the products of one K block:
+ * pa holds its rows of A, pb its columns of B, packed. */
+static void GEMM_FN(gemm_macro)(int64_t kc, const GT *pa, int64_t mc, const GT *pb, int64_t nc,
+                                GT *C, int64_t ldc, int64_t ic, int64_t jc, int load) {
+  for (int64_t jr = 0; jr < nc; jr += GEMM_NR) {
+    int64_t cols = nc - jr < GEMM_NR ? nc - jr : GEMM_NR;
+    for (int64_t ir = 0; ir < mc; ir += GEMM_MR) {
+      int64_t rows = mc - ir < GEMM_MR ? mc - ir : GEMM_MR;
+      GT *c = C + (ic + ir) * ldc + jc + jr;
+      int edge = rows < GEMM_MR || cols < GEMM_NR;
+      GT tile[GEMM_MR * GEMM_NR] __attribute__((aligned(64)));
+      if (edge && load) {
+        memset(tile, 0, sizeof tile);
+        for (int64_t r = 0; r < rows; r++)
+          memcpy(tile + r * GEMM_NR, c + r * ldc, (size_t)cols * sizeof(GT));
+      }
+      GEMM_FN(gemm_micro)(kc, pa + ir * kc, pb + jr * kc, edge ? tile : c, edge ? GEMM_NR : ldc,
+                          load);
+      if (edge)
+        for (int64_t r = 0; r < rows; r++)
+          memcpy(c + r * ldc, tile + r * GEMM_NR, (size_t)cols * sizeof(GT));
+    }
+  }
+}
+
+/* C[m0:m1, n0:n1] (row stride ldc) = alpha opA(A) opB(B) + (acc ? C : 0)
+ * over the full K; ai, ak, bk, bj as for the packing functions.
+ *
+ * The operand that is dearer to pack is packed once, in wide blocks: A
+ * when its rows are contiguous in k (packing interleaves MR rows) and B's
+ * are contiguous in j (packing copies vectors); B otherwise. The order of
+ * the loops changes which buffer is refilled, not the arithmetic.
+ *
+ * Blocks of C are independent: callers (threads) may run gemm_block on
+ * disjoint blocks of one product concurrently, each with its own `pack`,
+ * and get bitwise the result of one call over all of C (the K blocking does
+ * not depend on the block). Splitting at multiples of MR rows and NR
+ * columns wastes no padded work. */
+static void GEMM_FN(gemm_block)(int64_t K, const GT *A, int64_t ai, int64_t ak, const GT *B,
+                                int64_t bk, int64_t bj, GT alpha, int32_t acc, GT *C,
+                                int64_t ldc, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
+                                GEMM_FN(gemm_pack) *pack) {
+  if (m1 <= m0 || n1 <= n0) return;
+  if (K <= 0) {
+    if (!acc)
+      for (int64_t i = m0; i < m1; i++) memset(C + i * ldc + n0, 0, (size_t)(n1 - n0) * sizeof(GT));
+    return;
+  }
+  int a_wide = ak == 1 && bj == 1;
+  int64_t MC = a_wide ? GEMM_WIDE : GEMM_NARROW, NC = a_wide ? GEMM_NARROW : GEMM_WIDE;
+  GT *pa = a_wide ? pack->wide : pack->narrow, *pb = a_wide ? pack->narrow : pack->wide;
+  if (a_wide) {
+    for (int64_t ic = m0; ic < m1; ic += MC) {
+      int64_t mc = m1 - ic < MC ? m1 - ic : MC;
+      for (int64_t pc = 0; pc < K; pc += GEMM_KC) {
+        int64_t kc = K - pc < GEMM_KC ? K - pc : GEMM_KC;
+        GEMM_FN(gemm_pack_a)(pa, A, ai, ak, ic, mc, pc, kc, alpha);
+        for (int64_t jc = n0; jc < n1; jc += NC) {
+          int64_t nc = n1 - jc < NC ? n1 - jc : NC;
+          GEMM_FN(gemm_pack_b)(pb, B, bk, bj, pc, kc, jc, nc);
+          GEMM_FN(gemm_macro)(kc, pa, mc, pb, nc, C, ldc, ic, jc, acc || pc > 0);
+        }
+      }
+    }
+    return;
+  }
+  for (int64_t jc = n0; jc < n1; jc += NC) {
+    int64_t nc = n1 - jc < NC ? n1 - jc : NC;
+    for (int64_t pc = 0; pc < K; pc += GEMM_KC) {
+      int64_t kc = K - pc < GEMM_KC ? K - pc : GEMM_KC;
+      GEMM_FN(gemm_pack_b)(pb, B, bk, bj, pc, kc, jc, nc);
+      for (int64_t ic = m0; ic < m1; ic += MC) {
+        int64_t mc = m1 - ic < MC ? m1 - ic : MC;
+        GEMM_FN(gemm_pack_a)(pa, A, ai, ak, ic, mc, pc, kc, alpha);
+        GEMM_FN(gemm_macro)(kc, pa, mc, pb, nc, C, ldc, ic, jc, acc || pc > 0);
+      }
+    }
+  }
+}
+
+/* C[i, j] = (acc ? C[i, j] : 0) + alpha sum_k a_i[k] b_j[k] for rows
+ * i in [m0, m1) and columns j in [n0, n1), where row i of A (a_i = A + i ai)
+ * and column j of B (b_j = B + j bj) are contiguous in k: the product of few
+ * rows (M < MR) with a transposed B (a Linear layer at batch 1..5), or a
+ * matrix-vector product. Packing would cost more than the products here.
+ * Four columns run together (sharing the loads of a_i), each with its own
+ * two vector partial sums over k, in the same order for every column
+ * (missing columns of the last group repeat a valid one), so any split of
+ * C gives bitwise the same result. */
+static void GEMM_FN(gemm_dots)(int64_t K, const GT *A, int64_t ai, const GT *B, int64_t bj,
+                               GT alpha, int32_t acc, GT *C, int64_t ldc, int64_t m0,
+                               int64_t m1, int64_t n0, int64_t n1) {
+#ifdef __clang__
+#pragma STDC FP_CONTRACT ON
+#endif
+  for (int64_t i = m0; i < m1; i++) {
+    const GT *a = A + i * ai;
+    for (int64_t j0 = n0; j0 < n1; j0 += 4) {
+      const GT *b[4];
+      for (int c = 0; c < 4; c++) b[c] = B + (j0 + c < n1 ? j0 + c : n1 - 1) * bj;
+      GV s[4][2];
+      for (int c = 0; c < 4; c++) s[c][0] = s[c][1] = (GV){0};
+      int64_t k = 0;
+      for (; k + 2 * GEMM_VL <= K; k += 2 * GEMM_VL) {
+        GV a0, a1;
+        GEMM_VLOAD(a0, a + k);
+        GEMM_VLOAD(a1, a + k + GEMM_VL);
+        for (int c = 0; c < 4; c++) {
+          GV b0, b1;
+          GEMM_VLOAD(b0, b[c] + k);
+          GEMM_VLOAD(b1, b[c] + k + GEMM_VL);
+          s[c][0] = s[c][0] + a0 * b0;
+          s[c][1] = s[c][1] + a1 * b1;
+        }
+      }
+      for (int c = 0; c < 4 && j0 + c < n1; c++) {
+        GV v = s[c][0] + s[c][1];
+        GT sum = 0;
+        for (int l = 0; l < GEMM_VL; l++) sum = sum + v[l];
+        for (int64_t kk = k; kk < K; kk++) sum = sum + a[kk] * b[c][kk];
+        GT *out = C + i * ldc + j0 + c;
+        *out = (acc ? *out : 0) + alpha * sum;
+      }
+    }
+  }
+}
+
+#undef GEMM_VLOAD
+#undef GEMM_VSTORE
+#undef GEMM_MR
+#undef GEMM_NV
+#undef GEMM_NR
