@@ -1,35 +1,57 @@
 #!/usr/bin/python3
-"""Build the sample models with fixed seeds and export them to ONNX.
+"""Build the sample models with fixed seeds and export them to ONNX: the one
+script that writes every committed model file.
 
 Run from anywhere with Debian's Python (torch 1.13, onnx 1.12):
 
-    /usr/bin/python3 models/export.py
+    /usr/bin/python3 models/export.py [--out DIR] [NAME...]
 
-Writes lenet5.onnx, mlp.onnx, resnet8.onnx and lenet_rgb2.onnx next to this
-script. The output
-is deterministic: running the script twice gives byte-identical files.
+With no NAME, writes every committed model next to this script (models/);
+`--out DIR` writes elsewhere, and NAME picks models (resnet18, too large to
+commit, is written only when named). The output is deterministic: running
+the script twice gives byte-identical files.
 
-Export settings (all models): opset 13, do_constant_folding=False,
-keep_initializers_as_inputs=False, input "input", output "logits", batch
-dimension symbolic and named "N". Initializers keep their PyTorch names
-("conv1.weight", ...); the script checks that every initializer is a
-state_dict entry and that no parameter was dropped, renamed or aliased.
+File names: NAME.onnx is the eval-mode export, the file a user gets from
+torch.onnx.export by default; NAME.train.onnx the training-mode export
+(training=TRAINING on the module in train(): BatchNormalization with its
+batch statistics, Dropout with its training_mode input). A model with
+neither BatchNorm nor Dropout exports the same bytes both ways; the script
+checks that and writes only NAME.onnx for it.
 
-resnet8 note: torch.onnx.export(training=EVAL) runs an eval peephole that
-folds BatchNorm into the preceding Conv (whatever do_constant_folding says)
-and renames the folded weights "onnx::Conv_NN". So resnet8 is exported with
-training=PRESERVE on a model in eval() mode, which keeps the
-BatchNormalization nodes (inference form, running statistics as initializers).
-In eval mode the exporter also de-duplicates initializers by *value*; freshly
-initialised BatchNorm tensors (ones/zeros) would collapse into one another
-(e.g. running_var becomes Identity(bn.weight)). The BatchNorm affine
-parameters and running statistics are therefore given seeded random values
-near their defaults before export.
+Two families of models:
+
+classic  lenet5, mlp, resnet8, lenet_rgb2, defined below. Export settings:
+  opset 13, do_constant_folding=False, keep_initializers_as_inputs=False,
+  input "input", output "logits", batch dimension symbolic and named "N".
+  Initializers keep their PyTorch names ("conv1.weight", ...); the script
+  checks that every initializer is a state_dict entry and that no parameter
+  was dropped, renamed or aliased.
+
+  resnet8 note: torch.onnx.export(training=EVAL) runs an eval peephole that
+  folds BatchNorm into the preceding Conv (whatever do_constant_folding
+  says) and renames the folded weights "onnx::Conv_NN". So resnet8.onnx is
+  exported with training=PRESERVE on a model in eval() mode, which keeps the
+  BatchNormalization nodes (inference form, running statistics as
+  initializers). In eval mode the exporter also de-duplicates initializers
+  by *value*; freshly initialised BatchNorm tensors (ones/zeros) would
+  collapse into one another (e.g. running_var becomes Identity(bn.weight)).
+  The BatchNorm affine parameters and running statistics are therefore
+  given seeded random values near their defaults before export.
+  resnet8.train.onnx has the same weights, exported with training=TRAINING.
+
+zoo      the other architectures of models/zoo.py, exported by zoo.export
+  exactly as the model-zoo test (tests/torch/model_zoo.py) exports them
+  (zoo.build(NAME), seed 0): the eval export with the exporter's defaults
+  (constant folding on, BatchNorm folded into the convolutions, Dropout
+  removed), the training export unfolded.
 """
 
+import argparse
 import collections
+import io
 import os
 import sys
+import warnings
 
 import torch
 import torch.nn as nn
@@ -168,13 +190,44 @@ def build_resnet8():
     return m, (3, 32, 32)
 
 
-# name, builder, seed, export training mode
-MODELS = [
+# name, builder, seed, eval-mode export setting
+CLASSIC = [
     ("lenet5", build_lenet5, 0, torch.onnx.TrainingMode.EVAL),
     ("mlp", build_mlp, 1, torch.onnx.TrainingMode.EVAL),
     ("resnet8", build_resnet8, 2, torch.onnx.TrainingMode.PRESERVE),
     ("lenet_rgb2", build_lenet_rgb2, 3, torch.onnx.TrainingMode.EVAL),
 ]
+CLASSIC_NAMES = [c[0] for c in CLASSIC]
+
+# models/zoo.py models committed as zoo.export writes them
+ZOO_COMMITTED = ["cnn_bn", "mobilenet_v2", "gru_text", "lstm_tagger", "transformer", "unet",
+                 "unet_upsample", "autoencoder"]
+# exported only when named: ResNet-18's two exports are ~45 MB each
+ZOO_ON_REQUEST = ["resnet18"]
+
+
+def load_zoo():
+    sys.path.insert(0, HERE)
+    import zoo
+    return zoo
+
+
+def file_name(name, mode):
+    """mode "eval" -> NAME.onnx, "train" -> NAME.train.onnx."""
+    return name + (".train.onnx" if mode == "train" else ".onnx")
+
+
+def committed_zoo_file(name, mode):
+    """The committed file that equals zoo.export(name, zoo.build(name), mode),
+    or None (the classic models' files come from CLASSIC, not from zoo.py;
+    resnet18 is not committed). A model whose two exports are the same bytes
+    has only NAME.onnx."""
+    if name not in ZOO_COMMITTED:
+        return None
+    path = os.path.join(HERE, file_name(name, mode))
+    if mode == "train" and not os.path.exists(path):
+        path = os.path.join(HERE, file_name(name, "eval"))
+    return path
 
 
 def dims(vi):
@@ -197,16 +250,18 @@ def check_initializers(name, model, proto):
         sys.exit(f"{name}: export produced Identity nodes (aliased initializers)")
 
 
-def export(name, builder, seed, mode):
+def classic_bytes(name, builder, seed, mode):
+    """The model and its export's bytes; a TRAINING export is of the module
+    in train() mode."""
     torch.manual_seed(seed)
     model, in_shape = builder()
-    model.eval()
+    model.train(mode == torch.onnx.TrainingMode.TRAINING)
     dummy = torch.randn(2, *in_shape)
-    path = os.path.join(HERE, name + ".onnx")
+    f = io.BytesIO()
     torch.onnx.export(
         model,
         dummy,
-        path,
+        f,
         export_params=True,
         opset_version=OPSET,
         do_constant_folding=False,
@@ -216,29 +271,99 @@ def export(name, builder, seed, mode):
         dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}},
         keep_initializers_as_inputs=False,
     )
+    return model, f.getvalue()
+
+
+def write(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def describe(path, nparams):
     proto = onnx.load(path)
     onnx.checker.check_model(proto)
-    check_initializers(name, model, proto)
-    if name == "resnet8" and not any(
-            n.op_type == "BatchNormalization" for n in proto.graph.node):
-        sys.exit("resnet8: BatchNormalization was folded away")
-
     hist = collections.Counter(n.op_type for n in proto.graph.node)
-    nparams = sum(p.numel() for p in model.parameters())
-    print(f"== {name}: {path} ({os.path.getsize(path)} bytes, "
-          f"{nparams} parameters, {len(proto.graph.initializer)} initializers)")
+    print(f"== {os.path.basename(path)}: {os.path.getsize(path)} bytes, "
+          f"{nparams} parameters, {len(proto.graph.initializer)} initializers")
     for vi in proto.graph.input:
         print(f"   input  {vi.name} [{dims(vi)}]")
     for vi in proto.graph.output:
         print(f"   output {vi.name} [{dims(vi)}]")
     print("   ops    " + ", ".join(f"{op} {c}" for op, c in sorted(hist.items())))
+    return proto
 
 
-def main():
+def export_classic(name, builder, seed, mode, out_dir):
+    model, data = classic_bytes(name, builder, seed, mode)
+    path = os.path.join(out_dir, file_name(name, "eval"))
+    write(path, data)
+    proto = describe(path, sum(p.numel() for p in model.parameters()))
+    check_initializers(name, model, proto)
+    if name == "resnet8" and not any(
+            n.op_type == "BatchNormalization" for n in proto.graph.node):
+        sys.exit("resnet8: BatchNormalization was folded away")
+
+    model, train_data = classic_bytes(name, builder, seed, torch.onnx.TrainingMode.TRAINING)
+    has_state = any(isinstance(m, (nn.modules.batchnorm._BatchNorm, nn.Dropout))
+                    for m in model.modules())
+    if not has_state:
+        if train_data != data:
+            sys.exit(f"{name}: the training-mode export differs from the eval one, "
+                     f"though the model has no BatchNorm or Dropout")
+        return
+    path = os.path.join(out_dir, file_name(name, "train"))
+    write(path, train_data)
+    check_initializers(name, model, describe(path, sum(p.numel() for p in model.parameters())))
+
+
+def export_zoo(zoo, name, out_dir):
+    written = {}
+    for mode in ("eval", "train"):
+        f = io.BytesIO()
+        model = zoo.build(name)
+        zoo.export(name, model, f, mode)
+        written[mode] = f.getvalue()
+    nparams = sum(p.numel() for p in model.parameters())
+    path = os.path.join(out_dir, file_name(name, "eval"))
+    write(path, written["eval"])
+    describe(path, nparams)
+    train_path = os.path.join(out_dir, file_name(name, "train"))
+    if written["train"] == written["eval"]:
+        print(f"   ({name}: the training-mode export is the same bytes; "
+              f"no {os.path.basename(train_path)})")
+        if os.path.exists(train_path):
+            os.remove(train_path)
+        return
+    write(train_path, written["train"])
+    describe(train_path, nparams)
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(description="Export the sample models to ONNX.")
+    ap.add_argument("--out", default=HERE, help="output folder (default: models/)")
+    ap.add_argument("names", nargs="*", metavar="NAME",
+                    help="models to export (default: every committed one: "
+                    + ", ".join(CLASSIC_NAMES + ZOO_COMMITTED) + "; also: "
+                    + ", ".join(ZOO_ON_REQUEST) + ")")
+    args = ap.parse_args(argv)
+    known = CLASSIC_NAMES + ZOO_COMMITTED + ZOO_ON_REQUEST
+    unknown = [n for n in args.names if n not in known]
+    if unknown:
+        ap.error(f"unknown model {', '.join(unknown)}; known: {', '.join(known)}")
+    names = args.names or CLASSIC_NAMES + ZOO_COMMITTED
+    os.makedirs(args.out, exist_ok=True)
     torch.use_deterministic_algorithms(True)
-    for name, builder, seed, mode in MODELS:
-        export(name, builder, seed, mode)
+    # the exporter's notes on num_batches_tracked, RNN batch sizes and
+    # shape inference say nothing about these models
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\.onnx")
+    zoo = load_zoo()
+    for entry in CLASSIC:
+        if entry[0] in names:
+            export_classic(*entry, args.out)
+    for name in ZOO_COMMITTED + ZOO_ON_REQUEST:
+        if name in names:
+            export_zoo(zoo, name, args.out)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -1,12 +1,7 @@
 #!/usr/bin/python3
 """The model zoo: the architectures people export and train, as small
 torch.nn definitions with fixed seeds, each exported to ONNX both ways a
-user does it.
-
-    /usr/bin/python3 models/zoo.py OUT_DIR [NAME...]
-
-writes OUT_DIR/NAME.eval.onnx and OUT_DIR/NAME.train.onnx for each model and
-prints the op histograms. The two exports:
+user does it (export below):
 
   eval   what `torch.onnx.export(model, x, path)` gives by default: the model
          in eval() mode, training=EVAL, constant folding on. BatchNorm is
@@ -15,9 +10,12 @@ prints the op histograms. The two exports:
          keeps its batch statistics (training_mode=1) and Dropout its
          training_mode input, so the graph trains like the torch module.
 
-Nothing here is committed but this script: ResNet-18 and MobileNetV2 are
-tens of megabytes, and every export is deterministic (fixed seeds), so the
-tests regenerate what they need.
+models/export.py writes the committed exports (NAME.onnx, NAME.train.onnx)
+and, on request, ResNet-18's (~45 MB each, not committed):
+
+    /usr/bin/python3 models/export.py --out OUT_DIR resnet18
+
+tests/torch/model_zoo.py compares each model with PyTorch, live.
 
 Each entry gives the model, the per-sample input shape and dtype, the loss
 the zoo test trains it with, and how to make data for it (see ZOO below).
@@ -179,10 +177,14 @@ def export_models():
 
 
 def perturb_norms(model):
-    """Seeded BatchNorm and LayerNorm parameters (and statistics) near their
-    defaults. Freshly initialised ones are all ones and zeros, and an eval
-    export merges equal initializers into one (through Identity), which
-    would tie parameters PyTorch keeps apart."""
+    """Seeded BatchNorm and LayerNorm affine parameters near their defaults.
+    Freshly initialised ones are all ones and zeros, and an eval export
+    merges equal initializers into one (through Identity), which would tie
+    parameters PyTorch keeps apart. BatchNorm running statistics are drawn
+    too, though calibrate_batchnorm replaces them: the draws share one
+    random stream, and skipping them would change every later affine
+    parameter (with other values, torch.zoo.resnet8's training trajectory
+    leaves its tolerance at step 3, an open question)."""
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d, nn.LayerNorm)):
@@ -191,6 +193,35 @@ def perturb_norms(model):
             if isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)):
                 m.running_mean.uniform_(-0.1, 0.1)
                 m.running_var.uniform_(0.8, 1.2)
+
+
+CALIBRATION_BATCHES = 4
+CALIBRATION_BATCH = 16
+
+
+def calibrate_batchnorm(name, model):
+    """BatchNorm running statistics measured on sample inputs (the average
+    over a few train() batches), as a model that has seen data has them.
+    With the fresh statistics (mean 0, variance 1) an eval() MobileNetV2
+    shrinks the differences between its inputs layer by layer until its
+    logits no longer depend on the input (their spread over a batch is
+    ~1e-9), and its eval export, BatchNorm folded, cannot learn; calibrated,
+    it trains like the train() module. The statistics also differ from one
+    another, which the eval exporter's merging of equal initializers needs."""
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    momentum = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the calibration batches
+    model.train()
+    with torch.no_grad():
+        for k in range(CALIBRATION_BATCHES):
+            model(sample_input(name, CALIBRATION_BATCH, seed=1000 + k))
+    for m, mom in zip(norms, momentum):
+        m.momentum = mom
+        m.num_batches_tracked.zero_()
 
 
 # name: (builder(dropout), per-sample input shape, input dtype, loss, target)
@@ -226,11 +257,13 @@ VOCAB = 100
 
 
 def build(name, seed=0, dropout=None):
-    """The model `name` with seeded weights (normalization parameters
-    perturbed, see perturb_norms)."""
+    """The model `name` with seeded weights, normalization parameters
+    perturbed (perturb_norms) and BatchNorm statistics calibrated
+    (calibrate_batchnorm), in train() mode."""
     torch.manual_seed(seed)
     model = ZOO[name][0](dropout)
     perturb_norms(model)
+    calibrate_batchnorm(name, model)
     return model
 
 
@@ -255,22 +288,3 @@ def export(name, model, path, mode):
     torch.onnx.export(model, x, path, opset_version=OPSET, input_names=["input"],
                       output_names=["logits"],
                       dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}}, **kwargs)
-
-
-def main(argv):
-    import onnx
-    out = argv[1]
-    names = argv[2:] or list(ZOO)
-    os.makedirs(out, exist_ok=True)
-    for name in names:
-        for mode in ("eval", "train"):
-            path = os.path.join(out, f"{name}.{mode}.onnx")
-            export(name, build(name), path, mode)
-            proto = onnx.load(path)
-            hist = collections.Counter(n.op_type for n in proto.graph.node)
-            print(f"{name}.{mode}: {os.path.getsize(path)} bytes; "
-                  + ", ".join(f"{op} {c}" for op, c in sorted(hist.items())))
-
-
-if __name__ == "__main__":
-    main(sys.argv)

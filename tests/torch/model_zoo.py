@@ -1,7 +1,8 @@
 """Differential test of one zoo model (models/zoo.py) against PyTorch, live.
 
 Both exports of the model are checked (see models/zoo.py for what each
-keeps):
+keeps), the files committed in models/ where they are the exports of
+zoo.build (models/export.py: committed_zoo_file), else fresh ones:
 
   forward   `trainc run` on a batch against model.eval() in torch: relative
             L2 distance of the logits <= 1e-4.
@@ -40,11 +41,26 @@ BATCH = {"resnet18": 4, "mobilenet_v2": 4}
 DEFAULT_BATCH = 8
 
 
-def load_zoo(source):
-    spec = importlib.util.spec_from_file_location("zoo", os.path.join(source, "models", "zoo.py"))
+def load_module(source, name):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(source, "models",
+                                                                     name + ".py"))
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
+
+
+def model_file(zoo, export, name, mode, has_dropout, tmp):
+    """The committed export (models/, see export.committed_zoo_file) when it
+    is the one this test needs, else a fresh export in tmp. The trained
+    modules have dropout 0, so a train export with Dropout is made here
+    (the eval export drops Dropout anyway)."""
+    committed = export.committed_zoo_file(name, mode)
+    if committed and not (mode == "train" and has_dropout):
+        print(f"{name}.{mode}: the committed {os.path.relpath(committed, export.HERE)}")
+        return committed
+    path = os.path.join(tmp, f"{name}.{mode}.onnx")
+    zoo.export(name, zoo.build(name, dropout=0.0 if mode == "train" else None), path, mode)
+    return path
 
 
 def make_data(zoo, name, n, seed=1):
@@ -176,16 +192,15 @@ def main():
     trainc, source, name = sys.argv[1], sys.argv[2], sys.argv[3]
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
-    zoo = load_zoo(source)
-    has_bn = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
-                 for m in zoo.build(name).modules())
+    zoo = load_module(source, "zoo")
+    export = load_module(source, "export")
+    modules = list(zoo.build(name).modules())
+    has_bn = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in modules)
+    has_dropout = any(isinstance(m, torch.nn.Dropout) for m in modules)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for mode in ("train", "eval"):
-            path = os.path.join(tmp, f"{name}.{mode}.onnx")
-            # the trained modules have dropout 0 (the eval export drops it anyway)
-            zoo.export(name, zoo.build(name, dropout=0.0 if mode == "train" else None), path,
-                       mode)
+            path = model_file(zoo, export, name, mode, has_dropout, tmp)
             results.append((f"{name}.{mode} forward", check_forward(trainc, zoo, name, path, tmp)))
             if mode == "eval" and has_bn:
                 results.append((f"{name}.{mode} trains",
