@@ -3,12 +3,14 @@
  * batch. Prints one JSON object: compile seconds, the median and the
  * minimum ms per step over the timed steps, and the arena size.
  *
- * usage: tc_step_bench MODEL.onnx SPEC.json BATCH STEPS */
+ * usage: tc_step_bench MODEL.onnx SPEC.json BATCH STEPS [--threads N]
+ * (N: the kernels' thread pool, default the processors available). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "tc_threads.h"
 #include "train_setup.h"
 
 static double now(void) {
@@ -23,10 +25,14 @@ static int cmp(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 5) {
-    fprintf(stderr, "usage: tc_step_bench MODEL.onnx SPEC.json BATCH STEPS\n");
+  int threads = argc < 5 ? 0 : tc_threads_default();
+  for (int i = 5; i < argc && threads; i++)
+    threads = strcmp(argv[i], "--threads") == 0 && i + 1 < argc ? atoi(argv[++i]) : 0;
+  if (threads < 1 || threads > TC_THREADS_MAX) {
+    fprintf(stderr, "usage: tc_step_bench MODEL.onnx SPEC.json BATCH STEPS [--threads N]\n");
     return 1;
   }
+  tc_threads_set(threads);
   const char *keys[] = {"batch_size"};
   const char *vals[] = {argv[3]};
   int steps = atoi(argv[4]);
@@ -67,8 +73,10 @@ int main(int argc, char **argv) {
     if (k >= 0) ms[k] = (now() - t0) * 1e3;
   }
   qsort(ms, (size_t)steps, sizeof *ms, cmp);
-  printf("{\"compile_s\": %.4f, \"median_ms\": %.4f, \"min_ms\": %.4f, \"arena_bytes\": %zu}\n",
-         tc_program_compile_seconds(t->program), ms[steps / 2], ms[0], s->arena_bytes);
+  printf("{\"compile_s\": %.4f, \"median_ms\": %.4f, \"min_ms\": %.4f, \"arena_bytes\": %zu, "
+         "\"threads\": %d}\n",
+         tc_program_compile_seconds(t->program), ms[steps / 2], ms[0], s->arena_bytes,
+         (int)tc_parallel_workers());
   for (int i = 0; i < s->noutputs; i++) free(out[i]);
   free(ms);
   train_setup_free(t);

@@ -15,8 +15,13 @@
  * after inlining LLVM knows the rows do not alias and vectorizes them
  * without runtime checks. A matrix-vector product (N = 1) is a row of dot
  * products (8 partial sums) or, for transposed A, an axpy over columns.
- * A register-blocked micro-kernel is future work. */
+ * A register-blocked micro-kernel is future work.
+ *
+ * The entry point spreads the batch, or blocks of rows or columns of C,
+ * over the thread pool (gemm_split.h, matmul_tasks_*); each block is the
+ * core above with the full K, so every element's sum runs as in one call. */
 #include "kernels.h"
+#include "gemm_split.h"
 
 #include <string.h>
 
@@ -158,6 +163,42 @@
     }                                                                                        \
   }                                                                                          \
                                                                                              \
+  void tc_k_gemm_block_##SUF(int64_t M, int64_t N, int64_t K, const T *A, int64_t lda,      \
+                             int32_t trans_a, const T *B, int64_t ldb, int32_t trans_b,      \
+                             T alpha, int32_t accumulate, T *C, int64_t ldc) {               \
+    gemm_##SUF(M, N, K, A, lda, trans_a, B, ldb, trans_b, alpha, accumulate, C, ldc);        \
+  }                                                                                          \
+                                                                                             \
+  /* the partitioning layer (gemm_split.h): tasks [begin, end) of a product */              \
+  typedef struct {                                                                           \
+    const T *A, *B;                                                                          \
+    T *C;                                                                                    \
+    int64_t M, N, K, lda, ldb;                                                               \
+    int32_t trans_a, trans_b, accumulate, batch_rank;                                        \
+    T alpha;                                                                                 \
+    const int64_t *batch_dims, *a_strides, *b_strides;                                       \
+    gemm_split split;                                                                        \
+  } matmul_job_##SUF;                                                                        \
+                                                                                             \
+  static void matmul_tasks_##SUF(void *p, int64_t begin, int64_t end, int32_t chunk) {       \
+    const matmul_job_##SUF *j = p;                                                           \
+    int64_t parts = j->split.parts, ai = j->trans_a ? 1 : j->lda;                            \
+    int64_t bj = j->trans_b ? j->ldb : 1;                                                    \
+    for (int64_t t = begin; t < end; t++) {                                                  \
+      int64_t b = t / parts, part = t % parts, aoff, boff;                                   \
+      gemm_batch_offsets(b, j->batch_rank, j->batch_dims, j->a_strides, j->b_strides,        \
+                         &aoff, &boff);                                                      \
+      int64_t i0 = 0, i1 = j->M, j0 = 0, j1 = j->N;                                          \
+      if (j->split.by_rows)                                                                  \
+        gemm_split_range(j->M, GEMM_SPLIT_M, parts, part, &i0, &i1);                         \
+      else                                                                                   \
+        gemm_split_range(j->N, GEMM_SPLIT_N, parts, part, &j0, &j1);                         \
+      gemm_##SUF(i1 - i0, j1 - j0, j->K, j->A + aoff + i0 * ai, j->lda, j->trans_a,          \
+                 j->B + boff + j0 * bj, j->ldb, j->trans_b, j->alpha, j->accumulate,         \
+                 j->C + b * j->M * j->N + i0 * j->N + j0, j->N);                             \
+    }                                                                                        \
+  }                                                                                          \
+                                                                                             \
   void tc_k_matmul_##SUF(const T *A, const T *B, T *C, int64_t M, int64_t N, int64_t K,      \
                          int64_t lda, int64_t ldb, int32_t trans_a, int32_t trans_b,         \
                          T alpha, int32_t accumulate, int32_t batch_rank,                    \
@@ -165,19 +206,17 @@
                          const int64_t *b_strides) {                                         \
     int64_t nbatch = 1;                                                                      \
     for (int32_t d = 0; d < batch_rank; d++) nbatch *= batch_dims[d];                        \
-    int64_t idx[16] = {0}; /* batch_rank <= 16 */                                            \
-    int64_t aoff = 0, boff = 0;                                                              \
-    for (int64_t b = 0; b < nbatch; b++) {                                                   \
-      gemm_##SUF(M, N, K, A + aoff, lda, trans_a, B + boff, ldb, trans_b, alpha,             \
-                 accumulate, C + b * M * N, N);                                              \
-      for (int32_t d = batch_rank - 1; d >= 0; d--) { /* odometer step */                    \
-        aoff += a_strides[d];                                                                \
-        boff += b_strides[d];                                                                \
-        if (++idx[d] < batch_dims[d]) break;                                                 \
-        aoff -= idx[d] * a_strides[d];                                                       \
-        boff -= idx[d] * b_strides[d];                                                       \
-        idx[d] = 0;                                                                          \
-      }                                                                                      \
+    matmul_job_##SUF job = {.A = A, .B = B, .C = C, .M = M, .N = N, .K = K, .lda = lda,     \
+                            .ldb = ldb, .trans_a = trans_a, .trans_b = trans_b,              \
+                            .accumulate = accumulate, .batch_rank = batch_rank,              \
+                            .alpha = alpha, .batch_dims = batch_dims,                        \
+                            .a_strides = a_strides, .b_strides = b_strides};                 \
+    job.split = gemm_split_choose(nbatch, M, N, K, tc_parallel_workers());                   \
+    if (job.split.parts == 0) { /* too small to share */                                     \
+      job.split.parts = 1;                                                                   \
+      matmul_tasks_##SUF(&job, 0, nbatch, 0);                                                \
+    } else {                                                                                 \
+      tc_parallel_for(nbatch * job.split.parts, matmul_tasks_##SUF, &job);                   \
     }                                                                                        \
   }
 
