@@ -5,15 +5,17 @@
  *
  * With --serve it prints a ready line instead and runs steps as its
  * standard input asks (step_serve.h): bench/run.py interleaves them with
- * PyTorch's.
+ * PyTorch's. --threads N sizes the kernels' thread pool (default: the
+ * processors available).
  *
- * usage: tc_step_bench MODEL.onnx SPEC.json BATCH STEPS [--serve] */
+ * usage: tc_step_bench MODEL.onnx SPEC.json BATCH STEPS [--serve] [--threads N] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "step_serve.h"
+#include "tc_threads.h"
 #include "train_setup.h"
 
 static double now(void) {
@@ -29,10 +31,15 @@ static int cmp(const void *a, const void *b) {
 
 int main(int argc, char **argv) {
   bool serve = step_serve_take_flag(&argc, argv, "--serve");
-  if (argc != 5) {
-    fprintf(stderr, "usage: tc_step_bench MODEL.onnx SPEC.json BATCH STEPS [--serve]\n");
+  int threads = argc < 5 ? 0 : tc_threads_default();
+  for (int i = 5; i < argc && threads; i++)
+    threads = strcmp(argv[i], "--threads") == 0 && i + 1 < argc ? atoi(argv[++i]) : 0;
+  if (threads < 1 || threads > TC_THREADS_MAX) {
+    fprintf(stderr,
+            "usage: tc_step_bench MODEL.onnx SPEC.json BATCH STEPS [--serve] [--threads N]\n");
     return 1;
   }
+  tc_threads_set(threads);
   const char *keys[] = {"batch_size"};
   const char *vals[] = {argv[3]};
   int steps = atoi(argv[4]);
@@ -78,8 +85,10 @@ int main(int argc, char **argv) {
     if (k >= 0) ms[k] = (now() - t0) * 1e3;
   }
   qsort(ms, (size_t)steps, sizeof *ms, cmp);
-  printf("{\"compile_s\": %.4f, \"median_ms\": %.4f, \"min_ms\": %.4f, \"arena_bytes\": %zu}\n",
-         tc_program_compile_seconds(t->program), ms[steps / 2], ms[0], s->arena_bytes);
+  printf("{\"compile_s\": %.4f, \"median_ms\": %.4f, \"min_ms\": %.4f, \"arena_bytes\": %zu, "
+         "\"threads\": %d}\n",
+         tc_program_compile_seconds(t->program), ms[steps / 2], ms[0], s->arena_bytes,
+         (int)tc_parallel_workers());
   for (int i = 0; i < s->noutputs; i++) free(out[i]);
   free(ms);
   train_setup_free(t);

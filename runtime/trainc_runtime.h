@@ -11,8 +11,9 @@
  * (tc_sched.h), the initial weights from a file (tc_step_weights.h) and
  * the trained model as ONNX (tc_model_write.h), the main program of a
  * standalone trainer (tc_trainer.h), the progress bar (tc_progress.h),
- * classification counts and confusion matrices (tc_confusion.h) and
- * training curves as SVG (tc_curves.h). */
+ * classification counts and confusion matrices (tc_confusion.h),
+ * training curves as SVG (tc_curves.h) and the size of the thread pool the
+ * step's kernels run on (tc_threads.h). */
 #ifndef TRAINC_RUNTIME_H
 #define TRAINC_RUNTIME_H
 
@@ -29,6 +30,7 @@
 #include "tc_status.h"
 #include "tc_step.h"
 #include "tc_step_weights.h"
+#include "tc_threads.h"
 #include "tc_train.h"
 #include "tc_trainer.h"
 

@@ -14,12 +14,13 @@
 #include "tc_model_write.h"
 #include "tc_progress.h"
 #include "tc_stop_signals.h"
+#include "tc_threads.h"
 #include "tc_train.h"
 
 static const char usage[] =
     "usage: %s [--out FILE] [--epochs N] [--metrics FILE] [--checkpoint-dir DIR] [--resume]\n"
     "          [--train PATH] [--train-labels PATH] [--valid PATH] [--valid-labels PATH]\n"
-    "          [--quiet]\n"
+    "          [--threads N] [--quiet]\n"
     "Trains %s as built by trainc build and writes the trained model as ONNX.\n";
 
 static tc_status load(const tc_trainer_data *d, const char *split, tc_dataset **out,
@@ -91,7 +92,7 @@ static bool option(int argc, char **argv, int *i, const char *name, const char *
 int tc_trainer_main(const tc_trainer_config *c, int argc, char **argv) {
   const char *prog = argc > 0 ? argv[0] : "trainer";
   const char *out = c->out, *metrics_path = c->metrics, *ckpt_dir = c->checkpoint_dir,
-             *epochs_s = NULL;
+             *epochs_s = NULL, *threads_s = NULL;
   tc_trainer_data train = c->train, valid = c->valid;
   bool resume = false, quiet = false;
   for (int i = 1; i < argc; i++) {
@@ -102,6 +103,7 @@ int tc_trainer_main(const tc_trainer_config *c, int argc, char **argv) {
     if (option(argc, argv, &i, "--out", &out) || option(argc, argv, &i, "--metrics", &metrics_path) ||
         option(argc, argv, &i, "--checkpoint-dir", &ckpt_dir) ||
         option(argc, argv, &i, "--epochs", &epochs_s) ||
+        option(argc, argv, &i, "--threads", &threads_s) ||
         option(argc, argv, &i, "--train", &train.path) ||
         option(argc, argv, &i, "--train-labels", &train.labels) ||
         option(argc, argv, &i, "--valid", &valid.path) ||
@@ -124,6 +126,17 @@ int tc_trainer_main(const tc_trainer_config *c, int argc, char **argv) {
       fprintf(stderr, "%s: --epochs: expected a positive integer, got '%s'\n", prog, epochs_s);
       return TC_ERR_USAGE;
     }
+  }
+  if (threads_s) {
+    char *end;
+    errno = 0;
+    long long n = strtoll(threads_s, &end, 10);
+    if (errno || *end || n < 1 || n > TC_THREADS_MAX) {
+      fprintf(stderr, "%s: --threads: expected a thread count from 1 to %d, got '%s'\n", prog,
+              TC_THREADS_MAX, threads_s);
+      return TC_ERR_USAGE;
+    }
+    tc_threads_set((int32_t)n);
   }
   if (resume && !ckpt_dir) {
     fprintf(stderr, "%s: --resume needs --checkpoint-dir DIR\n", prog);

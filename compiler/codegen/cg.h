@@ -14,6 +14,7 @@
 #define TC_CG_H
 
 #include <llvm-c/Core.h>
+#include <llvm-c/LLJIT.h>
 #include <llvm-c/TargetMachine.h>
 
 #include "codegen.h"
@@ -188,5 +189,9 @@ void tc_cg_cache_store(tc_cache_result *res, LLVMMemoryBufferRef obj);
 
 /* Builds one function per phase and the entry points into cg->mod. */
 tc_status tc_cg_emit_entries(tc_cg *cg, const tc_entry *entries, int nentries);
+
+/* Defines, in jit's main dylib, the runtime functions kernels call (the
+ * thread pool) by their addresses in this process (program.c). */
+LLVMErrorRef tc_jit_define_runtime(LLVMOrcLLJITRef jit);
 
 #endif

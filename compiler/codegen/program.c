@@ -7,6 +7,7 @@
  * a compile cache (cache.c) the JIT loads an object instead: the one the
  * cache holds for this module, or the one compiled now and stored. */
 #include "cg.h"
+#include "tc_threads.h"
 
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Error.h>
@@ -221,8 +222,37 @@ tc_status tc_program_compile(const tc_graph *g, const tc_codegen_options *opt,
   return st;
 }
 
-/* The JIT with process symbols (libm, libc) visible to the loaded code;
- * takes ownership of tm. */
+/* The runtime functions the kernels call, defined for the JIT by address:
+ * they live in the executable (libtrainc_runtime linked statically), which
+ * the process search generator cannot see unless the executable exports
+ * its symbols. */
+LLVMErrorRef tc_jit_define_runtime(LLVMOrcLLJITRef jit) {
+  static const struct {
+    const char *name;
+    void *addr;
+  } fns[] = {
+      {"tc_parallel_for", (void *)tc_parallel_for},
+      {"tc_parallel_workers", (void *)tc_parallel_workers},
+  };
+  enum { NFNS = sizeof fns / sizeof fns[0] };
+  LLVMOrcCSymbolMapPair syms[NFNS];
+  for (int i = 0; i < NFNS; i++) {
+    syms[i].Name = LLVMOrcLLJITMangleAndIntern(jit, fns[i].name);
+    syms[i].Sym.Address = (LLVMOrcExecutorAddress)(uintptr_t)fns[i].addr;
+    syms[i].Sym.Flags.GenericFlags =
+        LLVMJITSymbolGenericFlagsExported | LLVMJITSymbolGenericFlagsCallable;
+    syms[i].Sym.Flags.TargetFlags = 0;
+  }
+  /* the unit takes the names' references; the dylib takes the unit */
+  LLVMOrcMaterializationUnitRef mu = LLVMOrcAbsoluteSymbols(syms, NFNS);
+  LLVMErrorRef e = LLVMOrcJITDylibDefine(LLVMOrcLLJITGetMainJITDylib(jit), mu);
+  if (e) LLVMOrcDisposeMaterializationUnit(mu);
+  return e;
+}
+
+/* The JIT with process symbols (libm, libc) and the runtime's functions
+ * visible to the loaded code; takes ownership of tm. */
+
 static tc_status create_jit(tc_program *p, LLVMTargetMachineRef tm, tc_error *err) {
   LLVMOrcLLJITBuilderRef builder = LLVMOrcCreateLLJITBuilder();
   LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(
@@ -234,6 +264,8 @@ static tc_status create_jit(tc_program *p, LLVMTargetMachineRef tm, tc_error *er
       &gen, LLVMOrcLLJITGetGlobalPrefix(p->jit), NULL, NULL);
   if (e) return llvm_error(err, "cannot expose process symbols to the JIT", e);
   LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(p->jit), gen); /* the dylib owns gen */
+  if ((e = tc_jit_define_runtime(p->jit)))
+    return llvm_error(err, "cannot define the runtime's functions for the JIT", e);
   return TC_OK;
 }
 

@@ -8,8 +8,8 @@ same run with seed 8 must differ (the seed reaches shuffling and dropout, so
 the comparison can fail), and a run with dropout at p = 0 must differ from
 one at p = 0.5 (dropout really is applied).
 
-Only one thread computes in trainc today (the loader's prefetch thread
-fills batches in a fixed order), so there is no thread count to vary yet.
+The thread count of the kernels is varied by tests/e2e/threads.py (the
+loader's prefetch threads fill batches in a fixed order).
 
 usage: /usr/bin/python3 determinism.py TRAINC [--jit-only]
 (--jit-only under TC_SANITIZE: `trainc build` links trainers with the system

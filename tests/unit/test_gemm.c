@@ -255,6 +255,7 @@ static LLVMOrcLLJITRef jit_kernels(impl *im, const char *name, const char *cpu) 
     e = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(
         &gen, LLVMOrcLLJITGetGlobalPrefix(jit), NULL, NULL);
   if (!e) LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(jit), gen);
+  if (!e) e = tc_jit_define_runtime(jit);
   LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(mod, tsc); /* owns mod */
   LLVMOrcDisposeThreadSafeContext(tsc); /* the module keeps the context alive */
   if (!e) e = LLVMOrcLLJITAddLLVMIRModule(jit, LLVMOrcLLJITGetMainJITDylib(jit), tsm);

@@ -3,6 +3,7 @@
  * option matching. */
 #include "trainc.h"
 
+#include "tc_threads.h"
 #include "train_setup.h"
 
 #include <errno.h>
@@ -73,6 +74,16 @@ int cli_limits_option(int argc, char **argv, int *i, const char *usage) {
     }
     snprintf(name, sizeof name, "--max-memory %.40s", v);
     l.max_memory_name = name;
+  } else if ((m = cli_option(argc, argv, i, "--threads", usage, &v))) {
+    int64_t n;
+    if (m < 0) return -1;
+    if (!cli_parse_positive(v, &n) || n > TC_THREADS_MAX) {
+      cli_usage_error(usage, "--threads: expected a thread count from 1 to %d, got '%s'",
+                      TC_THREADS_MAX, v);
+      return -1;
+    }
+    tc_threads_set((int32_t)n);
+    return 1;
   } else {
     return 0;
   }

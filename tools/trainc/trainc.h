@@ -53,8 +53,9 @@ bool cli_parse_positive(const char *s, int64_t *out);
  * load a model:
  *   --max-memory SIZE   cap on datasets + loader buffers + arena ("2G", "512M")
  *   --allow-external-data-outside-model-dir
+ *   --threads N         the kernels' thread pool (tc_threads.h)
  * Matches argv[*i] like cli_option and records the limit (train_setup.h,
- * train_setup_set_limits). */
+ * train_setup_set_limits) or sizes the pool. */
 int cli_limits_option(int argc, char **argv, int *i, const char *usage);
 /* The help text of those options. */
 #define CLI_LIMITS_HELP                                                               \
@@ -62,7 +63,9 @@ int cli_limits_option(int argc, char **argv, int *i, const char *usage);
   "                         arena larger than SIZE (2G, 512M; default: no cap)\n"     \
   "  --allow-external-data-outside-model-dir\n"                                       \
   "                         let the model's external data be an absolute path or\n"   \
-  "                         lead out of its folder ('..', symbolic links)\n"
+  "                         lead out of its folder ('..', symbolic links)\n"           \
+  "  --threads N            threads the compiled step's kernels use (default: the\n"   \
+  "                         processors available; results are the same for any N)\n"
 
 /* Writes, flushes and checks stdout; TC_ERR_INTERNAL (with a message) if the
  * results could not be written. */

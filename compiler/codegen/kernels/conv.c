@@ -8,44 +8,78 @@
  * with Cg = C/groups, Mg = M/groups; w's group block is already the
  * [Mg, Cg*KH*KW] row-major left operand. A 1x1 kernel with stride 1, no
  * padding and OH x OW = H x W needs no im2col: the input planes of the
- * group are the column matrix. The GEMM is tc_k_matmul_* with batch_rank 0. */
+ * group are the column matrix.
+ *
+ * In parallel (tc_parallel.h), the output columns oh*OW + ow are cut into
+ * bands, one per thread: a band's im2col columns and its GEMM columns
+ * (tc_k_gemm_block_*, which computes each element the same way in any
+ * band) for every image, so the scratch is shared without overlap and a
+ * layer is one pool call. Output planes too small to cut leave the
+ * parallelism to the GEMM. */
 #include "kernels.h"
+#include "gemm_split.h"
 #include "im2col.h"
-#include "window.h"
+#include "tc_parallel.h"
 
 #include <string.h>
 
-/* floor(a / b) and ceil(a / b) for b > 0 and any sign of a */
-
-/* [lo, hi) of output positions o in [0, n_out) whose tap o*s - p + k*d lies
- * in [0, n_in). */
-
 #define DEFINE_CONV(T, SUF)                                                               \
+  typedef struct {                                                                        \
+    const T *x, *w, *bias;                                                                \
+    T *y, *scratch;                                                                       \
+    conv_geom g;                                                                          \
+    int64_t parts; /* bands of output columns */                                          \
+  } conv_job_##SUF;                                                                       \
+                                                                                          \
+  /* bands [begin, end): every image and group, output columns [p0, p1) */                \
+  static void conv_bands_##SUF(void *p, int64_t begin, int64_t end, int32_t chunk) {      \
+    const conv_job_##SUF *j = p;                                                          \
+    const conv_geom *g = &j->g;                                                           \
+    int64_t P = g->P, Mg = g->Mg, Kc = g->Kc;                                             \
+    for (int64_t band = begin; band < end; band++) {                                      \
+      int64_t p0, p1;                                                                     \
+      gemm_split_range(P, GEMM_SPLIT_N, j->parts, band, &p0, &p1);                        \
+      for (int64_t n = 0; n < g->N; n++)                                                  \
+        for (int64_t gi = 0; gi < g->groups; gi++) {                                      \
+          const T *xg = j->x + (n * g->C + gi * g->Cg) * g->H * g->W;                     \
+          T *yg = j->y + (n * g->M + gi * Mg) * P;                                        \
+          if (j->bias)                                                                    \
+            for (int64_t m = 0; m < Mg; m++) {                                            \
+              T bm = j->bias[gi * Mg + m];                                                \
+              for (int64_t q = p0; q < p1; q++) yg[m * P + q] = bm;                       \
+            }                                                                             \
+          const T *col = xg;                                                              \
+          if (!g->direct) {                                                               \
+            im2col_##SUF(xg, j->scratch, g, 0, Kc, p0, p1);                               \
+            col = j->scratch;                                                             \
+          }                                                                               \
+          if (j->parts == 1) /* whole planes: the product may use the pool itself */     \
+            tc_k_matmul_##SUF(j->w + gi * Mg * Kc, col, yg, Mg, P, Kc, Kc, P, 0, 0, 1,    \
+                              j->bias != 0, 0, NULL, NULL, NULL);                         \
+          else                                                                            \
+            tc_k_gemm_block_##SUF(Mg, p1 - p0, Kc, j->w + gi * Mg * Kc, Kc, 0, col + p0,  \
+                                  P, 0, 1, j->bias != 0, yg + p0, P);                     \
+        }                                                                                 \
+    }                                                                                     \
+  }                                                                                       \
+                                                                                          \
   void tc_k_conv2d_##SUF(const T *x, const T *w, const T *bias, T *y, T *scratch,         \
                          int64_t N, int64_t C, int64_t H, int64_t W, int64_t M,           \
                          int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t sh,      \
                          int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw,      \
                          int64_t groups) {                                                \
-    int64_t Cg = C / groups, Mg = M / groups, P = OH * OW, Kc = Cg * KH * KW;             \
-    int direct = KH == 1 && KW == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0 &&        \
-                 OH == H && OW == W;                                                      \
-    for (int64_t n = 0; n < N; n++)                                                       \
-      for (int64_t g = 0; g < groups; g++) {                                              \
-        const T *xg = x + (n * C + g * Cg) * H * W;                                       \
-        T *yg = y + (n * M + g * Mg) * P;                                                 \
-        if (bias)                                                                         \
-          for (int64_t m = 0; m < Mg; m++) {                                              \
-            T bm = bias[g * Mg + m];                                                      \
-            for (int64_t p = 0; p < P; p++) yg[m * P + p] = bm;                           \
-          }                                                                               \
-        const T *col = xg;                                                                \
-        if (!direct) {                                                                    \
-          im2col_##SUF(xg, scratch, Cg, H, W, OH, OW, KH, KW, sh, sw, ph, pw, dh, dw);    \
-          col = scratch;                                                                  \
-        }                                                                                 \
-        tc_k_matmul_##SUF(w + g * Mg * Kc, col, yg, Mg, P, Kc, Kc, P, 0, 0, 1, bias != 0, \
-                          0, NULL, NULL, NULL);                                           \
-      }                                                                                   \
+    conv_job_##SUF j = {x, w, bias, y, scratch,                                           \
+                        conv_geom_make(N, C, H, W, M, OH, OW, KH, KW, sh, sw, ph, pw, dh, \
+                                       dw, groups),                                       \
+                        1};                                                               \
+    int64_t units = j.g.P / GEMM_SPLIT_N, workers = tc_parallel_workers();                \
+    j.parts = units < workers ? units : workers;                                          \
+    if (j.parts <= 1 || (double)N * M * j.g.P * j.g.Kc < GEMM_PARALLEL_MIN_MACS) {        \
+      j.parts = 1;                                                                        \
+      conv_bands_##SUF(&j, 0, 1, 0);                                                      \
+    } else {                                                                              \
+      tc_parallel_for(j.parts, conv_bands_##SUF, &j);                                     \
+    }                                                                                     \
   }
 
 DEFINE_CONV(float, f32)

@@ -14,17 +14,34 @@
  * im2col/col2im: the group's planes are the column matrix, so dx_g is the
  * product itself. col2im walks the rows of col in the same order im2col
  * fills them: for a tap (c, kh, kw) the outputs ow in [lo, hi) whose column
- * lies inside the input are one loop over ow (unit stride when sw == 1). */
+ * lies inside the input are one loop over ow (unit stride when sw == 1).
+ *
+ * In parallel (tc_parallel.h), one pool call per group and layer, each
+ * thread looping over the images: the input gradient splits the group's
+ * input channels (a thread's rows of col and its planes of dx), the weight
+ * gradient bands of dw's columns (a thread's rows of im2col(x) and its
+ * columns of dw, whose sums over images and positions stay whole). The
+ * threads share the one scratch without overlap, and every element's
+ * arithmetic is the same in any split (tc_k_gemm_block_*). */
 #include "kernels.h"
+#include "gemm_split.h"
 #include "im2col.h"
-#include "window.h"
 #include "kernels_train.h"
+#include "tc_parallel.h"
+#include "window.h"
 
 #include <string.h>
 
 
 /* [lo, hi) of output positions o in [0, n_out) whose tap o*s - p + kd lies
  * in [0, n_in). */
+
+/* Whether a group's gradient is worth a pool call: more than one thread and
+ * more than one unit to hand out, and enough multiply-adds. */
+static int worth_sharing(const conv_geom *g, int64_t units) {
+  return units > 1 && tc_parallel_workers() > 1 &&
+         (double)g->N * (double)g->Mg * (double)g->P * (double)g->Kc >= GEMM_PARALLEL_MIN_MACS;
+}
 
 #define DEFINE_CONV_GRAD(T, SUF)                                                         \
   /* d[j] += s[j] for j < n */                                                           \
@@ -61,29 +78,87 @@
     }                                                                                    \
   }                                                                                      \
                                                                                          \
+  typedef struct {                                                                       \
+    const T *dy, *w_or_x; /* w for the input gradient, x for the weight gradient */    \
+    T *out, *scratch;                                                                    \
+    conv_geom g;                                                                         \
+    int64_t group, parts;                                                                \
+  } conv_grad_job_##SUF;                                                                 \
+                                                                                         \
+  /* input channels [c0, c1) of group j->group, every image: their rows of col and       \
+   * their planes of dx */                                                               \
+  static void grad_input_channels_##SUF(void *p, int64_t c0, int64_t c1, int32_t chunk) { \
+    const conv_grad_job_##SUF *j = p;                                                    \
+    const conv_geom *g = &j->g;                                                          \
+    int64_t gi = j->group, P = g->P, KK = g->KH * g->KW, r0 = c0 * KK, r1 = c1 * KK;     \
+    const T *wg = j->w_or_x + gi * g->Mg * g->Kc;                                        \
+    for (int64_t n = 0; n < g->N; n++) {                                                 \
+      const T *dyg = j->dy + (n * g->M + gi * g->Mg) * P;                                \
+      T *dxc = j->out + (n * g->C + gi * g->Cg + c0) * g->H * g->W;                      \
+      if (g->direct) { /* dx planes [c0, c1) = (w_g^T)[c0:c1] @ dy_g */                  \
+        tc_k_matmul_##SUF(wg + r0, dyg, dxc, r1 - r0, P, g->Mg, g->Kc, P, 1, 0, 1, 0, 0, \
+                          NULL, NULL, NULL);                                             \
+        continue;                                                                        \
+      }                                                                                  \
+      memset(dxc, 0, (size_t)((c1 - c0) * g->H * g->W) * sizeof(T));                     \
+      T *col = j->scratch + r0 * P;                                                      \
+      tc_k_matmul_##SUF(wg + r0, dyg, col, r1 - r0, P, g->Mg, g->Kc, P, 1, 0, 1, 0, 0,   \
+                        NULL, NULL, NULL);                                               \
+      col2im_add_##SUF(col, dxc, c1 - c0, g->H, g->W, g->OH, g->OW, g->KH, g->KW, g->sh, \
+                       g->sw, g->ph, g->pw, g->dh, g->dw);                               \
+    }                                                                                    \
+  }                                                                                      \
+                                                                                         \
   void tc_k_conv2d_grad_input_##SUF(const T *dy, const T *w, T *dx, T *scratch,          \
                                     int64_t N, int64_t C, int64_t H, int64_t W,          \
                                     int64_t M, int64_t OH, int64_t OW, int64_t KH,       \
                                     int64_t KW, int64_t sh, int64_t sw, int64_t ph,      \
                                     int64_t pw, int64_t dh, int64_t dw, int64_t groups) { \
-    int64_t Cg = C / groups, Mg = M / groups, P = OH * OW, Kc = Cg * KH * KW;            \
-    int direct = KH == 1 && KW == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0 &&       \
-                 OH == H && OW == W;                                                     \
-    for (int64_t n = 0; n < N; n++)                                                      \
-      for (int64_t g = 0; g < groups; g++) {                                             \
-        const T *dyg = dy + (n * M + g * Mg) * P;                                        \
-        const T *wg = w + g * Mg * Kc;                                                   \
-        T *dxg = dx + (n * C + g * Cg) * H * W;                                          \
-        if (direct) { /* dx_g [Cg, P] = w_g^T @ dy_g */                                  \
-          tc_k_matmul_##SUF(wg, dyg, dxg, Kc, P, Mg, Kc, P, 1, 0, 1, 0, 0, NULL, NULL,   \
-                            NULL);                                                       \
-          continue;                                                                      \
+    conv_grad_job_##SUF j = {dy, w, dx, scratch,                                         \
+                             conv_geom_make(N, C, H, W, M, OH, OW, KH, KW, sh, sw, ph,   \
+                                            pw, dh, dw, groups),                         \
+                             0, 1};                                                      \
+    int shared = worth_sharing(&j.g, j.g.Cg);                                            \
+    for (j.group = 0; j.group < groups; j.group++)                                       \
+      if (shared)                                                                        \
+        tc_parallel_for(j.g.Cg, grad_input_channels_##SUF, &j);                          \
+      else                                                                               \
+        grad_input_channels_##SUF(&j, 0, j.g.Cg, 0);                                     \
+  }                                                                                      \
+                                                                                         \
+  /* bands [begin, end) of the columns of group j->group's dw [Mg, Kc], every image:     \
+   * their rows of col */                                                                \
+  static void grad_weight_columns_##SUF(void *p, int64_t begin, int64_t end,             \
+                                        int32_t chunk) {                                 \
+    const conv_grad_job_##SUF *j = p;                                                    \
+    const conv_geom *g = &j->g;                                                          \
+    int64_t gi = j->group, P = g->P, Mg = g->Mg, Kc = g->Kc;                             \
+    T *dwg = j->out + gi * Mg * Kc;                                                      \
+    for (int64_t band = begin; band < end; band++) {                                     \
+      int64_t k0, k1;                                                                    \
+      gemm_split_range(Kc, GEMM_SPLIT_N, j->parts, band, &k0, &k1);                      \
+      for (int64_t m = 0; m < Mg; m++)                                                   \
+        memset(dwg + m * Kc + k0, 0, (size_t)(k1 - k0) * sizeof(T));                     \
+      for (int64_t n = 0; n < g->N; n++) {                                               \
+        const T *xg = j->w_or_x + (n * g->C + gi * g->Cg) * g->H * g->W;                 \
+        const T *dyg = j->dy + (n * g->M + gi * Mg) * P;                                 \
+        const T *col = xg;                                                               \
+        if (!g->direct) {                                                                \
+          im2col_##SUF(xg, j->scratch, g, k0, k1, 0, P);                                 \
+          col = j->scratch;                                                              \
         }                                                                                \
-        memset(dxg, 0, (size_t)(Cg * H * W) * sizeof(T));                                \
-        tc_k_matmul_##SUF(wg, dyg, scratch, Kc, P, Mg, Kc, P, 1, 0, 1, 0, 0, NULL, NULL, \
-                          NULL);                                                         \
-        col2im_add_##SUF(scratch, dxg, Cg, H, W, OH, OW, KH, KW, sh, sw, ph, pw, dh, dw); \
+        if (Mg >= 4 && j->parts == 1) /* dw_g [Mg, Kc] += dy_g [Mg, P] @ col^T */       \
+          tc_k_matmul_##SUF(dyg, col, dwg, Mg, Kc, P, P, P, 0, 1, 1, 1, 0, NULL, NULL,   \
+                            NULL);                                                       \
+        else if (Mg >= 4) /* its columns [k0, k1) */                                     \
+          tc_k_gemm_block_##SUF(Mg, k1 - k0, P, dyg, P, 0, col + k0 * P, P, 1, 1, 1,     \
+                                dwg + k0, Kc);                                           \
+        else /* dw_g[m, k0:k1] += col[k0:k1] [k1-k0, P] @ dy_g[m] [P, 1] */              \
+          for (int64_t m = 0; m < Mg; m++)                                               \
+            tc_k_matmul_##SUF(col + k0 * P, dyg + m * P, dwg + m * Kc + k0, k1 - k0, 1,  \
+                              P, P, 1, 0, 0, 1, 1, 0, NULL, NULL, NULL);                 \
       }                                                                                  \
+    }                                                                                    \
   }                                                                                      \
                                                                                          \
   void tc_k_conv2d_grad_weight_##SUF(const T *dy, const T *x, T *dw_out, T *scratch,     \
@@ -92,28 +167,20 @@
                                      int64_t KW, int64_t sh, int64_t sw, int64_t ph,     \
                                      int64_t pw, int64_t dh, int64_t dw,                 \
                                      int64_t groups) {                                   \
-    int64_t Cg = C / groups, Mg = M / groups, P = OH * OW, Kc = Cg * KH * KW;            \
-    int direct = KH == 1 && KW == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0 &&       \
-                 OH == H && OW == W;                                                     \
-    memset(dw_out, 0, (size_t)(M * Kc) * sizeof(T));                                     \
-    for (int64_t n = 0; n < N; n++)                                                      \
-      for (int64_t g = 0; g < groups; g++) {                                             \
-        const T *xg = x + (n * C + g * Cg) * H * W;                                      \
-        const T *dyg = dy + (n * M + g * Mg) * P;                                        \
-        T *dwg = dw_out + g * Mg * Kc;                                                   \
-        const T *col = xg;                                                               \
-        if (!direct) {                                                                   \
-          im2col_##SUF(xg, scratch, Cg, H, W, OH, OW, KH, KW, sh, sw, ph, pw, dh, dw);   \
-          col = scratch;                                                                 \
-        }                                                                                \
-        if (Mg >= 4) /* dw_g [Mg, Kc] += dy_g [Mg, P] @ col^T */                        \
-          tc_k_matmul_##SUF(dyg, col, dwg, Mg, Kc, P, P, P, 0, 1, 1, 1, 0, NULL, NULL,   \
-                            NULL);                                                       \
-        else /* dw_g[m] [Kc, 1] += col [Kc, P] @ dy_g[m] [P, 1] */                       \
-          for (int64_t m = 0; m < Mg; m++)                                               \
-            tc_k_matmul_##SUF(col, dyg + m * P, dwg + m * Kc, Kc, 1, P, P, 1, 0, 0, 1, 1, \
-                              0, NULL, NULL, NULL);                                      \
-      }                                                                                  \
+    conv_grad_job_##SUF j = {dy, x, dw_out, scratch,                                     \
+                             conv_geom_make(N, C, H, W, M, OH, OW, KH, KW, sh, sw, ph,   \
+                                            pw, dh, dw, groups),                         \
+                             0, 1};                                                      \
+    int64_t units = j.g.Kc / GEMM_SPLIT_N;                                               \
+    if (worth_sharing(&j.g, units)) {                                                    \
+      int64_t workers = tc_parallel_workers();                                           \
+      j.parts = units < workers ? units : workers;                                       \
+    }                                                                                    \
+    for (j.group = 0; j.group < groups; j.group++)                                       \
+      if (j.parts > 1)                                                                   \
+        tc_parallel_for(j.parts, grad_weight_columns_##SUF, &j);                         \
+      else                                                                               \
+        grad_weight_columns_##SUF(&j, 0, 1, 0);                                          \
   }
 
 DEFINE_CONV_GRAD(float, f32)

@@ -11,7 +11,11 @@
  * contract. Kernels never allocate: scratch space is planned by the compiler
  * and passed in (a few use small fixed-size stack buffers: at most 64 KiB,
  * in matmul). Outputs never alias inputs (the memory plan guarantees it; the
- * kernels rely on it). A kernel that can meet bad data (an index out of
+ * kernels rely on it). The heavy kernels (matmul, convolution and its
+ * gradients) split their work over the thread pool (tc_parallel.h) so that
+ * every output element is computed the same way with any thread count;
+ * they share a planned scratch between threads without overlap, so its
+ * size does not depend on the thread count. A kernel that can meet bad data (an index out of
  * range) returns nonzero, which the generated code turns into an error
  * naming the node; all others return void. */
 #ifndef TC_KERNELS_H
@@ -93,6 +97,19 @@ void tc_k_matmul_block_f64(const double *A, const double *B, double *C, int64_t 
                            int64_t N, int64_t K, int64_t lda, int64_t ldb, int32_t trans_a,
                            int32_t trans_b, double alpha, int32_t accumulate, int64_t m0,
                            int64_t m1, int64_t n0, int64_t n1);
+/* One product on the calling thread, with C's row stride given (the
+ * convolutions run it on their bands of columns): C[M,N] (row stride ldc) =
+ * alpha opA(A) opB(B) + (accumulate ? C : 0). Each element of C gets the
+ * same arithmetic whichever band of a larger product it is computed in,
+ * provided the band is not a single column of a wider product nor, when A's
+ * rows and B's columns are contiguous in k, fewer than 6 rows of a taller
+ * one: those products take the dot-product path (gemm_split.h). */
+void tc_k_gemm_block_f32(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                         int32_t trans_a, const float *B, int64_t ldb, int32_t trans_b,
+                         float alpha, int32_t accumulate, float *C, int64_t ldc);
+void tc_k_gemm_block_f64(int64_t M, int64_t N, int64_t K, const double *A, int64_t lda,
+                         int32_t trans_a, const double *B, int64_t ldb, int32_t trans_b,
+                         double alpha, int32_t accumulate, double *C, int64_t ldc);
 
 /* ---- conv.c ----------------------------------------------------------------
  * 2-D convolution (1-D is H = KH = 1), NCHW, ONNX semantics:

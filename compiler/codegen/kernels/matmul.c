@@ -19,8 +19,14 @@
  * operand once (about +5% at 1024..1536), and adding C after the K loop so
  * its tile is prefetched during it (about +3% at 1024).
  * The buffers live on the stack, 240 KiB for either type:
- * (WIDE + NARROW) x KC = 240 x 256 floats or 240 x 128 doubles. */
+ * (WIDE + NARROW) x KC = 240 x 256 floats or 240 x 128 doubles.
+ *
+ * The entry point spreads the batch, or blocks of rows or columns of C,
+ * over the thread pool (gemm_split.h, matmul_tasks_*); each block is a
+ * range of the whole product with the full K, so every element's sum runs
+ * as in one call whatever the thread count. */
 #include "kernels.h"
+#include "gemm_split.h"
 
 #include <string.h>
 
@@ -62,22 +68,69 @@ typedef double v4d __attribute__((vector_size(32)));
 #include "gemm_impl.h"
 
 #define DEFINE_MATMUL(T, SUF)                                                                \
-  void tc_k_matmul_block_##SUF(const T *A, const T *B, T *C, int64_t M, int64_t N,           \
-                               int64_t K, int64_t lda, int64_t ldb, int32_t trans_a,         \
-                               int32_t trans_b, T alpha, int32_t accumulate, int64_t m0,     \
-                               int64_t m1, int64_t n0, int64_t n1) {                         \
+  /* C[m0:m1, n0:n1] of the [M,N] product (row stride ldc); the path  */ \
+  /* depends on the whole product's shape only, never on the range.   */ \
+  static void matmul_range_##SUF(const T *A, const T *B, T *C, int64_t ldc, int64_t M,       \
+                                 int64_t N, int64_t K, int64_t lda, int64_t ldb,             \
+                                 int32_t trans_a, int32_t trans_b, T alpha,                  \
+                                 int32_t accumulate, int64_t m0, int64_t m1, int64_t n0,     \
+                                 int64_t n1) {                                               \
     if (m1 <= m0 || n1 <= n0) return;                                                        \
     /* A(i, k) and B(k, j) element strides */                                                \
     int64_t ai = trans_a ? 1 : lda, ak = trans_a ? lda : 1;                                  \
     int64_t bk = trans_b ? 1 : ldb, bj = trans_b ? ldb : 1;                                  \
-    /* The path depends on the whole product's shape only, never on the block. */          \
     if (ak == 1 && bk == 1 && (M < 6 || N == 1)) {                                           \
-      gemm_dots_##SUF(K, A, ai, B, bj, alpha, accumulate, C, N, m0, m1, n0, n1);             \
+      gemm_dots_##SUF(K, A, ai, B, bj, alpha, accumulate, C, ldc, m0, m1, n0, n1);           \
       return;                                                                                \
     }                                                                                        \
     gemm_pack_##SUF pack;                                                                    \
-    gemm_block_##SUF(K, A, ai, ak, B, bk, bj, alpha, accumulate, C, N, m0, m1, n0, n1,       \
+    gemm_block_##SUF(K, A, ai, ak, B, bk, bj, alpha, accumulate, C, ldc, m0, m1, n0, n1,     \
                      &pack);                                                                 \
+  }                                                                                          \
+                                                                                             \
+  void tc_k_matmul_block_##SUF(const T *A, const T *B, T *C, int64_t M, int64_t N,           \
+                               int64_t K, int64_t lda, int64_t ldb, int32_t trans_a,         \
+                               int32_t trans_b, T alpha, int32_t accumulate, int64_t m0,     \
+                               int64_t m1, int64_t n0, int64_t n1) {                         \
+    matmul_range_##SUF(A, B, C, N, M, N, K, lda, ldb, trans_a, trans_b, alpha, accumulate,   \
+                       m0, m1, n0, n1);                                                      \
+  }                                                                                          \
+                                                                                             \
+  void tc_k_gemm_block_##SUF(int64_t M, int64_t N, int64_t K, const T *A, int64_t lda,       \
+                             int32_t trans_a, const T *B, int64_t ldb, int32_t trans_b,      \
+                             T alpha, int32_t accumulate, T *C, int64_t ldc) {               \
+    matmul_range_##SUF(A, B, C, ldc, M, N, K, lda, ldb, trans_a, trans_b, alpha, accumulate, \
+                       0, M, 0, N);                                                          \
+  }                                                                                          \
+                                                                                             \
+  /* the partitioning layer (gemm_split.h): tasks [begin, end) of a product */              \
+  typedef struct {                                                                           \
+    const T *A, *B;                                                                          \
+    T *C;                                                                                    \
+    int64_t M, N, K, lda, ldb;                                                               \
+    int32_t trans_a, trans_b, accumulate, batch_rank;                                        \
+    T alpha;                                                                                 \
+    const int64_t *batch_dims, *a_strides, *b_strides;                                       \
+    gemm_split split;                                                                        \
+  } matmul_job_##SUF;                                                                        \
+                                                                                             \
+  static void matmul_tasks_##SUF(void *p, int64_t begin, int64_t end, int32_t chunk) {       \
+    (void)chunk;                                                                             \
+    const matmul_job_##SUF *j = p;                                                           \
+    int64_t parts = j->split.parts;                                                          \
+    for (int64_t t = begin; t < end; t++) {                                                  \
+      int64_t b = t / parts, part = t % parts, aoff, boff;                                   \
+      gemm_batch_offsets(b, j->batch_rank, j->batch_dims, j->a_strides, j->b_strides,        \
+                         &aoff, &boff);                                                      \
+      int64_t i0 = 0, i1 = j->M, j0 = 0, j1 = j->N;                                          \
+      if (j->split.by_rows)                                                                  \
+        gemm_split_range(j->M, GEMM_SPLIT_M, parts, part, &i0, &i1);                         \
+      else                                                                                   \
+        gemm_split_range(j->N, GEMM_SPLIT_N, parts, part, &j0, &j1);                         \
+      tc_k_matmul_block_##SUF(j->A + aoff, j->B + boff, j->C + b * j->M * j->N, j->M, j->N,  \
+                              j->K, j->lda, j->ldb, j->trans_a, j->trans_b, j->alpha,        \
+                              j->accumulate, i0, i1, j0, j1);                                \
+    }                                                                                        \
   }                                                                                          \
                                                                                              \
   void tc_k_matmul_##SUF(const T *A, const T *B, T *C, int64_t M, int64_t N, int64_t K,      \
@@ -87,19 +140,17 @@ typedef double v4d __attribute__((vector_size(32)));
                          const int64_t *b_strides) {                                         \
     int64_t nbatch = 1;                                                                      \
     for (int32_t d = 0; d < batch_rank; d++) nbatch *= batch_dims[d];                        \
-    int64_t idx[16] = {0}; /* batch_rank <= 16 */                                            \
-    int64_t aoff = 0, boff = 0;                                                              \
-    for (int64_t b = 0; b < nbatch; b++) {                                                   \
-      tc_k_matmul_block_##SUF(A + aoff, B + boff, C + b * M * N, M, N, K, lda, ldb, trans_a, \
-                              trans_b, alpha, accumulate, 0, M, 0, N);                       \
-      for (int32_t d = batch_rank - 1; d >= 0; d--) { /* odometer step */                    \
-        aoff += a_strides[d];                                                                \
-        boff += b_strides[d];                                                                \
-        if (++idx[d] < batch_dims[d]) break;                                                 \
-        aoff -= idx[d] * a_strides[d];                                                       \
-        boff -= idx[d] * b_strides[d];                                                       \
-        idx[d] = 0;                                                                          \
-      }                                                                                      \
+    matmul_job_##SUF job = {.A = A, .B = B, .C = C, .M = M, .N = N, .K = K, .lda = lda,      \
+                            .ldb = ldb, .trans_a = trans_a, .trans_b = trans_b,              \
+                            .accumulate = accumulate, .batch_rank = batch_rank,              \
+                            .alpha = alpha, .batch_dims = batch_dims,                        \
+                            .a_strides = a_strides, .b_strides = b_strides};                 \
+    job.split = gemm_split_choose(nbatch, M, N, K, tc_parallel_workers());                   \
+    if (job.split.parts == 0) { /* too small to share */                                     \
+      job.split.parts = 1;                                                                   \
+      matmul_tasks_##SUF(&job, 0, nbatch, 0);                                                \
+    } else {                                                                                 \
+      tc_parallel_for(nbatch * job.split.parts, matmul_tasks_##SUF, &job);                   \
     }                                                                                        \
   }
 

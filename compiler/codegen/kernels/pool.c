@@ -15,9 +15,22 @@
  *   avg: y[p, oh, ow] = sum over valid taps / count, count = taps inside x
  *        (count_include_pad 0) or inside the padded extent
  *        [-ph0, H+ph1) x [-pw0, W+pw1) (1); windows pushed by ceil_mode past
- *        the trailing pad count fewer taps, as in PyTorch and ONNX. */
+ *        the trailing pad count fewer taps, as in PyTorch and ONNX.
+ *
+ * The planes are independent: in parallel (tc_parallel.h) each thread
+ * takes a range of them. */
 #include "kernels.h"
+#include "tc_parallel.h"
 #include "window.h"
+
+/* Planes [0, NC) through body, shared over the pool when the taps are many
+ * (the planes are independent). */
+static void run_planes(int64_t NC, int64_t taps, tc_parallel_body *body, void *job) {
+  if (taps >= (1 << 16) && tc_parallel_workers() > 1)
+    tc_parallel_for(NC, body, job);
+  else
+    body(job, 0, NC, 0);
+}
 
 
 
@@ -48,11 +61,23 @@
     for (int64_t ow = lo; ow < hi; ow++) y[ow] = y[ow] + xr[ow * sw];                     \
   }                                                                                       \
                                                                                           \
-  void tc_k_maxpool2d_##SUF(const T *x, T *y, int64_t *indices, int64_t NC, int64_t H,    \
-                            int64_t W, int64_t OH, int64_t OW, int64_t KH, int64_t KW,    \
-                            int64_t sh, int64_t sw, int64_t ph0, int64_t pw0, int64_t dh, \
-                            int64_t dw) {                                                 \
-    for (int64_t p = 0; p < NC; p++) {                                                    \
+  typedef struct {                                                                        \
+    const T *x;                                                                           \
+    T *y;                                                                                 \
+    int64_t *indices;                                                                     \
+    int64_t H, W, OH, OW, KH, KW, sh, sw, ph0, pw0, ph1, pw1, dh, dw;                     \
+    int32_t count_include_pad;                                                            \
+  } pool_job_##SUF;                                                                       \
+                                                                                          \
+  /* planes [p0, p1) */                                                                   \
+  static void maxpool_planes_##SUF(void *job, int64_t p0, int64_t p1, int32_t chunk) {    \
+    const pool_job_##SUF *j = job;                                                        \
+    const T *x = j->x;                                                                    \
+    T *y = j->y;                                                                          \
+    int64_t *indices = j->indices;                                                        \
+    int64_t H = j->H, W = j->W, OH = j->OH, OW = j->OW, KH = j->KH, KW = j->KW;           \
+    int64_t sh = j->sh, sw = j->sw, ph0 = j->ph0, pw0 = j->pw0, dh = j->dh, dw = j->dw;   \
+    for (int64_t p = p0; p < p1; p++) {                                                   \
       const T *xp = x + p * H * W;                                                        \
       for (int64_t oh = 0; oh < OH; oh++) {                                               \
         T *yr = y + (p * OH + oh) * OW;                                                   \
@@ -81,14 +106,27 @@
     }                                                                                     \
   }                                                                                       \
                                                                                           \
-  void tc_k_avgpool2d_##SUF(const T *x, T *y, int64_t NC, int64_t H, int64_t W,           \
-                            int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t sh,   \
-                            int64_t sw, int64_t ph0, int64_t pw0, int64_t ph1,            \
-                            int64_t pw1, int32_t count_include_pad) {                     \
+  void tc_k_maxpool2d_##SUF(const T *x, T *y, int64_t *indices, int64_t NC, int64_t H,    \
+                            int64_t W, int64_t OH, int64_t OW, int64_t KH, int64_t KW,    \
+                            int64_t sh, int64_t sw, int64_t ph0, int64_t pw0, int64_t dh, \
+                            int64_t dw) {                                                 \
+    pool_job_##SUF j = {x, y, indices, H, W, OH, OW, KH, KW, sh, sw, ph0, pw0, 0, 0, dh,  \
+                        dw, 0};                                                           \
+    run_planes(NC, NC * OH * OW * KH * KW, maxpool_planes_##SUF, &j);                 \
+  }                                                                                       \
+                                                                                          \
+  /* planes [p0, p1) */                                                                   \
+  static void avgpool_planes_##SUF(void *job, int64_t p0, int64_t p1, int32_t chunk) {    \
+    const pool_job_##SUF *j = job;                                                        \
+    const T *x = j->x;                                                                    \
+    T *y = j->y;                                                                          \
+    int64_t H = j->H, W = j->W, OH = j->OH, OW = j->OW, KH = j->KH, KW = j->KW;           \
+    int64_t sh = j->sh, sw = j->sw, ph0 = j->ph0, pw0 = j->pw0, ph1 = j->ph1;             \
+    int64_t pw1 = j->pw1, count_include_pad = j->count_include_pad;                       \
     /* the extent a tap must lie in to count */                                           \
     int64_t rlo = count_include_pad ? -ph0 : 0, rhi = count_include_pad ? H + ph1 : H;    \
     int64_t clo = count_include_pad ? -pw0 : 0, chi = count_include_pad ? W + pw1 : W;    \
-    for (int64_t p = 0; p < NC; p++) {                                                    \
+    for (int64_t p = p0; p < p1; p++) {                                                   \
       const T *xp = x + p * H * W;                                                        \
       for (int64_t oh = 0; oh < OH; oh++) {                                               \
         T *yr = y + (p * OH + oh) * OW;                                                   \
@@ -114,6 +152,15 @@
         }                                                                                 \
       }                                                                                   \
     }                                                                                     \
+  }                                                                                       \
+                                                                                          \
+  void tc_k_avgpool2d_##SUF(const T *x, T *y, int64_t NC, int64_t H, int64_t W,           \
+                            int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t sh,   \
+                            int64_t sw, int64_t ph0, int64_t pw0, int64_t ph1,            \
+                            int64_t pw1, int32_t count_include_pad) {                     \
+    pool_job_##SUF j = {x, y, 0, H,    W, OH, OW, KH, KW, sh, sw, ph0, pw0, ph1, pw1, 1,  \
+                        1, count_include_pad};                                            \
+    run_planes(NC, NC * OH * OW * KH * KW, avgpool_planes_##SUF, &j);                 \
   }
 
 DEFINE_POOL(float, f32)

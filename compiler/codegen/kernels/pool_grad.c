@@ -14,10 +14,12 @@
  * the scaled row g[ow] = dy / count is formed once per chunk of at most
  * POOL_GRAD_CHUNK outputs in a stack array, then for every tap (kh, kw) the
  * outputs whose tap falls inside the row are added by one loop over ow
- * (unit stride in g, stride sw in dx). */
+ * (unit stride in g, stride sw in dx). The planes are independent: in
+ * parallel (tc_parallel.h) each thread takes a range of them. */
 #include "kernels.h"
-#include "window.h"
 #include "kernels_train.h"
+#include "tc_parallel.h"
+#include "window.h"
 
 #include <string.h>
 
@@ -41,16 +43,28 @@
       for (int64_t ow = 0; ow < n; ow++) d[ow * sw] = d[ow * sw] + g[ow];                \
   }                                                                                      \
                                                                                          \
-  void tc_k_avgpool2d_grad_##SUF(const T *dy, T *dx, int64_t NC, int64_t H, int64_t W,   \
-                                 int64_t OH, int64_t OW, int64_t KH, int64_t KW,         \
-                                 int64_t sh, int64_t sw, int64_t ph0, int64_t pw0,       \
-                                 int64_t ph1, int64_t pw1, int32_t count_include_pad) {  \
+  typedef struct {                                                                       \
+    const T *dy;                                                                         \
+    T *dx;                                                                               \
+    int64_t H, W, OH, OW, KH, KW, sh, sw, ph0, pw0, ph1, pw1;                            \
+    int32_t count_include_pad;                                                           \
+  } avgpool_grad_job_##SUF;                                                              \
+                                                                                         \
+  /* planes [p0, p1) */                                                                  \
+  static void avgpool_grad_planes_##SUF(void *job, int64_t p0, int64_t p1,               \
+                                        int32_t chunk) {                                 \
+    const avgpool_grad_job_##SUF *j = job;                                               \
+    const T *dy = j->dy;                                                                 \
+    T *dx = j->dx;                                                                       \
+    int64_t H = j->H, W = j->W, OH = j->OH, OW = j->OW, KH = j->KH, KW = j->KW;          \
+    int64_t sh = j->sh, sw = j->sw, ph0 = j->ph0, pw0 = j->pw0, ph1 = j->ph1;            \
+    int64_t pw1 = j->pw1, count_include_pad = j->count_include_pad;                      \
     /* the extent a tap must lie in to count (as in the forward) */                      \
     int64_t rlo = count_include_pad ? -ph0 : 0, rhi = count_include_pad ? H + ph1 : H;   \
     int64_t clo = count_include_pad ? -pw0 : 0, chi = count_include_pad ? W + pw1 : W;   \
-    memset(dx, 0, (size_t)(NC * H * W) * sizeof(T));                                     \
+    memset(dx + p0 * H * W, 0, (size_t)((p1 - p0) * H * W) * sizeof(T));                 \
     T g[POOL_GRAD_CHUNK];                                                                \
-    for (int64_t p = 0; p < NC; p++) {                                                   \
+    for (int64_t p = p0; p < p1; p++) {                                                  \
       T *dxp = dx + p * H * W;                                                           \
       for (int64_t oh = 0; oh < OH; oh++) {                                              \
         const T *dyr = dy + (p * OH + oh) * OW;                                          \
@@ -81,6 +95,18 @@
         }                                                                                \
       }                                                                                  \
     }                                                                                    \
+  }                                                                                      \
+                                                                                         \
+  void tc_k_avgpool2d_grad_##SUF(const T *dy, T *dx, int64_t NC, int64_t H, int64_t W,   \
+                                 int64_t OH, int64_t OW, int64_t KH, int64_t KW,         \
+                                 int64_t sh, int64_t sw, int64_t ph0, int64_t pw0,       \
+                                 int64_t ph1, int64_t pw1, int32_t count_include_pad) {  \
+    avgpool_grad_job_##SUF j = {dy,  dx, H,   W,   OH,  OW,  KH,                         \
+                                KW,  sh, sw,  ph0, pw0, ph1, pw1, count_include_pad};     \
+    if (NC * OH * OW * KH * KW >= (1 << 16) && tc_parallel_workers() > 1)                \
+      tc_parallel_for(NC, avgpool_grad_planes_##SUF, &j);                                \
+    else                                                                                 \
+      avgpool_grad_planes_##SUF(&j, 0, NC, 0);                                           \
   }
 
 DEFINE_POOL_GRAD(float, f32)

@@ -1,0 +1,81 @@
+/* How tc_k_matmul_* (matmul.c) spreads a batched product over the thread
+ * pool (tc_parallel.h): one task per matrix of the batch when there are
+ * enough of them, otherwise each matrix's C is also cut into row blocks or
+ * column blocks; a task is the GEMM core on its block of C with the full K.
+ *
+ * Bitwise determinism rests on the core computing every element of C with
+ * the same arithmetic whatever block it sits in: the sum over k runs in
+ * the same order for a sub-block as for the whole matrix. Cuts fall on
+ * multiples of GEMM_SPLIT_M rows / GEMM_SPLIT_N columns (the core's
+ * register tile, so no element moves between a full tile and an edge tile)
+ * and every block keeps at least that many, so a block is never a single
+ * column (the core has a separate matrix-vector path for N = 1). A core
+ * with other tile sizes sets these to multiples of them. */
+#ifndef TC_KERNELS_GEMM_SPLIT_H
+#define TC_KERNELS_GEMM_SPLIT_H
+
+#include <stdint.h>
+
+#include "tc_parallel.h"
+
+enum {
+  GEMM_SPLIT_M = 6,  /* row cuts at multiples of this: the micro-kernel's rows */
+  GEMM_SPLIT_N = 16, /* column cuts: its f32 columns (two f64 tiles) */
+};
+/* Below this many multiply-adds a product runs on the calling thread: a
+ * pool call costs a few microseconds. */
+#define GEMM_PARALLEL_MIN_MACS 65536.0
+
+typedef struct {
+  int64_t parts;   /* blocks per matrix (1: whole matrices) */
+  int32_t by_rows; /* cut rows (else columns) */
+} gemm_split;
+
+/* The split of nbatch products [M,N] x K for `workers` threads; parts = 0
+ * when the work is too small to share. */
+static inline gemm_split gemm_split_choose(int64_t nbatch, int64_t M, int64_t N, int64_t K,
+                                           int32_t workers) {
+  gemm_split s = {1, 0};
+  if (workers <= 1 || (double)nbatch * (double)M * (double)N * (double)K < GEMM_PARALLEL_MIN_MACS) {
+    s.parts = 0;
+    return s;
+  }
+  /* whole matrices share well when every thread gets the same count or
+   * many; otherwise cut each into `workers` blocks */
+  if (nbatch % workers == 0 || nbatch >= 4 * (int64_t)workers) return s;
+  int64_t um = M / GEMM_SPLIT_M, un = N / GEMM_SPLIT_N;
+  s.by_rows = um > un;
+  int64_t units = s.by_rows ? um : un;
+  s.parts = units < workers ? units : workers;
+  if (s.parts < 1) s.parts = 1;
+  return s;
+}
+
+/* [*lo, *hi) of block `part` of `parts` over len elements cut at multiples
+ * of align (the last block takes the remainder). */
+static inline void gemm_split_range(int64_t len, int64_t align, int64_t parts, int64_t part,
+                                    int64_t *lo, int64_t *hi) {
+  if (parts <= 1) {
+    *lo = 0;
+    *hi = len;
+    return;
+  }
+  int64_t units = len / align;
+  *lo = units * part / parts * align;
+  *hi = part == parts - 1 ? len : units * (part + 1) / parts * align;
+}
+
+/* The element offsets of batch b's A and B (b row-major over dims). */
+static inline void gemm_batch_offsets(int64_t b, int32_t rank, const int64_t *dims,
+                                      const int64_t *a_strides, const int64_t *b_strides,
+                                      int64_t *aoff, int64_t *boff) {
+  *aoff = *boff = 0;
+  for (int32_t d = rank - 1; d >= 0; d--) {
+    int64_t i = b % dims[d];
+    b /= dims[d];
+    *aoff += i * a_strides[d];
+    *boff += i * b_strides[d];
+  }
+}
+
+#endif
