@@ -27,7 +27,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include <stb/stb_image.h>
+#include <stb_image.h>
 
 /* Symlinked folders can form loops, which os.walk(followlinks=True) would
  * walk forever; deeper than this is an error. */
@@ -251,35 +251,6 @@ static tc_status too_large(const char *path, int w, int h, tc_error *err) {
                  "images of at most %lld pixels", path, w, h, (long long)MAX_IMAGE_PIXELS);
 }
 
-/* Whether every Huffman table a JPEG defines holds at most 256 codes. The
- * stb_image of Debian 12 (2022-09) trusts the counts of a DHT segment and
- * writes past its 256-entry tables when they sum to more (upstream later
- * added the check); so every FF C4 segment is checked here first. Entropy-
- * coded data never holds FF C4 (an FF there is followed by 00 or a restart
- * marker), so scanning the whole file finds exactly the DHT segments (and
- * those of an embedded thumbnail, which are held to the same rule). */
-static bool jpeg_tables_fit(const unsigned char *p, size_t n) {
-  /* stb takes any run of FF bytes and then D8 for the start of a JPEG */
-  size_t start = 0;
-  while (start < n && p[start] == 0xFF) start++;
-  if (start == 0 || start >= n || p[start] != 0xD8) return true; /* not a JPEG */
-  for (size_t i = start + 1; i + 1 < n; i++) {
-    if (p[i] != 0xFF || p[i + 1] != 0xC4) continue;
-    /* as stb reads it: tables while the declared length lasts, a table
-     * running past it read whole, bytes past the end of the file as 0 */
-    size_t at = i + 4;
-    long left = (long)((i + 2 < n ? p[i + 2] : 0) << 8 | (i + 3 < n ? p[i + 3] : 0)) - 2;
-    while (left > 0 && at < n) {
-      size_t codes = 0;
-      for (size_t k = at + 1; k <= at + 16 && k < n; k++) codes += p[k];
-      if (codes > 256) return false;
-      at += 17 + codes;
-      left -= (long)(17 + codes);
-    }
-  }
-  return true;
-}
-
 /* Whether every chunk of a PNG lies within the file. stb_image allocates
  * what a chunk's length field claims before reading it, so a few bytes
  * could make it allocate gigabytes. */
@@ -308,6 +279,23 @@ static bool bmp_pixels_fit(const unsigned char *p, size_t n, int w, int h) {
   if (bpp < 1) return true; /* stb refuses it */
   uint64_t row = ((uint64_t)w * (uint64_t)bpp + 31) / 32 * 4;
   return row * (uint64_t)h <= n;
+}
+
+/* Whether a JPEG file is large enough for the pixels its header promises.
+ * Every 8x8 block's DC coefficient is coded in some scan with a Huffman
+ * code of at least one bit, and no scan has fewer MCUs than
+ * ceil(w / 32) * ceil(h / 32) (sampling factors are at most 4), so a
+ * complete file holds at least that many bits. stb_image decodes a file
+ * whose data ends early as if zeros followed (libjpeg too, with a warning
+ * PIL ignores), so a 655-byte file made it decode 15 million pixels; such a
+ * file is corrupt, and refused. */
+static bool jpeg_data_fits(const unsigned char *p, size_t n, int w, int h) {
+  /* stb takes any run of FF bytes and then D8 for the start of a JPEG */
+  size_t start = 0;
+  while (start < n && p[start] == 0xFF) start++;
+  if (start == 0 || start >= n || p[start] != 0xD8) return true; /* not a JPEG */
+  uint64_t mcus = ((uint64_t)w + 31) / 32 * (((uint64_t)h + 31) / 32);
+  return mcus <= (uint64_t)n * 8;
 }
 
 /* The bytes of `path` in *data (malloc'd), at most MAX_IMAGE_FILE_BYTES. */
@@ -352,24 +340,21 @@ static tc_status read_image_file(const char *path, unsigned char **data, size_t 
   return st;
 }
 
-/* The bytes of image file `path`, checked for what stb_image cannot take
- * safely: JPEG Huffman tables too large (see jpeg_tables_fit), PNG chunks
- * longer than the file (png_chunks_fit), and 16-bit
- * samples, whose conversion to 8 bits overruns its buffer on crafted files
- * (found by tests/fuzz/fuzz_image.c). */
+/* The bytes of image file `path`, checked for what stb_image would take at
+ * too high a cost or differently from PIL: PNG chunks longer than the file
+ * (png_chunks_fit) and 16-bit samples (PIL clips 16-bit grey to 255 where
+ * stb keeps the high byte). Memory errors in stb itself are fixed in the
+ * vendored copy (third_party/stb/README.md). */
 static tc_status load_image_bytes(const char *path, unsigned char **bytes, size_t *n,
                                   tc_error *err) {
   tc_status st = read_image_file(path, bytes, n, err);
   if (st) return st;
-  if (!jpeg_tables_fit(*bytes, *n))
-    st = tc_fail(err, TC_ERR_INPUT, "%s: cannot decode the image: a corrupt JPEG (a Huffman "
-                 "table with more than 256 codes)", path);
-  else if (!png_chunks_fit(*bytes, *n))
+  if (!png_chunks_fit(*bytes, *n))
     st = tc_fail(err, TC_ERR_INPUT, "%s: cannot decode the image: a corrupt PNG (a chunk "
                  "longer than the file)", path);
   else if (stbi_is_16_bit_from_memory(*bytes, (int)*n))
-    st = tc_fail(err, TC_ERR_INPUT, "%s: a 16-bit image; trainc reads 8-bit images (stb_image "
-                 "of Debian 12 converts 16-bit ones unsafely): convert it to 8 bits", path);
+    st = tc_fail(err, TC_ERR_INPUT, "%s: a 16-bit image; trainc reads 8-bit images (PIL and "
+                 "stb_image reduce 16-bit samples differently): convert it to 8 bits", path);
   if (st) {
     free(*bytes);
     *bytes = NULL;
@@ -392,6 +377,10 @@ static tc_status decode_file(const char *path, int want_h, int want_w, tc_image 
     else if (!bmp_pixels_fit(bytes, nbytes, w, h))
       bad = tc_fail(err, TC_ERR_INPUT, "%s: cannot decode the image: a truncated BMP (its "
                     "header says %dx%d pixels, more than the file holds)", path, w, h);
+    else if (!jpeg_data_fits(bytes, nbytes, w, h))
+      bad = tc_fail(err, TC_ERR_INPUT, "%s: cannot decode the image: a truncated JPEG (its "
+                    "header says %dx%d pixels, more than %zu bytes can hold)", path, w, h,
+                    nbytes);
     if (bad) {
       free(bytes);
       return bad;
@@ -454,7 +443,7 @@ static tc_status add_class_files(folder *f, int64_t *labels, int c, const entry_
     free(bytes);
     if (!ok) {
       tc_status st = tc_fail(err, TC_ERR_INPUT, "%s: not an image stb_image can read "
-                             "(PNG, JPEG, BMP, PPM/PGM): %s", path, stb_reason());
+                             "(PNG, JPEG, BMP): %s", path, stb_reason());
       free(path);
       return st;
     }

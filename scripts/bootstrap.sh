@@ -7,7 +7,7 @@ packages="
   build-essential cmake pkg-config
   llvm-19-dev llvm-19-tools clang-19 libclang-rt-19-dev
   libprotobuf-c-dev protobuf-c-compiler libonnx-dev
-  libcjson-dev zlib1g-dev libstb-dev
+  libcjson-dev zlib1g-dev
   libonnx-testdata dataset-fashion-mnist
   python3 python3-onnx python3-numpy python3-torch python3-torchvision python3-pil libopenblas0-pthread valgrind
 "

@@ -20,7 +20,5 @@ cd build-sanitize
 ctest --output-on-failure -j"$(nproc)" -E "^(torch\.optimizers|e2e\.aot|e2e\.image_folder_aot|torch\.zoo\.(resnet18|mobilenet_v2))$" "$@"
 cd ..
 # Fuzzing (libFuzzer, clang-19, ASan + UBSan): each harness for 60 s; any
-# crash, leak or timeout fails the run and leaves its reproducer. Not the
-# image decoder: Debian 12's stb_image still has a bug the fuzzer finds
-# within minutes (tests/fuzz/README.md), so it is fuzzed by hand, not as a gate.
-sh scripts/fuzz.sh 60 onnx spec idx npy npz csv
+# crash, leak or timeout fails the run and leaves its reproducer.
+sh scripts/fuzz.sh 60 onnx spec idx npy npz csv image

@@ -1,6 +1,6 @@
 /* Fuzzes image decoding as image folders and `trainc predict` do it
- * (stb_image: PNG, JPEG, BMP, PPM/PGM, converted to RGB planes). The input
- * is the file. */
+ * (trainc's checks, then stb_image from third_party/stb: PNG, JPEG, BMP,
+ * converted to RGB planes; PPM/PGM refused). The input is the file. */
 #include "fuzz.h"
 
 #include "tc_data.h"

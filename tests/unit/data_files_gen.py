@@ -12,6 +12,7 @@ manifest.txt, one line per sample of ImageFolder("ok"):
 classes.txt: torchvision's classes, one per line.
 """
 
+import io
 import os
 import struct
 import sys
@@ -70,6 +71,13 @@ Image.fromarray(noise(5, 5, 3)).convert("P", palette=Image.ADAPTIVE, colors=16).
 Image.fromarray(noise(5, 5, 1)).convert("LA").save(path("ok", "dog", "i.png"))  # grey+alpha
 Image.fromarray(smooth(9, 13, 3)).save(path("ok", "dog", "j.jpg"), quality=85,
                                        subsampling=0)  # 4:4:4
+# a JPEG whose comment holds the bytes of a Huffman table marker (FF C4)
+# and counts over 256: only a real DHT segment is a table
+jpeg = io.BytesIO()
+Image.fromarray(smooth(6, 10, 3)).save(jpeg, "JPEG", quality=90)
+comment = b"\xff\xc4\x00\x13\x00" + b"\xff" * 16
+put("ok/dog/k.jpg", jpeg.getvalue()[:2] + b"\xff\xfe" + struct.pack(">H", len(comment) + 2) +
+    comment + jpeg.getvalue()[2:])
 
 ds = ImageFolder(os.path.join(out, "ok"))
 with open(path("classes.txt"), "w") as f:
@@ -116,6 +124,20 @@ Image.fromarray(noise(4, 4, 3)).save(path("huge", "a", "good.png"))
 put("huge/b/huge.png", b"\x89PNG\r\n\x1a\n" +
     png_chunk(b"IHDR", struct.pack(">IIBBBBB", 10000, 10000, 8, 2, 0, 0, 0)) +
     png_chunk(b"IEND", b""))
+
+# JPEGs stb_image of Debian 12 mishandled: a header promising 4000 x 3000
+# pixels over a few hundred bytes of data (decoded as zeros), and a Huffman
+# table of 512 codes (written past its 256 entries)
+jpeg = io.BytesIO()
+Image.fromarray(smooth(8, 8, 3)).save(jpeg, "JPEG", quality=90)
+jpeg = bytearray(jpeg.getvalue())
+sof = jpeg.index(b"\xff\xc0")
+short = bytearray(jpeg)
+short[sof + 5:sof + 9] = struct.pack(">HH", 3000, 4000)
+put("badjpeg/short.jpg", bytes(short))
+dht = jpeg.index(b"\xff\xc4")
+jpeg[dht + 5:dht + 21] = b"\x20" * 16
+put("badjpeg/dht.jpg", bytes(jpeg))
 
 # ---- CSV -------------------------------------------------------------------
 good = [["1.5", "0", "-2"], ["  3.25e1 ", "1", "\"7\""], ["-0.1", "2", "1e-3"],

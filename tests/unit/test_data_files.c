@@ -97,7 +97,7 @@ static int read_manifest(ref_sample *v, int cap) {
 static void test_imagefolder(void) {
   ref_sample refs[32];
   int n = read_manifest(refs, 32);
-  CHECK(n == 13);
+  CHECK(n == 14);
   tc_error err = {{0}};
   tc_dataset *ds = NULL;
   CHECK_OK(tc_dataset_load_imagefolder(tmp_path("ok"), &ds, &err), err);
@@ -230,6 +230,11 @@ static void test_imagefolder_errors(void) {
   tc_sample_buffer buf = {0};
   EXPECT_ERROR(tc_image_load_rgb(tmp_path("huge/b/huge.png"), &img, &buf, &err), err,
                "huge.png", "at most 67108864 pixels");
+  EXPECT_ERROR(tc_image_load_rgb(tmp_path("badjpeg/short.jpg"), &img, &buf, &err), err,
+               tmp_path("badjpeg/short.jpg"), "a truncated JPEG (its header says 4000x3000 "
+               "pixels, more than");
+  EXPECT_ERROR(tc_image_load_rgb(tmp_path("badjpeg/dht.jpg"), &img, &buf, &err), err,
+               tmp_path("badjpeg/dht.jpg"), "cannot decode the image: bad DHT header");
   tc_sample_buffer_free(&buf);
   CHECK(ds == NULL);
 
