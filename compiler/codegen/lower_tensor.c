@@ -162,6 +162,31 @@ tc_status tc_lower_gather_elements(tc_cg *cg, const tc_node *n, int index) {
   return TC_OK;
 }
 
+/* SCATTER_ELEMENTS and SCATTER (data, indices, updates) -> y, with the
+ * non-negative `axis` and the `reduce` code shape inference left. */
+tc_status tc_lower_scatter_elements(tc_cg *cg, const tc_node *n, int index) {
+  const tc_value *data = n->inputs[0], *ind = n->inputs[1];
+  int r = data->shape.rank;
+  LLVMValueRef ddims[TC_MAX_RANK], idims[TC_MAX_RANK];
+  for (int d = 0; d < r; d++) {
+    ddims[d] = tc_cg_dim(cg, data->shape.dim[d]);
+    idims[d] = tc_cg_dim(cg, ind->shape.dim[d]);
+  }
+  LLVMValueRef args[11] = {tc_cg_ptr(cg, data),
+                           tc_cg_ptr(cg, ind),
+                           tc_cg_ptr(cg, n->inputs[2]),
+                           tc_cg_ptr(cg, n->outputs[0]),
+                           tc_cg_i32(cg, (int32_t)data->dtype),
+                           tc_cg_i32(cg, (int32_t)tc_attr_int(n, "reduce", 0)),
+                           tc_cg_i32(cg, r),
+                           tc_cg_i64_array(cg, ddims, r),
+                           tc_cg_i64_array(cg, idims, r),
+                           tc_cg_i32(cg, (int32_t)tc_attr_int(n, "axis", 0)),
+                           tc_cg_i32(cg, ind->dtype == TC_DTYPE_I32)};
+  tc_cg_check_status(cg, tc_cg_call(cg, "tc_k_scatter_elements", args, 11), index);
+  return TC_OK;
+}
+
 /* Constant (data in the arena's constant region) and Shape (contents known
  * up to the batch size: written at run time). */
 tc_status tc_lower_known(tc_cg *cg, const tc_node *n, int index) {

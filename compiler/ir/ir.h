@@ -286,6 +286,12 @@ tc_status tc_attr_set_string(tc_graph *g, tc_node *n, const char *name, const ch
 tc_status tc_attr_set_floats(tc_graph *g, tc_node *n, const char *name,
                              const double *v, int64_t count, tc_error *err);
 
+/* ScatterElements' canonical `reduce` attribute (the shape rule resolves
+ * `reduction` into it) */
+typedef enum tc_scatter_reduce {
+  TC_SCATTER_NONE, TC_SCATTER_ADD, TC_SCATTER_MUL, TC_SCATTER_MAX, TC_SCATTER_MIN
+} tc_scatter_reduce;
+
 /* ---- print.c ------------------------------------------------------------ */
 
 #include <stdio.h>

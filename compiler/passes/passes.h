@@ -43,7 +43,10 @@
  *                  (opsets < 13, and only when axis < rank-1, where it
  *                  differs from the single-axis form), else 0
  *   Reshape without its shape input (after fold-shapes): `shape` ints, the
- *                  resolved target with the batch-dependent dim as -1 */
+ *                  resolved target with the batch-dependent dim as -1
+ *   ScatterElements, Scatter  `axis` non-negative and `reduce`, the
+ *                  `reduction` as a tc_scatter_reduce
+ *   Einsum         rewritten into Transpose, Reshape, MatMul, Mul, ReduceSum */
 tc_status tc_pass_infer_shapes(tc_graph *g, tc_error *err);
 
 /* The per-op rules, named by ops.def's shape column. */
@@ -95,6 +98,12 @@ void tc_infer_attr_remove(tc_node *n, const char *name);
  * success *vals is arena memory with *count entries. */
 tc_status tc_infer_static_ints(tc_graph *g, const tc_node *n, int i, const char *what,
                                int64_t **vals, int64_t *count, tc_error *err);
+
+/* ---- shape_index.c -------------------------------------------------------- */
+
+/* ScatterElements' `reduction` string for a tc_scatter_reduce ("none", "add",
+ * "mul", "max", "min"). */
+const char *tc_scatter_reduction_name(tc_scatter_reduce r);
 
 /* ---- shape_known.c ------------------------------------------------------- */
 
@@ -223,6 +232,10 @@ tc_status tc_rewrite_end(tc_rewrite *rw, tc_value *const *res);
  * tb_scalar's initializer, since shape inference runs before training
  * picks its parameters among the float initializers. */
 tc_value *tc_rewrite_scalar(tc_rewrite *rw, tc_dtype dt, double v);
+/* A Constant of the given static shape holding `data` (arena memory of
+ * numel * tc_dtype_size(dt) bytes; NULL is an allocation that failed). */
+tc_value *tc_rewrite_constant(tc_rewrite *rw, tc_dtype dt, const tc_shape *shape,
+                              void *data);
 
 /* ---- losses.c, optim_sgd.c, train_graph.c: the training graph ----------- */
 

@@ -84,28 +84,35 @@ tc_status tc_rewrite_end(tc_rewrite *rw, tc_value *const *res) {
   return TC_OK;
 }
 
-tc_value *tc_rewrite_scalar(tc_rewrite *rw, tc_dtype dt, double v) {
+tc_value *tc_rewrite_constant(tc_rewrite *rw, tc_dtype dt, const tc_shape *shape,
+                              void *data) {
   tc_builder *tb = &rw->tb;
   if (tb->st) return NULL;
   tc_graph *g = tb->g;
-  TC_ASSERT(dt == TC_DTYPE_F32 || dt == TC_DTYPE_F64);
+  TC_ASSERT(tc_shape_is_static(shape));
   tc_tensor *t = tc_arena_alloc(g->arena, sizeof *t);
-  void *data = tc_arena_alloc(g->arena, sizeof(double));
   tc_attr *attr = tc_arena_alloc(g->arena, sizeof *attr);
-  tc_value *y = t && data && attr ? tb_node(tb, TC_OP_CONSTANT, 0, NULL, dt, &(tc_shape){0}) : NULL;
+  tc_value *y = t && data && attr ? tb_node(tb, TC_OP_CONSTANT, 0, NULL, dt, shape) : NULL;
   if (!y) {
     if (!tb->st) tb->st = tc_fail(tb->err, TC_ERR_INTERNAL, "out of memory");
     return NULL;
   }
-  if (dt == TC_DTYPE_F32) *(float *)data = (float)v;
-  else *(double *)data = v;
-  *t = (tc_tensor){.dtype = dt, .rank = 0, .data = data};
+  *t = (tc_tensor){.dtype = dt, .rank = shape->rank, .data = data};
+  for (int d = 0; d < shape->rank; d++) t->dims[d] = shape->dim[d].size;
   tc_node *c = y->producer;
   c->attrs = attr;
   c->attrs[0] = (tc_attr){.name = "value", .kind = TC_ATTR_TENSOR, .t = t};
   c->nattrs = 1;
   y->data = data;
   return y;
+}
+
+tc_value *tc_rewrite_scalar(tc_rewrite *rw, tc_dtype dt, double v) {
+  TC_ASSERT(dt == TC_DTYPE_F32 || dt == TC_DTYPE_F64);
+  void *data = tc_arena_alloc(rw->tb.g->arena, sizeof(double));
+  if (data && dt == TC_DTYPE_F32) *(float *)data = (float)v;
+  else if (data) *(double *)data = v;
+  return tc_rewrite_constant(rw, dt, &(tc_shape){0}, data);
 }
 
 tc_status tc_grad_rewritten(tc_builder *tb, tc_node *n, tc_value *const *dy, const bool *needs,

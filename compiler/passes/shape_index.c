@@ -1,4 +1,5 @@
-/* Shape rules of the element-indexing ops: GatherElements and Slice.
+/* Shape rules of the element-indexing ops: GatherElements, ScatterElements
+ * and Slice.
  *
  * Slice's canonical form: whatever the opset (starts/ends/axes/steps as
  * inputs from opset 10, attributes before), the rule resolves the ONNX
@@ -14,11 +15,12 @@
 
 static bool is_index(tc_dtype t) { return t == TC_DTYPE_I64 || t == TC_DTYPE_I32; }
 
-/* GatherElements: Y[i] = data[i with i[axis] replaced by indices[i]], so Y
- * has the indices' shape and data's dtype; `axis` becomes non-negative. Off the axis the indices may be
- * shorter than data (numpy take_along_axis requires equal, PyTorch allows
- * shorter); a batch-sized dim must match exactly. */
-tc_status tc_shape_gather_elements(tc_graph *g, tc_node *n, tc_error *err) {
+/* What GatherElements and ScatterElements require of data (input 0) and
+ * the indices (input 1): int32/int64 indices of data's rank, each dim at
+ * most data's off the axis (numpy take_along_axis requires equal, PyTorch
+ * allows shorter; a batch-sized dim must match exactly); `axis` becomes
+ * non-negative. */
+static tc_status elements_indices(tc_graph *g, tc_node *n, tc_error *err) {
   const tc_value *data = n->inputs[0], *idx = n->inputs[1];
   char sd[256], si[256];
   tc_status st;
@@ -28,9 +30,7 @@ tc_status tc_shape_gather_elements(tc_graph *g, tc_node *n, tc_error *err) {
                          "int64",
                          idx->name, tc_dtype_name(idx->dtype));
   if (r == 0)
-    return tc_infer_fail(g, n, err, "input 0 ('%s') is a scalar; GatherElements needs rank "
-                         ">= 1",
-                         data->name);
+    return tc_infer_fail(g, n, err, "input 0 ('%s') is a scalar; needs rank >= 1", data->name);
   tc_shape_str(&data->shape, sd, sizeof sd);
   tc_shape_str(&idx->shape, si, sizeof si);
   if (idx->shape.rank != r)
@@ -47,8 +47,56 @@ tc_status tc_shape_gather_elements(tc_graph *g, tc_node *n, tc_error *err) {
                            "(axis %d)",
                            si, sd, d, axis);
   }
-  tc_infer_set(n, 0, data->dtype, &idx->shape);
   return tc_attr_set_int(g, n, "axis", axis, err); /* canonical: non-negative */
+}
+
+/* GatherElements: Y[i] = data[i with i[axis] replaced by indices[i]], so Y
+ * has the indices' shape and data's dtype. */
+tc_status tc_shape_gather_elements(tc_graph *g, tc_node *n, tc_error *err) {
+  tc_status st = elements_indices(g, n, err);
+  if (st) return st;
+  tc_infer_set(n, 0, n->inputs[0]->dtype, &n->inputs[1]->shape);
+  return TC_OK;
+}
+
+/* indexed by tc_scatter_reduce */
+static const char *const scatter_reductions[] = {"none", "add", "mul", "max", "min"};
+
+const char *tc_scatter_reduction_name(tc_scatter_reduce r) { return scatter_reductions[r]; }
+
+static int scatter_reduction(const tc_node *n) {
+  const char *r = tc_attr_string(n, "reduction", "none");
+  for (int i = 0; i < (int)(sizeof scatter_reductions / sizeof *scatter_reductions); i++)
+    if (strcmp(r, scatter_reductions[i]) == 0) return i;
+  return -1;
+}
+
+/* ScatterElements (and Scatter): Y = data with updates written (or
+ * combined by `reduction`) at the indexed positions; updates has the
+ * indices' shape and data's dtype. A reduction other than none needs
+ * numbers (not bool). Canonical: `reduce`, the reduction as a
+ * tc_scatter_reduce. */
+tc_status tc_shape_scatter_elements(tc_graph *g, tc_node *n, tc_error *err) {
+  const tc_value *data = n->inputs[0], *idx = n->inputs[1], *upd = n->inputs[2];
+  char su[256], si[256];
+  tc_status st;
+  if ((st = elements_indices(g, n, err)) || (st = tc_infer_same_dtype(g, n, 0, 2, err)))
+    return st;
+  if (!tc_shape_equal(&upd->shape, &idx->shape))
+    return tc_infer_fail(g, n, err, "input 2 (the updates) has shape %s but input 1 (the "
+                         "indices) is %s: they must be equal",
+                         tc_shape_str(&upd->shape, su, sizeof su),
+                         tc_shape_str(&idx->shape, si, sizeof si));
+  int red = scatter_reduction(n);
+  if (red < 0)
+    return tc_infer_fail(g, n, err, "attribute 'reduction' is \"%s\"; expected \"none\", "
+                         "\"add\", \"mul\", \"max\" or \"min\"",
+                         tc_attr_string(n, "reduction", ""));
+  if (red > 0 && data->dtype == TC_DTYPE_BOOL)
+    return tc_infer_fail(g, n, err, "reduction \"%s\" on bool data is not supported",
+                         scatter_reductions[red]);
+  tc_infer_set(n, 0, data->dtype, &data->shape);
+  return tc_attr_set_int(g, n, "reduce", red, err);
 }
 
 /* ---- Slice ------------------------------------------------------------------ */

@@ -6,7 +6,8 @@ respect to every float initializer. PyTorch computes the same with its own
 functions (F.layer_norm, torch.native_layer_norm for Mean/InvStdDev,
 F.instance_norm, F.conv_transpose1d/2d, torch.amax/amin with ties,
 torch.prod with zeros, torch.logsumexp, torch.topk, torch.cumsum,
-torch.tril/triu, ...) in float32.
+torch.tril/triu, torch.scatter/scatter_add/scatter_reduce, torch.einsum,
+...) in float32.
 
 Tolerance, per tensor: |trainc - exact| <= 4 * |torch32 - exact| + 2 ulp of
 the tensor's largest value (2 * 2^-23 * max|exact|), where `exact` is
@@ -20,6 +21,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import warnings
 
 import numpy as np
 import onnx
@@ -28,19 +30,22 @@ import torch.nn.functional as F
 from onnx import TensorProto, helper, numpy_helper
 
 rng = np.random.default_rng(7)
+warnings.filterwarnings("ignore", message="scatter_reduce\\(\\) is in beta")
 
 
 def rand(*shape, lo=-1.0, hi=1.0):
     return rng.uniform(lo, hi, size=shape).astype(np.float32)
 
 
-def model(op, inits, attrs, nout=1, extra_int_inits=None, opset=17):
-    """One `op` node over the initializers (name -> array)."""
+def model(op, inits, attrs, nout=1, extra_int_inits=None, opset=17, order=None):
+    """One `op` node over the initializers (name -> array), read in `order`
+    (default: the float ones, then the integer ones)."""
     names = list(inits)
     tensors = [numpy_helper.from_array(a, n) for n, a in inits.items()]
     for n, a in (extra_int_inits or {}).items():
         names.append(n)
         tensors.append(numpy_helper.from_array(a, n))
+    names = order or names
     outs = [f"y{k}" for k in range(nout)]
     node = helper.make_node(op, names, outs, name="node", **attrs)
     graph = helper.make_graph([node], "g", [], [helper.make_tensor_value_info(o, TensorProto.UNDEFINED, None) for o in outs], tensors)
@@ -94,8 +99,8 @@ def compare(what, ours, t32, t64):
 CASES = []
 
 
-def case(name, op, inits, attrs, fn, nout=1, ints=None, exact_outputs=()):
-    CASES.append((name, op, inits, attrs, fn, nout, ints or {}, exact_outputs))
+def case(name, op, inits, attrs, fn, nout=1, ints=None, exact_outputs=(), opset=17, order=None):
+    CASES.append((name, op, inits, attrs, fn, nout, ints or {}, exact_outputs, opset, order))
 
 
 # ---- LayerNormalization -------------------------------------------------------
@@ -196,12 +201,78 @@ case("trilu_upper", "Trilu", {"x": rand(5, 3)}, {}, lambda x: torch.triu(x, -1),
      ints={"k": np.array(-1, dtype=np.int64)})
 
 
+# ---- ScatterElements (torch.scatter, scatter_add, scatter_reduce with
+# include_self=True), Scatter; Einsum (torch.einsum) ------------------------------
+def scatter(name, data, idx, upd, axis, reduction=None, opset=18, op="ScatterElements"):
+    """ONNX gets idx as given (negative entries, int32 allowed); torch the
+    same positions as non-negative int64."""
+    pos = torch.tensor(np.where(idx < 0, idx + data.shape[axis], idx).astype(np.int64))
+    attrs = {"axis": axis}
+    if reduction:
+        attrs["reduction"] = reduction
+    if reduction is None:
+        fn = lambda x, u: torch.scatter(x, axis, pos, u)
+    elif reduction == "add":
+        fn = lambda x, u: torch.scatter_add(x, axis, pos, u)
+    else:
+        r = {"mul": "prod", "max": "amax", "min": "amin"}[reduction]
+        fn = lambda x, u: torch.scatter_reduce(x, axis, pos, u, r, include_self=True)
+    case(name, op, {"x": data, "u": upd}, attrs, fn, ints={"i": idx}, opset=opset,
+         order=["x", "i", "u"])
+
+
+perm = np.stack([rng.permutation(5)[:3] for _ in range(4)], axis=1)  # distinct per column
+scatter("scatter_none_axis0", rand(5, 4), perm, rand(3, 4), 0)
+# repeated targets: the last update in row-major order wins (torch's CPU loop);
+# every update still gets gather(dy), as torch's backward gives
+scatter("scatter_none_repeated", rand(2, 6), np.array([[1, 1, 1, 3, 3, 1], [0, 0, 2, 2, 2, 0]]),
+        rand(2, 6), 1)
+scatter("scatter_negative_int32_shorter", rand(3, 5, 4),
+        np.array([[[0, -1, 2, 3], [-4, 1, 0, 2], [3, 3, -2, 0]]] * 2, dtype=np.int32), rand(2, 3, 4), -1)
+scatter("scatter_add_repeated", rand(4, 3), rng.integers(-4, 4, size=(6, 3)), rand(6, 3), 0, "add")
+mul_data, mul_upd = rand(3, 4), rand(3, 6)
+mul_data[0, 1] = 0
+mul_upd[1, 0] = mul_upd[2, 2] = mul_upd[2, 3] = mul_upd[0, 5] = 0
+scatter("scatter_mul_zeros", mul_data, np.array([[1, 1, 2, 0, 3, 3], [0, 0, 1, 2, 3, 3], [2, 1, 1, 1, 0, 0]]),
+        mul_upd, 1, "mul")
+# ties between data and updates and among updates: dy shared evenly
+tie_data = np.array([[0.5, -1, 2], [1, 1, 0]], dtype=np.float32)
+tie_upd = np.array([[0.5, 0.5, -3, 2], [1, 0.25, 1, -1]], dtype=np.float32)
+tie_idx = np.array([[0, 0, 1, 2], [0, 2, 0, 1]])
+scatter("scatter_max_ties", tie_data, tie_idx, tie_upd, 1, "max")
+scatter("scatter_min_ties", -tie_data, tie_idx, -tie_upd, 1, "min")
+scatter("scatter_max_axis0", rand(3, 4), rng.integers(0, 3, size=(5, 4)), rand(5, 4), 0, "max")
+scatter("scatter_opset9", rand(4, 3), np.array([[3, 1, 0], [0, 2, 1]]), rand(2, 3), 0, opset=10,
+        op="Scatter")
+
+
+def einsum(name, eq, *shapes):
+    names = [f"x{k}" for k in range(len(shapes))]
+    case(name, "Einsum", {n: rand(*s) for n, s in zip(names, shapes)}, {"equation": eq},
+         lambda **ts: torch.einsum(eq, *[ts[n] for n in names]))
+
+
+einsum("einsum_bmm", "bij,bjk->bik", (3, 4, 5), (3, 5, 2))
+einsum("einsum_attention", "bhqd,bhkd->bhqk", (2, 3, 4, 8), (2, 3, 6, 8))
+einsum("einsum_attention_v", "bhqk,bhkd->bhqd", (2, 3, 4, 6), (2, 3, 6, 8))
+einsum("einsum_matmul_implicit", "ij,jk", (4, 5), (5, 3))
+einsum("einsum_dot", "i,i->", (7,), (7,))
+einsum("einsum_transpose", "ij->ji", (3, 5))
+einsum("einsum_diagonal", "ii->i", (4, 4))
+einsum("einsum_trace_batch", "...ii->...", (2, 3, 3))
+einsum("einsum_sum", "bij->bi", (2, 3, 4))
+einsum("einsum_broadcast", "...ij,...jk->...ik", (2, 3, 4, 5), (3, 5, 2))
+einsum("einsum_outer", "i,j->ij", (3,), (4,))
+einsum("einsum_three", "bi,ij,bj->b", (4, 3), (3, 5), (4, 5))
+einsum("einsum_bilinear", "bn,anm,bm->ba", (2, 3), (4, 3, 5), (2, 5))
+einsum("einsum_permute_sum", "abcd->dba", (2, 3, 2, 4))
+
 def main():
     op_check = sys.argv[1]
     failures, checked = [], 0
     with tempfile.TemporaryDirectory() as tmp:
-        for name, op, inits, attrs, fn, nout, ints, exact in CASES:
-            m = model(op, inits, attrs, nout, ints)
+        for name, op, inits, attrs, fn, nout, ints, exact, opset, order in CASES:
+            m = model(op, inits, attrs, nout, ints, opset, order)
             ts32 = {n: torch.tensor(a, requires_grad=True) for n, a in inits.items()}
             y32 = fn(**ts32)
             y32 = y32 if isinstance(y32, tuple) else (y32,)

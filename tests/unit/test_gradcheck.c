@@ -543,6 +543,44 @@ static const gcase cases[] = {
 
     /* normalizations, ConvTranspose, the other reductions, TopK, CumSum, Trilu */
 #include "gradcheck_norm_reduce.h"
+    /* (appended last: each case's random data is seeded by its index, so
+     * new cases go at the end and leave the others' data as it was) */
+    /* ScatterElements: reduction none with distinct targets (with repeated
+     * ones the overwritten updates get torch's gather(dy), not the true 0),
+     * add with repeated targets, mul with exact zeros among the factors (one
+     * and two at a position), max/min without ties; Scatter as in opset 10 */
+    CASE_NOTE(SCATTER_ELEMENTS, "reduction none", "axis=0", P("3x3", R_ANY),
+              I64("2x3", 1, 0, 2, 0, 2, 1), P("2x3", R_ANY)),
+    CASE_NOTE(SCATTER_ELEMENTS, "negative indices, int32, shorter off the axis", "axis=-1",
+              P("3x4x3", R_ANY), I32("2x3x2", 0, 2, 1, -1, -1, 0, 2, -3, 0, 1, 1, 0),
+              P("2x3x2", R_ANY)),
+    CASE_NOTE(SCATTER_ELEMENTS, "add, repeated targets", "axis=1 reduction=add", P("2x4", R_ANY),
+              I64("2x5", 1, 1, 3, -3, 0, 2, 2, 2, 0, -1), P("2x5", R_ANY)),
+    CASE_NOTE(SCATTER_ELEMENTS, "mul, repeated targets and zeros", "axis=0 reduction=mul",
+              P("3x4", R_ZEROS),
+              I64("5x4", 0, 1, 2, 2, 0, 1, 2, 0, 1, 1, 0, 2, 2, 0, 0, 1, 0, 2, 1, 0),
+              P("5x4", R_ZEROS)),
+    CASE_NOTE(SCATTER_ELEMENTS, "max, repeated targets", "axis=1 reduction=max",
+              P("3x3", R_DISTINCT), I64("3x4", 0, 0, 2, 1, 2, 2, 2, 0, 1, 0, 1, 1),
+              P("3x4", R_DISTINCT)),
+    CASE_NOTE(SCATTER_ELEMENTS, "min, repeated targets", "axis=0 reduction=min",
+              P("3x2", R_DISTINCT), I64("4x2", 0, 1, 0, 1, 2, 2, 0, 0), P("4x2", R_DISTINCT)),
+    CASE_OPSET(SCATTER, 10, "axis=1", P("2x5", R_ANY), I64("2x2", 4, 0, 1, 3), P("2x2", R_ANY)),
+    /* Einsum, through the products, sums and transposes it becomes */
+    CASE(EINSUM, "equation=bij,bjk->bik", P("2x3x4", R_ANY), P("2x4x2", R_ANY)),
+    CASE(EINSUM, "equation=bhqd,bhkd->bhqk", P("2x2x3x4", R_ANY), P("2x2x5x4", R_ANY)),
+    CASE(EINSUM, "equation=ij,jk", P("3x4", R_ANY), P("4x2", R_ANY)),
+    CASE(EINSUM, "equation=i,i->", P("5", R_ANY), P("5", R_ANY)),
+    CASE(EINSUM, "equation=ij->ji", P("3x4", R_ANY)),
+    CASE(EINSUM, "equation=ii->i", P("4x4", R_ANY)),
+    CASE(EINSUM, "equation=bii->b", P("2x3x3", R_ANY)),
+    CASE(EINSUM, "equation=bij->bi", P("2x3x4", R_ANY)),
+    CASE(EINSUM, "equation=...ij,...jk->...ik", P("2x3x4", R_ANY), P("4x5", R_ANY)),
+    CASE(EINSUM, "equation=i,j->ij", P("3", R_ANY), P("4", R_ANY)),
+    CASE(EINSUM, "equation=ij,jk,kl->il", P("2x3", R_ANY), P("3x4", R_ANY), P("4x2", R_ANY)),
+    CASE_NOTE(EINSUM, "size-1 broadcast, Hadamard", "equation=bi,bi->bi", P("2x3", R_ANY),
+              P("1x3", R_ANY)),
+    CASE_NOTE(EINSUM, "one value twice", "equation=ij,ij->", P("2x3", R_ANY), SAME(0)),
 };
 
 enum { NCASES = (int)(sizeof cases / sizeof cases[0]) };
@@ -658,7 +696,7 @@ static tc_status set_attrs(tc_graph *g, tc_node *n, const char *spec, tc_error *
              w = strtok_r(NULL, ",", &save2))
           a->strings[a->count++] = tc_arena_strdup(g->arena, w);
       }
-    } else if (isalpha((unsigned char)val[0])) {
+    } else if (isalpha((unsigned char)val[0]) || strstr(val, "->")) { /* Einsum's too */
       if (!(st = tc_attr_set_int(g, n, name, 0, err))) {
         tc_attr *a = (tc_attr *)tc_attr_find(n, name);
         a->kind = TC_ATTR_STRING;

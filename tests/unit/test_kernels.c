@@ -985,6 +985,40 @@ static void test_torch_values(void) {
   printf("PyTorch reference values checked\n");
 }
 
+/* ScatterElements on integer and float data, every reduction, against
+ * values worked out by hand: int8 add and mul wrap around (100 + 100 + 1 =
+ * 201 = -55; 100 * 100 * 1 = 10000 = 16 mod 256), max/min propagate NaN,
+ * a repeated target keeps the last update, an index out of range is
+ * reported with y untouched. */
+static void test_scatter_elements(void) {
+  const int64_t dims[2] = {1, 4}, idims[2] = {1, 4};
+  const int8_t data[4] = {100, -3, 7, 0}, upd[4] = {100, 1, -2, 5};
+  const int64_t idx[4] = {0, 0, 2, 3};
+  static const int8_t want[5][4] = {
+      {1, -3, -2, 5}, {-55, -3, 5, 5}, {16, -3, -14, 0}, {100, -3, 7, 5}, {1, -3, -2, 0}};
+  for (int32_t red = 0; red < 5; red++) {
+    int8_t y[4];
+    int32_t st = tc_k_scatter_elements(data, idx, upd, y, 3 /* int8 */, red, 2, dims, idims, 1, 0);
+    check(st == 0 && memcmp(y, want[red], 4) == 0,
+          "scatter_elements int8 reduction %d: got %d %d %d %d", red, y[0], y[1], y[2], y[3]);
+  }
+  const int32_t idx32[4] = {-4, -4, 1, -1}; /* negative, int32: targets 0, 0, 1, 3 */
+  const int64_t d64[4] = {5, 6, 7, 8}, u64[4] = {9, -10, 11, 12};
+  int64_t y64[4];
+  tc_k_scatter_elements(d64, idx32, u64, y64, 7 /* int64 */, 4 /* min */, 2, dims, idims, 1, 1);
+  check(y64[0] == -10 && y64[1] == 6 && y64[2] == 7 && y64[3] == 8, "scatter_elements int64 min");
+  const float fd[4] = {1, NAN, 3, 4}, fu[4] = {NAN, 2, 5, -1};
+  const int64_t fi[4] = {0, 1, 2, 3};
+  float fy[4];
+  tc_k_scatter_elements(fd, fi, fu, fy, 1 /* float */, 3 /* max */, 2, dims, idims, 1, 0);
+  check(isnan(fy[0]) && isnan(fy[1]) && fy[2] == 5 && fy[3] == 4, "scatter_elements f32 max NaN");
+  const uint16_t hd[4] = {1, 2, 3, 4}, hu[4] = {7, 8, 9, 10};
+  const int64_t bad[4] = {0, 4, 1, 2};
+  uint16_t hy[4] = {0, 0, 0, 0};
+  int32_t st = tc_k_scatter_elements(hd, bad, hu, hy, 4 /* uint16 */, 0, 2, dims, idims, 1, 0);
+  check(st != 0 && hy[0] == 0 && hy[3] == 0, "scatter_elements index 4 of 4 refused, y untouched");
+}
+
 int main(void) {
   test_math();
   test_matmul();
@@ -993,6 +1027,7 @@ int main(void) {
   test_softmax();
   test_reduce();
   test_copy();
+  test_scatter_elements();
   test_torch_values();
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;

@@ -213,6 +213,18 @@ int32_t tc_k_gather_elements(const void *data, const void *indices, void *y,
                              int64_t elem_bytes, int32_t rank, const int64_t *data_dims,
                              const int64_t *idx_dims, int32_t axis, int32_t idx_is_i32);
 
+/* scatter_elements.c: ScatterElements. y = data (dims data_dims, dtype an
+ * ONNX type code; y may be data itself), then y[i with i[axis] = idx[i]] =
+ * f(that element, updates[i]) over the positions i of the indices and
+ * updates (idx_dims, each <= data's off the axis) in row-major order, f
+ * the reduction: 0 none (the update replaces), 1 add, 2 mul, 3 max, 4 min
+ * (compiler/ir/ir.h's tc_scatter_reduce). Returns nonzero, y unwritten, if
+ * an index is out of [-data_dims[axis], data_dims[axis]). */
+int32_t tc_k_scatter_elements(const void *data, const void *indices, const void *updates,
+                              void *y, int32_t dtype, int32_t reduction, int32_t rank,
+                              const int64_t *data_dims, const int64_t *idx_dims, int32_t axis,
+                              int32_t idx_is_i32);
+
 /* resize.c: Resize of x [in_dims] to y [out_dims] (rank <= 8), axis d
  * mapping output index o to a source coordinate by `coord` with
  * scales[d] (the output/input size ratio the op was given), then taking the

@@ -16,6 +16,8 @@ up to the exporter's version.
   canon_opset11.onnx    hand-built Squeeze/Unsqueeze (axes attributes) and
                         Softmax/LogSoftmax with the pre-13 axis semantics
   canon_opset13.onnx    the same graph at opset 13 (axes as inputs)
+  einsum_scatter.onnx   hand-built Einsum (attention scores, a batched
+                        diagonal) and ScatterElements (negative axis, add)
   bad_gemm.onnx, bad_declared.onnx, bad_reshape.onnx
                         hand-built shape errors (message tests)
 """
@@ -171,8 +173,30 @@ def elementwise_chain():
     save(graph, 13, "elementwise_chain.onnx")
 
 
+def einsum_scatter():
+    f32, i64 = TensorProto.FLOAT, TensorProto.INT64
+    nodes = [
+        helper.make_node("Einsum", ["q", "k"], ["att"], name="scores",
+                         equation="bhqd, bhkd -> bhqk"),
+        helper.make_node("Einsum", ["sq"], ["diag"], name="diag", equation="...ii->...i"),
+        helper.make_node("ScatterElements", ["att", "idx", "upd"], ["y"], name="scatter",
+                         axis=-1, reduction="add"),
+    ]
+    graph = helper.make_graph(
+        nodes, "einsum_scatter",
+        [helper.make_tensor_value_info("q", f32, ["batch", 2, 3, 4]),
+         helper.make_tensor_value_info("k", f32, ["batch", 2, 5, 4]),
+         helper.make_tensor_value_info("sq", f32, ["batch", 3, 3]),
+         helper.make_tensor_value_info("idx", i64, ["batch", 2, 3, 2]),
+         helper.make_tensor_value_info("upd", f32, ["batch", 2, 3, 2])],
+        [helper.make_tensor_value_info("y", f32, ["batch", 2, 3, 5]),
+         helper.make_tensor_value_info("diag", f32, ["batch", 3])])
+    save(graph, 16, "einsum_scatter.onnx")
+
+
 def main():
     elementwise_chain()
+    einsum_scatter()
     export(ConvBatch, (2, 1, 14, 14), "conv_batch.onnx")
     export(ViewChain, (2, 1, 6, 6), "view_chain.onnx")
     # the output's dim 0 is 3N, not the batch: give it a name of its own
