@@ -120,14 +120,19 @@ void tc_cg_memcpy(tc_cg *cg, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef by
 /* ---- lower_linalg.c: shared by the convolution and pooling lowerings ---- */
 
 /* Kernel/stride/dilation/pads of a window op over the spatial axes of x
- * (2-D: slots 0, 1 = H, W; 1-D: slot 1 with slot 0 trivial), auto_pad
- * resolved. */
+ * (3-D: slots 0, 1, 2 = D, H, W; 2-D: slots 1, 2; 1-D: slot 2; the unused
+ * slots trivial), auto_pad resolved. */
 typedef struct tc_window {
   int spatial;
-  int64_t k[2], s[2], d[2], p0[2], p1[2];
+  int64_t k[3], s[3], d[3], p0[3], p1[3];
 } tc_window;
 tc_status tc_cg_read_window(tc_cg *cg, const tc_node *n, const tc_shape *x,
                             const int64_t *kernel, tc_window *w);
+/* Writes the 18 window arguments every 3-D window kernel takes (window.h's
+ * order: D, H, W of x, OD, OH, OW of y, then kernel, strides, leading pads
+ * and dilations) to args; unused slots are 1 (pads 0). */
+void tc_cg_window_args(tc_cg *cg, const tc_window *w, const tc_shape *x, const tc_shape *y,
+                       LLVMValueRef *args);
 
 /* ---- lower_rnn.c: the recurrent ops' scratch, for the plan ---------------- */
 

@@ -115,16 +115,17 @@ tc_status tc_lower_matmul(tc_cg *cg, const tc_node *n, int index) {
 tc_status tc_cg_read_window(tc_cg *cg, const tc_node *n, const tc_shape *x,
                             const int64_t *kernel, tc_window *w) {
   int sp = x->rank - 2;
-  if (sp < 1 || sp > 2) return unsupported(cg, n, "a convolution or pooling that is not 1-D or 2-D");
+  if (sp < 1 || sp > 3)
+    return unsupported(cg, n, "a convolution or pooling that is not 1-D, 2-D or 3-D");
   const int64_t *strides, *dil, *pads;
   int64_t ns = tc_attr_ints(n, "strides", &strides), nd = tc_attr_ints(n, "dilations", &dil),
           np = tc_attr_ints(n, "pads", &pads);
   const char *auto_pad = tc_attr_string(n, "auto_pad", "NOTSET");
   memset(w, 0, sizeof *w);
   w->spatial = sp;
-  for (int i = 0; i < 2; i++) w->k[i] = w->s[i] = w->d[i] = 1;
+  for (int i = 0; i < 3; i++) w->k[i] = w->s[i] = w->d[i] = 1;
   for (int i = 0; i < sp; i++) {
-    int at = i + (2 - sp); /* 1-D fills slot 1 (W) */
+    int at = i + (3 - sp); /* the innermost axis is slot 2 (W) */
     w->k[at] = kernel[i];
     w->s[at] = ns == sp ? strides[i] : 1;
     w->d[at] = nd == sp ? dil[i] : 1;
@@ -146,32 +147,44 @@ tc_status tc_cg_read_window(tc_cg *cg, const tc_node *n, const tc_shape *x,
   return TC_OK;
 }
 
+void tc_cg_window_args(tc_cg *cg, const tc_window *w, const tc_shape *x, const tc_shape *y,
+                       LLVMValueRef *args) {
+  int sp = w->spatial;
+  for (int i = 0; i < 3; i++) {
+    int axis = 2 + i - (3 - sp); /* the shape axis of slot i, if i >= 3 - sp */
+    args[i] = tc_cg_i64(cg, i >= 3 - sp ? x->dim[axis].size : 1);
+    args[3 + i] = tc_cg_i64(cg, i >= 3 - sp ? y->dim[axis].size : 1);
+    args[6 + i] = tc_cg_i64(cg, w->k[i]);
+    args[9 + i] = tc_cg_i64(cg, w->s[i]);
+    args[12 + i] = tc_cg_i64(cg, w->p0[i]);
+    args[15 + i] = tc_cg_i64(cg, w->d[i]);
+  }
+}
+
+/* The scratch block the plan gave node n, or NULL. */
+static LLVMValueRef scratch_or_null(tc_cg *cg, const tc_node *n) {
+  if (cg->plan->scratch[n->id] < 0) return LLVMConstNull(cg->ptr);
+  LLVMValueRef off = tc_cg_i64(cg, cg->plan->scratch[n->id]);
+  return LLVMBuildInBoundsGEP2(cg->b, cg->i8, cg->arena, &off, 1, "scratch");
+}
+
 tc_status tc_lower_conv(tc_cg *cg, const tc_node *n, int index) {
   if (!float_node(n)) return unsupported(cg, n, "an integer Conv");
   const tc_value *x = n->inputs[0], *wt = n->inputs[1], *y = n->outputs[0];
   const tc_value *bias = n->ninputs > 2 ? n->inputs[2] : NULL;
-  int64_t kernel[2];
-  for (int i = 0; i < wt->shape.rank - 2; i++) kernel[i] = wt->shape.dim[2 + i].size;
+  int64_t kernel[3];
+  for (int i = 0; i < wt->shape.rank - 2 && i < 3; i++) kernel[i] = wt->shape.dim[2 + i].size;
   tc_window w;
   tc_status st = tc_cg_read_window(cg, n, &x->shape, kernel, &w);
   if (st) return st;
-  int sp = w.spatial;
-  int64_t H = sp == 2 ? x->shape.dim[2].size : 1, W = x->shape.dim[x->shape.rank - 1].size;
-  int64_t OH = sp == 2 ? y->shape.dim[2].size : 1, OW = y->shape.dim[y->shape.rank - 1].size;
-  LLVMValueRef scratch = LLVMConstNull(cg->ptr);
-  if (cg->plan->scratch[n->id] >= 0) {
-    LLVMValueRef off = tc_cg_i64(cg, cg->plan->scratch[n->id]);
-    scratch = LLVMBuildInBoundsGEP2(cg->b, cg->i8, cg->arena, &off, 1, "scratch");
-  }
-  LLVMValueRef args[21] = {
+  LLVMValueRef args[27] = {
       tc_cg_ptr(cg, x), tc_cg_ptr(cg, wt),
-      bias ? tc_cg_ptr(cg, bias) : LLVMConstNull(cg->ptr), tc_cg_ptr(cg, y), scratch,
-      tc_cg_dim(cg, x->shape.dim[0]), tc_cg_i64(cg, x->shape.dim[1].size), tc_cg_i64(cg, H),
-      tc_cg_i64(cg, W), tc_cg_i64(cg, y->shape.dim[1].size), tc_cg_i64(cg, OH),
-      tc_cg_i64(cg, OW), tc_cg_i64(cg, w.k[0]), tc_cg_i64(cg, w.k[1]), tc_cg_i64(cg, w.s[0]),
-      tc_cg_i64(cg, w.s[1]), tc_cg_i64(cg, w.p0[0]), tc_cg_i64(cg, w.p0[1]),
-      tc_cg_i64(cg, w.d[0]), tc_cg_i64(cg, w.d[1]), tc_cg_i64(cg, tc_attr_int(n, "group", 1))};
-  tc_cg_call(cg, tc_cg_kernel_name(cg, "tc_k_conv2d", y->dtype), args, 21);
+      bias ? tc_cg_ptr(cg, bias) : LLVMConstNull(cg->ptr), tc_cg_ptr(cg, y),
+      scratch_or_null(cg, n), tc_cg_dim(cg, x->shape.dim[0]),
+      tc_cg_i64(cg, x->shape.dim[1].size), tc_cg_i64(cg, y->shape.dim[1].size),
+      tc_cg_i64(cg, tc_attr_int(n, "group", 1))};
+  tc_cg_window_args(cg, &w, &x->shape, &y->shape, args + 9);
+  tc_cg_call(cg, tc_cg_kernel_name(cg, "tc_k_conv3d", y->dtype), args, 27);
   (void)index;
   return TC_OK;
 }
@@ -186,32 +199,27 @@ tc_status tc_lower_pool(tc_cg *cg, const tc_node *n, int index) {
   tc_window w;
   tc_status st = tc_cg_read_window(cg, n, &x->shape, kernel, &w);
   if (st) return st;
-  int sp = w.spatial;
-  int64_t H = sp == 2 ? x->shape.dim[2].size : 1, W = x->shape.dim[x->shape.rank - 1].size;
-  int64_t OH = sp == 2 ? y->shape.dim[2].size : 1, OW = y->shape.dim[y->shape.rank - 1].size;
   LLVMValueRef NC = tc_cg_dim(cg, dmul(x->shape.dim[0], x->shape.dim[1]));
   if (n->op == TC_OP_MAXPOOL) {
-    LLVMValueRef args[16] = {
-        tc_cg_ptr(cg, x), tc_cg_ptr(cg, y), ind ? tc_cg_ptr(cg, ind) : LLVMConstNull(cg->ptr),
-        NC, tc_cg_i64(cg, H), tc_cg_i64(cg, W), tc_cg_i64(cg, OH), tc_cg_i64(cg, OW),
-        tc_cg_i64(cg, w.k[0]), tc_cg_i64(cg, w.k[1]), tc_cg_i64(cg, w.s[0]),
-        tc_cg_i64(cg, w.s[1]), tc_cg_i64(cg, w.p0[0]), tc_cg_i64(cg, w.p0[1]),
-        tc_cg_i64(cg, w.d[0]), tc_cg_i64(cg, w.d[1])};
-    tc_cg_call(cg, tc_cg_kernel_name(cg, "tc_k_maxpool2d", y->dtype), args, 16);
-    if (ind && tc_attr_int(n, "storage_order", 0) == 1) {
+    bool col = ind && tc_attr_int(n, "storage_order", 0) == 1;
+    if (col && w.spatial == 3) return unsupported(cg, n, "storage_order=1 with a 3-D window");
+    LLVMValueRef args[22] = {tc_cg_ptr(cg, x), tc_cg_ptr(cg, y),
+                             ind ? tc_cg_ptr(cg, ind) : LLVMConstNull(cg->ptr), NC};
+    tc_cg_window_args(cg, &w, &x->shape, &y->shape, args + 4);
+    tc_cg_call(cg, tc_cg_kernel_name(cg, "tc_k_maxpool3d", y->dtype), args, 22);
+    if (col) { /* the H and W of x: args 5, 6 */
       LLVMValueRef conv[4] = {tc_cg_ptr(cg, ind), tc_cg_numel(cg, &y->shape, 0, y->shape.rank),
-                              tc_cg_i64(cg, H), tc_cg_i64(cg, W)};
+                              args[5], args[6]};
       tc_cg_call(cg, "tc_k_indices_col_major", conv, 4);
     }
   } else {
-    if (w.d[0] != 1 || w.d[1] != 1) return unsupported(cg, n, "AveragePool with dilations");
-    LLVMValueRef args[16] = {
-        tc_cg_ptr(cg, x), tc_cg_ptr(cg, y), NC, tc_cg_i64(cg, H), tc_cg_i64(cg, W),
-        tc_cg_i64(cg, OH), tc_cg_i64(cg, OW), tc_cg_i64(cg, w.k[0]), tc_cg_i64(cg, w.k[1]),
-        tc_cg_i64(cg, w.s[0]), tc_cg_i64(cg, w.s[1]), tc_cg_i64(cg, w.p0[0]),
-        tc_cg_i64(cg, w.p0[1]), tc_cg_i64(cg, w.p1[0]), tc_cg_i64(cg, w.p1[1]),
-        tc_cg_i32(cg, (int32_t)tc_attr_int(n, "count_include_pad", 0))};
-    tc_cg_call(cg, tc_cg_kernel_name(cg, "tc_k_avgpool2d", y->dtype), args, 16);
+    if (w.d[0] != 1 || w.d[1] != 1 || w.d[2] != 1)
+      return unsupported(cg, n, "AveragePool with dilations");
+    LLVMValueRef args[25] = {tc_cg_ptr(cg, x), tc_cg_ptr(cg, y), NC};
+    tc_cg_window_args(cg, &w, &x->shape, &y->shape, args + 3);
+    for (int i = 0; i < 3; i++) args[21 + i] = tc_cg_i64(cg, w.p1[i]);
+    args[24] = tc_cg_i32(cg, (int32_t)tc_attr_int(n, "count_include_pad", 0));
+    tc_cg_call(cg, tc_cg_kernel_name(cg, "tc_k_avgpool3d", y->dtype), args, 25);
   }
   (void)index;
   return TC_OK;

@@ -37,24 +37,18 @@ tc_status tc_lower_conv_grad(tc_cg *cg, const tc_node *n, int index) {
   const tc_value *dy = n->inputs[0];
   const tc_value *x = wgrad ? n->inputs[1] : n->outputs[0];
   const tc_value *w = wgrad ? n->outputs[0] : n->inputs[1];
-  int64_t kernel[2];
-  for (int i = 0; i < w->shape.rank - 2; i++) kernel[i] = w->shape.dim[2 + i].size;
+  int64_t kernel[3];
+  for (int i = 0; i < w->shape.rank - 2 && i < 3; i++) kernel[i] = w->shape.dim[2 + i].size;
   tc_window win;
   tc_status st = tc_cg_read_window(cg, n, &x->shape, kernel, &win);
   if (st) return st;
-  int sp = win.spatial;
-  int64_t H = sp == 2 ? x->shape.dim[2].size : 1, W = x->shape.dim[x->shape.rank - 1].size;
-  int64_t OH = sp == 2 ? dy->shape.dim[2].size : 1, OW = dy->shape.dim[dy->shape.rank - 1].size;
-  LLVMValueRef args[20] = {
+  LLVMValueRef args[26] = {
       tc_cg_ptr(cg, dy), tc_cg_ptr(cg, n->inputs[1]), tc_cg_ptr(cg, n->outputs[0]),
       scratch_ptr(cg, n), tc_cg_dim(cg, x->shape.dim[0]), tc_cg_i64(cg, x->shape.dim[1].size),
-      tc_cg_i64(cg, H), tc_cg_i64(cg, W), tc_cg_i64(cg, w->shape.dim[0].size),
-      tc_cg_i64(cg, OH), tc_cg_i64(cg, OW), tc_cg_i64(cg, win.k[0]), tc_cg_i64(cg, win.k[1]),
-      tc_cg_i64(cg, win.s[0]), tc_cg_i64(cg, win.s[1]), tc_cg_i64(cg, win.p0[0]),
-      tc_cg_i64(cg, win.p0[1]), tc_cg_i64(cg, win.d[0]), tc_cg_i64(cg, win.d[1]),
-      tc_cg_i64(cg, tc_attr_int(n, "group", 1))};
-  const char *base = wgrad ? "tc_k_conv2d_grad_weight" : "tc_k_conv2d_grad_input";
-  tc_cg_call(cg, tc_cg_kernel_name(cg, base, x->dtype), args, 20);
+      tc_cg_i64(cg, w->shape.dim[0].size), tc_cg_i64(cg, tc_attr_int(n, "group", 1))};
+  tc_cg_window_args(cg, &win, &x->shape, &dy->shape, args + 8);
+  const char *base = wgrad ? "tc_k_conv3d_grad_weight" : "tc_k_conv3d_grad_input";
+  tc_cg_call(cg, tc_cg_kernel_name(cg, base, x->dtype), args, 26);
   (void)index;
   return TC_OK;
 }
@@ -63,9 +57,10 @@ tc_status tc_lower_conv_grad(tc_cg *cg, const tc_node *n, int index) {
  * AveragePool's attributes. */
 tc_status tc_lower_pool_grad(tc_cg *cg, const tc_node *n, int index) {
   const tc_value *dy = n->inputs[0], *dx = n->outputs[0];
-  if (n->op == TC_OP_MAXPOOL_GRAD) { /* indices column-major if storage_order 1 */
+  if (n->op == TC_OP_MAXPOOL_GRAD) { /* indices column-major if storage_order 1 (not 3-D) */
     int r = dx->shape.rank;
     bool col = tc_attr_int(n, "storage_order", 0) == 1;
+    TC_ASSERT(!col || r <= 4);
     LLVMValueRef args[7] = {tc_cg_ptr(cg, dy), tc_cg_ptr(cg, n->inputs[1]), tc_cg_ptr(cg, dx),
                             tc_cg_numel(cg, &dy->shape, 0, dy->shape.rank),
                             tc_cg_numel(cg, &dx->shape, 0, r),
@@ -81,16 +76,12 @@ tc_status tc_lower_pool_grad(tc_cg *cg, const tc_node *n, int index) {
   tc_window w;
   tc_status st = tc_cg_read_window(cg, n, &dx->shape, kernel, &w);
   if (st) return st;
-  int sp = w.spatial;
-  int64_t H = sp == 2 ? dx->shape.dim[2].size : 1, W = dx->shape.dim[dx->shape.rank - 1].size;
-  int64_t OH = sp == 2 ? dy->shape.dim[2].size : 1, OW = dy->shape.dim[dy->shape.rank - 1].size;
-  LLVMValueRef args[16] = {
-      tc_cg_ptr(cg, dy), tc_cg_ptr(cg, dx), tc_cg_numel(cg, &dx->shape, 0, 2),
-      tc_cg_i64(cg, H), tc_cg_i64(cg, W), tc_cg_i64(cg, OH), tc_cg_i64(cg, OW),
-      tc_cg_i64(cg, w.k[0]), tc_cg_i64(cg, w.k[1]), tc_cg_i64(cg, w.s[0]), tc_cg_i64(cg, w.s[1]),
-      tc_cg_i64(cg, w.p0[0]), tc_cg_i64(cg, w.p0[1]), tc_cg_i64(cg, w.p1[0]),
-      tc_cg_i64(cg, w.p1[1]), tc_cg_i32(cg, (int32_t)tc_attr_int(n, "count_include_pad", 0))};
-  tc_cg_call(cg, tc_cg_kernel_name(cg, "tc_k_avgpool2d_grad", dx->dtype), args, 16);
+  LLVMValueRef args[25] = {tc_cg_ptr(cg, dy), tc_cg_ptr(cg, dx),
+                           tc_cg_numel(cg, &dx->shape, 0, 2)};
+  tc_cg_window_args(cg, &w, &dx->shape, &dy->shape, args + 3);
+  for (int i = 0; i < 3; i++) args[21 + i] = tc_cg_i64(cg, w.p1[i]);
+  args[24] = tc_cg_i32(cg, (int32_t)tc_attr_int(n, "count_include_pad", 0));
+  tc_cg_call(cg, tc_cg_kernel_name(cg, "tc_k_avgpool3d_grad", dx->dtype), args, 25);
   (void)index;
   return TC_OK;
 }

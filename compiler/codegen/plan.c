@@ -73,15 +73,16 @@ static int64_t scratch_bytes(const tc_node *n, int64_t max_batch) {
   default:
     return 0;
   }
-  int64_t kh = x->rank == 4 ? w->dim[2].size : 1, kw = w->dim[w->rank - 1].size;
-  int64_t oh = x->rank == 4 ? y->dim[2].size : 1, ow = y->dim[y->rank - 1].size;
   int64_t groups = tc_attr_int(n, "group", 1);
-  /* tc_k_conv2d_scratch's product, checked: the weight and the output are
-   * each bounded, their product is not */
+  /* tc_k_conv3d_scratch's product (the kernel's and the output's spatial
+   * extents), checked: the weight and the output are each bounded, their
+   * product is not */
   int64_t b = x->dim[1].size / groups;
-  const int64_t factors[] = {kh, kw, oh, ow, (int64_t)tc_dtype_size(n->outputs[0]->dtype)};
-  for (int i = 0; i < 5; i++)
-    if (__builtin_mul_overflow(b, factors[i], &b) || b > MAX_BYTES) return INT64_MAX;
+  if (__builtin_mul_overflow(b, (int64_t)tc_dtype_size(n->outputs[0]->dtype), &b)) return INT64_MAX;
+  for (int d = 2; d < x->rank; d++)
+    if (__builtin_mul_overflow(b, w->dim[d].size, &b) ||
+        __builtin_mul_overflow(b, y->dim[d].size, &b) || b > MAX_BYTES)
+      return INT64_MAX;
   return align_up(b);
 }
 

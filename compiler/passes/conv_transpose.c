@@ -22,7 +22,7 @@
 
 #include <string.h>
 
-enum { MAX_SPATIAL = 2 };
+enum { MAX_SPATIAL = 3 };
 
 /* Reads an optional ints attribute of `count` entries into vals. */
 static tc_status ints_attr(tc_graph *g, tc_node *n, const char *name, int count, int64_t lo,
@@ -54,7 +54,7 @@ tc_status tc_shape_conv_transpose(tc_graph *g, tc_node *n, tc_error *err) {
   tc_shape_str(ws, sw, sizeof sw);
   int nsp = xs->rank - 2;
   if (nsp < 1 || nsp > MAX_SPATIAL)
-    return tc_infer_fail(g, n, err, "input 0 has shape %s: only 1-D and 2-D transposed "
+    return tc_infer_fail(g, n, err, "input 0 has shape %s: only 1-D, 2-D and 3-D transposed "
                          "convolutions are supported ([N,C,spatial...])", sx);
   if (ws->rank != xs->rank || !tc_shape_is_static(ws))
     return tc_infer_fail(g, n, err, "input 1 has shape %s but input 0 is %s: the weights "
@@ -141,7 +141,8 @@ tc_status tc_shape_conv_transpose(tc_graph *g, tc_node *n, tc_error *err) {
   tc_builder *tb = &rw.tb;
   tc_value *in[2] = {x, w};
   tc_value *ct = tb_copy_attrs(tb, tb_node(tb, TC_OP_CONV_TRANSPOSE, 2, in, x->dtype, &y), n);
-  tc_shape bs = {.rank = nsp + 1, .dim = {{m, false}, {1, false}, {1, false}}};
+  tc_shape bs = {.rank = nsp + 1, .dim = {{m, false}}}; /* [m, 1...] */
+  for (int i = 1; i <= nsp; i++) bs.dim[i] = (tc_dim){1, false};
   tc_value *res = tb_add(tb, ct, tb_reshape(tb, b, &bs));
   return tc_rewrite_end(&rw, &res);
 }

@@ -11,15 +11,15 @@
  *                   (UPPER) or the beginning (LOWER).
  * The rules leave the window fully explicit (kernel_shape, strides, pads,
  * dilations; auto_pad resolved into pads and removed), so lowering needs no
- * opset or auto_pad logic. 1-D and 2-D windows are supported. */
+ * opset or auto_pad logic. 1-D, 2-D and 3-D windows are supported. */
 #include "passes.h"
 
 #include <string.h>
 
-enum { MAX_SPATIAL = 2 };
+enum { MAX_SPATIAL = 3 };
 
 typedef struct window {
-  int nsp;                          /* spatial axes: 1 or 2 */
+  int nsp;                          /* spatial axes: 1 to 3 */
   int64_t in[MAX_SPATIAL], k[MAX_SPATIAL], stride[MAX_SPATIAL], dil[MAX_SPATIAL];
   int64_t pads[2 * MAX_SPATIAL];    /* begin..., end... */
   int64_t out[MAX_SPATIAL];
@@ -63,7 +63,7 @@ static tc_status resolve_window(tc_graph *g, tc_node *n, const tc_shape *x,
                          tc_shape_str(x, sx, sizeof sx));
   if (w->nsp > MAX_SPATIAL)
     return tc_infer_fail(g, n, err, "input 0 has shape %s: %d-D windows are not supported "
-                         "(only 1-D and 2-D)",
+                         "(only 1-D, 2-D and 3-D)",
                          tc_shape_str(x, sx, sizeof sx), w->nsp);
   int nsp = w->nsp;
   for (int i = 0; i < nsp; i++) {
@@ -245,6 +245,12 @@ tc_status tc_shape_pool(tc_graph *g, tc_node *n, tc_error *err) {
                          (long long)order);
   window w;
   if ((st = resolve_window(g, n, &x->shape, NULL, true, &w, err))) return st;
+  if (max && order == 1 && w.nsp == 3) {
+    if (n->noutputs > 1 && n->outputs[1])
+      return tc_infer_fail(g, n, err, "storage_order=1 (column-major Indices) is not "
+                           "supported for 3-D windows");
+    tc_infer_attr_remove(n, "storage_order"); /* no Indices: it changes nothing */
+  }
   if (!max)
     for (int i = 0; i < w.nsp; i++)
       if (w.dil[i] != 1)

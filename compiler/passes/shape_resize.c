@@ -1,15 +1,19 @@
-/* Resize (opsets 10-18) and Upsample (7-9), nearest and linear modes.
+/* Resize (opsets 10-18) and Upsample (7-9): nearest, linear and cubic
+ * modes, every coordinate transformation.
  *
- * The output size comes from constant `scales` (out = floor(in * scale)) or
+ * The output size comes from constant `scales` (out = floor(in * scale),
+ * or floor(in * (roi_end - roi_start) * scale) for tf_crop_and_resize) or
  * from `sizes` known at compile time (then scale = out / in, which is what
  * the coordinate transformations use). The batch axis may not be resized.
- * The canonical form the lowering reads: `scales` as floats, one per axis,
- * and the string attributes `mode`, `coordinate_transformation_mode` and
- * `nearest_mode` all present. Upsample is Resize with the asymmetric
- * transformation and floor rounding, and becomes RESIZE.
+ * The canonical form the lowering reads: `scales` as floats, one per axis;
+ * the string attributes `mode`, `coordinate_transformation_mode` and
+ * `nearest_mode`; `cubic_coeff_a`, `exclude_outside` and
+ * `extrapolation_value`; for tf_crop_and_resize `roi` as floats (starts,
+ * then ends), from the constant roi input. Upsample is Resize with the
+ * asymmetric transformation and floor rounding, and becomes RESIZE.
  *
- * Not supported (an error naming the node): cubic mode, tf_crop_and_resize,
- * antialias, and opset 18's axes and keep_aspect_ratio_policy. */
+ * Not supported (an error naming the node): antialias, and opset 18's axes
+ * and keep_aspect_ratio_policy. */
 #include "passes.h"
 
 #include <math.h>
@@ -70,9 +74,10 @@ static tc_status read_scales(tc_graph *g, const tc_node *n, const tc_value *v, i
 }
 
 tc_status tc_shape_resize(tc_graph *g, tc_node *n, tc_error *err) {
-  static const char *const modes[] = {"nearest", "linear"};
-  static const char *const coords[] = {"half_pixel", "pytorch_half_pixel", "align_corners",
-                                       "asymmetric", "tf_half_pixel_for_nn"};
+  static const char *const modes[] = {"nearest", "linear", "cubic"};
+  static const char *const coords[] = {"half_pixel",    "pytorch_half_pixel",
+                                       "align_corners", "asymmetric",
+                                       "tf_half_pixel_for_nn", "tf_crop_and_resize"};
   static const char *const nearests[] = {"round_prefer_floor", "round_prefer_ceil", "floor",
                                          "ceil"};
   tc_value *x = n->inputs[0];
@@ -88,19 +93,45 @@ tc_status tc_shape_resize(tc_graph *g, tc_node *n, tc_error *err) {
                                                 g->opset >= 11 ? "half_pixel" : "asymmetric");
   const char *nearest = upsample ? "floor" : tc_attr_string(n, "nearest_mode",
                                                              "round_prefer_floor");
-  if (!one_of(mode, modes, 2))
-    return tc_infer_fail(g, n, err, "mode \"%s\" is not supported (nearest and linear are)",
-                         mode);
-  if (!one_of(coord, coords, 5))
+  if (!one_of(mode, modes, 3))
+    return tc_infer_fail(g, n, err, "mode \"%s\" is not supported (nearest, linear and cubic "
+                         "are)", mode);
+  if (!one_of(coord, coords, 6))
     return tc_infer_fail(g, n, err, "coordinate_transformation_mode \"%s\" is not supported",
                          coord);
   if (!one_of(nearest, nearests, 4))
     return tc_infer_fail(g, n, err, "nearest_mode \"%s\" is not supported", nearest);
+  double cubic_a = tc_attr_float(n, "cubic_coeff_a", -0.75);
+  double extrapolation = tc_attr_float(n, "extrapolation_value", 0.0);
+  int64_t exclude_outside = tc_attr_int(n, "exclude_outside", 0);
+  if (!isfinite(cubic_a))
+    return tc_infer_fail(g, n, err, "cubic_coeff_a is %g; it must be finite", cubic_a);
+  if (exclude_outside != 0 && exclude_outside != 1)
+    return tc_infer_fail(g, n, err, "exclude_outside is %lld; it must be 0 or 1",
+                         (long long)exclude_outside);
   if (tc_attr_int(n, "antialias", 0) != 0)
     return tc_infer_fail(g, n, err, "antialias=1 is not supported");
   if (tc_attr_find(n, "axes") || tc_attr_find(n, "keep_aspect_ratio_policy"))
     return tc_infer_fail(g, n, err, "the attributes 'axes' and 'keep_aspect_ratio_policy' "
                          "are not supported");
+
+  /* tf_crop_and_resize's box: starts [r], then ends [r] (whole axes otherwise) */
+  double roi[2 * TC_MAX_RANK];
+  bool crop = strcmp(coord, "tf_crop_and_resize") == 0;
+  for (int d = 0; d < r; d++) roi[d] = 0.0, roi[r + d] = 1.0;
+  if (crop) {
+    const tc_value *rv = upsample || g->opset < 11 ? NULL : given(n, 1); /* roi from 11 */
+    if (!rv || !constant_floats(rv, roi, 2 * r))
+      return tc_infer_fail(g, n, err, "coordinate_transformation_mode tf_crop_and_resize "
+                           "needs the roi (input 1) as %d floats known at compile time", 2 * r);
+    for (int d = 0; d < 2 * r; d++)
+      if (!isfinite(roi[d]))
+        return tc_infer_fail(g, n, err, "roi entry %d is %g; it must be finite", d, roi[d]);
+    for (int d = 0; d < r; d++)
+      if (x->shape.dim[d].per_batch && (roi[d] != 0.0 || roi[r + d] != 1.0))
+        return tc_infer_fail(g, n, err, "the roi crops axis %d, the batch, which cannot be "
+                             "resized", d);
+  }
 
   double scales[TC_MAX_RANK];
   tc_shape y = {.rank = r};
@@ -148,7 +179,7 @@ tc_status tc_shape_resize(tc_graph *g, tc_node *n, tc_error *err) {
         y.dim[d] = in;
         continue;
       }
-      double out = floor((double)in.size * scales[d]);
+      double out = floor((double)in.size * (roi[r + d] - roi[d]) * scales[d]);
       if (out < 1 || out > (double)INT32_MAX)
         return tc_infer_fail(g, n, err, "axis %d of size %lld scaled by %g gives %g "
                              "elements", d, (long long)in.size, scales[d], out);
@@ -158,7 +189,11 @@ tc_status tc_shape_resize(tc_graph *g, tc_node *n, tc_error *err) {
   if ((st = tc_attr_set_floats(g, n, "scales", scales, r, err)) ||
       (st = tc_attr_set_string(g, n, "mode", mode, err)) ||
       (st = tc_attr_set_string(g, n, "coordinate_transformation_mode", coord, err)) ||
-      (st = tc_attr_set_string(g, n, "nearest_mode", nearest, err)))
+      (st = tc_attr_set_string(g, n, "nearest_mode", nearest, err)) ||
+      (st = tc_attr_set_float(g, n, "cubic_coeff_a", cubic_a, err)) ||
+      (st = tc_attr_set_int(g, n, "exclude_outside", exclude_outside, err)) ||
+      (st = tc_attr_set_float(g, n, "extrapolation_value", extrapolation, err)) ||
+      (crop && (st = tc_attr_set_floats(g, n, "roi", roi, 2 * r, err))))
     return st;
   n->op = TC_OP_RESIZE;
   tc_infer_set(n, 0, x->dtype, &y);

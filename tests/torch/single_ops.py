@@ -4,7 +4,8 @@ For each case an ONNX model holding one node (every tensor an initializer)
 is run by op_check: the forward outputs and the gradient of sum(Y * U) with
 respect to every float initializer. PyTorch computes the same with its own
 functions (F.layer_norm, torch.native_layer_norm for Mean/InvStdDev,
-F.instance_norm, F.conv_transpose1d/2d, torch.amax/amin with ties,
+F.instance_norm, F.conv_transpose1d/2d/3d, F.conv3d, F.max_pool3d,
+F.avg_pool3d, F.interpolate(mode="bicubic"), torch.amax/amin with ties,
 torch.prod with zeros, torch.logsumexp, torch.topk, torch.cumsum,
 torch.tril/triu, torch.scatter/scatter_add/scatter_reduce, torch.einsum,
 ...) in float32.
@@ -42,13 +43,20 @@ def model(op, inits, attrs, nout=1, extra_int_inits=None, opset=17, order=None):
     (default: the float ones, then the integer ones)."""
     names = list(inits)
     tensors = [numpy_helper.from_array(a, n) for n, a in inits.items()]
+    consts = []
     for n, a in (extra_int_inits or {}).items():
+        if a is None:  # an omitted optional input
+            names.append("")
+            continue
         names.append(n)
-        tensors.append(numpy_helper.from_array(a, n))
+        if a.dtype.kind == "f":  # op_check differentiates float initializers: a Constant
+            consts.append(helper.make_node("Constant", [], [n], value=numpy_helper.from_array(a, n)))
+        else:
+            tensors.append(numpy_helper.from_array(a, n))
     names = order or names
     outs = [f"y{k}" for k in range(nout)]
     node = helper.make_node(op, names, outs, name="node", **attrs)
-    graph = helper.make_graph([node], "g", [], [helper.make_tensor_value_info(o, TensorProto.UNDEFINED, None) for o in outs], tensors)
+    graph = helper.make_graph(consts + [node], "g", [], [helper.make_tensor_value_info(o, TensorProto.UNDEFINED, None) for o in outs], tensors)
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
 
 
@@ -199,6 +207,63 @@ case("trilu_lower", "Trilu", {"x": rand(2, 4, 5)}, {"upper": 0}, lambda x: torch
      ints={"k": np.array(1, dtype=np.int64)})
 case("trilu_upper", "Trilu", {"x": rand(5, 3)}, {}, lambda x: torch.triu(x, -1),
      ints={"k": np.array(-1, dtype=np.int64)})
+
+# ---- 3-D windows: Conv3d, MaxPool3d, AvgPool3d, ConvTranspose3d (NCDHW) ------------
+case("conv3d_stride_pad_dil_groups", "Conv",
+     {"x": rand(2, 4, 5, 6, 7), "w": rand(6, 2, 3, 2, 3), "b": rand(6)},
+     {"strides": [2, 1, 2], "pads": [1, 0, 1, 1, 0, 1], "dilations": [1, 2, 1], "group": 2},
+     lambda x, w, b: F.conv3d(x, w, b, (2, 1, 2), (1, 0, 1), (1, 2, 1), 2))
+case("conv3d_nobias", "Conv", {"x": rand(1, 3, 4, 5, 6), "w": rand(4, 3, 2, 2, 2)}, {},
+     lambda x, w: F.conv3d(x, w))
+case("conv3d_same_even_kernel", "Conv", {"x": rand(2, 2, 5, 4, 6), "w": rand(3, 2, 2, 3, 4), "b": rand(3)},
+     {"auto_pad": "SAME_UPPER"},  # torch's padding="same": the odd unit at the end
+     lambda x, w, b: F.conv3d(F.pad(x, (1, 2, 1, 1, 0, 1)), w, b))
+case("conv3d_1x1x1", "Conv", {"x": rand(2, 3, 3, 4, 5), "w": rand(5, 3, 1, 1, 1), "b": rand(5)},
+     {}, lambda x, w, b: F.conv3d(x, w, b))
+case("maxpool3d_ceil_pad_dil", "MaxPool", {"x": rand(2, 3, 5, 7, 8)},
+     {"kernel_shape": [2, 3, 2], "strides": [2, 1, 2], "pads": [1, 1, 0, 1, 1, 0],
+      "dilations": [1, 1, 2], "ceil_mode": 1},
+     lambda x: F.max_pool3d(x, (2, 3, 2), (2, 1, 2), (1, 1, 0), (1, 1, 2), ceil_mode=True))
+case("maxpool3d_default", "MaxPool", {"x": rand(1, 2, 4, 4, 6)}, {"kernel_shape": [2, 2, 2], "strides": [2, 2, 2]},
+     lambda x: F.max_pool3d(x, 2))
+for cip in (0, 1):
+    case(f"avgpool3d_ceil_pad_cip{cip}", "AveragePool", {"x": rand(2, 3, 6, 5, 7)},
+         {"kernel_shape": [3, 2, 3], "strides": [2, 2, 2], "pads": [1, 1, 1, 1, 1, 1],
+          "ceil_mode": 1, "count_include_pad": cip},
+         lambda x, cip=cip: F.avg_pool3d(x, (3, 2, 3), 2, 1, ceil_mode=True,
+                                         count_include_pad=bool(cip)))
+case("avgpool3d_stride1", "AveragePool", {"x": rand(1, 2, 4, 5, 3)}, {"kernel_shape": [2, 3, 2]},
+     lambda x: F.avg_pool3d(x, (2, 3, 2), 1))
+case("convtranspose3d", "ConvTranspose", {"x": rand(1, 4, 3, 4, 3), "w": rand(4, 3, 2, 3, 2), "b": rand(6)},
+     {"strides": [2, 1, 2], "pads": [1, 1, 0, 1, 1, 0], "output_padding": [1, 0, 1], "group": 2},
+     lambda x, w, b: F.conv_transpose3d(x, w, b, (2, 1, 2), (1, 1, 0), (1, 0, 1), 2))
+
+# ---- Resize, cubic: F.interpolate(mode="bicubic") as torch exports it (A = -0.75,
+# borders clamped, half_pixel or align_corners), up and down, by size and by scale
+def bicubic(align_corners, **kw):
+    return lambda x: F.interpolate(x, mode="bicubic", align_corners=align_corners, **kw)
+
+
+def sizes(*shape):
+    return {"roi": None, "scales": None, "sizes": np.array(shape, dtype=np.int64)}
+
+
+def cubic_attrs(align_corners):
+    return {"mode": "cubic", "cubic_coeff_a": -0.75,
+            "coordinate_transformation_mode": "align_corners" if align_corners else "half_pixel"}
+
+
+for ac in (False, True):
+    tag = "align_corners" if ac else "half_pixel"
+    case(f"bicubic_up_{tag}", "Resize", {"x": rand(2, 3, 5, 6)}, cubic_attrs(ac),
+         bicubic(ac, size=(11, 9)), ints=sizes(2, 3, 11, 9))
+    case(f"bicubic_down_{tag}", "Resize", {"x": rand(1, 2, 9, 10)}, cubic_attrs(ac),
+         bicubic(ac, size=(4, 7)), ints=sizes(1, 2, 4, 7))
+    # align_corners maps through (in - 1) / (in * scale - 1) in ONNX but through the
+    # rounded output length in torch: the same only when in * scale is whole
+    case(f"bicubic_scale_{tag}", "Resize", {"x": rand(1, 2, 6, 6 if ac else 5)}, cubic_attrs(ac),
+         bicubic(ac, scale_factor=(2.0, 0.5)),
+         ints={"roi": None, "scales": np.array([1, 1, 2.0, 0.5], dtype=np.float32)})
 
 
 # ---- ScatterElements (torch.scatter, scatter_add, scatter_reduce with

@@ -53,7 +53,7 @@ CASE_NOUT(TOPK, 2, "", "axis=1", P("2x5x3", R_DISTINCT), I64("1", 3)),
 CASE_NOUT(TOPK, 2, "smallest", "largest=0", P("3x6", R_DISTINCT), I64("1", 2)),
 CASE_NOUT(TOPK, 2, "all of the axis", "axis=0 sorted=1", P("4x2", R_DISTINCT), I64("1", 4)),
 /* ConvTranspose 2-D: strides, pads, output_padding, dilations, groups,
- * auto_pad, output_shape; 1-D */
+ * auto_pad, output_shape; 1-D; 3-D */
 CASE(CONV_TRANSPOSE, "", P("1x2x3x3", R_ANY), P("2x3x3x3", R_ANY), P("3", R_ANY)),
 CASE(CONV_TRANSPOSE, "strides=[2,2] pads=[1,1,1,1] output_padding=[1,1]", P("2x2x3x3", R_ANY),
      P("2x2x3x3", R_ANY), P("2", R_ANY)),
@@ -74,6 +74,8 @@ CASE_NOTE(CONV_TRANSPOSE, "1x1, stride 1", "", P("2x3x4x4", R_ANY), P("3x2x1x1",
 CASE(CONV_TRANSPOSE, "strides=[3] pads=[1,2] output_padding=[2]", P("2x2x4", R_ANY),
      P("2x3x3", R_ANY), P("3", R_ANY)),
 CASE(CONV_TRANSPOSE, "dilations=[2] group=2", P("1x4x5", R_ANY), P("4x1x3", R_ANY)),
+CASE(CONV_TRANSPOSE, "strides=[2,1,2] pads=[1,0,0,0,1,1] output_padding=[1,0,0]",
+     P("1x2x2x3x3", R_ANY), P("2x2x3x2x2", R_ANY), P("2", R_ANY)),
 /* CumSum (axis operand; exclusive, reverse) and Trilu (k operand; upper) */
 CASE(CUMSUM, "", P("2x3x4", R_ANY), I64("", 1)),
 CASE(CUMSUM, "exclusive=1", P("6", R_ANY), I64("1", 0)),

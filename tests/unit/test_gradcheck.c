@@ -120,6 +120,8 @@ typedef struct gcase {
 #define NONE {"", IN_ABSENT, R_ANY, 0, NULL}
 /* four float constants (Resize's scales) */
 #define K4F(a, b, c, d) {"4", IN_FLOATS, R_ANY, 0, NULL, (const double[]){a, b, c, d}}
+/* eight float constants (Resize's roi) */
+#define K8F(...) {"8", IN_FLOATS, R_ANY, 0, NULL, (const double[]){__VA_ARGS__}}
 #define CASE(op_, attrs_, ...) {.op = TC_OP_##op_, .attrs = attrs_, .in = {__VA_ARGS__}}
 #define CASE_OPSET(op_, opset_, attrs_, ...)                                               \
   {.op = TC_OP_##op_, .attrs = attrs_, .in = {__VA_ARGS__}, .opset = opset_}
@@ -350,6 +352,14 @@ static const gcase cases[] = {
     CASE(CONV, "strides=[2] pads=[1,2]", P("2x2x7", R_ANY), P("3x2x3", R_ANY), P("3", R_ANY)),
     CASE(CONV, "dilations=[2] group=2", P("1x4x8", R_ANY), P("2x2x3", R_ANY), P("2", R_ANY)),
     CASE(CONV, "auto_pad=SAME_LOWER strides=[2]", P("1x2x6", R_ANY), P("2x2x4", R_ANY)),
+    /* Conv 3-D */
+    CASE(CONV, "strides=[2,1,2] pads=[1,0,1,0,1,1]", P("1x2x4x3x5", R_ANY),
+         P("3x2x2x2x3", R_ANY), P("3", R_ANY)),
+    CASE(CONV, "dilations=[2,1,1] group=2", P("2x4x5x3x3", R_ANY), P("2x2x2x2x2", R_ANY),
+         P("2", R_ANY)),
+    CASE(CONV, "auto_pad=SAME_UPPER strides=[1,2,2]", P("1x1x3x4x4", R_ANY),
+         P("2x1x2x3x3", R_ANY)),
+    CASE_NOTE(CONV, "1x1x1", "", P("2x3x2x2x3", R_ANY), P("2x3x1x1x1", R_ANY)),
 
     /* MaxPool: distinct values so every window has one maximum */
     CASE(MAXPOOL, "kernel_shape=[2,2] strides=[2,2]", P("1x2x4x4", R_DISTINCT)),
@@ -366,6 +376,12 @@ static const gcase cases[] = {
               P("1x2x5x5", R_DISTINCT)),
     CASE(MAXPOOL, "kernel_shape=[3] strides=[2] pads=[1,1]", P("2x2x7", R_DISTINCT)),
     CASE(MAXPOOL, "kernel_shape=[2] strides=[2] dilations=[2] ceil_mode=1", P("1x2x8", R_DISTINCT)),
+    CASE(MAXPOOL, "kernel_shape=[2,3,2] strides=[2,2,1] pads=[1,1,0,0,1,1] ceil_mode=1",
+         P("1x2x5x6x4", R_DISTINCT)),
+    CASE(MAXPOOL, "kernel_shape=[2,2,2] dilations=[1,2,1] auto_pad=SAME_LOWER",
+         P("1x1x3x5x4", R_DISTINCT)),
+    CASE_NOUT(MAXPOOL, 2, "Indices output, 3-D", "kernel_shape=[3,2,2] strides=[2,2,2]",
+              P("2x1x5x4x4", R_DISTINCT)),
 
     /* AveragePool: pads with count_include_pad 0/1, ceil_mode, 1-D, auto_pad */
     CASE(AVGPOOL, "kernel_shape=[2,2] strides=[2,2]", P("1x2x4x4", R_ANY)),
@@ -383,6 +399,11 @@ static const gcase cases[] = {
     CASE(AVGPOOL, "kernel_shape=[3,3] strides=[2,2] auto_pad=SAME_LOWER count_include_pad=1",
          P("1x1x6x6", R_ANY)),
     CASE(AVGPOOL, "kernel_shape=[2,2] auto_pad=VALID", P("1x2x4x5", R_ANY)),
+    CASE(AVGPOOL, "kernel_shape=[2,3,2] strides=[2,2,1] pads=[1,1,0,0,1,1]",
+         P("1x2x5x6x4", R_ANY)),
+    CASE(AVGPOOL, "kernel_shape=[3,2,3] strides=[2,2,2] pads=[1,0,1,1,1,1] ceil_mode=1 "
+         "count_include_pad=1", P("2x1x5x4x6", R_ANY)),
+    CASE(AVGPOOL, "kernel_shape=[2,2,2] auto_pad=SAME_UPPER", P("1x1x3x3x3", R_ANY)),
     CASE(GLOBAL_AVGPOOL, "", P("2x3x4x5", R_ANY)),
     CASE(GLOBAL_AVGPOOL, "", P("2x3x5", R_ANY)),
 
@@ -460,6 +481,22 @@ static const gcase cases[] = {
          P("1x2x2x3", R_ANY), NONE, K4F(1, 1, 2, 2)),
     CASE(RESIZE, "mode=nearest", P("1x1x5x4", R_ANY), NONE, K4F(1, 1, 0.6, 0.5)),
     CASE_OPSET(UPSAMPLE, 9, "mode=linear", P("1x1x2x3", R_ANY), K4F(1, 1, 2, 3)),
+    /* cubic: each coordinate mode, A and exclude_outside, up and down */
+    CASE(RESIZE, "mode=cubic", P("1x2x4x5", R_ANY), NONE, K4F(1, 1, 2, 1.5)),
+    CASE(RESIZE, "mode=cubic coordinate_transformation_mode=align_corners",
+         P("1x1x5x6", R_ANY), NONE, NONE, I64("4", 1, 1, 3, 8)),
+    CASE(RESIZE, "mode=cubic cubic_coeff_a=-0.5 exclude_outside=1",
+         P("2x1x4x4", R_ANY), NONE, K4F(1, 1, 0.6, 1.75)),
+    CASE(RESIZE, "mode=cubic coordinate_transformation_mode=asymmetric",
+         P("1x1x3x4", R_ANY), NONE, K4F(1, 1, 2.5, 0.5)),
+    CASE(RESIZE, "mode=cubic coordinate_transformation_mode=pytorch_half_pixel",
+         P("1x2x1x5", R_ANY), NONE, NONE, I64("4", 1, 2, 3, 1)),
+    /* tf_crop_and_resize: crop boxes partly outside give extrapolation_value */
+    CASE(RESIZE, "mode=linear coordinate_transformation_mode=tf_crop_and_resize "
+         "extrapolation_value=0.5",
+         P("1x1x4x5", R_ANY), K8F(0, 0, -0.2, 0.1, 1, 1, 0.9, 1.3), NONE, I64("4", 1, 1, 3, 4)),
+    CASE(RESIZE, "mode=cubic coordinate_transformation_mode=tf_crop_and_resize",
+         P("1x1x5x5", R_ANY), K8F(0, 0, 0.2, 0, 1, 1, 0.8, 1), K4F(1, 1, 1.5, 0.8)),
     /* Slice: steps of either sign, negative and out-of-range positions,
      * default axes/steps, the attribute form before opset 10 */
     CASE(SLICE, "", P("4x5", R_ANY), I64("2", 1, 0), I64("2", 3, 4)),

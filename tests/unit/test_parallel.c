@@ -9,10 +9,11 @@
  * tc_threads_shutdown and lazily after it.
  *
  * The kernels: tc_k_matmul_* (batched, broadcast, transposed, products cut
- * by rows, by columns and over the batch), tc_k_conv2d_* and both conv
- * gradients (groups 1 and 2, depthwise, strides, pads, the 1x1 direct
- * path) give bitwise the same output with 1, 2, 3 and 4 threads, max and
- * average pooling and the average's gradient with 1, 2 and 3; and the
+ * by rows, by columns and over the batch), tc_k_conv3d_* and both conv
+ * gradients (1-D, 2-D and 3-D windows, groups 1 and 2, depthwise, strides,
+ * pads, the 1x1 direct path) give bitwise the same output with 1, 2, 3 and
+ * 4 threads, max and average pooling and the average's gradient (2-D and
+ * 3-D) with 1, 2 and 3; and the
  * GEMM core's contract the partitioning rests on (tc_k_gemm_block_*): any
  * block of rows and columns (at least two columns) equals, bit for bit,
  * the same block of the whole product. */
@@ -290,36 +291,49 @@ static void test_gemm_blocks(void) {
 
 typedef struct {
   int64_t N, C, H, W, M, KH, KW, sh, sw, ph, pw, dh, dw, groups;
+  int64_t D, KD, sd, pd, dd; /* the depth axis */
 } conv_case;
+
+/* The depth of a 2-D window: D = KD = 1, stride and dilation 1, no pad */
+#define FLAT 1, 1, 1, 0, 1
+
+static int64_t window_out(int64_t n, int64_t k, int64_t s, int64_t p, int64_t d) {
+  return (n + 2 * p - d * (k - 1) - 1) / s + 1;
+}
 
 static void test_conv(void) {
   const conv_case cases[] = {
-      {8, 1, 28, 28, 6, 5, 5, 1, 1, 2, 2, 1, 1, 1},  /* LeNet conv1 */
-      {8, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1}, /* LeNet conv2 */
-      {4, 16, 16, 16, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1},
-      {4, 16, 8, 8, 16, 1, 1, 1, 1, 0, 0, 1, 1, 1},  /* the direct path */
-      {4, 8, 12, 10, 8, 3, 3, 1, 2, 1, 0, 2, 1, 2},  /* groups 2, dilation */
-      {4, 8, 12, 12, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8},  /* depthwise */
-      {3, 4, 1, 50, 6, 1, 3, 1, 1, 0, 1, 1, 1, 1},   /* 1-D */
+      {8, 1, 28, 28, 6, 5, 5, 1, 1, 2, 2, 1, 1, 1, FLAT},  /* LeNet conv1 */
+      {8, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1, FLAT}, /* LeNet conv2 */
+      {4, 16, 16, 16, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1, FLAT},
+      {4, 16, 8, 8, 16, 1, 1, 1, 1, 0, 0, 1, 1, 1, FLAT},  /* the direct path */
+      {4, 8, 12, 10, 8, 3, 3, 1, 2, 1, 0, 2, 1, 2, FLAT},  /* groups 2, dilation */
+      {4, 8, 12, 12, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8, FLAT},  /* depthwise */
+      {3, 4, 1, 50, 6, 1, 3, 1, 1, 0, 1, 1, 1, 1, FLAT},   /* 1-D */
+      /* 3-D: strides, pads, dilation, groups 2; the bands of the 90 output
+       * positions cut across rows and depth planes */
+      {4, 8, 8, 10, 16, 3, 3, 1, 2, 1, 1, 2, 1, 2, 6, 3, 2, 1, 1},
   };
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
     const conv_case *c = &cases[k];
-    int64_t OH = (c->H + 2 * c->ph - c->dh * (c->KH - 1) - 1) / c->sh + 1;
-    int64_t OW = (c->W + 2 * c->pw - c->dw * (c->KW - 1) - 1) / c->sw + 1;
-    int64_t nx = c->N * c->C * c->H * c->W, nw = c->M * (c->C / c->groups) * c->KH * c->KW;
-    int64_t ny = c->N * c->M * OH * OW;
-    int64_t ns = tc_k_conv2d_scratch(c->C, c->groups, c->KH, c->KW, OH, OW);
+    int64_t OD = window_out(c->D, c->KD, c->sd, c->pd, c->dd);
+    int64_t OH = window_out(c->H, c->KH, c->sh, c->ph, c->dh);
+    int64_t OW = window_out(c->W, c->KW, c->sw, c->pw, c->dw);
+    int64_t nx = c->N * c->C * c->D * c->H * c->W;
+    int64_t nw = c->M * (c->C / c->groups) * c->KD * c->KH * c->KW;
+    int64_t ny = c->N * c->M * OD * OH * OW;
+    int64_t ns = tc_k_conv3d_scratch(c->C, c->groups, c->KD, c->KH, c->KW, OD, OH, OW);
     float *x = randv(nx), *w = randv(nw), *bias = randv(c->M), *dy = randv(ny);
     float *ref[3] = {0};
 #define CONV_CASE_ARGS                                                                      \
-  c->N, c->C, c->H, c->W, c->M, OH, OW, c->KH, c->KW, c->sh, c->sw, c->ph, c->pw, c->dh,    \
-      c->dw, c->groups
+  c->N, c->C, c->M, c->groups, c->D, c->H, c->W, OD, OH, OW, c->KD, c->KH, c->KW, c->sd,    \
+      c->sh, c->sw, c->pd, c->ph, c->pw, c->dd, c->dh, c->dw
     for (int32_t t = 1; t <= 4; t++) {
       tc_threads_set(t);
       float *y = randv(ny), *dx = randv(nx), *dw = randv(nw), *s = randv(ns);
-      tc_k_conv2d_f32(x, w, bias, y, s, CONV_CASE_ARGS);
-      tc_k_conv2d_grad_input_f32(dy, w, dx, s, CONV_CASE_ARGS);
-      tc_k_conv2d_grad_weight_f32(dy, x, dw, s, CONV_CASE_ARGS);
+      tc_k_conv3d_f32(x, w, bias, y, s, CONV_CASE_ARGS);
+      tc_k_conv3d_grad_input_f32(dy, w, dx, s, CONV_CASE_ARGS);
+      tc_k_conv3d_grad_weight_f32(dy, x, dw, s, CONV_CASE_ARGS);
       free(s);
       float *out[3] = {y, dx, dw};
       int64_t sizes[3] = {ny, nx, nw};
@@ -343,36 +357,51 @@ static void test_conv(void) {
   }
 }
 
-static void test_pool(void) {
-  int64_t NC = 64 * 6, H = 28, W = 28, OH = 14, OW = 14;
-  float *x = randv(NC * H * W), *dy = randv(NC * OH * OW);
+/* max pooling (with indices), average pooling (count_include_pad 1, a
+ * trailing pad) and the average's gradient over NC volumes [D, H, W] with
+ * a cubic window k, stride s, pad p (KD = 1, stride 1, no pad in depth
+ * when D = 1) */
+static void check_pool(int64_t NC, int64_t D, int64_t H, int64_t W, int64_t k, int64_t s,
+                       int64_t p) {
+  int64_t KD = D == 1 ? 1 : k, sd = D == 1 ? 1 : s, pd = D == 1 ? 0 : p;
+  int64_t OD = window_out(D, KD, sd, pd, 1), OH = window_out(H, k, s, p, 1);
+  int64_t OW = window_out(W, k, s, p, 1);
+  int64_t nx = NC * D * H * W, ny = NC * OD * OH * OW;
+#define POOL_WINDOW D, H, W, OD, OH, OW, KD, k, k, sd, s, s, pd, p, p, 1, 1, 1
+  float *x = randv(nx), *dy = randv(ny);
   float *ref[3] = {0};
   int64_t *iref = NULL;
   for (int32_t t = 1; t <= 3; t++) {
     tc_threads_set(t);
-    float *y = randv(NC * OH * OW), *a = randv(NC * OH * OW), *dx = randv(NC * H * W);
-    int64_t *ind = malloc(sizeof(int64_t) * (size_t)(NC * OH * OW));
-    tc_k_maxpool2d_f32(x, y, ind, NC, H, W, OH, OW, 3, 3, 2, 2, 1, 1, 1, 1);
-    tc_k_avgpool2d_f32(x, a, NC, H, W, OH, OW, 3, 3, 2, 2, 1, 1, 0, 0, 0);
-    tc_k_avgpool2d_grad_f32(dy, dx, NC, H, W, OH, OW, 3, 3, 2, 2, 1, 1, 0, 0, 0);
+    float *y = randv(ny), *a = randv(ny), *dx = randv(nx);
+    int64_t *ind = malloc(sizeof(int64_t) * (size_t)ny);
+    tc_k_maxpool3d_f32(x, y, ind, NC, POOL_WINDOW);
+    tc_k_avgpool3d_f32(x, a, NC, POOL_WINDOW, pd, p, p, 1);
+    tc_k_avgpool3d_grad_f32(dy, dx, NC, POOL_WINDOW, pd, p, p, 1);
     float *out[3] = {y, a, dx};
-    int64_t sizes[3] = {NC * OH * OW, NC * OH * OW, NC * H * W};
+    int64_t sizes[3] = {ny, ny, nx};
     if (!iref) {
       iref = ind;
       for (int i = 0; i < 3; i++) ref[i] = out[i];
       continue;
     }
-    CHECKF(memcmp(iref, ind, sizeof(int64_t) * (size_t)(NC * OH * OW)) == 0 &&
-               same(ref[0], y, sizes[0]) && same(ref[1], a, sizes[1]) &&
-               same(ref[2], dx, sizes[2]),
-           "pooling with %d threads differs from 1", t);
+    CHECKF(memcmp(iref, ind, sizeof(int64_t) * (size_t)ny) == 0 && same(ref[0], y, sizes[0]) &&
+               same(ref[1], a, sizes[1]) && same(ref[2], dx, sizes[2]),
+           "pooling over [%lld, %lld, %lld] with %d threads differs from 1", (long long)D,
+           (long long)H, (long long)W, t);
     for (int i = 0; i < 3; i++) free(out[i]);
     free(ind);
   }
+#undef POOL_WINDOW
   for (int i = 0; i < 3; i++) free(ref[i]);
   free(iref);
   free(x);
   free(dy);
+}
+
+static void test_pool(void) {
+  check_pool(64 * 6, 1, 28, 28, 3, 2, 1); /* 2-D */
+  check_pool(32, 12, 12, 12, 3, 2, 1);    /* 3-D */
 }
 
 int main(void) {

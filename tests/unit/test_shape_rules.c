@@ -340,8 +340,8 @@ static void test_conv(void) {
   tc_graph_free(g);
 
   g = new_graph(13);
-  c = conv(g, "N,3,4,4,4", "4,3,3,3,3", false);
-  INFER_FAILS(g, "3-D windows are not supported (only 1-D and 2-D)");
+  c = conv(g, "N,3,4,4,4,4", "4,3,3,3,3,3", false);
+  INFER_FAILS(g, "4-D windows are not supported (only 1-D, 2-D and 3-D)");
   tc_graph_free(g);
 
   g = new_graph(13);
@@ -410,6 +410,22 @@ static void test_pool(void) {
   set_int(g, n, "storage_order", 1);
   INFER_OK(g);
   CHECK_TYPE(out(n), "f32[N,2,5,4]");
+  tc_graph_free(g);
+
+  /* 3-D: torch max_pool3d(5x6x7, k(2,3,2), s2, p1, ceil) -> [3,4,4]; Indices
+   * in column-major order are refused (ONNX leaves their 3-D layout open) */
+  g = new_graph(13);
+  n = node(g, TC_OP_MAXPOOL, "pool3", 2, 1, input(g, "x", TC_DTYPE_F32, "N,2,5,6,7"));
+  set_ints(g, n, "kernel_shape", 3, 2LL, 3LL, 2LL);
+  set_ints(g, n, "strides", 3, 2LL, 2LL, 2LL);
+  set_ints(g, n, "pads", 6, 1LL, 1LL, 1LL, 1LL, 1LL, 1LL);
+  set_int(g, n, "ceil_mode", 1);
+  INFER_OK(g);
+  CHECK_TYPE(out(n), "f32[N,2,3,4,4]");
+  CHECK_TYPE(n->outputs[1], "i64[N,2,3,4,4]");
+  set_int(g, n, "storage_order", 1);
+  INFER_FAILS(g, "node 'pool3' (MaxPool): storage_order=1 (column-major Indices) is not "
+                 "supported for 3-D windows");
   tc_graph_free(g);
 
   /* SAME_LOWER, checked against onnx.shape_inference: [1,1,4,5] */

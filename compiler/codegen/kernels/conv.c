@@ -1,25 +1,27 @@
-/* 2-D convolution (NCHW, ONNX Conv semantics; 1-D is H = KH = 1) as
- * im2col + GEMM, per image and group:
+/* Convolution (NCDHW, ONNX Conv semantics; 2-D is D = KD = 1, 1-D also
+ * H = KH = 1) as im2col + GEMM, per image and group:
  *
- *   col[(c*KH + kh)*KW + kw, oh*OW + ow] = x[n, g*Cg + c, oh*sh - ph + kh*dh,
- *                                               ow*sw - pw + kw*dw]   (0 outside)
+ *   col[((c*KD + kd)*KH + kh)*KW + kw, (od*OH + oh)*OW + ow] =
+ *       x[n, g*Cg + c, od*sd - pd + kd*dd, oh*sh - ph + kh*dh, ow*sw - pw + kw*dw]
+ *                                                                   (0 outside)
  *   y[n, g*Mg : (g+1)*Mg, :] = w[g*Mg : (g+1)*Mg, :] @ col  (+ bias, preloaded)
  *
  * with Cg = C/groups, Mg = M/groups; w's group block is already the
- * [Mg, Cg*KH*KW] row-major left operand. A 1x1 kernel with stride 1, no
- * padding and OH x OW = H x W needs no im2col: the input planes of the
- * group are the column matrix.
+ * [Mg, Cg*KD*KH*KW] row-major left operand. A 1x1x1 kernel with stride 1,
+ * no padding and an output the size of the input needs no im2col: the
+ * input volumes of the group are the column matrix.
  *
- * In parallel (tc_parallel.h), the output columns oh*OW + ow are cut into
- * bands, one per thread: a band's im2col columns and its GEMM columns
- * (tc_k_gemm_block_*, which computes each element the same way in any
- * band) for every image, so the scratch is shared without overlap and a
- * layer is one pool call. Output planes too small to cut leave the
- * parallelism to the GEMM. */
+ * In parallel (tc_parallel.h), the output columns (od*OH + oh)*OW + ow are
+ * cut into bands, one per thread: a band's im2col columns and its GEMM
+ * columns (tc_k_gemm_block_*, which computes each element the same way in
+ * any band) for every image, so the scratch is shared without overlap and
+ * a layer is one pool call. Outputs too small to cut leave the parallelism
+ * to the GEMM. */
 #include "kernels.h"
 #include "gemm_split.h"
 #include "im2col.h"
 #include "tc_parallel.h"
+#include "window.h"
 
 #include <string.h>
 
@@ -41,7 +43,7 @@
       gemm_split_range(P, GEMM_SPLIT_N, j->parts, band, &p0, &p1);                        \
       for (int64_t n = 0; n < g->N; n++)                                                  \
         for (int64_t gi = 0; gi < g->groups; gi++) {                                      \
-          const T *xg = j->x + (n * g->C + gi * g->Cg) * g->H * g->W;                     \
+          const T *xg = j->x + (n * g->C + gi * g->Cg) * g->V;                            \
           T *yg = j->y + (n * g->M + gi * Mg) * P;                                        \
           if (j->bias)                                                                    \
             for (int64_t m = 0; m < Mg; m++) {                                            \
@@ -63,15 +65,11 @@
     }                                                                                     \
   }                                                                                       \
                                                                                           \
-  void tc_k_conv2d_##SUF(const T *x, const T *w, const T *bias, T *y, T *scratch,         \
-                         int64_t N, int64_t C, int64_t H, int64_t W, int64_t M,           \
-                         int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t sh,      \
-                         int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw,      \
-                         int64_t groups) {                                                \
-    conv_job_##SUF j = {x, w, bias, y, scratch,                                           \
-                        conv_geom_make(N, C, H, W, M, OH, OW, KH, KW, sh, sw, ph, pw, dh, \
-                                       dw, groups),                                       \
-                        1};                                                               \
+  void tc_k_conv3d_##SUF(const T *x, const T *w, const T *bias, T *y, T *scratch,         \
+                         int64_t N, int64_t C, int64_t M, int64_t groups,                 \
+                         WINDOW3_PARAMS) {                                                \
+    window3 win = WINDOW3_INIT;                                                           \
+    conv_job_##SUF j = {x, w, bias, y, scratch, conv_geom_make(N, C, M, groups, &win), 1}; \
     int64_t units = j.g.P / GEMM_SPLIT_N, workers = tc_parallel_workers();                \
     j.parts = units < workers ? units : workers;                                          \
     if (j.parts <= 1 || (double)N * M * j.g.P * j.g.Kc < GEMM_PARALLEL_MIN_MACS) {        \
@@ -80,6 +78,14 @@
     } else {                                                                              \
       tc_parallel_for(j.parts, conv_bands_##SUF, &j);                                     \
     }                                                                                     \
+  }                                                                                       \
+                                                                                          \
+  void tc_k_conv2d_##SUF(const T *x, const T *w, const T *bias, T *y, T *scratch,         \
+                         int64_t N, int64_t C, int64_t H, int64_t W, int64_t M,           \
+                         int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t sh,      \
+                         int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw,      \
+                         int64_t groups) {                                                \
+    tc_k_conv3d_##SUF(x, w, bias, y, scratch, N, C, M, groups, WINDOW2_AS_3);             \
   }
 
 DEFINE_CONV(float, f32)

@@ -1,5 +1,5 @@
-/* The adjoints of 2-D convolution (conv.c), per image and group, with
- * Cg = C/groups, Mg = M/groups, Kc = Cg*KH*KW, P = OH*OW:
+/* The adjoints of convolution (conv.c), per image and group, with
+ * Cg = C/groups, Mg = M/groups, Kc = Cg*KD*KH*KW, P = OD*OH*OW:
  *
  *   input:  col[Kc, P] = w_g^T [Kc, Mg] @ dy_g [Mg, P]
  *           dx_g = col2im(col): every col entry is added back onto the x
@@ -10,15 +10,16 @@
  * and other thin groups) the weight gradient is instead one matrix-vector
  * product per output channel, col [Kc, P] @ dy_g[m] [P], i.e. Kc unit-stride
  * dot products, which beats a GEMM whose rows are a handful of columns wide.
- * A 1x1 kernel with stride 1, no padding and OH x OW = H x W needs no
- * im2col/col2im: the group's planes are the column matrix, so dx_g is the
- * product itself. col2im walks the rows of col in the same order im2col
- * fills them: for a tap (c, kh, kw) the outputs ow in [lo, hi) whose column
- * lies inside the input are one loop over ow (unit stride when sw == 1).
+ * A 1x1x1 kernel with stride 1, no padding and an output the size of the
+ * input needs no im2col/col2im: the group's volumes are the column matrix,
+ * so dx_g is the product itself. col2im walks the rows of col in the same
+ * order im2col fills them: for a tap (c, kd, kh, kw) the outputs ow in
+ * [lo, hi) whose column lies inside the input are one loop over ow (unit
+ * stride when sw == 1). 2-D is D = KD = 1, 1-D also H = KH = 1.
  *
  * In parallel (tc_parallel.h), one pool call per group and layer, each
  * thread looping over the images: the input gradient splits the group's
- * input channels (a thread's rows of col and its planes of dx), the weight
+ * input channels (a thread's rows of col and its volumes of dx), the weight
  * gradient bands of dw's columns (a thread's rows of im2col(x) and its
  * columns of dw, whose sums over images and positions stay whole). The
  * threads share the one scratch without overlap, and every element's
@@ -31,10 +32,6 @@
 #include "window.h"
 
 #include <string.h>
-
-
-/* [lo, hi) of output positions o in [0, n_out) whose tap o*s - p + kd lies
- * in [0, n_in). */
 
 /* Whether a group's gradient is worth a pool call: more than one thread and
  * more than one unit to hand out, and enough multiply-adds. */
@@ -49,29 +46,37 @@ static int worth_sharing(const conv_geom *g, int64_t units) {
     for (int64_t j = 0; j < n; j++) d[j] = d[j] + s[j];                                  \
   }                                                                                      \
                                                                                          \
-  /* the Cg planes at dxg += col2im(col): the transpose of im2col */                     \
+  /* the Cg volumes at dxg += col2im(col): the transpose of im2col */                    \
   static void col2im_add_##SUF(const T *restrict col, T *restrict dxg, int64_t Cg,       \
-                               int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t KH, \
-                               int64_t KW, int64_t sh, int64_t sw, int64_t ph,           \
-                               int64_t pw, int64_t dh, int64_t dw) {                     \
+                               const window3 *g) {                                       \
+    int64_t D = g->D, H = g->H, W = g->W, OD = g->OD, OH = g->OH, OW = g->OW, sw = g->sw; \
     for (int64_t c = 0; c < Cg; c++) {                                                   \
-      T *dxc = dxg + c * H * W;                                                          \
-      for (int64_t kh = 0; kh < KH; kh++) {                                              \
-        int64_t hlo, hhi;                                                                \
-        tap_range(H, OH, sh, ph, kh * dh, &hlo, &hhi);                                   \
-        for (int64_t kw = 0; kw < KW; kw++) {                                            \
-          const T *row = col + ((c * KH + kh) * KW + kw) * OH * OW;                      \
-          int64_t olo, ohi;                                                              \
-          tap_range(W, OW, sw, pw, kw * dw, &olo, &ohi);                                 \
-          if (olo >= ohi) continue;                                                      \
-          for (int64_t oh = hlo; oh < hhi; oh++) {                                       \
-            const T *r = row + oh * OW;                                                  \
-            int64_t base = (oh * sh - ph + kh * dh) * W - pw + kw * dw;                  \
-            if (sw == 1)                                                                 \
-              add_row_##SUF(dxc + base + olo, r + olo, ohi - olo);                       \
-            else                                                                         \
-              for (int64_t ow = olo; ow < ohi; ow++)                                     \
-                dxc[base + ow * sw] = dxc[base + ow * sw] + r[ow];                       \
+      T *dxc = dxg + c * D * H * W;                                                      \
+      for (int64_t kd = 0; kd < g->KD; kd++) {                                           \
+        int64_t dlo, dhi;                                                                \
+        tap_range(D, OD, g->sd, g->pd, kd * g->dd, &dlo, &dhi);                          \
+        for (int64_t kh = 0; kh < g->KH; kh++) {                                         \
+          int64_t hlo, hhi;                                                              \
+          tap_range(H, OH, g->sh, g->ph, kh * g->dh, &hlo, &hhi);                        \
+          for (int64_t kw = 0; kw < g->KW; kw++) {                                       \
+            const T *row =                                                               \
+                col + (((c * g->KD + kd) * g->KH + kh) * g->KW + kw) * OD * OH * OW;     \
+            int64_t olo, ohi;                                                            \
+            tap_range(W, OW, sw, g->pw, kw * g->dw, &olo, &ohi);                         \
+            if (olo >= ohi) continue;                                                    \
+            for (int64_t od = dlo; od < dhi; od++) {                                     \
+              int64_t id = od * g->sd - g->pd + kd * g->dd;                              \
+              for (int64_t oh = hlo; oh < hhi; oh++) {                                   \
+                const T *r = row + (od * OH + oh) * OW;                                  \
+                int64_t base =                                                           \
+                    (id * H + oh * g->sh - g->ph + kh * g->dh) * W - g->pw + kw * g->dw; \
+                if (sw == 1)                                                             \
+                  add_row_##SUF(dxc + base + olo, r + olo, ohi - olo);                   \
+                else                                                                     \
+                  for (int64_t ow = olo; ow < ohi; ow++)                                 \
+                    dxc[base + ow * sw] = dxc[base + ow * sw] + r[ow];                   \
+              }                                                                          \
+            }                                                                            \
           }                                                                              \
         }                                                                                \
       }                                                                                  \
@@ -86,37 +91,34 @@ static int worth_sharing(const conv_geom *g, int64_t units) {
   } conv_grad_job_##SUF;                                                                 \
                                                                                          \
   /* input channels [c0, c1) of group j->group, every image: their rows of col and       \
-   * their planes of dx */                                                               \
+   * their volumes of dx */                                                              \
   static void grad_input_channels_##SUF(void *p, int64_t c0, int64_t c1, int32_t chunk) { \
     const conv_grad_job_##SUF *j = p;                                                    \
     const conv_geom *g = &j->g;                                                          \
-    int64_t gi = j->group, P = g->P, KK = g->KH * g->KW, r0 = c0 * KK, r1 = c1 * KK;     \
+    int64_t gi = j->group, P = g->P, KK = g->win.KD * g->win.KH * g->win.KW;             \
+    int64_t r0 = c0 * KK, r1 = c1 * KK;                                                  \
     const T *wg = j->w_or_x + gi * g->Mg * g->Kc;                                        \
     for (int64_t n = 0; n < g->N; n++) {                                                 \
       const T *dyg = j->dy + (n * g->M + gi * g->Mg) * P;                                \
-      T *dxc = j->out + (n * g->C + gi * g->Cg + c0) * g->H * g->W;                      \
-      if (g->direct) { /* dx planes [c0, c1) = (w_g^T)[c0:c1] @ dy_g */                  \
+      T *dxc = j->out + (n * g->C + gi * g->Cg + c0) * g->V;                             \
+      if (g->direct) { /* dx volumes [c0, c1) = (w_g^T)[c0:c1] @ dy_g */                 \
         tc_k_matmul_##SUF(wg + r0, dyg, dxc, r1 - r0, P, g->Mg, g->Kc, P, 1, 0, 1, 0, 0, \
                           NULL, NULL, NULL);                                             \
         continue;                                                                        \
       }                                                                                  \
-      memset(dxc, 0, (size_t)((c1 - c0) * g->H * g->W) * sizeof(T));                     \
+      memset(dxc, 0, (size_t)((c1 - c0) * g->V) * sizeof(T));                            \
       T *col = j->scratch + r0 * P;                                                      \
       tc_k_matmul_##SUF(wg + r0, dyg, col, r1 - r0, P, g->Mg, g->Kc, P, 1, 0, 1, 0, 0,   \
                         NULL, NULL, NULL);                                               \
-      col2im_add_##SUF(col, dxc, c1 - c0, g->H, g->W, g->OH, g->OW, g->KH, g->KW, g->sh, \
-                       g->sw, g->ph, g->pw, g->dh, g->dw);                               \
+      col2im_add_##SUF(col, dxc, c1 - c0, &g->win);                                      \
     }                                                                                    \
   }                                                                                      \
                                                                                          \
-  void tc_k_conv2d_grad_input_##SUF(const T *dy, const T *w, T *dx, T *scratch,          \
-                                    int64_t N, int64_t C, int64_t H, int64_t W,          \
-                                    int64_t M, int64_t OH, int64_t OW, int64_t KH,       \
-                                    int64_t KW, int64_t sh, int64_t sw, int64_t ph,      \
-                                    int64_t pw, int64_t dh, int64_t dw, int64_t groups) { \
-    conv_grad_job_##SUF j = {dy, w, dx, scratch,                                         \
-                             conv_geom_make(N, C, H, W, M, OH, OW, KH, KW, sh, sw, ph,   \
-                                            pw, dh, dw, groups),                         \
+  void tc_k_conv3d_grad_input_##SUF(const T *dy, const T *w, T *dx, T *scratch,          \
+                                    int64_t N, int64_t C, int64_t M, int64_t groups,     \
+                                    WINDOW3_PARAMS) {                                    \
+    window3 win = WINDOW3_INIT;                                                          \
+    conv_grad_job_##SUF j = {dy, w, dx, scratch, conv_geom_make(N, C, M, groups, &win),  \
                              0, 1};                                                      \
     int shared = worth_sharing(&j.g, j.g.Cg);                                            \
     for (j.group = 0; j.group < groups; j.group++)                                       \
@@ -140,7 +142,7 @@ static int worth_sharing(const conv_geom *g, int64_t units) {
       for (int64_t m = 0; m < Mg; m++)                                                   \
         memset(dwg + m * Kc + k0, 0, (size_t)(k1 - k0) * sizeof(T));                     \
       for (int64_t n = 0; n < g->N; n++) {                                               \
-        const T *xg = j->w_or_x + (n * g->C + gi * g->Cg) * g->H * g->W;                 \
+        const T *xg = j->w_or_x + (n * g->C + gi * g->Cg) * g->V;                        \
         const T *dyg = j->dy + (n * g->M + gi * Mg) * P;                                 \
         const T *col = xg;                                                               \
         if (!g->direct) {                                                                \
@@ -161,15 +163,11 @@ static int worth_sharing(const conv_geom *g, int64_t units) {
     }                                                                                    \
   }                                                                                      \
                                                                                          \
-  void tc_k_conv2d_grad_weight_##SUF(const T *dy, const T *x, T *dw_out, T *scratch,     \
-                                     int64_t N, int64_t C, int64_t H, int64_t W,         \
-                                     int64_t M, int64_t OH, int64_t OW, int64_t KH,      \
-                                     int64_t KW, int64_t sh, int64_t sw, int64_t ph,     \
-                                     int64_t pw, int64_t dh, int64_t dw,                 \
-                                     int64_t groups) {                                   \
-    conv_grad_job_##SUF j = {dy, x, dw_out, scratch,                                     \
-                             conv_geom_make(N, C, H, W, M, OH, OW, KH, KW, sh, sw, ph,   \
-                                            pw, dh, dw, groups),                         \
+  void tc_k_conv3d_grad_weight_##SUF(const T *dy, const T *x, T *dw_out, T *scratch,     \
+                                     int64_t N, int64_t C, int64_t M, int64_t groups,    \
+                                     WINDOW3_PARAMS) {                                   \
+    window3 win = WINDOW3_INIT;                                                          \
+    conv_grad_job_##SUF j = {dy, x, dw_out, scratch, conv_geom_make(N, C, M, groups, &win), \
                              0, 1};                                                      \
     int64_t units = j.g.Kc / GEMM_SPLIT_N;                                               \
     if (worth_sharing(&j.g, units)) {                                                    \
@@ -181,6 +179,23 @@ static int worth_sharing(const conv_geom *g, int64_t units) {
         tc_parallel_for(j.parts, grad_weight_columns_##SUF, &j);                         \
       else                                                                               \
         grad_weight_columns_##SUF(&j, 0, 1, 0);                                          \
+  }                                                                                      \
+                                                                                         \
+  void tc_k_conv2d_grad_input_##SUF(const T *dy, const T *w, T *dx, T *scratch,          \
+                                    int64_t N, int64_t C, int64_t H, int64_t W,          \
+                                    int64_t M, int64_t OH, int64_t OW, int64_t KH,       \
+                                    int64_t KW, int64_t sh, int64_t sw, int64_t ph,      \
+                                    int64_t pw, int64_t dh, int64_t dw, int64_t groups) { \
+    tc_k_conv3d_grad_input_##SUF(dy, w, dx, scratch, N, C, M, groups, WINDOW2_AS_3);     \
+  }                                                                                      \
+                                                                                         \
+  void tc_k_conv2d_grad_weight_##SUF(const T *dy, const T *x, T *dw_out, T *scratch,     \
+                                     int64_t N, int64_t C, int64_t H, int64_t W,         \
+                                     int64_t M, int64_t OH, int64_t OW, int64_t KH,      \
+                                     int64_t KW, int64_t sh, int64_t sw, int64_t ph,     \
+                                     int64_t pw, int64_t dh, int64_t dw,                 \
+                                     int64_t groups) {                                   \
+    tc_k_conv3d_grad_weight_##SUF(dy, x, dw_out, scratch, N, C, M, groups, WINDOW2_AS_3); \
   }
 
 DEFINE_CONV_GRAD(float, f32)

@@ -112,17 +112,36 @@ void tc_k_gemm_block_f64(int64_t M, int64_t N, int64_t K, const double *A, int64
                          double alpha, int32_t accumulate, double *C, int64_t ldc);
 
 /* ---- conv.c ----------------------------------------------------------------
- * 2-D convolution (1-D is H = KH = 1), NCHW, ONNX semantics:
- *   y[n, m, oh, ow] = bias[m] + sum_{c in group(m), kh, kw}
- *       x[n, c, oh*sh - ph + kh*dh, ow*sw - pw + kw*dw] * w[m, c - g*C/G, kh, kw]
- * where out-of-range x reads as 0. x: [N,C,H,W], w: [M,C/groups,KH,KW],
- * bias: [M] or NULL, y: [N,M,OH,OW]. ph/pw are the leading pads (the
- * trailing ones are implied by OH/OW). scratch holds at least
- * tc_k_conv2d_scratch(...) elements. */
+ * 3-D convolution (2-D is D = KD = OD = 1 with sd = dd = 1 and pd = 0, 1-D
+ * also H = KH = OH = 1), NCDHW, ONNX semantics:
+ *   y[n, m, od, oh, ow] = bias[m] + sum_{c in group(m), kd, kh, kw}
+ *       x[n, c, od*sd - pd + kd*dd, oh*sh - ph + kh*dh, ow*sw - pw + kw*dw]
+ *       * w[m, c - g*C/G, kd, kh, kw]
+ * where out-of-range x reads as 0. x: [N,C,D,H,W], w: [M,C/groups,KD,KH,KW],
+ * bias: [M] or NULL, y: [N,M,OD,OH,OW]. pd/ph/pw are the leading pads (the
+ * trailing ones are implied by the output extent). scratch holds at least
+ * tc_k_conv3d_scratch(...) elements. Every 3-D window kernel (conv, pool
+ * and their adjoints) takes the window as the same 18 values, D, H, W, OD,
+ * OH, OW, KD, KH, KW, sd, sh, sw, pd, ph, pw, dd, dh, dw.
+ * tc_k_conv2d_* is the 2-D entry point: the 3-D kernel with D = 1. */
+static inline int64_t tc_k_conv3d_scratch(int64_t C, int64_t groups, int64_t KD, int64_t KH,
+                                          int64_t KW, int64_t OD, int64_t OH, int64_t OW) {
+  return (C / groups) * KD * KH * KW * OD * OH * OW;
+}
 static inline int64_t tc_k_conv2d_scratch(int64_t C, int64_t groups, int64_t KH,
                                           int64_t KW, int64_t OH, int64_t OW) {
-  return (C / groups) * KH * KW * OH * OW;
+  return tc_k_conv3d_scratch(C, groups, 1, KH, KW, 1, OH, OW);
 }
+void tc_k_conv3d_f32(const float *x, const float *w, const float *bias, float *y,
+                     float *scratch, int64_t N, int64_t C, int64_t M, int64_t groups,
+                     int64_t D, int64_t H, int64_t W, int64_t OD, int64_t OH, int64_t OW,
+                     int64_t KD, int64_t KH, int64_t KW, int64_t sd, int64_t sh, int64_t sw,
+                     int64_t pd, int64_t ph, int64_t pw, int64_t dd, int64_t dh, int64_t dw);
+void tc_k_conv3d_f64(const double *x, const double *w, const double *bias, double *y,
+                     double *scratch, int64_t N, int64_t C, int64_t M, int64_t groups,
+                     int64_t D, int64_t H, int64_t W, int64_t OD, int64_t OH, int64_t OW,
+                     int64_t KD, int64_t KH, int64_t KW, int64_t sd, int64_t sh, int64_t sw,
+                     int64_t pd, int64_t ph, int64_t pw, int64_t dd, int64_t dh, int64_t dw);
 void tc_k_conv2d_f32(const float *x, const float *w, const float *bias, float *y,
                      float *scratch, int64_t N, int64_t C, int64_t H, int64_t W,
                      int64_t M, int64_t OH, int64_t OW, int64_t KH, int64_t KW,
@@ -135,17 +154,38 @@ void tc_k_conv2d_f64(const double *x, const double *w, const double *bias, doubl
                      int64_t dw, int64_t groups);
 
 /* ---- pool.c ----------------------------------------------------------------
- * 2-D pooling over [N*C, H, W] planes (1-D: H = KH = 1). Window (oh, ow)
- * covers rows oh*sh - ph0 + kh*dh for kh < KH (likewise columns).
+ * 3-D pooling over [N*C, D, H, W] volumes (2-D: D = KD = 1, 1-D also
+ * H = KH = 1), the window as for conv (tc_k_conv3d). Window (od, oh, ow)
+ * covers rows oh*sh - ph + kh*dh for kh < KH (likewise planes and columns).
  * Max: out-of-range taps are skipped; if indices is non-NULL it receives,
- * per output, the argmax as a flat index into x's [N,C,H,W] (ONNX MaxPool's
- * Indices with storage_order 0; first maximum wins).
- * Average: divides by the number of taps inside [0,H)x[0,W) when
- * count_include_pad is 0; otherwise by the number of taps inside the padded
- * extent [-ph0, H+ph1) x [-pw0, W+pw1) (as ONNX and PyTorch do, so windows that
- * ceil_mode pushes past the trailing pad count fewer taps). A window with no
- * tap inside x (only possible when pads reach the kernel extent) gives -inf
- * and the plane's first element as index (max) or NaN (average). */
+ * per output, the argmax as a flat index into x's [N,C,D,H,W] (ONNX
+ * MaxPool's Indices with storage_order 0; first maximum wins).
+ * Average (no dilations: dd, dh, dw are ignored): divides by the number of
+ * taps inside the input when count_include_pad is 0; otherwise by the
+ * number of taps inside the padded extent [-pd, D+pd1) x [-ph, H+ph1) x
+ * [-pw, W+pw1) (as ONNX and PyTorch do, so windows that ceil_mode pushes
+ * past the trailing pad count fewer taps). A window with no tap inside x
+ * (only possible when pads reach the kernel extent) gives -inf and the
+ * volume's first element as index (max) or NaN (average). The 2-D entry
+ * points forward to the 3-D kernels with D = 1. */
+void tc_k_maxpool3d_f32(const float *x, float *y, int64_t *indices, int64_t NC, int64_t D,
+                        int64_t H, int64_t W, int64_t OD, int64_t OH, int64_t OW, int64_t KD,
+                        int64_t KH, int64_t KW, int64_t sd, int64_t sh, int64_t sw,
+                        int64_t pd, int64_t ph, int64_t pw, int64_t dd, int64_t dh, int64_t dw);
+void tc_k_maxpool3d_f64(const double *x, double *y, int64_t *indices, int64_t NC, int64_t D,
+                        int64_t H, int64_t W, int64_t OD, int64_t OH, int64_t OW, int64_t KD,
+                        int64_t KH, int64_t KW, int64_t sd, int64_t sh, int64_t sw,
+                        int64_t pd, int64_t ph, int64_t pw, int64_t dd, int64_t dh, int64_t dw);
+void tc_k_avgpool3d_f32(const float *x, float *y, int64_t NC, int64_t D, int64_t H,
+                        int64_t W, int64_t OD, int64_t OH, int64_t OW, int64_t KD, int64_t KH,
+                        int64_t KW, int64_t sd, int64_t sh, int64_t sw, int64_t pd, int64_t ph,
+                        int64_t pw, int64_t dd, int64_t dh, int64_t dw, int64_t pd1,
+                        int64_t ph1, int64_t pw1, int32_t count_include_pad);
+void tc_k_avgpool3d_f64(const double *x, double *y, int64_t NC, int64_t D, int64_t H,
+                        int64_t W, int64_t OD, int64_t OH, int64_t OW, int64_t KD, int64_t KH,
+                        int64_t KW, int64_t sd, int64_t sh, int64_t sw, int64_t pd, int64_t ph,
+                        int64_t pw, int64_t dd, int64_t dh, int64_t dw, int64_t pd1,
+                        int64_t ph1, int64_t pw1, int32_t count_include_pad);
 void tc_k_maxpool2d_f32(const float *x, float *y, int64_t *indices, int64_t NC,
                         int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t KH,
                         int64_t KW, int64_t sh, int64_t sw, int64_t ph0, int64_t pw0,
@@ -228,12 +268,18 @@ int32_t tc_k_scatter_elements(const void *data, const void *indices, const void 
 /* resize.c: Resize of x [in_dims] to y [out_dims] (rank <= 8), axis d
  * mapping output index o to a source coordinate by `coord` with
  * scales[d] (the output/input size ratio the op was given), then taking the
- * nearest element (rounded by `nearest`) or interpolating linearly between
- * the two neighbours (N-linear over all resized axes); source indices are
- * clamped to the edges. Axes with equal sizes and scale 1 are copied. */
+ * nearest element (rounded by `nearest`), or interpolating linearly between
+ * the two neighbours, or cubically (Keys' kernel, A = cubic_a) over the four
+ * around it, N-linear / N-cubic over all resized axes; source indices are
+ * clamped to the edges (cubic with exclude_outside: taps outside dropped,
+ * the weights renormalised). tf_crop_and_resize maps through roi (starts
+ * [rank], then ends [rank], fractions of in_dims - 1) and writes
+ * `extrapolation` where the coordinate falls outside [0, in - 1]; roi is
+ * read only in that mode. Axes with equal sizes and scale 1 are copied. */
 enum {
   TC_RESIZE_NEAREST = 0,
   TC_RESIZE_LINEAR = 1,
+  TC_RESIZE_CUBIC = 2,
 };
 enum { /* coordinate transformation modes */
   TC_RESIZE_HALF_PIXEL = 0,        /* (o + 0.5) / scale - 0.5 */
@@ -241,6 +287,7 @@ enum { /* coordinate transformation modes */
   TC_RESIZE_ALIGN_CORNERS = 2,     /* o * (in - 1) / (out - 1) */
   TC_RESIZE_ASYMMETRIC = 3,        /* o / scale */
   TC_RESIZE_TF_HALF_PIXEL_FOR_NN = 4, /* (o + 0.5) / scale */
+  TC_RESIZE_TF_CROP_AND_RESIZE = 5, /* start*(in-1) + o*(end-start)*(in-1)/(out-1) */
 };
 enum { /* nearest_mode */
   TC_RESIZE_ROUND_PREFER_FLOOR = 0,
@@ -250,9 +297,11 @@ enum { /* nearest_mode */
 };
 void tc_k_resize_f32(const float *x, float *y, int32_t rank, const int64_t *in_dims,
                      const int64_t *out_dims, const double *scales, int32_t mode,
-                     int32_t coord, int32_t nearest);
+                     int32_t coord, int32_t nearest, double cubic_a, int32_t exclude_outside,
+                     const double *roi, double extrapolation);
 void tc_k_resize_f64(const double *x, double *y, int32_t rank, const int64_t *in_dims,
                      const int64_t *out_dims, const double *scales, int32_t mode,
-                     int32_t coord, int32_t nearest);
+                     int32_t coord, int32_t nearest, double cubic_a, int32_t exclude_outside,
+                     const double *roi, double extrapolation);
 
 #endif

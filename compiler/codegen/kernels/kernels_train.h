@@ -10,15 +10,40 @@
 
 #include <stdint.h>
 
-/* conv_grad.c: the adjoints of tc_k_conv2d (same argument meanings; the
- * bias gradient is a plain sum of dy over n, oh, ow: tc_k_reduce_sum).
- * dx = conv2d^T(dy, w): dx[n,c,ih,iw] = sum over (m, kh, kw) with
- *   ih = oh*sh - ph + kh*dh, iw = ow*sw - pw + kw*dw in range, of
- *   dy[n,m,oh,ow] * w[m, c - g*C/G, kh, kw]      (dx fully overwritten)
- * dw[m,c',kh,kw] = sum over (n, oh, ow) of dy[n,m,oh,ow] * x[n, g*C/G + c', ih, iw]
- *   (dw fully overwritten). scratch: tc_k_conv2d_scratch(C, groups, KH, KW,
- *   OH, OW) elements, the forward's size (unused by the 1x1, stride 1,
- *   unpadded case). */
+/* conv_grad.c: the adjoints of tc_k_conv3d (same argument meanings; the
+ * bias gradient is a plain sum of dy over n and the output positions:
+ * tc_k_reduce_sum). With i = o*s - p + k*d per axis in range:
+ * dx = conv^T(dy, w): dx[n,c,id,ih,iw] = sum over (m, kd, kh, kw) of
+ *   dy[n,m,od,oh,ow] * w[m, c - g*C/G, kd, kh, kw]      (dx fully overwritten)
+ * dw[m,c',kd,kh,kw] = sum over (n, od, oh, ow) of
+ *   dy[n,m,od,oh,ow] * x[n, g*C/G + c', id, ih, iw]     (dw fully overwritten).
+ * scratch: tc_k_conv3d_scratch(C, groups, KD, KH, KW, OD, OH, OW) elements,
+ * the forward's size (unused by the 1x1x1, stride 1, unpadded case). The
+ * 2-D entry points forward to the 3-D kernels with D = 1. */
+void tc_k_conv3d_grad_input_f32(const float *dy, const float *w, float *dx, float *scratch,
+                                int64_t N, int64_t C, int64_t M, int64_t groups, int64_t D,
+                                int64_t H, int64_t W, int64_t OD, int64_t OH, int64_t OW,
+                                int64_t KD, int64_t KH, int64_t KW, int64_t sd, int64_t sh,
+                                int64_t sw, int64_t pd, int64_t ph, int64_t pw, int64_t dd,
+                                int64_t dh, int64_t dw);
+void tc_k_conv3d_grad_input_f64(const double *dy, const double *w, double *dx,
+                                double *scratch, int64_t N, int64_t C, int64_t M,
+                                int64_t groups, int64_t D, int64_t H, int64_t W, int64_t OD,
+                                int64_t OH, int64_t OW, int64_t KD, int64_t KH, int64_t KW,
+                                int64_t sd, int64_t sh, int64_t sw, int64_t pd, int64_t ph,
+                                int64_t pw, int64_t dd, int64_t dh, int64_t dw);
+void tc_k_conv3d_grad_weight_f32(const float *dy, const float *x, float *dw_out,
+                                 float *scratch, int64_t N, int64_t C, int64_t M,
+                                 int64_t groups, int64_t D, int64_t H, int64_t W, int64_t OD,
+                                 int64_t OH, int64_t OW, int64_t KD, int64_t KH, int64_t KW,
+                                 int64_t sd, int64_t sh, int64_t sw, int64_t pd, int64_t ph,
+                                 int64_t pw, int64_t dd, int64_t dh, int64_t dw);
+void tc_k_conv3d_grad_weight_f64(const double *dy, const double *x, double *dw_out,
+                                 double *scratch, int64_t N, int64_t C, int64_t M,
+                                 int64_t groups, int64_t D, int64_t H, int64_t W, int64_t OD,
+                                 int64_t OH, int64_t OW, int64_t KD, int64_t KH, int64_t KW,
+                                 int64_t sd, int64_t sh, int64_t sw, int64_t pd, int64_t ph,
+                                 int64_t pw, int64_t dd, int64_t dh, int64_t dw);
 void tc_k_conv2d_grad_input_f32(const float *dy, const float *w, float *dx, float *scratch,
                                 int64_t N, int64_t C, int64_t H, int64_t W, int64_t M,
                                 int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t sh,
@@ -41,15 +66,27 @@ void tc_k_conv2d_grad_weight_f64(const double *dy, const double *x, double *dw_o
                                  int64_t dw, int64_t groups);
 
 /* pool_grad.c. Max: dx = 0, then dx[indices[i]] += dy[i] for i < ny
- * (indices are flat into dx, as tc_k_maxpool2d writes them; not checked).
- * Average: the adjoint of tc_k_avgpool2d with the same arguments (dx
- * overwritten): each valid tap of window (oh, ow) gets
- * dy[oh, ow] / count(oh, ow) with the forward's count; a window with no
- * counted tap (its forward output is NaN whatever x is) contributes 0. */
+ * (indices are flat into dx, as tc_k_maxpool3d writes them; not checked).
+ * Average: the adjoint of tc_k_avgpool3d with the same arguments (dx
+ * overwritten): each valid tap of a window gets its dy / count with the
+ * forward's count; a window with no counted tap (its forward output is NaN
+ * whatever x is) contributes 0. tc_k_avgpool2d_grad_*: the same with D = 1. */
 void tc_k_maxpool_grad_f32(const float *dy, const int64_t *indices, float *dx, int64_t ny,
                            int64_t nx);
 void tc_k_maxpool_grad_f64(const double *dy, const int64_t *indices, double *dx, int64_t ny,
                            int64_t nx);
+void tc_k_avgpool3d_grad_f32(const float *dy, float *dx, int64_t NC, int64_t D, int64_t H,
+                             int64_t W, int64_t OD, int64_t OH, int64_t OW, int64_t KD,
+                             int64_t KH, int64_t KW, int64_t sd, int64_t sh, int64_t sw,
+                             int64_t pd, int64_t ph, int64_t pw, int64_t dd, int64_t dh,
+                             int64_t dw, int64_t pd1, int64_t ph1, int64_t pw1,
+                             int32_t count_include_pad);
+void tc_k_avgpool3d_grad_f64(const double *dy, double *dx, int64_t NC, int64_t D, int64_t H,
+                             int64_t W, int64_t OD, int64_t OH, int64_t OW, int64_t KD,
+                             int64_t KH, int64_t KW, int64_t sd, int64_t sh, int64_t sw,
+                             int64_t pd, int64_t ph, int64_t pw, int64_t dd, int64_t dh,
+                             int64_t dw, int64_t pd1, int64_t ph1, int64_t pw1,
+                             int32_t count_include_pad);
 void tc_k_avgpool2d_grad_f32(const float *dy, float *dx, int64_t NC, int64_t H, int64_t W,
                              int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t sh,
                              int64_t sw, int64_t ph0, int64_t pw0, int64_t ph1, int64_t pw1,
@@ -136,13 +173,16 @@ int32_t tc_k_cross_entropy_grad_f64(const double *dloss, const double *x, const 
                                     int32_t reduction, int32_t prob, int32_t t_is_i32);
 
 /* resize.c: Resize's adjoint: dx [in_dims] = the sum over the outputs of
- * dy [out_dims] times each source element's interpolation weight; the
+ * dy [out_dims] times each source element's interpolation weight (outputs
+ * outside tf_crop_and_resize's box are constants and add nothing); the
  * arguments as tc_k_resize. dx overwritten. */
 void tc_k_resize_grad_f32(const float *dy, float *dx, int32_t rank, const int64_t *in_dims,
                           const int64_t *out_dims, const double *scales, int32_t mode,
-                          int32_t coord, int32_t nearest);
+                          int32_t coord, int32_t nearest, double cubic_a,
+                          int32_t exclude_outside, const double *roi);
 void tc_k_resize_grad_f64(const double *dy, double *dx, int32_t rank, const int64_t *in_dims,
                           const int64_t *out_dims, const double *scales, int32_t mode,
-                          int32_t coord, int32_t nearest);
+                          int32_t coord, int32_t nearest, double cubic_a,
+                          int32_t exclude_outside, const double *roi);
 
 #endif

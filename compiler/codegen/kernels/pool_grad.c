@@ -3,18 +3,19 @@
  *   max: y[i] = x[indices[i]] is a selection, so dx = 0, then
  *        dx[indices[i]] += dy[i] (overlapping windows that pick the same
  *        element accumulate).
- *   avg: y[p, oh, ow] = sum over valid taps of x / count(oh, ow), so every
- *        valid tap of window (oh, ow) receives dy[p, oh, ow] / count(oh, ow),
- *        with count exactly as the forward computes it (taps inside the input
- *        for count_include_pad 0, inside the padded extent
- *        [-ph0, H+ph1) x [-pw0, W+pw1) for 1). A window with count 0 (the
- *        forward writes NaN there, whatever x is) contributes nothing.
+ *   avg: y[p, od, oh, ow] = sum over valid taps of x / count(od, oh, ow),
+ *        so every valid tap of a window receives its dy / count, with count
+ *        exactly as the forward computes it (taps inside the input for
+ *        count_include_pad 0, inside the padded extent
+ *        [-pd, D+pd1) x [-ph, H+ph1) x [-pw, W+pw1) for 1). A window with
+ *        count 0 (the forward writes NaN there, whatever x is) contributes
+ *        nothing. 2-D is D = KD = 1, 1-D also H = KH = 1.
  *
  * The average adjoint works a row of outputs at a time, like the forward:
  * the scaled row g[ow] = dy / count is formed once per chunk of at most
- * POOL_GRAD_CHUNK outputs in a stack array, then for every tap (kh, kw) the
+ * POOL_GRAD_CHUNK outputs in a stack array, then for every tap (kd, kh, kw) the
  * outputs whose tap falls inside the row are added by one loop over ow
- * (unit stride in g, stride sw in dx). The planes are independent: in
+ * (unit stride in g, stride sw in dx). The volumes are independent: in
  * parallel (tc_parallel.h) each thread takes a range of them. */
 #include "kernels.h"
 #include "kernels_train.h"
@@ -24,8 +25,6 @@
 #include <string.h>
 
 #define POOL_GRAD_CHUNK 256
-
-
 
 #define DEFINE_POOL_GRAD(T, SUF)                                                         \
   void tc_k_maxpool_grad_##SUF(const T *dy, const int64_t *indices, T *dx, int64_t ny,   \
@@ -46,67 +45,85 @@
   typedef struct {                                                                       \
     const T *dy;                                                                         \
     T *dx;                                                                               \
-    int64_t H, W, OH, OW, KH, KW, sh, sw, ph0, pw0, ph1, pw1;                            \
+    window3 win;                                                                         \
+    int64_t pd1, ph1, pw1;                                                               \
     int32_t count_include_pad;                                                           \
   } avgpool_grad_job_##SUF;                                                              \
                                                                                          \
-  /* planes [p0, p1) */                                                                  \
-  static void avgpool_grad_planes_##SUF(void *job, int64_t p0, int64_t p1,               \
-                                        int32_t chunk) {                                 \
+  /* volumes [p0, p1) */                                                                 \
+  static void avgpool_grad_volumes_##SUF(void *job, int64_t p0, int64_t p1,              \
+                                         int32_t chunk) {                                \
     const avgpool_grad_job_##SUF *j = job;                                               \
     const T *dy = j->dy;                                                                 \
     T *dx = j->dx;                                                                       \
-    int64_t H = j->H, W = j->W, OH = j->OH, OW = j->OW, KH = j->KH, KW = j->KW;          \
-    int64_t sh = j->sh, sw = j->sw, ph0 = j->ph0, pw0 = j->pw0, ph1 = j->ph1;            \
-    int64_t pw1 = j->pw1, count_include_pad = j->count_include_pad;                      \
+    const window3 *w3 = &j->win;                                                         \
+    int64_t D = w3->D, H = w3->H, W = w3->W, OD = w3->OD, OH = w3->OH, OW = w3->OW;      \
+    int64_t KD = w3->KD, KH = w3->KH, KW = w3->KW, sd = w3->sd, sh = w3->sh;             \
+    int64_t sw = w3->sw, pd = w3->pd, ph = w3->ph, pw = w3->pw;                          \
+    int64_t pd1 = j->pd1, ph1 = j->ph1, pw1 = j->pw1;                                    \
+    int32_t count_include_pad = j->count_include_pad;                                    \
     /* the extent a tap must lie in to count (as in the forward) */                      \
-    int64_t rlo = count_include_pad ? -ph0 : 0, rhi = count_include_pad ? H + ph1 : H;   \
-    int64_t clo = count_include_pad ? -pw0 : 0, chi = count_include_pad ? W + pw1 : W;   \
-    memset(dx + p0 * H * W, 0, (size_t)((p1 - p0) * H * W) * sizeof(T));                 \
+    int64_t zlo = count_include_pad ? -pd : 0, zhi = count_include_pad ? D + pd1 : D;    \
+    int64_t rlo = count_include_pad ? -ph : 0, rhi = count_include_pad ? H + ph1 : H;    \
+    int64_t clo = count_include_pad ? -pw : 0, chi = count_include_pad ? W + pw1 : W;    \
+    int64_t V = D * H * W;                                                               \
+    memset(dx + p0 * V, 0, (size_t)((p1 - p0) * V) * sizeof(T));                         \
     T g[POOL_GRAD_CHUNK];                                                                \
     for (int64_t p = p0; p < p1; p++) {                                                  \
-      T *dxp = dx + p * H * W;                                                           \
-      for (int64_t oh = 0; oh < OH; oh++) {                                              \
-        const T *dyr = dy + (p * OH + oh) * OW;                                          \
-        int64_t hs = oh * sh - ph0;                                                      \
-        int64_t rows = imax(imin(hs + KH, rhi) - imax(hs, rlo), 0);                      \
-        int64_t khlo = imax(-hs, 0), khhi = imin(H - hs, KH); /* rows inside x */        \
-        if (rows == 0 || khlo >= khhi) continue;                                         \
-        for (int64_t o0 = 0; o0 < OW; o0 += POOL_GRAD_CHUNK) {                           \
-          int64_t o1 = imin(o0 + POOL_GRAD_CHUNK, OW);                                   \
-          for (int64_t ow = o0; ow < o1; ow++) {                                         \
-            int64_t ws = ow * sw - pw0;                                                  \
-            int64_t cols = imax(imin(ws + KW, chi) - imax(ws, clo), 0);                  \
-            g[ow - o0] = cols > 0 ? dyr[ow] / (T)(rows * cols) : (T)0;                   \
-          }                                                                              \
-          for (int64_t kh = khlo; kh < khhi; kh++) {                                     \
-            int64_t ih = hs + kh;                                                        \
-            for (int64_t kw = 0; kw < KW; kw++) {                                        \
-              int64_t lo, hi;                                                            \
-              tap_range(W, OW, sw, pw0, kw, &lo, &hi);                                   \
-              lo = imax(lo, o0);                                                         \
-              hi = imin(hi, o1);                                                         \
-              if (lo >= hi) continue;                                                    \
-              /* dxp[off + ow*sw] is the tap of output ow */                             \
-              int64_t off = ih * W - pw0 + kw;                                           \
-              scatter_row_##SUF(dxp + off + lo * sw, g + (lo - o0), sw, hi - lo);        \
+      T *dxp = dx + p * V;                                                               \
+      for (int64_t od = 0; od < OD; od++)                                                \
+        for (int64_t oh = 0; oh < OH; oh++) {                                            \
+          const T *dyr = dy + ((p * OD + od) * OH + oh) * OW;                            \
+          int64_t ds = od * sd - pd, hs = oh * sh - ph;                                  \
+          int64_t planes = imax(imin(ds + KD, zhi) - imax(ds, zlo), 0);                  \
+          int64_t rows = imax(imin(hs + KH, rhi) - imax(hs, rlo), 0);                    \
+          /* taps inside x */                                                            \
+          int64_t kdlo = imax(-ds, 0), kdhi = imin(D - ds, KD);                          \
+          int64_t khlo = imax(-hs, 0), khhi = imin(H - hs, KH);                          \
+          if (planes * rows == 0 || kdlo >= kdhi || khlo >= khhi) continue;              \
+          for (int64_t o0 = 0; o0 < OW; o0 += POOL_GRAD_CHUNK) {                         \
+            int64_t o1 = imin(o0 + POOL_GRAD_CHUNK, OW);                                 \
+            for (int64_t ow = o0; ow < o1; ow++) {                                       \
+              int64_t ws = ow * sw - pw;                                                 \
+              int64_t cols = imax(imin(ws + KW, chi) - imax(ws, clo), 0);                \
+              g[ow - o0] = cols > 0 ? dyr[ow] / (T)(planes * rows * cols) : (T)0;        \
             }                                                                            \
+            for (int64_t kd = kdlo; kd < kdhi; kd++)                                     \
+              for (int64_t kh = khlo; kh < khhi; kh++) {                                 \
+                int64_t id = ds + kd, ih = hs + kh;                                      \
+                for (int64_t kw = 0; kw < KW; kw++) {                                    \
+                  int64_t lo, hi;                                                        \
+                  tap_range(W, OW, sw, pw, kw, &lo, &hi);                                \
+                  lo = imax(lo, o0);                                                     \
+                  hi = imin(hi, o1);                                                     \
+                  if (lo >= hi) continue;                                                \
+                  /* dxp[off + ow*sw] is the tap of output ow */                         \
+                  int64_t off = (id * H + ih) * W - pw + kw;                             \
+                  scatter_row_##SUF(dxp + off + lo * sw, g + (lo - o0), sw, hi - lo);    \
+                }                                                                        \
+              }                                                                          \
           }                                                                              \
         }                                                                                \
-      }                                                                                  \
     }                                                                                    \
+  }                                                                                      \
+                                                                                         \
+  void tc_k_avgpool3d_grad_##SUF(const T *dy, T *dx, int64_t NC, WINDOW3_PARAMS,         \
+                                 int64_t pd1, int64_t ph1, int64_t pw1,                  \
+                                 int32_t count_include_pad) {                            \
+    (void)dd, (void)dh, (void)dw; /* no dilations (shape inference refuses them) */      \
+    avgpool_grad_job_##SUF j = {dy, dx, WINDOW3_INIT, pd1, ph1, pw1, count_include_pad}; \
+    if (NC * OD * OH * OW * KD * KH * KW >= (1 << 16) && tc_parallel_workers() > 1)      \
+      tc_parallel_for(NC, avgpool_grad_volumes_##SUF, &j);                               \
+    else                                                                                 \
+      avgpool_grad_volumes_##SUF(&j, 0, NC, 0);                                          \
   }                                                                                      \
                                                                                          \
   void tc_k_avgpool2d_grad_##SUF(const T *dy, T *dx, int64_t NC, int64_t H, int64_t W,   \
                                  int64_t OH, int64_t OW, int64_t KH, int64_t KW,         \
-                                 int64_t sh, int64_t sw, int64_t ph0, int64_t pw0,       \
+                                 int64_t sh, int64_t sw, int64_t ph, int64_t pw,         \
                                  int64_t ph1, int64_t pw1, int32_t count_include_pad) {  \
-    avgpool_grad_job_##SUF j = {dy,  dx, H,   W,   OH,  OW,  KH,                         \
-                                KW,  sh, sw,  ph0, pw0, ph1, pw1, count_include_pad};     \
-    if (NC * OH * OW * KH * KW >= (1 << 16) && tc_parallel_workers() > 1)                \
-      tc_parallel_for(NC, avgpool_grad_planes_##SUF, &j);                                \
-    else                                                                                 \
-      avgpool_grad_planes_##SUF(&j, 0, NC, 0);                                           \
+    int64_t dh = 1, dw = 1;                                                              \
+    tc_k_avgpool3d_grad_##SUF(dy, dx, NC, WINDOW2_AS_3, 0, ph1, pw1, count_include_pad); \
   }
 
 DEFINE_POOL_GRAD(float, f32)
