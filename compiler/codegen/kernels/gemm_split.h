@@ -4,13 +4,14 @@
  * column blocks; a task is the GEMM core on its block of C with the full K.
  *
  * Bitwise determinism rests on the core computing every element of C with
- * the same arithmetic whatever block it sits in: the sum over k runs in
- * the same order for a sub-block as for the whole matrix. Cuts fall on
- * multiples of GEMM_SPLIT_M rows / GEMM_SPLIT_N columns (the core's
- * register tile, so no element moves between a full tile and an edge tile)
- * and every block keeps at least that many, so a block is never a single
- * column (the core has a separate matrix-vector path for N = 1). A core
- * with other tile sizes sets these to multiples of them. */
+ * the same arithmetic whatever block it sits in. matmul.c's blocks are
+ * ranges of the whole product (tc_k_matmul_block_*), whose path is chosen
+ * from the whole shape; edge tiles run the same micro-kernel on zero-padded
+ * panels. The convolutions' column bands are products of their own
+ * (tc_k_gemm_block_*): a band keeps every row and at least GEMM_SPLIT_N
+ * columns, so it never becomes a matrix-vector product (the dot-product
+ * path, taken for N = 1 or fewer than 6 rows). Cuts fall on multiples of
+ * the micro-kernel's tile, so no work is wasted on padding. */
 #ifndef TC_KERNELS_GEMM_SPLIT_H
 #define TC_KERNELS_GEMM_SPLIT_H
 
