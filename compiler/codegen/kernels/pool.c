@@ -132,12 +132,8 @@ static void run_volumes(int64_t NC, int64_t taps, tc_parallel_body *body, void *
     int64_t D = g->D, H = g->H, W = g->W, OD = g->OD, OH = g->OH, OW = g->OW;             \
     int64_t KD = g->KD, KH = g->KH, KW = g->KW, sd = g->sd, sh = g->sh, sw = g->sw;       \
     int64_t pd = g->pd, ph = g->ph, pw = g->pw, dd = g->dd, dh = g->dh, dw = g->dw;       \
-    int64_t pd1 = j->pd1, ph1 = j->ph1, pw1 = j->pw1;                                     \
-    int32_t count_include_pad = j->count_include_pad;                                     \
-    /* the extent a tap must lie in to count, per axis */                                 \
-    int64_t zlo = count_include_pad ? -pd : 0, zhi = count_include_pad ? D + pd1 : D;     \
-    int64_t rlo = count_include_pad ? -ph : 0, rhi = count_include_pad ? H + ph1 : H;     \
-    int64_t clo = count_include_pad ? -pw : 0, chi = count_include_pad ? W + pw1 : W;     \
+    avg_extent e = avg_extent_make(&j->win, j->pd1, j->ph1, j->pw1, j->count_include_pad); \
+    int64_t zlo = e.zlo, zhi = e.zhi, rlo = e.rlo, rhi = e.rhi, clo = e.clo, chi = e.chi; \
     int64_t V = D * H * W;                                                                \
     (void)dd, (void)dh, (void)dw; /* no dilations (shape inference refuses them) */       \
     for (int64_t p = p0; p < p1; p++) {                                                   \

@@ -60,12 +60,8 @@
     int64_t D = w3->D, H = w3->H, W = w3->W, OD = w3->OD, OH = w3->OH, OW = w3->OW;      \
     int64_t KD = w3->KD, KH = w3->KH, KW = w3->KW, sd = w3->sd, sh = w3->sh;             \
     int64_t sw = w3->sw, pd = w3->pd, ph = w3->ph, pw = w3->pw;                          \
-    int64_t pd1 = j->pd1, ph1 = j->ph1, pw1 = j->pw1;                                    \
-    int32_t count_include_pad = j->count_include_pad;                                    \
-    /* the extent a tap must lie in to count (as in the forward) */                      \
-    int64_t zlo = count_include_pad ? -pd : 0, zhi = count_include_pad ? D + pd1 : D;    \
-    int64_t rlo = count_include_pad ? -ph : 0, rhi = count_include_pad ? H + ph1 : H;    \
-    int64_t clo = count_include_pad ? -pw : 0, chi = count_include_pad ? W + pw1 : W;    \
+    avg_extent e = avg_extent_make(&j->win, j->pd1, j->ph1, j->pw1, j->count_include_pad); \
+    int64_t zlo = e.zlo, zhi = e.zhi, rlo = e.rlo, rhi = e.rhi, clo = e.clo, chi = e.chi; \
     int64_t V = D * H * W;                                                               \
     memset(dx + p0 * V, 0, (size_t)((p1 - p0) * V) * sizeof(T));                         \
     T g[POOL_GRAD_CHUNK];                                                                \

@@ -52,4 +52,23 @@ static inline int window_is_identity(const window3 *g) {
          g->OW == g->W;
 }
 
+/* The extent an average pool's tap must lie in to count towards its
+ * divisor, per axis (depth, rows, columns): the input itself, or with
+ * count_include_pad the input and its pads (leading from g, trailing
+ * pd1/ph1/pw1). The forward and its gradient divide by the same count. */
+typedef struct avg_extent {
+  int64_t zlo, zhi, rlo, rhi, clo, chi;
+} avg_extent;
+
+static inline avg_extent avg_extent_make(const window3 *g, int64_t pd1, int64_t ph1,
+                                         int64_t pw1, int32_t count_include_pad) {
+  avg_extent e = {0, g->D, 0, g->H, 0, g->W};
+  if (count_include_pad) {
+    e.zlo = -g->pd, e.zhi = g->D + pd1;
+    e.rlo = -g->ph, e.rhi = g->H + ph1;
+    e.clo = -g->pw, e.chi = g->W + pw1;
+  }
+  return e;
+}
+
 #endif
