@@ -92,6 +92,9 @@ typedef struct tc_loop {
 
 /* Starts `for (iv = 0; iv < count; iv++)`; the builder is left in the body. */
 void tc_loop_begin(tc_cg *cg, tc_loop *l, LLVMValueRef count, const char *name);
+/* The same for `for (iv = first; iv < end; iv++)`. */
+void tc_loop_begin_at(tc_cg *cg, tc_loop *l, LLVMValueRef first, LLVMValueRef end,
+                      const char *name);
 /* Closes the loop; the builder is left after it. */
 void tc_loop_end(tc_cg *cg, tc_loop *l);
 
@@ -116,6 +119,38 @@ const char *tc_cg_kernel_name(tc_cg *cg, const char *base, tc_dtype t);
 /* If status != 0, return 1 + node_index from the entry function. */
 void tc_cg_check_status(tc_cg *cg, LLVMValueRef status, int node_index);
 void tc_cg_memcpy(tc_cg *cg, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef bytes);
+
+/* ---- outline.c: loop nests in their own (parallel, noalias) functions ---- */
+
+enum { TC_OUTLINE_MAX_VALUES = 72 };
+
+/* A block of storage: arena bytes [lo, hi), or a whole graph input. */
+typedef struct tc_storage {
+  bool input;
+  int index; /* input: graph input index */
+  int64_t lo, hi;
+} tc_storage;
+
+typedef struct tc_outline {
+  int nblocks;
+  tc_storage block[TC_OUTLINE_MAX_VALUES]; /* disjoint */
+  LLVMValueRef block_ptr[TC_OUTLINE_MAX_VALUES];
+  LLVMValueRef inner, begin, end;
+  LLVMValueRef caller_fn, caller_batch, caller_hyper, caller_arena, caller_inputs;
+  LLVMBasicBlockRef caller_block, caller_alloca;
+  char name[64];
+} tc_outline;
+
+/* Starts a loop nest in a function of its own: vals are the values it reads
+ * or writes, ptrs[i] gets vals[i]'s data pointer inside it, and the builder
+ * is left in its body, where the outermost loop must run over
+ * [o->begin, o->end). Every element the nest computes must be independent
+ * of the others (any split of the outer loop gives the same bits). */
+void tc_outline_begin(tc_cg *cg, tc_outline *o, const char *name, const tc_value *const *vals,
+                      int n, LLVMValueRef *ptrs);
+/* Closes the nest and calls it from the caller over [0, outer), through the
+ * thread pool when `elements` (its total iterations) is large. */
+void tc_outline_end(tc_cg *cg, tc_outline *o, tc_dim outer, tc_dim elements);
 
 /* ---- lower_linalg.c: shared by the convolution and pooling lowerings ---- */
 

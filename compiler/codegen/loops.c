@@ -5,6 +5,11 @@
 #include <string.h>
 
 void tc_loop_begin(tc_cg *cg, tc_loop *l, LLVMValueRef count, const char *name) {
+  tc_loop_begin_at(cg, l, tc_cg_i64(cg, 0), count, name);
+}
+
+void tc_loop_begin_at(tc_cg *cg, tc_loop *l, LLVMValueRef first, LLVMValueRef end,
+                      const char *name) {
   LLVMBasicBlockRef pre = LLVMGetInsertBlock(cg->b);
   l->header = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, name);
   LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "body");
@@ -12,9 +17,8 @@ void tc_loop_begin(tc_cg *cg, tc_loop *l, LLVMValueRef count, const char *name) 
   LLVMBuildBr(cg->b, l->header);
   LLVMPositionBuilderAtEnd(cg->b, l->header);
   l->iv = LLVMBuildPhi(cg->b, cg->i64, "i");
-  LLVMValueRef zero = tc_cg_i64(cg, 0);
-  LLVMAddIncoming(l->iv, &zero, &pre, 1);
-  LLVMValueRef more = LLVMBuildICmp(cg->b, LLVMIntSLT, l->iv, count, "more");
+  LLVMAddIncoming(l->iv, &first, &pre, 1);
+  LLVMValueRef more = LLVMBuildICmp(cg->b, LLVMIntSLT, l->iv, end, "more");
   LLVMBuildCondBr(cg->b, more, body, l->exit);
   LLVMPositionBuilderAtEnd(cg->b, body);
 }

@@ -438,6 +438,12 @@ static tc_status check_tree(tc_cg *cg, const tc_node *n) {
   return st;
 }
 
+static tc_dim loop_elements(const tc_shape *loop) {
+  tc_dim n = {1, false};
+  for (int d = 0; d < loop->rank; d++) n = dim_mul(n, loop->dim[d]);
+  return n;
+}
+
 tc_status tc_lower_elementwise(tc_cg *cg, const tc_node *n, int index) {
   if (cg->plan->fused[n->id]) return TC_OK; /* emitted inside its consumer */
   tc_status st = check_tree(cg, n);
@@ -449,12 +455,28 @@ tc_status tc_lower_elementwise(tc_cg *cg, const tc_node *n, int index) {
   leaf_strides(n, -1, out, &out->shape, out_stride); /* size-1 axes get stride 0 */
   collapse(&e, &out->shape, out_stride);
   memcpy(e.out_stride, out_stride, sizeof out_stride);
-  for (int r = 0; r < e.nreads; r++)
-    e.reads[r].base = tc_cg_ptr(cg, e.reads[r].node->inputs[e.reads[r].input]);
-  LLVMValueRef dst = tc_cg_ptr(cg, out);
+
+  /* The nest is outlined (outline.c) so that it vectorizes and, when it is
+   * big, runs on the thread pool split along its outermost loop. */
+  const tc_value *vals[MAX_READS + 1];
+  LLVMValueRef ptrs[MAX_READS + 1];
+  for (int r = 0; r < e.nreads; r++) vals[r] = e.reads[r].node->inputs[e.reads[r].input];
+  vals[e.nreads] = out;
+  bool outline = e.loop.rank > 0;
+  tc_outline o;
+  if (outline) {
+    char name[48];
+    snprintf(name, sizeof name, "tc_ew_%d", index);
+    tc_outline_begin(cg, &o, name, vals, e.nreads + 1, ptrs);
+  } else {
+    for (int r = 0; r <= e.nreads; r++) ptrs[r] = tc_cg_ptr(cg, vals[r]);
+  }
+  for (int r = 0; r < e.nreads; r++) e.reads[r].base = ptrs[r];
+  LLVMValueRef dst = ptrs[e.nreads];
   tc_loop loops[TC_MAX_RANK];
   for (int d = 0; d < e.loop.rank; d++) {
-    tc_loop_begin(cg, &loops[d], tc_cg_dim(cg, e.loop.dim[d]), "ew");
+    if (d == 0 && outline) tc_loop_begin_at(cg, &loops[d], o.begin, o.end, "ew");
+    else tc_loop_begin(cg, &loops[d], tc_cg_dim(cg, e.loop.dim[d]), "ew");
     e.idx[d] = loops[d].iv;
   }
   LLVMValueRef val = emit_node(&e, n);
@@ -462,6 +484,6 @@ tc_status tc_lower_elementwise(tc_cg *cg, const tc_node *n, int index) {
   LLVMTypeRef t = tc_cg_type(cg, out->dtype);
   LLVMBuildStore(cg->b, val, LLVMBuildInBoundsGEP2(cg->b, t, dst, &at, 1, ""));
   for (int d = e.loop.rank - 1; d >= 0; d--) tc_loop_end(cg, &loops[d]);
-  (void)index;
+  if (outline) tc_outline_end(cg, &o, e.loop.dim[0], loop_elements(&e.loop));
   return TC_OK;
 }

@@ -13,7 +13,7 @@
  * gradients (1-D, 2-D and 3-D windows, groups 1 and 2, depthwise, strides,
  * pads, the 1x1 direct path) give bitwise the same output with 1, 2, 3 and
  * 4 threads, max and average pooling and the average's gradient (2-D and
- * 3-D) with 1, 2 and 3; and the
+ * 3-D) with 1, 2 and 3, sum reductions with 1 to 4; and the
  * GEMM core's contract the partitioning rests on (tc_k_gemm_block_*): any
  * block of rows and columns (at least two columns) equals, bit for bit,
  * the same block of the whole product. */
@@ -399,6 +399,41 @@ static void check_pool(int64_t NC, int64_t D, int64_t H, int64_t W, int64_t k, i
   free(dy);
 }
 
+/* tc_k_reduce_sum over x [dims] keeping the axes flagged in keep */
+static void check_reduce(int32_t rank, const int64_t *dims, const int *keep) {
+  int64_t nx = 1, ny = 1, strides[8];
+  for (int32_t d = rank - 1; d >= 0; d--) {
+    strides[d] = keep[d] ? ny : 0;
+    if (keep[d]) ny *= dims[d];
+    nx *= dims[d];
+  }
+  float *x = randv(nx), *ref = NULL;
+  for (int32_t t = 1; t <= 4; t++) {
+    tc_threads_set(t);
+    float *y = randv(ny);
+    tc_k_reduce_sum_f32(x, y, rank, dims, strides, 0.5f);
+    if (!ref) {
+      ref = y;
+      continue;
+    }
+    CHECKF(same(ref, y, ny), "reduce_sum over %lld terms with %d threads differs from 1",
+           (long long)nx, t);
+    free(y);
+  }
+  free(ref);
+  free(x);
+}
+
+/* BatchNorm's statistics (keep C of NCHW), a bias gradient (keep the
+ * inner axis), two kept runs around a reduced one, all reduced */
+static void test_reduce(void) {
+  check_reduce(4, (int64_t[]){64, 16, 32, 32}, (int[]){0, 1, 0, 0});
+  check_reduce(2, (int64_t[]){4096, 100}, (int[]){0, 1});
+  check_reduce(4, (int64_t[]){6, 40, 7, 500}, (int[]){0, 1, 0, 1});
+  check_reduce(3, (int64_t[]){3, 300, 200}, (int[]){1, 0, 1});
+  check_reduce(2, (int64_t[]){300, 400}, (int[]){0, 0});
+}
+
 static void test_pool(void) {
   check_pool(64 * 6, 1, 28, 28, 3, 2, 1); /* 2-D */
   check_pool(32, 12, 12, 12, 3, 2, 1);    /* 3-D */
@@ -414,6 +449,7 @@ int main(void) {
   test_gemm_blocks();
   test_conv();
   test_pool();
+  test_reduce();
   tc_threads_shutdown();
   return check_summary();
 }
