@@ -6,7 +6,9 @@
  * the row are updated by one loop over ow (unit stride in y, stride sw in
  * x), which LLVM vectorizes. Taps outside the input are skipped; the valid
  * range of ow for a tap is computed up front, so the loops have no
- * conditionals besides the max/argmax selects.
+ * conditionals besides the max/argmax selects. A max pool whose windows all
+ * lie inside x (the usual 2x2 stride 2) instead takes one output at a time,
+ * its taps in the same order, writing y and the index once.
  *
  *   max: y[p, od, oh, ow] = max over valid taps of x[p, id, ih, iw]; the
  *        first maximum (in tap order) wins, a NaN wins over numbers (the
@@ -25,6 +27,13 @@
 #include "kernels.h"
 #include "tc_parallel.h"
 #include "window.h"
+
+/* Does every window lie inside x (no pad reached, no ceil_mode overhang)? */
+static int window_inside(const window3 *g) {
+  return g->pd == 0 && g->ph == 0 && g->pw == 0 && (g->OD - 1) * g->sd + (g->KD - 1) * g->dd < g->D &&
+         (g->OH - 1) * g->sh + (g->KH - 1) * g->dh < g->H &&
+         (g->OW - 1) * g->sw + (g->KW - 1) * g->dw < g->W;
+}
 
 /* Volumes [0, NC) through body, shared over the pool when the taps are many
  * (the volumes are independent). */
@@ -71,9 +80,79 @@ static void run_volumes(int64_t NC, int64_t taps, tc_parallel_body *body, void *
     int32_t count_include_pad;                                                            \
   } pool_job_##SUF;                                                                       \
                                                                                           \
+  /* One output: its taps in tap order, as the rows below take them. */                  \
+  static inline void max_window_##SUF(T *y, int64_t *ind, const T *x, int64_t first,      \
+                                      int64_t at, int64_t KD, int64_t KH, int64_t KW,     \
+                                      int64_t dd, int64_t dh, int64_t dw, int64_t HW,     \
+                                      int64_t W) {                                        \
+    T m = (T)-__builtin_inf();                                                            \
+    int64_t a = first;                                                                    \
+    for (int64_t kd = 0; kd < KD; kd++)                                                   \
+      for (int64_t kh = 0; kh < KH; kh++)                                                 \
+        for (int64_t kw = 0; kw < KW; kw++) {                                             \
+          int64_t off = at + kd * dd * HW + kh * dh * W + kw * dw;                        \
+          T v = x[off];                                                                   \
+          int win = (v > m) | ((v != v) & (m == m)); /* no branches */                \
+          m = win ? v : m;                                                                \
+          a = win ? off : a;                                                              \
+        }                                                                                 \
+    *y = m;                                                                               \
+    if (ind) *ind = a;                                                                    \
+  }                                                                                       \
+                                                                                          \
+  /* The 2x2 stride-2 windows of rows a and b = a + W (the common max pool),                \
+   * first = the volume's first index, at = a's index: the same taps in the same           \
+   * order as max_window, in a loop LLVM vectorizes. */                                     \
+  static void max2x2_row_##SUF(T *restrict y, int64_t *restrict ind, const T *restrict a,   \
+                               int64_t OW, int64_t first, int64_t at, int64_t W) {          \
+    const T *restrict b = a + W;                                                            \
+    for (int64_t ow = 0; ow < OW; ow++) {                                                   \
+      T v[4] = {a[2 * ow], a[2 * ow + 1], b[2 * ow], b[2 * ow + 1]};                        \
+      int64_t off[4] = {at + 2 * ow, at + 2 * ow + 1, at + W + 2 * ow, at + W + 2 * ow + 1}; \
+      T m = (T)-__builtin_inf();                                                            \
+      int64_t k = first;                                                                    \
+      for (int t = 0; t < 4; t++) {                                                         \
+        int win = (v[t] > m) | ((v[t] != v[t]) & (m == m));                                 \
+        m = win ? v[t] : m;                                                                 \
+        k = win ? off[t] : k;                                                               \
+      }                                                                                     \
+      y[ow] = m;                                                                            \
+      if (ind) ind[ow] = k;                                                                 \
+    }                                                                                       \
+  }                                                                                         \
+                                                                                            \
+  /* Volume p when every window lies inside x: one output at a time, so y and               \
+   * the indices are written once (the rows below update them once per tap). */             \
+  static void maxpool_inside_##SUF(const pool_job_##SUF *j, int64_t p) {                    \
+    const window3 *g = &j->win;                                                             \
+    int64_t H = g->H, W = g->W, OD = g->OD, OH = g->OH, OW = g->OW;                         \
+    int64_t KD = g->KD, KH = g->KH, KW = g->KW, sd = g->sd, sh = g->sh, sw = g->sw;         \
+    int64_t dd = g->dd, dh = g->dh, dw = g->dw, HW = H * W, V = g->D * HW;                  \
+    int two_by_two = KD == 1 && KH == 2 && KW == 2 && sw == 2 && dh == 1 && dw == 1;         \
+    for (int64_t od = 0; od < OD; od++)                                                     \
+      for (int64_t oh = 0; oh < OH; oh++) {                                                 \
+        int64_t row = (p * OD + od) * OH + oh;                                              \
+        T *yr = j->y + row * OW;                                                            \
+        int64_t *ir = j->indices ? j->indices + row * OW : 0;                               \
+        int64_t at = p * V + od * sd * HW + oh * sh * W;                                    \
+        if (two_by_two && ir)                                                               \
+          max2x2_row_##SUF(yr, ir, j->x + at, OW, p * V, at, W);                            \
+        else if (two_by_two)                                                                \
+          max2x2_row_##SUF(yr, 0, j->x + at, OW, p * V, at, W);                             \
+        else                                                                                \
+          for (int64_t ow = 0; ow < OW; ow++)                                               \
+            max_window_##SUF(yr + ow, ir ? ir + ow : 0, j->x, p * V, at + ow * sw, KD, KH,  \
+                             KW, dd, dh, dw, HW, W);                                        \
+      }                                                                                     \
+  }                                                                                         \
+                                                                                            \
   /* volumes [p0, p1) */                                                                  \
   static void maxpool_volumes_##SUF(void *job, int64_t p0, int64_t p1, int32_t chunk) {   \
     const pool_job_##SUF *j = job;                                                        \
+    if (window_inside(&j->win)) {                                                         \
+      for (int64_t p = p0; p < p1; p++) maxpool_inside_##SUF(j, p);                       \
+      return;                                                                             \
+    }                                                                                     \
     const T *x = j->x;                                                                    \
     T *y = j->y;                                                                          \
     int64_t *indices = j->indices;                                                        \
