@@ -23,6 +23,7 @@ MODELS = {
     "resnet8": "ResNet-8",
     "resnet18": "ResNet-18 (64x64)",
     "gru_text": "GRU text",
+    "lstm_tagger": "BiLSTM tagger",
     "transformer": "Transformer encoder",
 }
 OPTIMIZERS = {"sgd": "SGD momentum 0.9", "adam": "Adam"}
@@ -52,13 +53,15 @@ class Cases:
         return path
 
     def batch(self, name, n):
-        """An NPZ of one batch: x (the model's input) and y (class labels)."""
+        """An NPZ of one batch: x (the model's input) and y (class labels:
+        one per sample, or for a tagger one per token)."""
         path = os.path.join(self.work, f"{name}.b{n}.npz")
         if not os.path.exists(path):
             x = self.zoo.sample_input(name, n, seed=1).numpy()
             kind, classes = self.zoo.ZOO[name][4]
-            assert kind == "classes" and self.zoo.ZOO[name][3] == "CrossEntropyLoss", name
-            y = np.random.default_rng(1).integers(0, classes, n).astype(np.int64)
+            assert kind in ("classes", "tags") and self.zoo.ZOO[name][3] == "CrossEntropyLoss", name
+            shape = (n,) if kind == "classes" else x.shape
+            y = np.random.default_rng(1).integers(0, classes, shape).astype(np.int64)
             np.savez(path, x=x, y=y)
         return path
 

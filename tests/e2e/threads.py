@@ -1,9 +1,11 @@
 """The thread pool (--threads N) changes speed, never results.
 
-LeNet-5 and ResNet-8 (BatchNorm, SGD with momentum, checkpoints) train a
-few steps on random images with --threads 1, 2 and 3; the trained weights,
-the checkpoint's arrays (weights, momentum buffers, running statistics)
-and every logged loss must be bitwise equal across thread counts. `eval`
+LeNet-5 and ResNet-8 (BatchNorm, SGD with momentum, checkpoints), and the
+GRU text classifier and the bidirectional LSTM tagger (the recurrent
+kernels, whose per-step products are split over the threads at batch 32)
+train a few steps on random images or tokens with --threads 1, 2 and 3;
+the trained weights, the checkpoint's arrays (weights, momentum or Adam
+buffers, running statistics) and every logged loss must be bitwise equal across thread counts. `eval`
 prints the same report with 1 and 2 threads, and the standalone trainer of `trainc build` accepts --threads and gives the
 JIT's weights bit for bit with 1 and 2. A thread count that is not a
 positive integer up to 256 is a usage error (exit 1) naming the option.
@@ -37,6 +39,22 @@ def losses(path):
     return [r["loss"] for r in rows if "loss" in r]
 
 
+def write_spec(tmp, name, field, target, opt, batch, transforms):
+    """A spec training `name` one epoch on tmp/name.npz, logging every step."""
+    data = {"train": {"format": "npz", "path": name + ".npz"},
+            "valid": {"format": "npz", "path": name + ".npz"}}
+    if transforms:
+        data["transforms"] = transforms
+    spec = {"inputs": {"input": field},
+            "loss": {"type": "CrossEntropyLoss", "input": "logits", "target": target},
+            "optimizer": opt, "data": data,
+            "batch_size": batch, "epochs": 1, "shuffle": True, "seed": 3, "log_interval": 1}
+    path = os.path.join(tmp, name + ".json")
+    with open(path, "w") as f:
+        json.dump(spec, f)
+    return path
+
+
 def main():
     trainc, source = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
     jit_only = "--jit-only" in sys.argv[3:]
@@ -66,20 +84,20 @@ def main():
             np.savez(os.path.join(tmp, name + ".npz"),
                      image=rng.integers(0, 256, (n,) + shape).astype(np.uint8),
                      label=rng.integers(0, 10, n).astype(np.int64))
-            spec = {"inputs": {"input": "image"},
-                    "loss": {"type": "CrossEntropyLoss", "input": "logits", "target": "label"},
-                    "optimizer": opt,
-                    "data": {"train": {"format": "npz", "path": name + ".npz"},
-                             "valid": {"format": "npz", "path": name + ".npz"},
-                             "transforms": [{"type": "ToTensor"},
-                                            {"type": "Normalize", "mean": [0.5], "std": [0.25]}]},
-                    "batch_size": batch, "epochs": 1, "shuffle": True, "seed": 3,
-                    "log_interval": 1}
-            specs[name] = os.path.join(tmp, name + ".json")
-            with open(specs[name], "w") as f:
-                json.dump(spec, f)
+            specs[name] = write_spec(tmp, name, "image", "label", opt, batch,
+                                     [{"type": "ToTensor"},
+                                      {"type": "Normalize", "mean": [0.5], "std": [0.25]}])
+        # token models (models/zoo.py: vocabulary 100, 12 tokens)
+        for name, target, classes, opt in (
+                ("gru_text", (), 4, {"type": "Adam", "lr": 0.01}),
+                ("lstm_tagger", (12,), 5, {"type": "SGD", "lr": 0.5, "momentum": 0.9})):
+            n = 96
+            np.savez(os.path.join(tmp, name + ".npz"),
+                     tokens=rng.integers(0, 100, (n, 12)).astype(np.int64),
+                     target=rng.integers(0, classes, (n,) + target).astype(np.int64))
+            specs[name] = write_spec(tmp, name, "tokens", "target", opt, 32, [])
 
-        for name in ("lenet5", "resnet8"):
+        for name in ("lenet5", "resnet8", "gru_text", "lstm_tagger"):
             model = os.path.join(source, "models", name + ".onnx")
             runs = {}
             for t in (1, 2, 3):

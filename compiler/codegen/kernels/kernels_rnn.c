@@ -3,6 +3,8 @@
 #include "kernels.h"
 #include "kernels_rnn.h"
 
+#include <string.h>
+
 #define RT float
 #define RNN_FN(x) x##_f32
 #define R_EXP tc_k_expf

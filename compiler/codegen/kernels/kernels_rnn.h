@@ -41,10 +41,17 @@
  * A length outside [0, T] returns 1.
  *
  * The gradient kernel runs the forward pass again, keeping every step's
- * gate pre-activations and states in scratch, then walks back through time:
- * per step one [B, G*H] x [G*H, H] product carries the hidden-state
- * gradient back; the weight and input gradients are then one product each
- * over all steps. Everything is linear in the sequence length. */
+ * gate pre-activations, activations and states in scratch, then walks back
+ * through time: per step one [B, G*H] x [G*H, H] product carries the
+ * hidden-state gradient back; the weight and input gradients are then one
+ * product each over all steps. Everything is linear in the sequence length.
+ *
+ * Products go through the packed GEMM (tc_k_matmul_*): X W^T over all T*B
+ * rows at once, then per step h R^T over the batch; the gate activations
+ * run over whole rows (one vectorized loop per gate and function), and
+ * the backward pass takes sigmoid's and tanh's derivatives from the saved
+ * activations. Each element's arithmetic does not depend on the thread
+ * count (the GEMM's splits never change it; the rest runs on one thread). */
 #ifndef TC_KERNELS_RNN_H
 #define TC_KERNELS_RNN_H
 
@@ -94,15 +101,17 @@ static inline int64_t tc_k_rnn_gates(int64_t cell) {
 static inline int64_t tc_k_rnn_functions(int64_t cell) { return cell + 1; }
 
 /* Scratch elements. The forward pass needs the input projections of one
- * direction and a few per-batch rows; the gradient also keeps, per
- * direction and step, the gate pre-activations and three state rows, and
- * the gate gradients of every step. */
+ * direction, a few per-batch rows and one row of gate activations; the
+ * gradient also keeps, per direction and step, the gate pre-activations,
+ * three state rows and the gate activations, the gate gradients of every
+ * step, and one row of activation derivatives. */
 static inline int64_t tc_k_rnn_scratch(int64_t cell, int64_t dirs, int64_t T, int64_t B,
                                        int64_t H, int grad) {
   int64_t GH = tc_k_rnn_gates(cell) * H, rows = T * B;
-  int64_t fwd = rows * GH + 2 * B * GH + 4 * B * H;
+  int64_t fwd = rows * GH + 2 * B * GH + 4 * B * H + GH + H;
   if (!grad) return fwd;
-  return fwd + dirs * rows * (GH + 3 * H) + 2 * rows * GH + 2 * B * GH + 4 * B * H;
+  return fwd + dirs * rows * (2 * GH + 4 * H) + 2 * rows * GH + 2 * B * GH + 4 * B * H + GH +
+         H;
 }
 
 int32_t tc_k_rnn_f32(const void *const *in, const int64_t *cfg, const double *p,

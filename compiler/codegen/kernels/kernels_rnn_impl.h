@@ -85,16 +85,81 @@ typedef struct RNN_FN(rnn_fn) {
   RT clip; /* 0: none */
 } RNN_FN(rnn_fn);
 
-static inline RT RNN_FN(rnn_clip)(const RNN_FN(rnn_fn) *f, RT a) {
-  if (f->clip <= 0) return a;
-  return a < -f->clip ? -f->clip : a > f->clip ? f->clip : a;
+/* The activations run over whole rows of gates: the loop sits inside the
+ * switch on the function, so each case is a plain elementwise loop that
+ * the JIT vectorizes (rnn_act inlined with a constant code). Every element
+ * gets the same scalar arithmetic as one call of rnn_act would give it. */
+#if defined(__clang__)
+#define RNN_INLINE __attribute__((always_inline)) inline
+#else
+#define RNN_INLINE inline
+#endif
+
+static RNN_INLINE void RNN_FN(rnn_act_loop)(int64_t code, double alpha, double beta,
+                                            const RT *a, RT *y, int64_t n) {
+  for (int64_t j = 0; j < n; j++) y[j] = RNN_FN(rnn_act)(code, alpha, beta, a[j]);
 }
-static inline RT RNN_FN(rnn_apply)(const RNN_FN(rnn_fn) *f, RT a) {
-  return RNN_FN(rnn_act)(f->code, f->alpha, f->beta, RNN_FN(rnn_clip)(f, a));
+
+static RNN_INLINE void RNN_FN(rnn_dact_loop)(int64_t code, double alpha, double beta,
+                                             const RT *a, RT *y, int64_t n) {
+  for (int64_t j = 0; j < n; j++) y[j] = RNN_FN(rnn_dact)(code, alpha, beta, a[j]);
 }
-static inline RT RNN_FN(rnn_deriv)(const RNN_FN(rnn_fn) *f, RT a) {
-  if (f->clip > 0 && (a < -f->clip || a > f->clip)) return 0;
-  return RNN_FN(rnn_dact)(f->code, f->alpha, f->beta, a);
+
+/* y[j] = f(clip(a[j])) for j < n (y may be a) */
+static void RNN_FN(rnn_apply_row)(const RNN_FN(rnn_fn) *f, const RT *a, RT *y, int64_t n) {
+  if (f->clip > 0) {
+    RT c = f->clip;
+    for (int64_t j = 0; j < n; j++) y[j] = a[j] < -c ? -c : a[j] > c ? c : a[j];
+    a = y;
+  }
+  double al = f->alpha, be = f->beta;
+  switch (f->code) {
+  case TC_K_RNN_ACT_SIGMOID: RNN_FN(rnn_act_loop)(TC_K_RNN_ACT_SIGMOID, al, be, a, y, n); break;
+  case TC_K_RNN_ACT_TANH: RNN_FN(rnn_act_loop)(TC_K_RNN_ACT_TANH, al, be, a, y, n); break;
+  case TC_K_RNN_ACT_RELU: RNN_FN(rnn_act_loop)(TC_K_RNN_ACT_RELU, al, be, a, y, n); break;
+  default: RNN_FN(rnn_act_loop)(f->code, al, be, a, y, n); break; /* the rarer ones */
+  }
+}
+
+/* y[j] = f'(a[j]) for j < n, 0 where the clip is active (y may be a) */
+static void RNN_FN(rnn_deriv_row)(const RNN_FN(rnn_fn) *f, const RT *a, RT *y, int64_t n) {
+  double al = f->alpha, be = f->beta;
+  RT c = f->clip;
+  if (c > 0) {
+    for (int64_t j = 0; j < n; j++) {
+      RT d = RNN_FN(rnn_dact)(f->code, al, be, a[j]);
+      y[j] = a[j] < -c || a[j] > c ? 0 : d;
+    }
+    return;
+  }
+  switch (f->code) {
+  case TC_K_RNN_ACT_SIGMOID: RNN_FN(rnn_dact_loop)(TC_K_RNN_ACT_SIGMOID, al, be, a, y, n); break;
+  case TC_K_RNN_ACT_TANH: RNN_FN(rnn_dact_loop)(TC_K_RNN_ACT_TANH, al, be, a, y, n); break;
+  case TC_K_RNN_ACT_RELU: RNN_FN(rnn_dact_loop)(TC_K_RNN_ACT_RELU, al, be, a, y, n); break;
+  default: RNN_FN(rnn_dact_loop)(f->code, al, be, a, y, n); break;
+  }
+}
+
+/* dy[j] = f'(a[j]) (0 where the clip is active) for j < n, given
+ * y[j] = f(clip(a[j])) from the forward pass: sigmoid and tanh take their
+ * derivative from their value, as rnn_dact does (the same arithmetic, to
+ * the bit), so they do not run again. */
+static void RNN_FN(rnn_deriv_act_row)(const RNN_FN(rnn_fn) *f, const RT *a, const RT *y, RT *dy,
+                                      int64_t n) {
+  RT c = f->clip;
+  if (f->code == TC_K_RNN_ACT_SIGMOID) {
+    for (int64_t j = 0; j < n; j++) {
+      int clipped = c > 0 && (a[j] < -c || a[j] > c);
+      dy[j] = clipped ? 0 : y[j] * (1 - y[j]);
+    }
+  } else if (f->code == TC_K_RNN_ACT_TANH) {
+    for (int64_t j = 0; j < n; j++) {
+      int clipped = c > 0 && (a[j] < -c || a[j] > c);
+      dy[j] = clipped ? 0 : 1 - y[j] * y[j];
+    }
+  } else {
+    RNN_FN(rnn_deriv_row)(f, a, dy, n);
+  }
 }
 
 /* ---- the problem ---- */
@@ -153,6 +218,10 @@ static inline int64_t RNN_FN(rnn_hoff)(const RNN_FN(rnn_view) *v, int64_t d, int
 static void RNN_FN(rnn_zero)(RT *p, int64_t n) {
   for (int64_t i = 0; i < n; i++) p[i] = 0;
 }
+/* dst[0:n] = src[0:n], the two disjoint */
+static void RNN_FN(rnn_copy)(RT *dst, const RT *src, int64_t n) {
+  memcpy(dst, src, (size_t)n * sizeof(RT));
+}
 
 /* C[M, N] (+)= A[M, K] B[K, N] with row strides lda, ldb; ta/tb: A, B
  * stored transposed. */
@@ -169,15 +238,18 @@ static void RNN_FN(rnn_mm)(const RT *A, const RT *B, RT *C, int64_t M, int64_t N
 /* What one direction keeps for the gradient (NULL in a plain forward):
  * per X row, the gate pre-activations [GH], the hidden state before the
  * step, and aux1, aux2: LSTM the cell state before and after the step; GRU
- * h Rh^T + Rbh (lbr 1) or r * h (lbr 0); all zero at inactive rows. */
+ * h Rh^T + Rbh (lbr 1) or r * h (lbr 0); all zero at inactive rows. And
+ * the gate activations act [GH + H] (rnn_cell_a, rnn_gru_b; GRU and LSTM
+ * only) at active rows. */
 typedef struct RNN_FN(rnn_saved) {
-  RT *pre, *hprev, *aux1, *aux2;
+  RT *pre, *hprev, *aux1, *aux2, *act;
 } RNN_FN(rnn_saved);
 
 /* Forward temporaries: XW [rows, GH], HR [B, GR*H], the pre-activations
- * of a step when nothing is saved [B, GH], hcur, ccur, rh, tmp [B, H]. */
+ * of a step when nothing is saved [B, GH], hcur, ccur, rh, tmp [B, H], and
+ * the gate activations of one entry act [GH + H]. */
 typedef struct RNN_FN(rnn_work) {
-  RT *xw, *hr, *pre, *hcur, *ccur, *rh, *tmp;
+  RT *xw, *hr, *pre, *hcur, *ccur, *rh, *tmp, *act;
 } RNN_FN(rnn_work);
 
 static RNN_FN(rnn_work) RNN_FN(rnn_work_at)(const RNN_FN(rnn_view) *v, RT *s) {
@@ -189,63 +261,75 @@ static RNN_FN(rnn_work) RNN_FN(rnn_work_at)(const RNN_FN(rnn_view) *v, RT *s) {
   w.hcur = s, s += v->B * v->H;
   w.ccur = s, s += v->B * v->H;
   w.rh = s, s += v->B * v->H;
-  w.tmp = s;
+  w.tmp = s, s += v->B * v->H;
+  w.act = s;
   return w;
 }
 
 /* One step of direction d's cell for entry b (first part: for GRU lbr 0
- * everything up to r * h, which then goes through one product). */
+ * everything up to r * h, which then goes through one product). act is a
+ * row of GH + H temporaries. */
 static void RNN_FN(rnn_cell_a)(const RNN_FN(rnn_view) *v, int64_t d, const RT *xw, const RT *hr,
-                               RT *h, RT *c, RT *rh, RT *pre) {
-  int64_t H = v->H, nf = tc_k_rnn_functions(v->cell);
+                               RT *h, RT *c, RT *rh, RT *pre, RT *act) {
+  int64_t H = v->H, GH = v->GH, nf = tc_k_rnn_functions(v->cell);
   const RNN_FN(rnn_fn) *fn = &v->fn[d * nf];
-  const RT *wb = v->bias ? v->bias + d * 2 * v->GH : 0, *rb = wb ? wb + v->GH : 0;
-  int64_t direct = v->cell == TC_K_RNN_CELL_GRU ? 2 * H : v->GH; /* gates taking h R^T as is */
-  for (int64_t j = 0; j < v->GH; j++) pre[j] = xw[j] + (j < direct ? hr[j] : 0);
-  if (wb)
-    for (int64_t j = 0; j < v->GH; j++)
-      pre[j] += wb[j] + (v->cell == TC_K_RNN_CELL_GRU && j >= 2 * H ? 0 : rb[j]);
+  const RT *wb = v->bias ? v->bias + d * 2 * GH : 0, *rb = wb ? wb + GH : 0;
+  int64_t direct = v->cell == TC_K_RNN_CELL_GRU ? 2 * H : GH; /* gates taking h R^T as is */
+  for (int64_t j = 0; j < direct; j++) pre[j] = xw[j] + hr[j];
+  for (int64_t j = direct; j < GH; j++) pre[j] = xw[j] + 0;
+  if (wb) {
+    for (int64_t j = 0; j < direct; j++) pre[j] += wb[j] + rb[j];
+    for (int64_t j = direct; j < GH; j++) pre[j] += wb[j] + 0;
+  }
   if (v->cell == TC_K_RNN_CELL_RNN) {
-    for (int64_t j = 0; j < H; j++) h[j] = RNN_FN(rnn_apply)(&fn[0], pre[j]);
+    RNN_FN(rnn_apply_row)(&fn[0], pre, h, H);
   } else if (v->cell == TC_K_RNN_CELL_GRU) {
-    if (!v->lbr)
-      for (int64_t j = 0; j < H; j++) rh[j] = RNN_FN(rnn_apply)(&fn[0], pre[H + j]) * h[j];
+    if (!v->lbr) {
+      RNN_FN(rnn_apply_row)(&fn[0], pre + H, rh, H);
+      for (int64_t j = 0; j < H; j++) rh[j] = rh[j] * h[j];
+    }
   } else {
     const RT *pp = v->peep ? v->peep + d * 3 * H : 0;
-    for (int64_t j = 0; j < H; j++) {
-      if (pp) pre[j] += pp[j] * c[j], pre[2 * H + j] += pp[2 * H + j] * c[j];
-      RT i = RNN_FN(rnn_apply)(&fn[0], pre[j]);
-      RT f = v->input_forget ? 1 - i : RNN_FN(rnn_apply)(&fn[0], pre[2 * H + j]);
-      RT u = RNN_FN(rnn_apply)(&fn[1], pre[3 * H + j]);
-      c[j] = f * c[j] + i * u;
-      if (pp) pre[H + j] += pp[H + j] * c[j];
-      RT o = RNN_FN(rnn_apply)(&fn[0], pre[H + j]);
-      h[j] = o * RNN_FN(rnn_apply)(&fn[2], c[j]);
-    }
+    RT *ai = act, *ao = act + H, *af = act + 2 * H, *au = act + 3 * H, *hc = act + GH;
+    if (pp)
+      for (int64_t j = 0; j < H; j++)
+        pre[j] += pp[j] * c[j], pre[2 * H + j] += pp[2 * H + j] * c[j];
+    RNN_FN(rnn_apply_row)(&fn[0], pre, ai, H);
+    if (v->input_forget)
+      for (int64_t j = 0; j < H; j++) af[j] = 1 - ai[j];
+    else
+      RNN_FN(rnn_apply_row)(&fn[0], pre + 2 * H, af, H);
+    RNN_FN(rnn_apply_row)(&fn[1], pre + 3 * H, au, H);
+    for (int64_t j = 0; j < H; j++) c[j] = af[j] * c[j] + ai[j] * au[j];
+    if (pp)
+      for (int64_t j = 0; j < H; j++) pre[H + j] += pp[H + j] * c[j];
+    RNN_FN(rnn_apply_row)(&fn[0], pre + H, ao, H);
+    RNN_FN(rnn_apply_row)(&fn[2], c, hc, H);
+    for (int64_t j = 0; j < H; j++) h[j] = ao[j] * hc[j];
   }
 }
 
 /* The GRU's second part: rhr is (r * h) Rh^T (lbr 0) or h Rh^T (lbr 1);
- * *aux receives what the gradient needs of it. */
+ * *aux receives what the gradient needs of it; act as for rnn_cell_a. */
 static void RNN_FN(rnn_gru_b)(const RNN_FN(rnn_view) *v, int64_t d, const RT *rhr, RT *h,
-                              const RT *rh, RT *pre, RT *aux) {
+                              const RT *rh, RT *pre, RT *aux, RT *act) {
   int64_t H = v->H;
   const RNN_FN(rnn_fn) *fn = &v->fn[d * 2];
   const RT *rbh = v->bias ? v->bias + d * 2 * v->GH + v->GH + 2 * H : 0;
-  for (int64_t j = 0; j < H; j++) {
-    RT z = RNN_FN(rnn_apply)(&fn[0], pre[j]);
-    RT r = RNN_FN(rnn_apply)(&fn[0], pre[H + j]);
-    if (v->lbr) {
-      RT lin = rhr[j] + (rbh ? rbh[j] : 0);
-      pre[2 * H + j] += r * lin;
-      if (aux) aux[j] = lin;
-    } else {
-      pre[2 * H + j] += rhr[j] + (rbh ? rbh[j] : 0);
-      if (aux) aux[j] = rh[j];
-    }
-    RT n = RNN_FN(rnn_apply)(&fn[1], pre[2 * H + j]);
-    h[j] = (1 - z) * n + z * h[j];
+  RT *z = act, *r = act + H, *n = act + 2 * H, *lin = act + 3 * H;
+  RNN_FN(rnn_apply_row)(&fn[0], pre, z, 2 * H); /* z, r */
+  for (int64_t j = 0; j < H; j++) lin[j] = rhr[j] + (rbh ? rbh[j] : 0);
+  if (v->lbr) {
+    for (int64_t j = 0; j < H; j++) pre[2 * H + j] += r[j] * lin[j];
+    if (aux)
+      for (int64_t j = 0; j < H; j++) aux[j] = lin[j];
+  } else {
+    for (int64_t j = 0; j < H; j++) pre[2 * H + j] += lin[j];
+    if (aux)
+      for (int64_t j = 0; j < H; j++) aux[j] = rh[j];
   }
+  RNN_FN(rnn_apply_row)(&fn[1], pre + 2 * H, n, H);
+  for (int64_t j = 0; j < H; j++) h[j] = (1 - z[j]) * n[j] + z[j] * h[j];
 }
 
 /* Runs direction d: writes Y, Y_h, Y_c (any may be NULL) and, if sv, what
@@ -277,19 +361,19 @@ static void RNN_FN(rnn_direction)(const RNN_FN(rnn_view) *v, const int64_t *cfg,
       }
       int64_t t = rev ? len - 1 - s : s, k = RNN_FN(rnn_row)(v, t, b);
       RT *pre = sv ? sv->pre + k * GH : w->pre + b * GH;
+      RT *act = sv ? sv->act + k * (GH + H) : w->act;
       if (sv) {
-        for (int64_t j = 0; j < H; j++) sv->hprev[k * H + j] = w->hcur[b * H + j];
-        if (v->cell == TC_K_RNN_CELL_LSTM)
-          for (int64_t j = 0; j < H; j++) sv->aux1[k * H + j] = w->ccur[b * H + j];
+        RNN_FN(rnn_copy)(sv->hprev + k * H, w->hcur + b * H, H);
+        if (v->cell == TC_K_RNN_CELL_LSTM) RNN_FN(rnn_copy)(sv->aux1 + k * H, w->ccur + b * H, H);
       }
       const RT *hr = w->hr + b * v->GR * H;
       RNN_FN(rnn_cell_a)(v, d, w->xw + k * GH, hr, w->hcur + b * H, w->ccur + b * H,
-                         w->rh + b * H, pre);
+                         w->rh + b * H, pre, act);
       if (v->cell == TC_K_RNN_CELL_GRU && v->lbr)
         RNN_FN(rnn_gru_b)(v, d, hr + 2 * H, w->hcur + b * H, 0, pre,
-                          sv ? sv->aux1 + k * H : 0);
+                          sv ? sv->aux1 + k * H : 0, act);
       if (sv && v->cell == TC_K_RNN_CELL_LSTM)
-        for (int64_t j = 0; j < H; j++) sv->aux2[k * H + j] = w->ccur[b * H + j];
+        RNN_FN(rnn_copy)(sv->aux2 + k * H, w->ccur + b * H, H);
     }
     if (v->cell == TC_K_RNN_CELL_GRU && !v->lbr) {
       RNN_FN(rnn_mm)(w->rh, rd + 2 * H * H, w->tmp, B, H, H, H, H, 0, 1, 0);
@@ -299,7 +383,7 @@ static void RNN_FN(rnn_direction)(const RNN_FN(rnn_view) *v, const int64_t *cfg,
         int64_t t = rev ? len - 1 - s : s, k = RNN_FN(rnn_row)(v, t, b);
         RT *pre = sv ? sv->pre + k * GH : w->pre + b * GH;
         RNN_FN(rnn_gru_b)(v, d, w->tmp + b * H, w->hcur + b * H, w->rh + b * H, pre,
-                          sv ? sv->aux1 + k * H : 0);
+                          sv ? sv->aux1 + k * H : 0, sv ? sv->act + k * (GH + H) : w->act);
       }
     }
     if (y)
@@ -307,8 +391,7 @@ static void RNN_FN(rnn_direction)(const RNN_FN(rnn_view) *v, const int64_t *cfg,
         int64_t len = RNN_FN(rnn_len)(v, b);
         if (s >= len) continue;
         int64_t t = rev ? len - 1 - s : s;
-        RT *yo = y + RNN_FN(rnn_yoff)(v, t, d, b);
-        for (int64_t j = 0; j < H; j++) yo[j] = w->hcur[b * H + j];
+        RNN_FN(rnn_copy)(y + RNN_FN(rnn_yoff)(v, t, d, b), w->hcur + b * H, H);
       }
   }
   for (int64_t b = 0; b < B; b++)
@@ -334,78 +417,112 @@ int32_t RNN_FN(tc_k_rnn)(const void *const *in, const int64_t *cfg, const double
  * weight products see them (dA) and as the recurrent ones do (dAR: GRU lbr
  * 1's h gate is scaled by r there), the same of one step [B, GH], and the
  * state gradients dh, dc, the elementwise part of dh_prev and a product
- * [B, H]. */
+ * [B, H]; the derivatives of the gate activations of one entry der
+ * [GH + H]. */
 typedef struct RNN_FN(rnn_bwork) {
-  RT *da, *dar, *da_step, *dar_step, *dh, *dc, *dh_el, *tmp;
+  RT *da, *dar, *da_step, *dar_step, *dh, *dc, *dh_el, *tmp, *der;
 } RNN_FN(rnn_bwork);
 
-/* Step s of entry b backwards (all but GRU lbr 0's reset gate): from the
- * gradient g of the step's output and dc of its cell state, the gate
- * gradients, dh_el, and dc of the previous cell state. */
-static void RNN_FN(rnn_cell_back)(const RNN_FN(rnn_view) *v, int64_t d, int64_t k, const RT *g,
-                                  const RNN_FN(rnn_saved) *sv, RT *da, RT *dar, RT *dh_el,
-                                  RT *dc, RT *dp) {
-  int64_t H = v->H, GH = v->GH, nf = tc_k_rnn_functions(v->cell);
-  const RNN_FN(rnn_fn) *fn = &v->fn[d * nf];
-  const RT *pre = sv->pre + k * GH, *hp = sv->hprev + k * H;
-  const RT *aux1 = sv->aux1 + k * H, *aux2 = sv->aux2 + k * H;
-  if (v->cell == TC_K_RNN_CELL_RNN) {
-    for (int64_t j = 0; j < H; j++) {
-      da[j] = dar[j] = g[j] * RNN_FN(rnn_deriv)(&fn[0], pre[j]);
-      dh_el[j] = 0;
-    }
-  } else if (v->cell == TC_K_RNN_CELL_GRU) {
-    for (int64_t j = 0; j < H; j++) {
-      RT z = RNN_FN(rnn_apply)(&fn[0], pre[j]), n = RNN_FN(rnn_apply)(&fn[1], pre[2 * H + j]);
-      RT dah = g[j] * (1 - z) * RNN_FN(rnn_deriv)(&fn[1], pre[2 * H + j]);
-      da[j] = dar[j] = g[j] * (hp[j] - n) * RNN_FN(rnn_deriv)(&fn[0], pre[j]);
-      dh_el[j] = g[j] * z;
-      da[2 * H + j] = dah;
-      if (v->lbr) {
-        RT r = RNN_FN(rnn_apply)(&fn[0], pre[H + j]);
-        dar[2 * H + j] = dah * r;
-        da[H + j] = dar[H + j] = dah * aux1[j] * RNN_FN(rnn_deriv)(&fn[0], pre[H + j]);
-      } else {
-        dar[2 * H + j] = dah;
-      }
-    }
-  } else {
-    const RT *pp = v->peep ? v->peep + d * 3 * H : 0;
-    for (int64_t j = 0; j < H; j++) {
-      RT ai = pre[j], ao = pre[H + j], af = pre[2 * H + j], au = pre[3 * H + j];
-      RT cprev = aux1[j], c = aux2[j];
-      RT i = RNN_FN(rnn_apply)(&fn[0], ai), o = RNN_FN(rnn_apply)(&fn[0], ao);
-      RT f = v->input_forget ? 1 - i : RNN_FN(rnn_apply)(&fn[0], af);
-      RT u = RNN_FN(rnn_apply)(&fn[1], au);
-      RT dao = g[j] * RNN_FN(rnn_apply)(&fn[2], c) * RNN_FN(rnn_deriv)(&fn[0], ao);
-      RT dct = dc[j] + g[j] * o * RNN_FN(rnn_deriv)(&fn[2], c) + (pp ? dao * pp[H + j] : 0);
-      RT di = dct * u, df = dct * cprev, daf = 0;
-      if (v->input_forget) di -= df;
-      else daf = df * RNN_FN(rnn_deriv)(&fn[0], af);
-      RT dai = di * RNN_FN(rnn_deriv)(&fn[0], ai);
-      RT dau = dct * i * RNN_FN(rnn_deriv)(&fn[1], au);
-      dc[j] = dct * f + (pp ? dai * pp[j] + daf * pp[2 * H + j] : 0);
-      da[j] = dar[j] = dai;
-      da[H + j] = dar[H + j] = dao;
-      da[2 * H + j] = dar[2 * H + j] = daf;
-      da[3 * H + j] = dar[3 * H + j] = dau;
-      dh_el[j] = 0;
-      if (dp) dp[j] += dai * cprev, dp[H + j] += dao * c, dp[2 * H + j] += daf * cprev;
-    }
+/* The LSTM's step backwards for one entry, elementwise once act and der
+ * hold the gates' activations and derivatives (rnn_cell_back); inlined
+ * with peep a constant, so that the loop vectorizes without the peephole
+ * terms' loads where there are none. */
+static RNN_INLINE void RNN_FN(rnn_lstm_back_loop)(
+    int64_t H, int peep, int input_forget, const RT *restrict g, const RT *restrict aux1,
+    const RT *restrict pp, const RT *restrict act, const RT *restrict der, RT *restrict da,
+    RT *restrict dar, RT *restrict dh_el, RT *restrict dc) {
+  const RT *gi = act, *go = act + H, *gf = act + 2 * H, *gu = act + 3 * H, *hc = act + 4 * H;
+  const RT *di_a = der, *do_a = der + H, *df_a = der + 2 * H, *du_a = der + 3 * H;
+  const RT *dhc = der + 4 * H;
+  for (int64_t j = 0; j < H; j++) {
+    RT cprev = aux1[j];
+    RT dao = g[j] * hc[j] * do_a[j];
+    RT dct = dc[j] + g[j] * go[j] * dhc[j] + (peep ? dao * pp[H + j] : 0);
+    RT di = dct * gu[j], df = dct * cprev;
+    RT daf = input_forget ? 0 : df * df_a[j];
+    di = input_forget ? di - df : di;
+    RT dai = di * di_a[j];
+    RT dau = dct * gi[j] * du_a[j];
+    dc[j] = dct * gf[j] + (peep ? dai * pp[j] + daf * pp[2 * H + j] : 0);
+    da[j] = dar[j] = dai;
+    da[H + j] = dar[H + j] = dao;
+    da[2 * H + j] = dar[2 * H + j] = daf;
+    da[3 * H + j] = dar[3 * H + j] = dau;
+    dh_el[j] = 0;
   }
 }
 
-/* GRU lbr 0's reset gate, once drh = d(r * h) is known. */
+/* Step s of entry b backwards (all but GRU lbr 0's reset gate): from the
+ * gradient g of the step's output and dc of its cell state, the gate
+ * gradients, dh_el, and dc of the previous cell state. der is a row of
+ * GH + H temporaries. */
+static void RNN_FN(rnn_cell_back)(const RNN_FN(rnn_view) *v, int64_t d, int64_t k,
+                                  const RT *restrict g, const RNN_FN(rnn_saved) *sv,
+                                  RT *restrict da, RT *restrict dar, RT *restrict dh_el,
+                                  RT *restrict dc, RT *restrict dp, RT *restrict der) {
+  int64_t H = v->H, GH = v->GH, nf = tc_k_rnn_functions(v->cell);
+  const RNN_FN(rnn_fn) *fn = &v->fn[d * nf];
+  const RT *pre = sv->pre + k * GH, *hp = sv->hprev + k * H;
+  const RT *aux1 = sv->aux1 + k * H, *aux2 = sv->aux2 + k * H, *act = sv->act + k * (GH + H);
+  if (v->cell == TC_K_RNN_CELL_RNN) {
+    RNN_FN(rnn_deriv_row)(&fn[0], pre, der, H);
+    for (int64_t j = 0; j < H; j++) {
+      da[j] = dar[j] = g[j] * der[j];
+      dh_el[j] = 0;
+    }
+  } else if (v->cell == TC_K_RNN_CELL_GRU) {
+    /* act: z, r, n; der: their derivatives */
+    RNN_FN(rnn_deriv_act_row)(&fn[0], pre, act, der, 2 * H);
+    RNN_FN(rnn_deriv_act_row)(&fn[1], pre + 2 * H, act + 2 * H, der + 2 * H, H);
+    const RT *z = act, *r = act + H, *n = act + 2 * H;
+    const RT *dz = der, *dr = der + H, *dn = der + 2 * H;
+    for (int64_t j = 0; j < H; j++) {
+      RT dah = g[j] * (1 - z[j]) * dn[j];
+      da[j] = dar[j] = g[j] * (hp[j] - n[j]) * dz[j];
+      dh_el[j] = g[j] * z[j];
+      da[2 * H + j] = dah;
+    }
+    if (v->lbr) {
+      for (int64_t j = 0; j < H; j++) {
+        RT dah = da[2 * H + j];
+        dar[2 * H + j] = dah * r[j];
+        da[H + j] = dar[H + j] = dah * aux1[j] * dr[j];
+      }
+    } else {
+      for (int64_t j = 0; j < H; j++) dar[2 * H + j] = da[2 * H + j];
+    }
+  } else {
+    int peep = v->peep != 0, input_forget = v->input_forget != 0;
+    const RT *pp = peep ? v->peep + d * 3 * H : 0;
+    /* act: i, o, f (1 - i with input_forget), u, h(c); der: their
+     * derivatives (f's unused with input_forget) */
+    RNN_FN(rnn_deriv_act_row)(&fn[0], pre, act, der, 3 * H);
+    RNN_FN(rnn_deriv_act_row)(&fn[1], pre + 3 * H, act + 3 * H, der + 3 * H, H);
+    RNN_FN(rnn_deriv_act_row)(&fn[2], aux2, act + GH, der + GH, H);
+    if (peep) /* two copies of the loop, each with its selects folded */
+      RNN_FN(rnn_lstm_back_loop)(H, 1, input_forget, g, aux1, pp, act, der, da, dar, dh_el, dc);
+    else
+      RNN_FN(rnn_lstm_back_loop)(H, 0, input_forget, g, aux1, pp, act, der, da, dar, dh_el, dc);
+    if (dp)
+      for (int64_t j = 0; j < H; j++)
+        dp[j] += da[j] * aux1[j], dp[H + j] += da[H + j] * aux2[j],
+            dp[2 * H + j] += da[2 * H + j] * aux1[j];
+  }
+}
+
+/* GRU lbr 0's reset gate, once drh = d(r * h) is known; der as for
+ * rnn_cell_back. */
 static void RNN_FN(rnn_gru_back_b)(const RNN_FN(rnn_view) *v, int64_t d, int64_t k,
                                    const RT *drh, const RNN_FN(rnn_saved) *sv, RT *da, RT *dar,
-                                   RT *dh_el) {
+                                   RT *dh_el, RT *der) {
   int64_t H = v->H;
   const RNN_FN(rnn_fn) *fn = &v->fn[d * 2];
   const RT *pre = sv->pre + k * v->GH, *hp = sv->hprev + k * H;
+  const RT *r = sv->act + k * (v->GH + H) + H;
+  RNN_FN(rnn_deriv_act_row)(&fn[0], pre + H, r, der, H);
   for (int64_t j = 0; j < H; j++) {
-    RT r = RNN_FN(rnn_apply)(&fn[0], pre[H + j]);
-    dh_el[j] += drh[j] * r;
-    da[H + j] = dar[H + j] = drh[j] * hp[j] * RNN_FN(rnn_deriv)(&fn[0], pre[H + j]);
+    dh_el[j] += drh[j] * r[j];
+    da[H + j] = dar[H + j] = drh[j] * hp[j] * der[j];
   }
 }
 
@@ -421,13 +538,17 @@ static void RNN_FN(rnn_back_direction)(const RNN_FN(rnn_view) *v, const int64_t 
       w->dh[b * H + j] = dy[1] ? dy[1][o] : 0;
       w->dc[b * H + j] = dy[2] ? dy[2][o] : 0;
     }
-  RNN_FN(rnn_zero)(w->da, rows * GH);
-  RNN_FN(rnn_zero)(w->dar, rows * GH);
+  if (v->lens) { /* rows past a length stay 0; without lengths every row is written */
+    RNN_FN(rnn_zero)(w->da, rows * GH);
+    RNN_FN(rnn_zero)(w->dar, rows * GH);
+  }
   RT *dp = dx[6] ? dx[6] + d * 3 * H : 0;
   if (dp) RNN_FN(rnn_zero)(dp, 3 * H);
   for (int64_t s = T - 1; s >= 0; s--) {
-    RNN_FN(rnn_zero)(w->da_step, B * GH);
-    RNN_FN(rnn_zero)(w->dar_step, B * GH);
+    if (v->lens) {
+      RNN_FN(rnn_zero)(w->da_step, B * GH);
+      RNN_FN(rnn_zero)(w->dar_step, B * GH);
+    }
     for (int64_t b = 0; b < B; b++) {
       int64_t len = RNN_FN(rnn_len)(v, b);
       if (s >= len) continue;
@@ -438,7 +559,7 @@ static void RNN_FN(rnn_back_direction)(const RNN_FN(rnn_view) *v, const int64_t 
         for (int64_t j = 0; j < H; j++) g[j] += gy[j];
       }
       RNN_FN(rnn_cell_back)(v, d, k, g, sv, w->da_step + b * GH, w->dar_step + b * GH,
-                            w->dh_el + b * H, w->dc + b * H, dp);
+                            w->dh_el + b * H, w->dc + b * H, dp, w->der);
     }
     if (v->cell == TC_K_RNN_CELL_GRU && !v->lbr) {
       RNN_FN(rnn_mm)(w->da_step + 2 * H, rd + 2 * H * H, w->tmp, B, H, H, GH, H, 0, 0, 0);
@@ -447,7 +568,7 @@ static void RNN_FN(rnn_back_direction)(const RNN_FN(rnn_view) *v, const int64_t 
         if (s >= len) continue;
         int64_t t = rev ? len - 1 - s : s, k = RNN_FN(rnn_row)(v, t, b);
         RNN_FN(rnn_gru_back_b)(v, d, k, w->tmp + b * H, sv, w->da_step + b * GH,
-                               w->dar_step + b * GH, w->dh_el + b * H);
+                               w->dar_step + b * GH, w->dh_el + b * H, w->der);
       }
     }
     RNN_FN(rnn_mm)(w->dar_step, rd, w->tmp, B, H, v->GR * H, GH, H, 0, 0, 0);
@@ -456,10 +577,8 @@ static void RNN_FN(rnn_back_direction)(const RNN_FN(rnn_view) *v, const int64_t 
       if (s >= len) continue;
       int64_t t = rev ? len - 1 - s : s, k = RNN_FN(rnn_row)(v, t, b);
       for (int64_t j = 0; j < H; j++) w->dh[b * H + j] = w->dh_el[b * H + j] + w->tmp[b * H + j];
-      for (int64_t j = 0; j < GH; j++) {
-        w->da[k * GH + j] = w->da_step[b * GH + j];
-        w->dar[k * GH + j] = w->dar_step[b * GH + j];
-      }
+      RNN_FN(rnn_copy)(w->da + k * GH, w->da_step + b * GH, GH);
+      RNN_FN(rnn_copy)(w->dar + k * GH, w->dar_step + b * GH, GH);
     }
   }
   for (int64_t b = 0; b < B; b++)
@@ -496,14 +615,18 @@ int32_t RNN_FN(tc_k_rnn_grad)(const void *const *dy, const void *const *in, cons
   RNN_FN(rnn_work) w = RNN_FN(rnn_work_at)(&v, s);
   s += tc_k_rnn_scratch(v.cell, v.D, v.T, v.B, v.H, 0);
   RNN_FN(rnn_saved) sv[2];
-  RNN_FN(rnn_zero)(s, v.D * rows * (GH + 3 * H)); /* inactive rows stay 0 */
+  if (v.lens) /* rows past a length stay 0; without lengths every row is written */
+    RNN_FN(rnn_zero)(s, v.D * rows * (GH + 3 * H));
+  RT *acts = s + v.D * rows * (GH + 3 * H); /* read at active rows only */
   for (int64_t d = 0; d < v.D; d++) {
     sv[d].pre = s, s += rows * GH;
     sv[d].hprev = s, s += rows * H;
     sv[d].aux1 = s, s += rows * H;
     sv[d].aux2 = s, s += rows * H;
+    sv[d].act = acts + d * rows * (GH + H);
     RNN_FN(rnn_direction)(&v, cfg, d, &w, 0, 0, 0, &sv[d]);
   }
+  s = acts + v.D * rows * (GH + H);
   RNN_FN(rnn_bwork) bw;
   bw.da = s, s += rows * GH;
   bw.dar = s, s += rows * GH;
@@ -512,7 +635,8 @@ int32_t RNN_FN(tc_k_rnn_grad)(const void *const *dy, const void *const *in, cons
   bw.dh = s, s += B * H;
   bw.dc = s, s += B * H;
   bw.dh_el = s, s += B * H;
-  bw.tmp = s;
+  bw.tmp = s, s += B * H;
+  bw.der = s;
   const RT *dys[3] = {dy[0], dy[1], dy[2]};
   RT *dxs[7];
   for (int i = 0; i < 7; i++) dxs[i] = dx[i];
