@@ -17,7 +17,11 @@
  *
  * Threading contract: tc_k_matmul_block_* over disjoint row blocks or
  * column blocks (aligned to micro-tiles or not) must give bitwise the
- * result of one call. */
+ * result of one call.
+ *
+ * Pre-packed B (tc_k_gemm_packed_b_*, the convolutions' path): B laid out
+ * in panels as im2col writes them, over bands of columns cut at multiples
+ * of the panel width, must give bitwise tc_k_matmul_*'s result. */
 #include <llvm-c/Error.h>
 #include <llvm-c/LLJIT.h>
 #include <llvm-c/Orc.h>
@@ -42,6 +46,10 @@ typedef void (*block_f32_fn)(const float *, const float *, float *, int64_t, int
 typedef void (*block_f64_fn)(const double *, const double *, double *, int64_t, int64_t,
                              int64_t, int64_t, int64_t, int32_t, int32_t, double, int32_t,
                              int64_t, int64_t, int64_t, int64_t);
+typedef void (*packed_f32_fn)(int64_t, int64_t, int64_t, const float *, int64_t, int32_t,
+                              const float *, float, int32_t, float *, int64_t);
+typedef void (*packed_f64_fn)(int64_t, int64_t, int64_t, const double *, int64_t, int32_t,
+                              const double *, double, int32_t, double *, int64_t);
 
 /* One build of the kernels. */
 typedef struct impl {
@@ -50,6 +58,8 @@ typedef struct impl {
   matmul_f64_fn mm_f64;
   block_f32_fn block_f32;
   block_f64_fn block_f64;
+  packed_f32_fn packed_f32;
+  packed_f64_fn packed_f64;
 } impl;
 
 /* One product: C = alpha opA(A) opB(B) (+ C), batched over dims. */
@@ -226,6 +236,61 @@ static void test_splits(const impl *im) {
   check_split(im, 40, 1, 70, 1, 0, 1, rows, 4, whole, 2);
 }
 
+/* B [K, N] (row-major) in gemm_packed_b's layout: panels of `panel` columns,
+ * each a row-major [K, width] block, back to back. */
+#define DEFINE_PACK_PANELS(T, SUF)                                                    \
+  static void pack_panels_##SUF(const T *B, T *Bp, int64_t K, int64_t N, int64_t panel) { \
+    for (int64_t q = 0; q < N; q += panel) {                                          \
+      int64_t w = N - q < panel ? N - q : panel;                                      \
+      for (int64_t k = 0; k < K; k++)                                                 \
+        for (int64_t j = 0; j < w; j++) Bp[q * K + k * w + j] = B[k * N + q + j];     \
+    }                                                                                 \
+  }
+DEFINE_PACK_PANELS(float, f32)
+DEFINE_PACK_PANELS(double, f64)
+
+/* tc_k_gemm_packed_b_* over the column bands cuts[] (multiples of 16, the
+ * f32 panel, two f64 panels) equals tc_k_matmul_* on the unpacked B. */
+static void check_packed(const impl *im, int64_t M, int64_t N, int64_t K, int ta, int acc,
+                         const int64_t *cuts, int ncuts) {
+  int64_t nA = M * K, nB = K * N, nC = M * N, lda = ta ? M : K;
+  double *D = malloc((size_t)(nA + 2 * nB + 2 * nC) * sizeof(double));
+  float *F = malloc((size_t)(nA + 2 * nB + 2 * nC) * sizeof(float));
+  double *DA = D, *DB = DA + nA, *DBp = DB + nB, *D1 = DBp + nB, *D2 = D1 + nC;
+  float *FA = F, *FB = FA + nA, *FBp = FB + nB, *F1 = FBp + nB, *F2 = F1 + nC;
+  for (int64_t i = 0; i < nA + nB + nC; i++) F[i] = (float)uniform();
+  for (int64_t i = 0; i < nC; i++) F2[i] = F1[i];
+  for (int64_t i = 0; i < nA + 2 * nB + 2 * nC; i++) D[i] = F[i];
+  pack_panels_f32(FB, FBp, K, N, 16);
+  pack_panels_f64(DB, DBp, K, N, 8);
+  im->mm_f32(FA, FB, F1, M, N, K, lda, N, ta, 0, 0.75f, acc, 0, NULL, NULL, NULL);
+  im->mm_f64(DA, DB, D1, M, N, K, lda, N, ta, 0, 0.75, acc, 0, NULL, NULL, NULL);
+  for (int c = 0; c + 1 < ncuts; c++) {
+    int64_t j0 = cuts[c], n = cuts[c + 1] - j0;
+    im->packed_f32(M, n, K, FA, lda, ta, FBp + j0 * K, 0.75f, acc, F2 + j0, N);
+    im->packed_f64(M, n, K, DA, lda, ta, DBp + j0 * K, 0.75, acc, D2 + j0, N);
+  }
+  CHECKF(memcmp(F1, F2, (size_t)nC * sizeof(float)) == 0,
+         "%s f32 M %ld N %ld K %ld ta %d acc %d: packed B differs from tc_k_matmul", im->name,
+         (long)M, (long)N, (long)K, ta, acc);
+  CHECKF(memcmp(D1, D2, (size_t)nC * sizeof(double)) == 0,
+         "%s f64 M %ld N %ld K %ld ta %d acc %d: packed B differs from tc_k_matmul", im->name,
+         (long)M, (long)N, (long)K, ta, acc);
+  free(D), free(F);
+}
+
+static void test_packed(const impl *im) {
+  for (int t = 0; t < 4; t++) {
+    int ta = t & 1, acc = t >> 1;
+    int64_t whole[] = {0, 203}, bands[] = {0, 16, 112, 203}, wide[] = {0, 208, 400};
+    check_packed(im, 16, 203, 300, ta, acc, whole, 2);  /* edge panel, K > KC */
+    check_packed(im, 16, 203, 300, ta, acc, bands, 4);
+    check_packed(im, 97, 400, 37, ta, acc, wide, 3);    /* M > 48, N > 192 */
+    check_packed(im, 7, 5, 9, ta, acc, (int64_t[]){0, 5}, 2); /* one narrow panel */
+    check_packed(im, 250, 32, 600, ta, acc, (int64_t[]){0, 32}, 2); /* M > 192, K > 2 KC */
+  }
+}
+
 /* The kernel library as trainc runs it: the bitcode, optimized for this
  * CPU (cpu NULL) or another x86-64 this host can run (say the baseline
  * "x86-64": SSE2 halves of each vector, no FMA), in an LLJIT of its own. */
@@ -234,11 +299,12 @@ static LLVMOrcLLJITRef jit_kernels(impl *im, const char *name, const char *cpu) 
   LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
   LLVMModuleRef mod = NULL;
   LLVMTargetMachineRef tm = NULL;
-  static const char *const entry[] = {"tc_k_matmul_f32", "tc_k_matmul_f64",
-                                      "tc_k_matmul_block_f32", "tc_k_matmul_block_f64"};
+  static const char *const entry[] = {"tc_k_matmul_f32",        "tc_k_matmul_f64",
+                                      "tc_k_matmul_block_f32",  "tc_k_matmul_block_f64",
+                                      "tc_k_gemm_packed_b_f32", "tc_k_gemm_packed_b_f64"};
   if (tc_cg_load_kernels(LLVMOrcThreadSafeContextGetContext(tsc), &mod, &err) ||
       tc_cg_target_machine(NULL, cpu, cpu ? "" : NULL, 3, true, &tm, &err) ||
-      tc_cg_optimize(mod, tm, 3, entry, 4, &err)) {
+      tc_cg_optimize(mod, tm, 3, entry, 6, &err)) {
     fprintf(stderr, "kernel bitcode: %s\n", err.msg);
     if (mod) LLVMDisposeModule(mod);
     if (tm) LLVMDisposeTargetMachine(tm);
@@ -260,8 +326,8 @@ static LLVMOrcLLJITRef jit_kernels(impl *im, const char *name, const char *cpu) 
   LLVMOrcDisposeThreadSafeContext(tsc); /* the module keeps the context alive */
   if (!e) e = LLVMOrcLLJITAddLLVMIRModule(jit, LLVMOrcLLJITGetMainJITDylib(jit), tsm);
   else LLVMOrcDisposeThreadSafeModule(tsm);
-  LLVMOrcExecutorAddress addr[4] = {0};
-  for (int i = 0; i < 4 && !e; i++) e = LLVMOrcLLJITLookup(jit, &addr[i], entry[i]);
+  LLVMOrcExecutorAddress addr[6] = {0};
+  for (int i = 0; i < 6 && !e; i++) e = LLVMOrcLLJITLookup(jit, &addr[i], entry[i]);
   if (e) {
     char *msg = LLVMGetErrorMessage(e);
     fprintf(stderr, "JIT: %s\n", msg);
@@ -274,14 +340,22 @@ static LLVMOrcLLJITRef jit_kernels(impl *im, const char *name, const char *cpu) 
   im->mm_f64 = (matmul_f64_fn)addr[1];
   im->block_f32 = (block_f32_fn)addr[2];
   im->block_f64 = (block_f64_fn)addr[3];
+  im->packed_f32 = (packed_f32_fn)addr[4];
+  im->packed_f64 = (packed_f64_fn)addr[5];
   return jit;
 }
 
 int main(void) {
-  impl native = {"native", tc_k_matmul_f32, tc_k_matmul_f64, tc_k_matmul_block_f32,
-                 tc_k_matmul_block_f64};
+  impl native = {"native",
+                 tc_k_matmul_f32,
+                 tc_k_matmul_f64,
+                 tc_k_matmul_block_f32,
+                 tc_k_matmul_block_f64,
+                 tc_k_gemm_packed_b_f32,
+                 tc_k_gemm_packed_b_f64};
   test_shapes(&native);
   test_splits(&native);
+  test_packed(&native);
   static const char *const cpus[][2] = {{"jit", NULL}, {"jit x86-64", "x86-64"}};
   for (int i = 0; i < 2; i++) {
     impl jitted;
@@ -290,6 +364,7 @@ int main(void) {
     if (!jit) continue;
     test_shapes(&jitted);
     test_splits(&jitted);
+    test_packed(&jitted);
     LLVMConsumeError(LLVMOrcDisposeLLJIT(jit));
   }
   printf("%d passed, %d failed\n", passed, failed);

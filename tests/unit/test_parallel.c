@@ -310,6 +310,11 @@ static void test_conv(void) {
       {4, 8, 12, 10, 8, 3, 3, 1, 2, 1, 0, 2, 1, 2, FLAT},  /* groups 2, dilation */
       {4, 8, 12, 12, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8, FLAT},  /* depthwise */
       {3, 4, 1, 50, 6, 1, 3, 1, 1, 0, 1, 1, 1, 1, FLAT},   /* 1-D */
+      /* the weight gradient in L2-sized blocks at 1 thread (conv_grad.c), in
+       * bands otherwise; the second with several blocks of taps and of
+       * positions, and the forward's packed panels across rows of outputs */
+      {2, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, FLAT},
+      {2, 40, 20, 20, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, FLAT},
       /* 3-D: strides, pads, dilation, groups 2; the bands of the 90 output
        * positions cut across rows and depth planes */
       {4, 8, 8, 10, 16, 3, 3, 1, 2, 1, 1, 2, 1, 2, 6, 3, 2, 1, 1},

@@ -11,6 +11,15 @@
  * no padding and an output the size of the input needs no im2col: the
  * input volumes of the group are the column matrix.
  *
+ * im2col writes col straight into the GEMM's packed-B layout (16-column
+ * panels of the full K, im2col_panels_* and tc_k_gemm_packed_b_*), so the
+ * product does not copy col again; it does so a block of columns at a time
+ * (about 128 KiB), which the product then reads from L2. The result is
+ * bitwise that of the GEMM on the row-major col. Only when rows of
+ * outputs tile the panels, and not when the product would take the
+ * dot-product path (one output column) nor when an unbanded product is
+ * left to tc_k_matmul_* to share over the pool.
+ *
  * In parallel (tc_parallel.h), the output columns (od*OH + oh)*OW + ow are
  * cut into bands, one per thread: a band's im2col columns and its GEMM
  * columns (tc_k_gemm_block_*, which computes each element the same way in
@@ -31,6 +40,8 @@
     T *y, *scratch;                                                                       \
     conv_geom g;                                                                          \
     int64_t parts; /* bands of output columns */                                          \
+    int packed;    /* im2col writes the GEMM's packed B (see above) */                    \
+    int64_t block; /* columns of such a block */                                          \
   } conv_job_##SUF;                                                                       \
                                                                                           \
   /* bands [begin, end): every image and group, output columns [p0, p1) */                \
@@ -50,17 +61,27 @@
               T bm = j->bias[gi * Mg + m];                                                \
               for (int64_t q = p0; q < p1; q++) yg[m * P + q] = bm;                       \
             }                                                                             \
-          const T *col = xg;                                                              \
+          const T *w = j->w + gi * Mg * Kc, *col = xg;                                    \
+          if (j->packed) { /* blocks of the band's columns, each in the band's scratch */ \
+            T *bp = j->scratch + p0 * Kc;                                                 \
+            for (int64_t b0 = p0; b0 < p1; b0 += j->block) {                              \
+              int64_t b1 = imin(b0 + j->block, p1);                                       \
+              im2col_panels_##SUF(xg, bp, g, b0, b1);                                     \
+              tc_k_gemm_packed_b_##SUF(Mg, b1 - b0, Kc, w, Kc, 0, bp, 1, j->bias != 0,    \
+                                       yg + b0, P);                                       \
+            }                                                                             \
+            continue;                                                                     \
+          }                                                                               \
           if (!g->direct) {                                                               \
-            im2col_##SUF(xg, j->scratch, g, 0, Kc, p0, p1);                               \
+            im2col_##SUF(xg, j->scratch + p0, P, g, 0, Kc, p0, p1);                       \
             col = j->scratch;                                                             \
           }                                                                               \
           if (j->parts == 1) /* whole planes: the product may use the pool itself */     \
-            tc_k_matmul_##SUF(j->w + gi * Mg * Kc, col, yg, Mg, P, Kc, Kc, P, 0, 0, 1,    \
-                              j->bias != 0, 0, NULL, NULL, NULL);                         \
+            tc_k_matmul_##SUF(w, col, yg, Mg, P, Kc, Kc, P, 0, 0, 1, j->bias != 0, 0,     \
+                              NULL, NULL, NULL);                                          \
           else                                                                            \
-            tc_k_gemm_block_##SUF(Mg, p1 - p0, Kc, j->w + gi * Mg * Kc, Kc, 0, col + p0,  \
-                                  P, 0, 1, j->bias != 0, yg + p0, P);                     \
+            tc_k_gemm_block_##SUF(Mg, p1 - p0, Kc, w, Kc, 0, col + p0, P, 0, 1,           \
+                                  j->bias != 0, yg + p0, P);                              \
         }                                                                                 \
     }                                                                                     \
   }                                                                                       \
@@ -69,11 +90,23 @@
                          int64_t N, int64_t C, int64_t M, int64_t groups,                 \
                          WINDOW3_PARAMS) {                                                \
     window3 win = WINDOW3_INIT;                                                           \
-    conv_job_##SUF j = {x, w, bias, y, scratch, conv_geom_make(N, C, M, groups, &win), 1}; \
+    conv_job_##SUF j = {x, w, bias, y, scratch, conv_geom_make(N, C, M, groups, &win), 1, 0, 0}; \
+    /* at least 2 Mg columns: each block packs the weights [Mg, Kc] again */              \
+    j.block = imax(im2col_block_columns(j.g.Kc, GEMM_PANEL_##SUF),                        \
+                   (2 * j.g.Mg + GEMM_PANEL_##SUF - 1) / GEMM_PANEL_##SUF * GEMM_PANEL_##SUF); \
     int64_t units = j.g.P / GEMM_SPLIT_N, workers = tc_parallel_workers();                \
     j.parts = units < workers ? units : workers;                                          \
-    if (j.parts <= 1 || (double)N * M * j.g.P * j.g.Kc < GEMM_PARALLEL_MIN_MACS) {        \
+    if (j.parts <= 1 || (double)N * M * j.g.P * j.g.Kc < GEMM_PARALLEL_MIN_MACS)          \
       j.parts = 1;                                                                        \
+    /* rows of outputs that tile the panels (else the runs of a panel's rows are         \
+     * short pieces, measured slower than im2col's rows and the GEMM's packing);          \
+     * unbanded, a product big enough for the pool is left to tc_k_matmul_* */            \
+    int64_t row = j.g.win.OW;                                                             \
+    j.packed = !j.g.direct && j.g.P > 1 &&                                                \
+               (row % GEMM_PANEL_##SUF == 0 || GEMM_PANEL_##SUF % row == 0) &&            \
+               (j.parts > 1 || workers <= 1 ||                                            \
+                (double)j.g.Mg * j.g.P * j.g.Kc < GEMM_PARALLEL_MIN_MACS);                \
+    if (j.parts == 1) {                                                                   \
       conv_bands_##SUF(&j, 0, 1, 0);                                                      \
     } else {                                                                              \
       tc_parallel_for(j.parts, conv_bands_##SUF, &j);                                     \

@@ -17,6 +17,12 @@
  * [lo, hi) whose column lies inside the input are one loop over ow (unit
  * stride when sw == 1). 2-D is D = KD = 1, 1-D also H = KH = 1.
  *
+ * When a band's im2col(x) would not fit in L2, the weight gradient's
+ * product runs on blocks of it (about 128 KiB: taps x positions, the
+ * positions cut at the GEMM's K blocks), each multiplied while still in
+ * L2 instead of being packed from memory; the sums are bitwise those of
+ * the whole product (grad_weight_blocked_*).
+ *
  * In parallel (tc_parallel.h), one pool call per group and layer, each
  * thread looping over the images: the input gradient splits the group's
  * input channels (a thread's rows of col and its volumes of dx), the weight
@@ -88,6 +94,7 @@ static int worth_sharing(const conv_geom *g, int64_t units) {
     T *out, *scratch;                                                                    \
     conv_geom g;                                                                         \
     int64_t group, parts;                                                                \
+    int blocked; /* the weight gradient's product is cut into L2-sized blocks */         \
   } conv_grad_job_##SUF;                                                                 \
                                                                                          \
   /* input channels [c0, c1) of group j->group, every image: their rows of col and       \
@@ -119,13 +126,35 @@ static int worth_sharing(const conv_geom *g, int64_t units) {
                                     WINDOW3_PARAMS) {                                    \
     window3 win = WINDOW3_INIT;                                                          \
     conv_grad_job_##SUF j = {dy, w, dx, scratch, conv_geom_make(N, C, M, groups, &win),  \
-                             0, 1};                                                      \
+                             0, 1, 0};                                                   \
     int shared = worth_sharing(&j.g, j.g.Cg);                                            \
     for (j.group = 0; j.group < groups; j.group++)                                       \
       if (shared)                                                                        \
         tc_parallel_for(j.g.Cg, grad_input_channels_##SUF, &j);                          \
       else                                                                               \
         grad_input_channels_##SUF(&j, 0, j.g.Cg, 0);                                     \
+  }                                                                                      \
+                                                                                         \
+  /* dw_g[:, k0:k1] += dy_g [Mg, P] @ (col[k0:k1])^T for one image, a block of taps      \
+   * and positions at a time, im2col'd into the band's scratch and multiplied while it   \
+   * is in L2. The positions (the product's K) are cut at the GEMM's K blocks, which     \
+   * leaves its sums as in one product; the taps (its columns) anywhere but one column   \
+   * from the end, which would make that product a matrix-vector one. */                \
+  static void grad_weight_blocked_##SUF(const conv_grad_job_##SUF *j, const T *xg,       \
+                                        const T *dyg, T *dwg, int64_t k0, int64_t k1) {  \
+    const conv_geom *g = &j->g;                                                          \
+    int64_t P = g->P, chunk = GEMM_KC_##SUF;                                             \
+    int64_t taps = im2col_block_columns(imin(chunk, P), GEMM_SPLIT_N);                   \
+    T *buf = j->scratch + k0 * P;                                                        \
+    for (int64_t t0 = k0, t1; t0 < k1; t0 = t1) {                                        \
+      t1 = k1 - t0 < taps + GEMM_SPLIT_N ? k1 : t0 + taps;                               \
+      for (int64_t q0 = 0; q0 < P; q0 += chunk) {                                        \
+        int64_t q1 = imin(q0 + chunk, P);                                                \
+        im2col_##SUF(xg, buf, q1 - q0, g, t0, t1, q0, q1);                               \
+        tc_k_gemm_block_##SUF(g->Mg, t1 - t0, q1 - q0, dyg + q0, P, 0, buf, q1 - q0, 1, 1, \
+                              1, dwg + t0, g->Kc);                                       \
+      }                                                                                  \
+    }                                                                                    \
   }                                                                                      \
                                                                                          \
   /* bands [begin, end) of the columns of group j->group's dw [Mg, Kc], every image:     \
@@ -144,9 +173,13 @@ static int worth_sharing(const conv_geom *g, int64_t units) {
       for (int64_t n = 0; n < g->N; n++) {                                               \
         const T *xg = j->w_or_x + (n * g->C + gi * g->Cg) * g->V;                        \
         const T *dyg = j->dy + (n * g->M + gi * Mg) * P;                                 \
+        if (j->blocked) {                                                                \
+          grad_weight_blocked_##SUF(j, xg, dyg, dwg, k0, k1);                            \
+          continue;                                                                      \
+        }                                                                                \
         const T *col = xg;                                                               \
         if (!g->direct) {                                                                \
-          im2col_##SUF(xg, j->scratch, g, k0, k1, 0, P);                                 \
+          im2col_##SUF(xg, j->scratch + k0 * P, P, g, k0, k1, 0, P);                     \
           col = j->scratch;                                                              \
         }                                                                                \
         if (Mg >= 4 && j->parts == 1) /* dw_g [Mg, Kc] += dy_g [Mg, P] @ col^T */       \
@@ -168,12 +201,16 @@ static int worth_sharing(const conv_geom *g, int64_t units) {
                                      WINDOW3_PARAMS) {                                   \
     window3 win = WINDOW3_INIT;                                                          \
     conv_grad_job_##SUF j = {dy, x, dw_out, scratch, conv_geom_make(N, C, M, groups, &win), \
-                             0, 1};                                                      \
-    int64_t units = j.g.Kc / GEMM_SPLIT_N;                                               \
-    if (worth_sharing(&j.g, units)) {                                                    \
-      int64_t workers = tc_parallel_workers();                                           \
-      j.parts = units < workers ? units : workers;                                       \
-    }                                                                                    \
+                             0, 1, 0};                                                   \
+    int64_t units = j.g.Kc / GEMM_SPLIT_N, workers = tc_parallel_workers();              \
+    if (worth_sharing(&j.g, units)) j.parts = units < workers ? units : workers;         \
+    /* when a band's columns would not fit in L2 (measured: smaller ones lose a little \
+     * to the blocks' repacking of dy), for products that are GEMMs (not dot products), \
+     * unless unbanded and big enough for tc_k_matmul_* to share over the pool */       \
+    j.blocked = !j.g.direct && j.g.Mg >= 6 && j.g.Kc > 1 &&                              \
+                (double)j.g.Kc * j.g.P > 4.0 * IM2COL_BLOCK_ELEMS * j.parts &&           \
+                (j.parts > 1 || workers <= 1 ||                                          \
+                 (double)j.g.Mg * j.g.P * j.g.Kc < GEMM_PARALLEL_MIN_MACS);              \
     for (j.group = 0; j.group < groups; j.group++)                                       \
       if (j.parts > 1)                                                                   \
         tc_parallel_for(j.parts, grad_weight_columns_##SUF, &j);                         \

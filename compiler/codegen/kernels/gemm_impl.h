@@ -21,14 +21,19 @@
  *
  * and C = C + acc (C = acc for the first K block without acc). Packed
  * panels past the edge of the matrix (M % MR rows, N % NR columns) are
- * zero, and an edge tile runs the same micro-kernel into a scratch tile of
- * which only the valid part is copied: every element of C sees the same
- * operations in the same order wherever it lies, so any split
- * of C into blocks gives bitwise the same result. */
+ * zero; an edge tile runs the same micro-kernel, storing only its valid
+ * rows, and with fewer than NR columns into a scratch tile of which only
+ * the valid part is copied: every element of C sees the same operations in
+ * the same order wherever it lies, so any split of C into blocks gives
+ * bitwise the same result.
+ *
+ * gemm_packed_b is the same product with B given already packed, in the
+ * layout the convolutions' im2col writes (gemm_packed_b's comment). */
 
 #define GEMM_MR 6
 #define GEMM_NV 2
 #define GEMM_NR (GEMM_NV * GEMM_VL)
+_Static_assert(GEMM_NR == GEMM_FN(GEMM_PANEL), "gemm_split.h's panel width is the kernel's NR");
 
 /* Unaligned vector moves (macros: a function passing a 32-byte vector by
  * value would depend on the ABI of the target, which the bitcode does not
@@ -36,13 +41,15 @@
 #define GEMM_VLOAD(v, p) memcpy(&(v), (p), sizeof(GV))
 #define GEMM_VSTORE(p, v) memcpy((p), &(v), sizeof(GV))
 
-/* c[r, j] (r < MR, j < NR, row stride ldc) = (load ? c[r, j] : 0)
+/* c[r, j] (r < rows <= MR, j < NR, row stride ldc) = (load ? c[r, j] : 0)
  *                                          + sum_{k < kc} a[k, r] b[k, j]
  * with a the packed [kc, MR] A panel and b the packed [kc, NR] B panel.
  * The sum starts from 0 and c is added last, so the tile of C (likely not
- * in cache for a large C) is prefetched while the products run. */
-static inline void GEMM_FN(gemm_micro)(int64_t kc, const GT *restrict a, const GT *restrict b,
-                                       GT *restrict c, int64_t ldc, int load) {
+ * in cache for a large C) is prefetched while the products run. Rows past
+ * `rows` are computed (from A's zero padding) but neither read nor
+ * stored, so a bottom edge tile needs no scratch copy. */
+static inline __attribute__((always_inline)) void GEMM_FN(gemm_micro)(int64_t kc, const GT *restrict a, const GT *restrict b,
+                                       GT *restrict c, int64_t ldc, int rows, int load) {
   /* The kernels are compiled with -ffp-contract=off; here the multiply-adds
    * are meant to fuse (llvm.fmuladd becomes one FMA where the CPU has it).
    * Each accumulator lane does the same operations, so this stays exact
@@ -54,8 +61,10 @@ static inline void GEMM_FN(gemm_micro)(int64_t kc, const GT *restrict a, const G
 #endif
   GV acc[GEMM_MR][GEMM_NV];
   for (int r = 0; r < GEMM_MR; r++) {
-    __builtin_prefetch(c + r * ldc, 1);
-    __builtin_prefetch(c + r * ldc + GEMM_NR - 1, 1);
+    if (r < rows) {
+      __builtin_prefetch(c + r * ldc, 1);
+      __builtin_prefetch(c + r * ldc + GEMM_NR - 1, 1);
+    }
     for (int v = 0; v < GEMM_NV; v++) acc[r][v] = (GV){0};
   }
   for (int64_t k = 0; k < kc; k++) {
@@ -68,7 +77,7 @@ static inline void GEMM_FN(gemm_micro)(int64_t kc, const GT *restrict a, const G
       acc[r][1] = acc[r][1] + ar * b1;
     }
   }
-  for (int r = 0; r < GEMM_MR; r++)
+  for (int r = 0; r < GEMM_MR && r < rows; r++)
     for (int v = 0; v < GEMM_NV; v++) {
       if (load) {
         GV old;
@@ -133,27 +142,42 @@ typedef struct GEMM_FN(gemm_pack) {
   GT narrow[GEMM_KC * GEMM_NARROW] __attribute__((aligned(64)));
 } GEMM_FN(gemm_pack);
 
+/* The [rows, cols] tile of C at c (rows <= MR, cols <= NR) = (load ? c : 0)
+ * + the products of the packed panels a and b: the micro-kernel in place,
+ * or, for fewer than NR columns, into a scratch tile of which the valid
+ * part is copied. */
+static inline void GEMM_FN(gemm_tile)(int64_t kc, const GT *a, const GT *b, GT *c, int64_t ldc,
+                                      int64_t rows, int64_t cols, int load) {
+  if (rows == GEMM_MR && cols == GEMM_NR) { /* (rows constant: the full tile's own code) */
+    GEMM_FN(gemm_micro)(kc, a, b, c, ldc, GEMM_MR, load);
+    return;
+  }
+  if (cols == GEMM_NR) {
+    GEMM_FN(gemm_micro)(kc, a, b, c, ldc, (int)rows, load);
+    return;
+  }
+  GT tile[GEMM_MR * GEMM_NR] __attribute__((aligned(64)));
+  if (load)
+    for (int64_t r = 0; r < rows; r++)
+      for (int64_t j = 0; j < cols; j++) tile[r * GEMM_NR + j] = c[r * ldc + j];
+  GEMM_FN(gemm_micro)(kc, a, b, tile, GEMM_NR, (int)rows, load);
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t j = 0; j < cols; j++) c[r * ldc + j] = tile[r * GEMM_NR + j];
+}
+
 /* C[ic:ic+mc, jc:jc+nc] = (load ? C : 0) + the products of one K block:
- * pa holds its rows of A, pb its columns of B, packed. */
-static void GEMM_FN(gemm_macro)(int64_t kc, const GT *pa, int64_t mc, const GT *pb, int64_t nc,
-                                GT *C, int64_t ldc, int64_t ic, int64_t jc, int load) {
+ * pa holds its rows of A, packed; panel q of its columns of B (packed,
+ * [kc, NR]) is at pb + q pb_stride. */
+static void GEMM_FN(gemm_macro)(int64_t kc, const GT *pa, int64_t mc, const GT *pb,
+                                int64_t pb_stride, int64_t nc, GT *C, int64_t ldc, int64_t ic,
+                                int64_t jc, int load) {
   for (int64_t jr = 0; jr < nc; jr += GEMM_NR) {
     int64_t cols = nc - jr < GEMM_NR ? nc - jr : GEMM_NR;
+    const GT *b = pb + jr / GEMM_NR * pb_stride;
     for (int64_t ir = 0; ir < mc; ir += GEMM_MR) {
       int64_t rows = mc - ir < GEMM_MR ? mc - ir : GEMM_MR;
-      GT *c = C + (ic + ir) * ldc + jc + jr;
-      int edge = rows < GEMM_MR || cols < GEMM_NR;
-      GT tile[GEMM_MR * GEMM_NR] __attribute__((aligned(64)));
-      if (edge && load) {
-        memset(tile, 0, sizeof tile);
-        for (int64_t r = 0; r < rows; r++)
-          memcpy(tile + r * GEMM_NR, c + r * ldc, (size_t)cols * sizeof(GT));
-      }
-      GEMM_FN(gemm_micro)(kc, pa + ir * kc, pb + jr * kc, edge ? tile : c, edge ? GEMM_NR : ldc,
-                          load);
-      if (edge)
-        for (int64_t r = 0; r < rows; r++)
-          memcpy(c + r * ldc, tile + r * GEMM_NR, (size_t)cols * sizeof(GT));
+      GEMM_FN(gemm_tile)(kc, pa + ir * kc, b, C + (ic + ir) * ldc + jc + jr, ldc, rows, cols,
+                         load);
     }
   }
 }
@@ -193,7 +217,7 @@ static void GEMM_FN(gemm_block)(int64_t K, const GT *A, int64_t ai, int64_t ak, 
         for (int64_t jc = n0; jc < n1; jc += NC) {
           int64_t nc = n1 - jc < NC ? n1 - jc : NC;
           GEMM_FN(gemm_pack_b)(pb, B, bk, bj, pc, kc, jc, nc);
-          GEMM_FN(gemm_macro)(kc, pa, mc, pb, nc, C, ldc, ic, jc, acc || pc > 0);
+          GEMM_FN(gemm_macro)(kc, pa, mc, pb, kc * GEMM_NR, nc, C, ldc, ic, jc, acc || pc > 0);
         }
       }
     }
@@ -207,7 +231,48 @@ static void GEMM_FN(gemm_block)(int64_t K, const GT *A, int64_t ai, int64_t ak, 
       for (int64_t ic = m0; ic < m1; ic += MC) {
         int64_t mc = m1 - ic < MC ? m1 - ic : MC;
         GEMM_FN(gemm_pack_a)(pa, A, ai, ak, ic, mc, pc, kc, alpha);
-        GEMM_FN(gemm_macro)(kc, pa, mc, pb, nc, C, ldc, ic, jc, acc || pc > 0);
+        GEMM_FN(gemm_macro)(kc, pa, mc, pb, kc * GEMM_NR, nc, C, ldc, ic, jc, acc || pc > 0);
+      }
+    }
+  }
+}
+
+/* C[0:M, 0:N] (row stride ldc) = alpha opA(A) B + (acc ? C : 0) over the
+ * full K, with B [K, N] given packed by its producer (the convolutions'
+ * im2col) in column panels of the full K: panel q, columns q NR ... of
+ * width w = min(NR, N - q NR), is the row-major [K, w] matrix at
+ * Bp + q NR K, so the panels tile [K, N] without gaps. Full panels are the
+ * micro-kernel's B panels as they are (K block pc starts at pc NR); only
+ * the last, narrower one is copied, zero-padded, per K block. The blocks,
+ * A's packing and the micro-kernel are gemm_block's: the result is bitwise
+ * gemm_block's on the unpacked B, for any column range cut at multiples of
+ * NR (the caller passes that range's panels and N). */
+static void GEMM_FN(gemm_packed_b)(int64_t M, int64_t N, int64_t K, const GT *A, int64_t ai,
+                                   int64_t ak, const GT *Bp, GT alpha, int32_t acc, GT *C,
+                                   int64_t ldc, GEMM_FN(gemm_pack) *pack) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (!acc)
+      for (int64_t i = 0; i < M; i++) memset(C + i * ldc, 0, (size_t)N * sizeof(GT));
+    return;
+  }
+  int64_t full = N / GEMM_NR * GEMM_NR, edge = N - full;
+  for (int64_t jc = 0; jc < N; jc += GEMM_WIDE) {
+    int64_t nc = N - jc < GEMM_WIDE ? N - jc : GEMM_WIDE;
+    for (int64_t pc = 0; pc < K; pc += GEMM_KC) {
+      int64_t kc = K - pc < GEMM_KC ? K - pc : GEMM_KC;
+      int load = acc || pc > 0;
+      int64_t nfull = (full - jc < nc ? full - jc : nc);
+      if (edge && jc + nc == N) /* the last panel, narrower than NR */
+        GEMM_FN(gemm_pack_b)(pack->narrow, Bp + full * K, edge, 1, pc, kc, 0, edge);
+      for (int64_t ic = 0; ic < M; ic += GEMM_WIDE) {
+        int64_t mc = M - ic < GEMM_WIDE ? M - ic : GEMM_WIDE;
+        GEMM_FN(gemm_pack_a)(pack->wide, A, ai, ak, ic, mc, pc, kc, alpha);
+        GEMM_FN(gemm_macro)(kc, pack->wide, mc, Bp + jc * K + pc * GEMM_NR, GEMM_NR * K, nfull,
+                            C, ldc, ic, jc, load);
+        if (nfull < nc)
+          GEMM_FN(gemm_macro)(kc, pack->wide, mc, pack->narrow, kc * GEMM_NR, edge, C, ldc, ic,
+                              full, load);
       }
     }
   }

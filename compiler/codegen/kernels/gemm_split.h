@@ -22,7 +22,20 @@
 enum {
   GEMM_SPLIT_M = 6,  /* row cuts at multiples of this: the micro-kernel's rows */
   GEMM_SPLIT_N = 16, /* column cuts: its f32 columns (two f64 tiles) */
+  /* the micro-kernel's columns, the width of gemm_packed_b's B panels */
+  GEMM_PANEL_f32 = 16,
+  GEMM_PANEL_f64 = 8,
 };
+/* The GEMM core's K block (elements; see matmul.c), overridable for tuning:
+ * a product cut into K ranges at its multiples, each added to C, is
+ * bitwise the product in one call. */
+#ifndef GEMM_KC_F32
+#define GEMM_KC_F32 256
+#endif
+#define GEMM_KC_F64 128
+#define GEMM_KC_f32 GEMM_KC_F32
+#define GEMM_KC_f64 GEMM_KC_F64
+
 /* Below this many multiply-adds a product runs on the calling thread: a
  * pool call costs a few microseconds. */
 #define GEMM_PARALLEL_MIN_MACS 65536.0

@@ -2,7 +2,8 @@
  * volumes at xg unfolded into col [Cg*KD*KH*KW, OD*OH*OW], with 0 where a
  * tap falls outside the input. Rows are taps (c, kd, kh, kw) in row-major
  * order, columns outputs (od, oh, ow); for 2-D windows (D = KD = OD = 1)
- * this is the classic [Cg*KH*KW, OH*OW]. Also the convolution's geometry,
+ * this is the classic [Cg*KH*KW, OH*OW]; or a block of its columns laid
+ * out as the GEMM's packed B (im2col_panels_*). Also the convolution's geometry,
  * which those kernels hand to the thread pool's chunks in one piece. */
 #ifndef TC_KERNELS_IM2COL_H
 #define TC_KERNELS_IM2COL_H
@@ -10,6 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "gemm_split.h"
 #include "window.h"
 
 typedef struct {
@@ -35,47 +37,130 @@ static inline void zero_span(void *p, int64_t lo, int64_t hi, int64_t elem) {
   if (lo < hi) memset((char *)p + lo * elem, 0, (size_t)((hi - lo) * elem));
 }
 
-#define TC_DEFINE_IM2COL(T, SUF)                                                            \
-  /* rows [r0, r1) and columns [p0, p1) of col [Kc, P] (row stride P) from the             \
-   * Cg volumes at xg; the rest of col is left alone. A column p is the output             \
+/* im2col_panels_* fills and multiplies a block of columns at a time, of
+ * about this many elements, so that it stays in L2 between im2col and the
+ * GEMM reading it. */
+#define IM2COL_BLOCK_ELEMS 32768
+
+/* The block's columns for Kc rows: a multiple of panel. */
+static inline int64_t im2col_block_columns(int64_t Kc, int64_t panel) {
+  int64_t n = IM2COL_BLOCK_ELEMS / Kc / panel * panel;
+  return n < panel ? panel : n;
+}
+
+/* Rows of col whose taps are worked out together, then visited for every
+ * panel of outputs. */
+#define IM2COL_ROW_BLOCK 16
+
+/* One tap (row of col): the input channel's offset, the depth and height
+ * offsets of its taps, and the outputs ow whose tap lies inside the row. */
+typedef struct {
+  int64_t xoff, doff, hoff, olo, ohi;
+} col_tap;
+
+static inline col_tap col_tap_make(const conv_geom *cg, int64_t r) {
+  const window3 *g = &cg->win;
+  int64_t KD = g->KD, KH = g->KH, KW = g->KW;
+  int64_t c = r / (KD * KH * KW), kd = r / (KH * KW) % KD, kh = r / KW % KH, kw = r % KW;
+  col_tap t = {c * g->D * g->H * g->W - g->pw + kw * g->dw, kd * g->dd - g->pd,
+               kh * g->dh - g->ph, 0, 0};
+  tap_range(g->W, g->OW, g->sw, g->pw, kw * g->dw, &t.olo, &t.ohi);
+  return t;
+}
+
+#define TC_DEFINE_IM2COL(T, SUF, PANEL)                                                     \
+  /* rows [r0, r1) and columns [p0, p1) of col [Kc, P] from the Cg volumes at             \
+   * xg, col(r, p) at col[(r - r0) ld + p - p0]. A column p is the output                   \
    * (od, oh, ow) with p = (od*OH + oh)*OW + ow. */                                          \
-  static inline void im2col_##SUF(const T *restrict xg, T *restrict col, const conv_geom *cg, \
-                                  int64_t r0, int64_t r1, int64_t p0, int64_t p1) {         \
+  static inline void im2col_##SUF(const T *restrict xg, T *restrict col, int64_t ld,        \
+                                  const conv_geom *cg, int64_t r0, int64_t r1, int64_t p0,  \
+                                  int64_t p1) {                                             \
     const window3 *g = &cg->win;                                                            \
-    int64_t D = g->D, H = g->H, W = g->W, OH = g->OH, OW = g->OW, P = cg->P;                \
+    int64_t D = g->D, H = g->H, W = g->W, OH = g->OH, OW = g->OW;                           \
     int64_t KD = g->KD, KH = g->KH, KW = g->KW;                                             \
     if (p0 >= p1) return;                                                                   \
     for (int64_t r = r0; r < r1; r++) {                                                     \
       int64_t c = r / (KD * KH * KW), kd = r / (KH * KW) % KD, kh = r / KW % KH, kw = r % KW; \
       const T *xc = xg + c * D * H * W;                                                     \
-      T *row = col + r * P;                                                                 \
+      T *row = col + (r - r0) * ld;                                                         \
       int64_t olo, ohi;                                                                     \
       tap_range(W, OW, g->sw, g->pw, kw * g->dw, &olo, &ohi);                               \
       for (int64_t q = p0 / OW; q <= (p1 - 1) / OW; q++) { /* q = od*OH + oh */             \
-        T *rr = row + q * OW;                                                               \
-        int64_t a = imax(p0 - q * OW, 0), e = imin(p1 - q * OW, OW); /* ow span */          \
+        int64_t o = q * OW - p0; /* row[o + ow] is output ow of q */                        \
+        int64_t a = imax(-o, 0), e = imin(p1 - p0 - o, OW); /* ow span */                   \
         int64_t id = q / OH * g->sd - g->pd + kd * g->dd;                                   \
         int64_t ih = q % OH * g->sh - g->ph + kh * g->dh;                                   \
         if (id < 0 || id >= D || ih < 0 || ih >= H) {                                       \
-          zero_span(rr, a, e, sizeof(T));                                                   \
+          zero_span(row, o + a, o + e, sizeof(T));                                          \
           continue;                                                                         \
         }                                                                                   \
         /* xc[base + ow*sw] is the tap */                                                   \
         int64_t base = (id * H + ih) * W - g->pw + kw * g->dw;                              \
         int64_t lo = imax(a, olo), hi = imin(e, ohi);                                       \
-        zero_span(rr, a, imin(olo, e), sizeof(T));                                          \
+        zero_span(row, o + a, o + imin(olo, e), sizeof(T));                                 \
         if (lo < hi) {                                                                      \
           if (g->sw == 1)                                                                   \
-            memcpy(rr + lo, xc + base + lo, (size_t)(hi - lo) * sizeof(T));                 \
+            memcpy(row + o + lo, xc + base + lo, (size_t)(hi - lo) * sizeof(T));            \
           else                                                                              \
-            for (int64_t ow = lo; ow < hi; ow++) rr[ow] = xc[base + ow * g->sw];            \
+            for (int64_t ow = lo; ow < hi; ow++) row[o + ow] = xc[base + ow * g->sw];       \
         }                                                                                   \
-        zero_span(rr, imax(a, ohi), e, sizeof(T));                                          \
+        zero_span(row, o + imax(a, ohi), o + e, sizeof(T));                                 \
+      }                                                                                     \
+    }                                                                                       \
+  }                                                                                         \
+                                                                                            \
+  /* columns [p0, p1) of col [Kc, P] as gemm_packed_b's B (kernels.h): panels of           \
+   * PANEL columns from p0, each a row-major [Kc, w] block (w = PANEL but for              \
+   * the last), back to back at colp, which takes (p1 - p0) Kc elements. A                \
+   * panel's row is one or more runs of outputs ow (a run per row of outputs               \
+   * it spans), each read with stride sw and 0 outside the input. */                       \
+  static inline void im2col_panels_##SUF(const T *restrict xg, T *restrict colp,            \
+                                         const conv_geom *cg, int64_t p0, int64_t p1) {     \
+    const window3 *g = &cg->win;                                                            \
+    int64_t D = g->D, H = g->H, OH = g->OH, OW = g->OW, sw = g->sw, Kc = cg->Kc;           \
+    for (int64_t rb = 0; rb < Kc; rb += IM2COL_ROW_BLOCK) {                                 \
+      int64_t nb = imin(IM2COL_ROW_BLOCK, Kc - rb);                                         \
+      col_tap taps[IM2COL_ROW_BLOCK];                                                       \
+      for (int64_t t = 0; t < nb; t++) taps[t] = col_tap_make(cg, rb + t);                  \
+      /* output (od, oh, a) of the next run, p = (od OH + oh) OW + a */                      \
+      int64_t a = p0 % OW, oh = p0 / OW % OH, od = p0 / OW / OH;                            \
+      for (int64_t ps = p0; ps < p1; ps += PANEL) {                                         \
+        int64_t w = imin(PANEL, p1 - ps);                                                   \
+        T *panel = colp + (ps - p0) * Kc + rb * w;                                          \
+        for (int64_t lane = 0; lane < w;) { /* a run: outputs [a, e) of one row */          \
+          int64_t e = imin(OW, a + w - lane), n = e - a;                                    \
+          int64_t id0 = od * g->sd, ih0 = oh * g->sh;                                       \
+          for (int64_t t = 0; t < nb; t++) {                                                \
+            const col_tap *tp = &taps[t];                                                   \
+            T *d = panel + t * w + lane; /* d[ow - a] for ow in [a, e) */                   \
+            int64_t id = id0 + tp->doff, ih = ih0 + tp->hoff;                               \
+            int64_t lo = imax(a, tp->olo), hi = imin(e, tp->ohi);                           \
+            if (id < 0 || id >= D || ih < 0 || ih >= H) lo = hi = e;                        \
+            int64_t base = lo < hi ? (id * H + ih) * g->W + tp->xoff : 0; /* xg[base + ow sw] */ \
+            if (n == PANEL && lo == a && hi == e && sw == 1) {                              \
+              memcpy(d, xg + base + a, PANEL * sizeof(T));                                  \
+              continue;                                                                     \
+            }                                                                               \
+            if (hi < lo) hi = lo;                                                           \
+            for (int64_t ow = a; ow < imin(lo, e); ow++) d[ow - a] = 0;                     \
+            if (sw == 1)                                                                    \
+              for (int64_t ow = lo; ow < hi; ow++) d[ow - a] = xg[base + ow];               \
+            else                                                                            \
+              for (int64_t ow = lo; ow < hi; ow++) d[ow - a] = xg[base + ow * sw];          \
+            for (int64_t ow = imax(hi, a); ow < e; ow++) d[ow - a] = 0;                     \
+          }                                                                                 \
+          lane += n;                                                                        \
+          a = e;                                                                            \
+          if (a == OW) { /* next row of outputs */                                          \
+            a = 0;                                                                          \
+            if (++oh == OH) oh = 0, od++;                                                   \
+          }                                                                                 \
+        }                                                                                   \
       }                                                                                     \
     }                                                                                       \
   }
 
-TC_DEFINE_IM2COL(float, f32)
-TC_DEFINE_IM2COL(double, f64)
+TC_DEFINE_IM2COL(float, f32, GEMM_PANEL_f32)
+TC_DEFINE_IM2COL(double, f64, GEMM_PANEL_f64)
 
 #endif

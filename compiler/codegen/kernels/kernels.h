@@ -110,6 +110,18 @@ void tc_k_gemm_block_f32(int64_t M, int64_t N, int64_t K, const float *A, int64_
 void tc_k_gemm_block_f64(int64_t M, int64_t N, int64_t K, const double *A, int64_t lda,
                          int32_t trans_a, const double *B, int64_t ldb, int32_t trans_b,
                          double alpha, int32_t accumulate, double *C, int64_t ldc);
+/* The same product with B [K, N] already packed by its producer (the
+ * convolutions' im2col, im2col.h) in panels of GEMM_PANEL_* columns of the
+ * full K, each a row-major [K, width] block, back to back (gemm_impl.h,
+ * gemm_packed_b): no copy of B but the last, narrower panel. Bitwise
+ * tc_k_gemm_block_* on the unpacked B, for bands cut at multiples of the
+ * panel width, when that takes the packed path (not the dot products). */
+void tc_k_gemm_packed_b_f32(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                            int32_t trans_a, const float *Bp, float alpha, int32_t accumulate,
+                            float *C, int64_t ldc);
+void tc_k_gemm_packed_b_f64(int64_t M, int64_t N, int64_t K, const double *A, int64_t lda,
+                            int32_t trans_a, const double *Bp, double alpha,
+                            int32_t accumulate, double *C, int64_t ldc);
 
 /* ---- conv.c ----------------------------------------------------------------
  * 3-D convolution (2-D is D = KD = OD = 1 with sd = dd = 1 and pd = 0, 1-D

@@ -30,12 +30,10 @@
 
 #include <string.h>
 
-#ifndef GEMM_KC_F32 /* overridable for tuning */
-#define GEMM_KC_F32 256
+#ifndef GEMM_WIDE_F32 /* overridable for tuning, with GEMM_KC_F32 (gemm_split.h) */
 #define GEMM_WIDE_F32 192
 #define GEMM_NARROW_F32 48
 #endif
-#define GEMM_KC_F64 128
 #define GEMM_WIDE_F64 192
 #define GEMM_NARROW_F64 48
 
@@ -101,6 +99,14 @@ typedef double v4d __attribute__((vector_size(32)));
                              T alpha, int32_t accumulate, T *C, int64_t ldc) {               \
     matmul_range_##SUF(A, B, C, ldc, M, N, K, lda, ldb, trans_a, trans_b, alpha, accumulate, \
                        0, M, 0, N);                                                          \
+  }                                                                                          \
+                                                                                             \
+  void tc_k_gemm_packed_b_##SUF(int64_t M, int64_t N, int64_t K, const T *A, int64_t lda,   \
+                                int32_t trans_a, const T *Bp, T alpha, int32_t accumulate,  \
+                                T *C, int64_t ldc) {                                        \
+    gemm_pack_##SUF pack;                                                                    \
+    gemm_packed_b_##SUF(M, N, K, A, trans_a ? 1 : lda, trans_a ? lda : 1, Bp, alpha,        \
+                        accumulate, C, ldc, &pack);                                          \
   }                                                                                          \
                                                                                              \
   /* the partitioning layer (gemm_split.h): tasks [begin, end) of a product */              \
