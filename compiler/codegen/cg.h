@@ -78,8 +78,11 @@ tc_status tc_cg_target_machine(const char *triple, const char *cpu, const char *
                                tc_error *err);
 /* Parses the embedded kernel bitcode into a new module in ctx. */
 tc_status tc_cg_load_kernels(LLVMContextRef ctx, LLVMModuleRef *out, tc_error *err);
-/* Internalises everything but the entry points, applies the target's
- * cpu/features to every function and runs the O-level pipeline. */
+/* Gives every definition but the entry points internal linkage and deletes
+ * the ones then unused (most of the kernel library). */
+void tc_cg_internalize(LLVMModuleRef mod, const char *const *entry_points, int nentry);
+/* Internalises (tc_cg_internalize), applies the target's cpu/features to
+ * every function and runs the O-level pipeline. */
 tc_status tc_cg_optimize(LLVMModuleRef mod, LLVMTargetMachineRef tm, int opt_level,
                          const char *const *entry_points, int nentry, tc_error *err);
 

@@ -114,6 +114,31 @@ oom:
   return tc_fail(err, TC_ERR_INTERNAL, "out of memory");
 }
 
+/* The entry points' names, as module.c takes them; NULL when out of memory. */
+static const char **entry_names(const tc_entry *entries, int nentries) {
+  const char **names = malloc(sizeof(char *) * (size_t)(nentries + 1));
+  for (int i = 0; names && i < nentries; i++) names[i] = entries[i].name;
+  return names;
+}
+
+static tc_status internalize(LLVMModuleRef mod, const tc_entry *entries, int nentries,
+                             tc_error *err) {
+  const char **names = entry_names(entries, nentries);
+  if (!names) return tc_fail(err, TC_ERR_INTERNAL, "out of memory");
+  tc_cg_internalize(mod, names, nentries);
+  free(names);
+  return TC_OK;
+}
+
+static tc_status optimize(LLVMModuleRef mod, LLVMTargetMachineRef tm, int opt_level,
+                          const tc_entry *entries, int nentries, tc_error *err) {
+  const char **names = entry_names(entries, nentries);
+  if (!names) return tc_fail(err, TC_ERR_INTERNAL, "out of memory");
+  tc_status st = tc_cg_optimize(mod, tm, opt_level, names, nentries, err);
+  free(names);
+  return st;
+}
+
 static tc_status build_module(const tc_graph *g, const tc_plan *plan, const tc_entry *entries,
                               int nentries, LLVMContextRef ctx, LLVMModuleRef *out,
                               tc_error *err) {
@@ -132,6 +157,9 @@ static tc_status build_module(const tc_graph *g, const tc_plan *plan, const tc_e
   cg.ptr = LLVMPointerTypeInContext(ctx, 0);
   st = tc_cg_emit_entries(&cg, entries, nentries);
   LLVMDisposeBuilder(cg.b);
+  /* Before verifying and hashing (cache.c): most of the kernel library is
+   * unused and goes now. */
+  if (!st) st = internalize(mod, entries, nentries, err);
   if (!st) {
     char *msg = NULL;
     if (LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg))
@@ -176,12 +204,8 @@ static tc_status build_and_optimize(const tc_program *p, const tc_graph *g,
                                     int nentries, LLVMContextRef ctx, LLVMTargetMachineRef tm,
                                     LLVMModuleRef *mod, tc_error *err) {
   *mod = NULL;
-  const char **names = malloc(sizeof(char *) * (size_t)(nentries + 1));
-  if (!names) return tc_fail(err, TC_ERR_INTERNAL, "out of memory");
-  for (int i = 0; i < nentries; i++) names[i] = entries[i].name;
   tc_status st = build_module(g, &p->plan, entries, nentries, ctx, mod, err);
-  if (!st) st = tc_cg_optimize(*mod, tm, opt->opt_level, names, nentries, err);
-  free(names);
+  if (!st) st = optimize(*mod, tm, opt->opt_level, entries, nentries, err);
   if (!st && opt->dump_llvm) {
     char *text = LLVMPrintModuleToString(*mod);
     fputs(text, opt->dump_llvm);
@@ -296,11 +320,7 @@ static tc_status compile_cached(tc_program *p, const tc_graph *g, const tc_codeg
   if (!st) st = build_module(g, &p->plan, entries, nentries, ctx, &mod, err);
   if (!st) st = tc_cg_cache_lookup(opt->cache_dir, mod, tm, opt->opt_level, &obj, &p->cache, err);
   if (!st && !obj) {
-    const char **names = malloc(sizeof(char *) * (size_t)(nentries + 1));
-    if (!names) st = tc_fail(err, TC_ERR_INTERNAL, "out of memory");
-    for (int i = 0; !st && i < nentries; i++) names[i] = entries[i].name;
-    if (!st) st = tc_cg_optimize(mod, tm, opt->opt_level, names, nentries, err);
-    free(names);
+    st = optimize(mod, tm, opt->opt_level, entries, nentries, err);
     if (!st && opt->dump_llvm) {
       char *text = LLVMPrintModuleToString(mod);
       fputs(text, opt->dump_llvm);
