@@ -8,6 +8,8 @@
  * processes on a shared machine hold the core), so the driver can
  * interleave these runs with its reference.
  *
+ * The product runs on one thread (tc_threads_set(1)).
+ *
  * usage: tc_matmul_bench M,N,K,TA,TB ... */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 #include <time.h>
 
 #include "codegen.h"
+#include "tc_threads.h"
 
 static double seconds(clockid_t clock) {
   struct timespec ts;
@@ -86,6 +89,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: tc_matmul_bench M,N,K,TA,TB ...\n");
     return 1;
   }
+  /* One thread, as OpenBLAS gets: with the pool's other threads the
+   * product would finish sooner while this thread's CPU time, the
+   * default clock, would count only its own share. */
+  tc_threads_set(1);
   int nshapes = argc - 1;
   shape *shapes = calloc((size_t)nshapes, sizeof(shape));
   tc_error err;
