@@ -14,6 +14,10 @@
 #include "sched_config.h"
 #include "onnx_import.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 /* The command line's limits for the runs of this process. */
 static train_setup_limits limits;
 
@@ -452,6 +456,12 @@ tc_status train_setup_create(const char *model_path, const tc_spec *spec,
   if ((st = tc_mem_budget_charge(&t->budget, TC_BUDGET_ARENA, t->step.arena_bytes,
                                  "the training arena", err)))
     return st;
+#ifdef __GLIBC__
+  /* Loading and compiling freed hundreds of MiB (ResNet-18: the file, its
+   * protobuf, LLVM's module) that glibc keeps in the heap; give them back
+   * before the arena, or the process's peak is both. */
+  malloc_trim(0);
+#endif
   t->arena = malloc(t->step.arena_bytes);
   if (!t->arena) return tc_fail(err, TC_ERR_INTERNAL, "out of memory for a %zu-byte arena",
                                 t->step.arena_bytes);
