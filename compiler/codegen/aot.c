@@ -46,14 +46,6 @@ static tc_status write_file(LLVMTargetMachineRef tm, LLVMModuleRef mod, tc_emit_
   return st;
 }
 
-/* Zero blocks (fresh optimizer state, zero-filled constants) need no bytes
- * in the object: the arena starts zeroed. */
-static bool all_zero(const void *data, size_t n) {
-  const unsigned char *p = data;
-  for (size_t i = 0; i < n; i++)
-    if (p[i]) return false;
-  return true;
-}
 
 /* `void init(const void *ctx, uint8_t *arena)`: zeroes the arena and copies
  * the constants in from one embedded array (tc_step's init_arena). */
@@ -66,7 +58,7 @@ static tc_status add_init(LLVMModuleRef mod, const tc_program *p, const char *sy
     size_t bytes;
     const void *data;
     tc_program_const_at(p, i, &off, &bytes, &data);
-    if (!all_zero(data, bytes)) total += bytes;
+    total += bytes;
   }
   if (total > UINT32_MAX)
     return tc_fail(err, TC_ERR_INPUT, "%zu bytes of weights are too many to embed in an "
@@ -79,7 +71,6 @@ static tc_status add_init(LLVMModuleRef mod, const tc_program *p, const char *sy
     size_t bytes;
     const void *data;
     tc_program_const_at(p, i, &off, &bytes, &data);
-    if (all_zero(data, bytes)) continue;
     memcpy(blob + at, data, bytes);
     at += bytes;
   }
@@ -106,7 +97,6 @@ static tc_status add_init(LLVMModuleRef mod, const tc_program *p, const char *sy
     size_t bytes;
     const void *data;
     tc_program_const_at(p, i, &off, &bytes, &data);
-    if (all_zero(data, bytes)) continue;
     LLVMValueRef doff = LLVMConstInt(i64, (unsigned long long)off, 0);
     LLVMValueRef soff = LLVMConstInt(i64, at, 0);
     LLVMValueRef dst = LLVMBuildInBoundsGEP2(b, LLVMInt8TypeInContext(ctx), arena, &doff, 1, "");

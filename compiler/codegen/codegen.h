@@ -100,7 +100,8 @@ double tc_program_compile_seconds(const tc_program *p);
 const tc_cache_result *tc_program_cache(const tc_program *p);
 
 /* The constants the arena starts with (what tc_program_init_arena copies
- * over a zeroed arena): for ahead-of-time builds that embed or write them. */
+ * over a zeroed arena; all-zero ones are left out): for ahead-of-time
+ * builds that embed or write them. */
 int tc_program_num_consts(const tc_program *p);
 void tc_program_const_at(const tc_program *p, int i, int64_t *offset, size_t *bytes,
                          const void **data);

@@ -6,14 +6,6 @@
 #include "aot.h"
 #include "tc_step_weights.h"
 
-/* Zero blocks are left out: the arena starts zeroed. */
-static bool all_zero(const void *data, size_t n) {
-  const unsigned char *p = data;
-  for (size_t i = 0; i < n; i++)
-    if (p[i]) return false;
-  return true;
-}
-
 static void put_le(FILE *f, uint64_t v, int bytes) {
   for (int i = 0; i < bytes; i++) fputc((int)(v >> (8 * i) & 0xff), f);
 }
@@ -21,24 +13,17 @@ static void put_le(FILE *f, uint64_t v, int bytes) {
 tc_status aot_write_weights(const tc_program *layout, const char *path, tc_error *err) {
   FILE *f = fopen(path, "wb");
   if (!f) return tc_fail(err, TC_ERR_INPUT, "%s: cannot write: %s", path, strerror(errno));
-  int n = tc_program_num_consts(layout), count = 0;
-  for (int i = 0; i < n; i++) {
-    int64_t off;
-    size_t bytes;
-    const void *data;
-    tc_program_const_at(layout, i, &off, &bytes, &data);
-    count += !all_zero(data, bytes);
-  }
+  /* The program keeps no all-zero constants: the arena starts zeroed. */
+  int n = tc_program_num_consts(layout);
   fwrite(TC_WEIGHTS_MAGIC, 1, 8, f);
   put_le(f, TC_WEIGHTS_VERSION, 4);
-  put_le(f, (uint64_t)count, 4);
+  put_le(f, (uint64_t)n, 4);
   put_le(f, tc_program_arena_bytes(layout), 8);
   for (int i = 0; i < n; i++) {
     int64_t off;
     size_t bytes;
     const void *data;
     tc_program_const_at(layout, i, &off, &bytes, &data);
-    if (all_zero(data, bytes)) continue;
     put_le(f, (uint64_t)off, 8);
     put_le(f, bytes, 8);
   }
@@ -47,7 +32,7 @@ tc_status aot_write_weights(const tc_program *layout, const char *path, tc_error
     size_t bytes;
     const void *data;
     tc_program_const_at(layout, i, &off, &bytes, &data);
-    if (!all_zero(data, bytes)) fwrite(data, 1, bytes, f);
+    fwrite(data, 1, bytes, f);
   }
   bool bad = ferror(f);
   if (fclose(f) != 0 || bad)
