@@ -19,25 +19,23 @@
  * pool costs microseconds, as much as a memory-bound loop of this size. */
 enum { PARALLEL_MIN_ELEMENTS = 1 << 15 };
 
-typedef tc_storage storage;
-
-static storage storage_of(const tc_cg *cg, const tc_value *v) {
+static tc_storage storage_of(const tc_cg *cg, const tc_value *v) {
   const tc_loc *loc = &cg->plan->loc[v->id];
   while (loc->kind == TC_LOC_ALIAS) loc = &cg->plan->loc[loc->alias->id];
   TC_ASSERT(loc->kind == TC_LOC_ARENA || loc->kind == TC_LOC_INPUT);
-  if (loc->kind == TC_LOC_INPUT) return (storage){.input = true, .index = loc->index};
+  if (loc->kind == TC_LOC_INPUT) return (tc_storage){.input = true, .index = loc->index};
   int64_t bytes = tc_shape_numel(&v->shape, cg->plan->max_batch) * (int64_t)tc_dtype_size(v->dtype);
-  return (storage){.lo = loc->offset, .hi = loc->offset + (bytes > 0 ? bytes : 1)};
+  return (tc_storage){.lo = loc->offset, .hi = loc->offset + (bytes > 0 ? bytes : 1)};
 }
 
-static bool overlap(storage a, storage b) {
+static bool overlap(tc_storage a, tc_storage b) {
   if (a.input || b.input) return a.input && b.input && a.index == b.index;
   return a.lo < b.hi && b.lo < a.hi;
 }
 
-static storage merge(storage a, storage b) {
+static tc_storage merge(tc_storage a, tc_storage b) {
   if (a.input) return a;
-  return (storage){.lo = a.lo < b.lo ? a.lo : b.lo, .hi = a.hi > b.hi ? a.hi : b.hi};
+  return (tc_storage){.lo = a.lo < b.lo ? a.lo : b.lo, .hi = a.hi > b.hi ? a.hi : b.hi};
 }
 
 /* Groups the values' storage into disjoint blocks: o->block[g], and
@@ -46,7 +44,7 @@ static void group_storage(tc_cg *cg, tc_outline *o, const tc_value *const *vals,
                           int *group) {
   o->nblocks = 0;
   for (int i = 0; i < n; i++) {
-    storage s = storage_of(cg, vals[i]);
+    tc_storage s = storage_of(cg, vals[i]);
     /* Merge every block s touches into one, until s touches none. */
     for (int g = 0; g < o->nblocks;) {
       if (!overlap(o->block[g], s)) { g++; continue; }
@@ -56,14 +54,14 @@ static void group_storage(tc_cg *cg, tc_outline *o, const tc_value *const *vals,
     o->block[o->nblocks++] = s;
   }
   for (int i = 0; i < n; i++) {
-    storage s = storage_of(cg, vals[i]);
+    tc_storage s = storage_of(cg, vals[i]);
     for (int g = 0; g < o->nblocks; g++)
       if (overlap(o->block[g], s)) group[i] = g;
   }
 }
 
 /* Pointer to block b's first byte, in the calling function. */
-static LLVMValueRef block_ptr(tc_cg *cg, storage b) {
+static LLVMValueRef block_ptr(tc_cg *cg, tc_storage b) {
   if (b.input) {
     LLVMValueRef idx = tc_cg_i64(cg, b.index);
     LLVMValueRef slot = LLVMBuildInBoundsGEP2(cg->b, cg->ptr, cg->inputs, &idx, 1, "in.slot");
@@ -124,7 +122,7 @@ void tc_outline_begin(tc_cg *cg, tc_outline *o, const char *name, const tc_value
   cg->alloca_block = LLVMAppendBasicBlockInContext(cg->ctx, o->inner, "entry");
   LLVMPositionBuilderAtEnd(cg->b, cg->alloca_block);
   for (int i = 0; i < n; i++) {
-    storage s = storage_of(cg, vals[i]);
+    tc_storage s = storage_of(cg, vals[i]);
     LLVMValueRef off = tc_cg_i64(cg, s.input ? 0 : s.lo - o->block[group[i]].lo);
     ptrs[i] = LLVMBuildInBoundsGEP2(cg->b, cg->i8, LLVMGetParam(o->inner, (unsigned)group[i]),
                                     &off, 1, "");

@@ -135,6 +135,7 @@ static void run_volumes(int64_t NC, int64_t taps, tc_parallel_body *body, void *
         T *yr = j->y + row * OW;                                                            \
         int64_t *ir = j->indices ? j->indices + row * OW : 0;                               \
         int64_t at = p * V + od * sd * HW + oh * sh * W;                                    \
+        /* a literal 0 for no indices: that call's loop has no index stores */           \
         if (two_by_two && ir)                                                               \
           max2x2_row_##SUF(yr, ir, j->x + at, OW, p * V, at, W);                            \
         else if (two_by_two)                                                                \
