@@ -36,9 +36,10 @@ static tc_status value_bytes(const tc_value *v, int64_t max_batch, int64_t *out,
 }
 
 /* Bytes of scratch space a node's kernel needs (0 for most). Convolution
- * and its gradients unfold one image into columns; a loss kernel says what
- * it needs in its `scratch` attribute (fixed bytes, bytes per sample); the
- * recurrent ops keep projections and, for the gradient, every step. */
+ * and its gradients unfold one image, or a block of small ones, into
+ * columns; a loss kernel says what it needs in its `scratch` attribute
+ * (fixed bytes, bytes per sample); the recurrent ops keep projections and,
+ * for the gradient, every step. */
 static int64_t scratch_bytes(const tc_node *n, int64_t max_batch) {
   const tc_shape *x, *w, *y;
   const int64_t *s;
@@ -73,16 +74,22 @@ static int64_t scratch_bytes(const tc_node *n, int64_t max_batch) {
   default:
     return 0;
   }
+  /* tc_k_conv3d_scratch, checked: the weight and the output are each
+   * bounded, products of their extents are not */
   int64_t groups = tc_attr_int(n, "group", 1);
-  /* tc_k_conv3d_scratch's product (the kernel's and the output's spatial
-   * extents), checked: the weight and the output are each bounded, their
-   * product is not */
-  int64_t b = x->dim[1].size / groups;
-  if (__builtin_mul_overflow(b, (int64_t)tc_dtype_size(n->outputs[0]->dtype), &b)) return INT64_MAX;
+  int64_t taps = x->dim[1].size / groups, positions = 1;
   for (int d = 2; d < x->rank; d++)
-    if (__builtin_mul_overflow(b, w->dim[d].size, &b) ||
-        __builtin_mul_overflow(b, y->dim[d].size, &b) || b > MAX_BYTES)
+    if (__builtin_mul_overflow(taps, w->dim[d].size, &taps) ||
+        __builtin_mul_overflow(positions, y->dim[d].size, &positions))
       return INT64_MAX;
+  int64_t N = y->dim[0].size;
+  if (y->dim[0].per_batch && __builtin_mul_overflow(N, max_batch, &N)) return INT64_MAX;
+  int64_t images = tc_k_conv_images_per_block(positions, N);
+  int64_t rows = images == 1 ? taps : taps + w->dim[0].size / groups, b;
+  if (__builtin_mul_overflow(rows, images * positions, &b) ||
+      __builtin_mul_overflow(b, (int64_t)tc_dtype_size(n->outputs[0]->dtype), &b) ||
+      b > MAX_BYTES)
+    return INT64_MAX;
   return align_up(b);
 }
 

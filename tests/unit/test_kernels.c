@@ -447,7 +447,7 @@ static void run_conv(const conv_case *c, int dbl) {
   int64_t Cg = c->C / c->groups, Mg = c->M / c->groups;
   buf x = buf_new(c->N * c->C * c->H * c->W), w = buf_new(c->M * Cg * c->KH * c->KW);
   buf b = buf_new(c->M), y = buf_new(c->N * c->M * OH * OW);
-  buf s = buf_new(tc_k_conv2d_scratch(c->C, c->groups, c->KH, c->KW, OH, OW));
+  buf s = buf_new(tc_k_conv2d_scratch(c->N, c->C, c->M, c->groups, c->KH, c->KW, OH, OW));
   buf_fill(&x, -1, 1);
   buf_fill(&w, -1, 1);
   buf_fill(&b, -1, 1);

@@ -210,7 +210,7 @@ static void test_conv_grad(void) {
     int64_t Cg = k.C / k.groups;
     int64_t nx = k.N * k.C * k.H * k.W, nw = k.M * Cg * k.KH * k.KW,
             ny = k.N * k.M * k.OH * k.OW;
-    int64_t ns = tc_k_conv2d_scratch(k.C, k.groups, k.KH, k.KW, k.OH, k.OW);
+    int64_t ns = tc_k_conv2d_scratch(k.N, k.C, k.M, k.groups, k.KH, k.KW, k.OH, k.OW);
     double *x = dalloc(nx), *w = dalloc(nw), *dy = dalloc(ny), *y = dalloc(ny);
     double *dx = dalloc(nx), *dwt = dalloc(nw), *rdx = dalloc(nx), *rdw = dalloc(nw);
     double *scratch = dalloc(ns + GUARD);
@@ -284,7 +284,7 @@ static void test_conv_grad_large(void) {
   int64_t Cg = k.C / k.groups;
   int64_t nx = k.N * k.C * k.H * k.W, nw = k.M * Cg * k.KH * k.KW,
           ny = k.N * k.M * k.OH * k.OW;
-  int64_t ns = tc_k_conv2d_scratch(k.C, k.groups, k.KH, k.KW, k.OH, k.OW);
+  int64_t ns = tc_k_conv2d_scratch(k.N, k.C, k.M, k.groups, k.KH, k.KW, k.OH, k.OW);
   double *x = dalloc(nx), *w = dalloc(nw), *dy = dalloc(ny), *y = dalloc(ny);
   double *dx = dalloc(nx), *dwt = dalloc(nw), *rdx = dalloc(nx), *rdw = dalloc(nw);
   double *scratch = dalloc(ns);

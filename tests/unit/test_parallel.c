@@ -327,7 +327,7 @@ static void test_conv(void) {
     int64_t nx = c->N * c->C * c->D * c->H * c->W;
     int64_t nw = c->M * (c->C / c->groups) * c->KD * c->KH * c->KW;
     int64_t ny = c->N * c->M * OD * OH * OW;
-    int64_t ns = tc_k_conv3d_scratch(c->C, c->groups, c->KD, c->KH, c->KW, OD, OH, OW);
+    int64_t ns = tc_k_conv3d_scratch(c->N, c->C, c->M, c->groups, c->KD, c->KH, c->KW, OD, OH, OW);
     float *x = randv(nx), *w = randv(nw), *bias = randv(c->M), *dy = randv(ny);
     float *ref[3] = {0};
 #define CONV_CASE_ARGS                                                                      \

@@ -20,12 +20,20 @@
  * dot-product path (one output column) nor when an unbanded product is
  * left to tc_k_matmul_* to share over the pool.
  *
- * In parallel (tc_parallel.h), the output columns (od*OH + oh)*OW + ow are
- * cut into bands, one per thread: a band's im2col columns and its GEMM
- * columns (tc_k_gemm_block_*, which computes each element the same way in
- * any band) for every image, so the scratch is shared without overlap and
- * a layer is one pool call. Outputs too small to cut leave the parallelism
- * to the GEMM. */
+ * Images with fewer than TC_CONV_BLOCK_COLUMNS outputs each (kernels.h)
+ * are multiplied in blocks of tc_k_conv_images_per_block: the columns of
+ * the block's col are its images' outputs one after another, and the
+ * product [Mg, images P] goes to the scratch after col, from where each
+ * image's rows are copied to y: the weights are packed once per block, and
+ * the micro-kernel's 16 columns are outputs rather than padding.
+ *
+ * In parallel (tc_parallel.h), a block's output columns are cut into
+ * bands, one per thread: a band's im2col columns and its GEMM columns
+ * (tc_k_gemm_block_*, which computes each element the same way in any
+ * band) for every block, so the scratch is shared without overlap and a
+ * layer is one pool call (two when the last block is smaller, whose bands
+ * lie elsewhere in the scratch). Outputs too small to cut leave the
+ * parallelism to the GEMM. */
 #include "kernels.h"
 #include "gemm_split.h"
 #include "im2col.h"
@@ -39,78 +47,112 @@
     const T *x, *w, *bias;                                                                \
     T *y, *scratch;                                                                       \
     conv_geom g;                                                                          \
-    int64_t parts; /* bands of output columns */                                          \
-    int packed;    /* im2col writes the GEMM's packed B (see above) */                    \
-    int64_t block; /* columns of such a block */                                          \
+    int64_t n0, n1, ni; /* images [n0, n1) in blocks of ni */                             \
+    int64_t parts;      /* bands of a block's output columns */                           \
+    int packed;         /* im2col writes the GEMM's packed B (see above) */               \
+    int64_t block;      /* columns of such a block */                                     \
   } conv_job_##SUF;                                                                       \
                                                                                           \
-  /* bands [begin, end): every image and group, output columns [p0, p1) */                \
+  /* columns [q0, q1) of group gi's product for the block of images at n: the            \
+   * outputs [Mg, ni P] at out (row stride ni P), bias preloaded */                        \
+  static void conv_columns_##SUF(const conv_job_##SUF *j, int64_t n, int64_t gi,          \
+                                 int64_t q0, int64_t q1, T *out) {                        \
+    const conv_geom *g = &j->g;                                                           \
+    int64_t Mg = g->Mg, Kc = g->Kc, Q = j->ni * g->P;                                     \
+    const T *xg = j->x + (n * g->C + gi * g->Cg) * g->V, *w = j->w + gi * Mg * Kc;        \
+    if (j->bias)                                                                          \
+      for (int64_t m = 0; m < Mg; m++) {                                                  \
+        T bm = j->bias[gi * Mg + m];                                                      \
+        for (int64_t q = q0; q < q1; q++) out[m * Q + q] = bm;                            \
+      }                                                                                   \
+    if (j->packed) { /* blocks of the band's columns, each in the band's scratch */       \
+      T *bp = j->scratch + q0 * Kc;                                                       \
+      for (int64_t b0 = q0; b0 < q1; b0 += j->block) {                                    \
+        int64_t b1 = imin(b0 + j->block, q1);                                             \
+        im2col_panels_##SUF(xg, bp, g, b0, b1);                                           \
+        tc_k_gemm_packed_b_##SUF(Mg, b1 - b0, Kc, w, Kc, 0, bp, 1, j->bias != 0, out + b0, \
+                                 Q);                                                      \
+      }                                                                                   \
+      return;                                                                             \
+    }                                                                                     \
+    const T *col = xg;                                                                    \
+    if (!g->direct || j->ni > 1) {                                                        \
+      im2col_images_##SUF(xg, j->scratch + q0, Q, g, 0, Kc, q0, q1);                      \
+      col = j->scratch;                                                                   \
+    }                                                                                     \
+    if (j->parts == 1) /* whole blocks: the product may use the pool itself */           \
+      tc_k_matmul_##SUF(w, col, out, Mg, Q, Kc, Kc, Q, 0, 0, 1, j->bias != 0, 0, NULL,    \
+                        NULL, NULL);                                                      \
+    else                                                                                  \
+      tc_k_gemm_block_##SUF(Mg, q1 - q0, Kc, w, Kc, 0, col + q0, Q, 0, 1, j->bias != 0,   \
+                            out + q0, Q);                                                 \
+  }                                                                                       \
+                                                                                          \
+  /* bands [begin, end): every block of images and group, the band's columns of its      \
+   * product; a block of several images multiplies into the scratch after its            \
+   * columns, then copies each image's outputs to y */                                    \
   static void conv_bands_##SUF(void *p, int64_t begin, int64_t end, int32_t chunk) {      \
     const conv_job_##SUF *j = p;                                                          \
     const conv_geom *g = &j->g;                                                           \
-    int64_t P = g->P, Mg = g->Mg, Kc = g->Kc;                                             \
+    int64_t P = g->P, Mg = g->Mg, Q = j->ni * P;                                          \
+    T *out = j->scratch + g->Kc * Q;                                                      \
     for (int64_t band = begin; band < end; band++) {                                      \
-      int64_t p0, p1;                                                                     \
-      gemm_split_range(P, GEMM_SPLIT_N, j->parts, band, &p0, &p1);                        \
-      for (int64_t n = 0; n < g->N; n++)                                                  \
+      int64_t q0, q1;                                                                     \
+      gemm_split_range(Q, GEMM_SPLIT_N, j->parts, band, &q0, &q1);                        \
+      for (int64_t n = j->n0; n < j->n1; n += j->ni)                                      \
         for (int64_t gi = 0; gi < g->groups; gi++) {                                      \
-          const T *xg = j->x + (n * g->C + gi * g->Cg) * g->V;                            \
           T *yg = j->y + (n * g->M + gi * Mg) * P;                                        \
-          if (j->bias)                                                                    \
-            for (int64_t m = 0; m < Mg; m++) {                                            \
-              T bm = j->bias[gi * Mg + m];                                                \
-              for (int64_t q = p0; q < p1; q++) yg[m * P + q] = bm;                       \
-            }                                                                             \
-          const T *w = j->w + gi * Mg * Kc, *col = xg;                                    \
-          if (j->packed) { /* blocks of the band's columns, each in the band's scratch */ \
-            T *bp = j->scratch + p0 * Kc;                                                 \
-            for (int64_t b0 = p0; b0 < p1; b0 += j->block) {                              \
-              int64_t b1 = imin(b0 + j->block, p1);                                       \
-              im2col_panels_##SUF(xg, bp, g, b0, b1);                                     \
-              tc_k_gemm_packed_b_##SUF(Mg, b1 - b0, Kc, w, Kc, 0, bp, 1, j->bias != 0,    \
-                                       yg + b0, P);                                       \
-            }                                                                             \
+          if (j->ni == 1) {                                                               \
+            conv_columns_##SUF(j, n, gi, q0, q1, yg);                                     \
             continue;                                                                     \
           }                                                                               \
-          if (!g->direct) {                                                               \
-            im2col_##SUF(xg, j->scratch + p0, P, g, 0, Kc, p0, p1);                       \
-            col = j->scratch;                                                             \
+          conv_columns_##SUF(j, n, gi, q0, q1, out);                                      \
+          for (int64_t i = q0 / P; i * P < q1; i++) {                                     \
+            int64_t lo = imax(q0, i * P), hi = imin(q1, (i + 1) * P);                     \
+            for (int64_t m = 0; m < Mg; m++)                                              \
+              memcpy(yg + (i * g->M + m) * P + lo - i * P, out + m * Q + lo,              \
+                     (size_t)(hi - lo) * sizeof(T));                                      \
           }                                                                               \
-          if (j->parts == 1) /* whole planes: the product may use the pool itself */     \
-            tc_k_matmul_##SUF(w, col, yg, Mg, P, Kc, Kc, P, 0, 0, 1, j->bias != 0, 0,     \
-                              NULL, NULL, NULL);                                          \
-          else                                                                            \
-            tc_k_gemm_block_##SUF(Mg, p1 - p0, Kc, w, Kc, 0, col + p0, P, 0, 1,           \
-                                  j->bias != 0, yg + p0, P);                              \
         }                                                                                 \
     }                                                                                     \
+  }                                                                                       \
+                                                                                          \
+  /* images [n0, n1), a whole number of blocks of ni */                                   \
+  static void conv_images_##SUF(conv_job_##SUF *j, int64_t n0, int64_t n1, int64_t ni) {  \
+    const conv_geom *g = &j->g;                                                           \
+    int64_t Q = ni * g->P, workers = tc_parallel_workers();                               \
+    j->n0 = n0, j->n1 = n1, j->ni = ni;                                                   \
+    /* at least 2 Mg columns: each block packs the weights [Mg, Kc] again */              \
+    j->block = imax(im2col_block_columns(g->Kc, GEMM_PANEL_##SUF),                        \
+                    (2 * g->Mg + GEMM_PANEL_##SUF - 1) / GEMM_PANEL_##SUF * GEMM_PANEL_##SUF); \
+    j->parts = imin(Q / GEMM_SPLIT_N, workers);                                           \
+    if (j->parts <= 1 || (double)(n1 - n0) * g->M * g->P * g->Kc < GEMM_PARALLEL_MIN_MACS) \
+      j->parts = 1;                                                                       \
+    /* rows of outputs that tile the panels (else the runs of a panel's rows are         \
+     * short pieces, measured slower than im2col's rows and the GEMM's packing);          \
+     * unbanded, a product big enough for the pool is left to tc_k_matmul_* */            \
+    int64_t row = g->win.OW;                                                              \
+    j->packed = (!g->direct || ni > 1) && Q > 1 &&                                        \
+                (row % GEMM_PANEL_##SUF == 0 || GEMM_PANEL_##SUF % row == 0) &&           \
+                (j->parts > 1 || workers <= 1 ||                                          \
+                 (double)g->Mg * Q * g->Kc < GEMM_PARALLEL_MIN_MACS);                     \
+    if (j->parts == 1)                                                                    \
+      conv_bands_##SUF(j, 0, 1, 0);                                                       \
+    else                                                                                  \
+      tc_parallel_for(j->parts, conv_bands_##SUF, j);                                     \
   }                                                                                       \
                                                                                           \
   void tc_k_conv3d_##SUF(const T *x, const T *w, const T *bias, T *y, T *scratch,         \
                          int64_t N, int64_t C, int64_t M, int64_t groups,                 \
                          WINDOW3_PARAMS) {                                                \
     window3 win = WINDOW3_INIT;                                                           \
-    conv_job_##SUF j = {x, w, bias, y, scratch, conv_geom_make(N, C, M, groups, &win), 1, 0, 0}; \
-    /* at least 2 Mg columns: each block packs the weights [Mg, Kc] again */              \
-    j.block = imax(im2col_block_columns(j.g.Kc, GEMM_PANEL_##SUF),                        \
-                   (2 * j.g.Mg + GEMM_PANEL_##SUF - 1) / GEMM_PANEL_##SUF * GEMM_PANEL_##SUF); \
-    int64_t units = j.g.P / GEMM_SPLIT_N, workers = tc_parallel_workers();                \
-    j.parts = units < workers ? units : workers;                                          \
-    if (j.parts <= 1 || (double)N * M * j.g.P * j.g.Kc < GEMM_PARALLEL_MIN_MACS)          \
-      j.parts = 1;                                                                        \
-    /* rows of outputs that tile the panels (else the runs of a panel's rows are         \
-     * short pieces, measured slower than im2col's rows and the GEMM's packing);          \
-     * unbanded, a product big enough for the pool is left to tc_k_matmul_* */            \
-    int64_t row = j.g.win.OW;                                                             \
-    j.packed = !j.g.direct && j.g.P > 1 &&                                                \
-               (row % GEMM_PANEL_##SUF == 0 || GEMM_PANEL_##SUF % row == 0) &&            \
-               (j.parts > 1 || workers <= 1 ||                                            \
-                (double)j.g.Mg * j.g.P * j.g.Kc < GEMM_PARALLEL_MIN_MACS);                \
-    if (j.parts == 1) {                                                                   \
-      conv_bands_##SUF(&j, 0, 1, 0);                                                      \
-    } else {                                                                              \
-      tc_parallel_for(j.parts, conv_bands_##SUF, &j);                                     \
-    }                                                                                     \
+    conv_job_##SUF j = {.x = x, .w = w, .bias = bias, .y = y, .scratch = scratch,          \
+                       .g = conv_geom_make(N, C, M, groups, &win)};                       \
+    /* the last, smaller block in a pool call of its own: the bands' scratch is laid     \
+     * out by the block's columns */                                                      \
+    int64_t ni = j.g.images, whole = N / ni * ni;                                         \
+    if (whole > 0) conv_images_##SUF(&j, 0, whole, ni);                                   \
+    if (whole < N) conv_images_##SUF(&j, whole, N, N - whole);                            \
   }                                                                                       \
                                                                                           \
   void tc_k_conv2d_##SUF(const T *x, const T *w, const T *bias, T *y, T *scratch,         \

@@ -23,8 +23,14 @@
  * L2 instead of being packed from memory; the sums are bitwise those of
  * the whole product (grad_weight_blocked_*).
  *
- * In parallel (tc_parallel.h), one pool call per group and layer, each
- * thread looping over the images: the input gradient splits the group's
+ * Small images go in blocks, as in the forward (conv.c): the block's dy_g
+ * is gathered into one [Mg, images P] matrix, so that col is [Kc, images P]
+ * for the input gradient and the weight gradient's K runs over the block's
+ * images and positions together.
+ *
+ * In parallel (tc_parallel.h), one pool call per group and layer (per
+ * block of images when they are blocked), each thread looping over the
+ * images: the input gradient splits the group's
  * input channels (a thread's rows of col and its volumes of dx), the weight
  * gradient bands of dw's columns (a thread's rows of im2col(x) and its
  * columns of dw, whose sums over images and positions stay whole). The
@@ -52,9 +58,9 @@ static int worth_sharing(const conv_geom *g, int64_t units) {
     for (int64_t j = 0; j < n; j++) d[j] = d[j] + s[j];                                  \
   }                                                                                      \
                                                                                          \
-  /* the Cg volumes at dxg += col2im(col): the transpose of im2col */                    \
-  static void col2im_add_##SUF(const T *restrict col, T *restrict dxg, int64_t Cg,       \
-                               const window3 *g) {                                       \
+  /* the Cg volumes at dxg += col2im(col), col's rows ld apart: the transpose of im2col */ \
+  static void col2im_add_##SUF(const T *restrict col, int64_t ld, T *restrict dxg,       \
+                               int64_t Cg, const window3 *g) {                           \
     int64_t D = g->D, H = g->H, W = g->W, OD = g->OD, OH = g->OH, OW = g->OW, sw = g->sw; \
     for (int64_t c = 0; c < Cg; c++) {                                                   \
       T *dxc = dxg + c * D * H * W;                                                      \
@@ -65,8 +71,7 @@ static int worth_sharing(const conv_geom *g, int64_t units) {
           int64_t hlo, hhi;                                                              \
           tap_range(H, OH, g->sh, g->ph, kh * g->dh, &hlo, &hhi);                        \
           for (int64_t kw = 0; kw < g->KW; kw++) {                                       \
-            const T *row =                                                               \
-                col + (((c * g->KD + kd) * g->KH + kh) * g->KW + kw) * OD * OH * OW;     \
+            const T *row = col + (((c * g->KD + kd) * g->KH + kh) * g->KW + kw) * ld;   \
             int64_t olo, ohi;                                                            \
             tap_range(W, OW, sw, g->pw, kw * g->dw, &olo, &ohi);                         \
             if (olo >= ohi) continue;                                                    \
@@ -94,30 +99,68 @@ static int worth_sharing(const conv_geom *g, int64_t units) {
     T *out, *scratch;                                                                    \
     conv_geom g;                                                                         \
     int64_t group, parts;                                                                \
+    int64_t n0, n1, ni; /* images [n0, n1), in blocks of ni */                           \
     int blocked; /* the weight gradient's product is cut into L2-sized blocks */         \
   } conv_grad_job_##SUF;                                                                 \
                                                                                          \
-  /* input channels [c0, c1) of group j->group, every image: their rows of col and       \
+  /* dy_g of the block of images at n, group j->group: for one image its own, else     \
+   * one [Mg, ni P] matrix after the block's col [Kc, ni P] in the scratch, which        \
+   * gather_dy_* fills */                                                                \
+  static const T *block_dy_##SUF(const conv_grad_job_##SUF *j, int64_t n) {              \
+    const conv_geom *g = &j->g;                                                          \
+    if (j->ni == 1) return j->dy + (n * g->M + j->group * g->Mg) * g->P;                 \
+    return j->scratch + g->Kc * j->ni * g->P;                                            \
+  }                                                                                      \
+  static void gather_dy_##SUF(const conv_grad_job_##SUF *j) {                            \
+    const conv_geom *g = &j->g;                                                          \
+    int64_t P = g->P, Q = j->ni * P;                                                     \
+    const T *dyg = j->dy + (j->n0 * g->M + j->group * g->Mg) * P;                        \
+    T *b = j->scratch + g->Kc * Q;                                                       \
+    for (int64_t i = 0; i < j->ni; i++)                                                  \
+      for (int64_t m = 0; m < g->Mg; m++)                                                \
+        memcpy(b + m * Q + i * P, dyg + (i * g->M + m) * P, (size_t)P * sizeof(T));      \
+  }                                                                                      \
+                                                                                         \
+  /* body(j, 0, units) on the pool (shared) or this thread, for group j->group and      \
+   * every image: one call when the images go one at a time, else a call per block,     \
+   * after gathering its dy_g, which every thread reads */                               \
+  static void over_images_##SUF(conv_grad_job_##SUF *j, int64_t units, int shared,       \
+                                tc_parallel_body *body) {                                \
+    int64_t N = j->g.N, ni = j->g.images;                                                \
+    for (int64_t n = 0; n < N; n = j->n1) {                                              \
+      j->n0 = n, j->ni = imin(ni, N - n), j->n1 = ni == 1 ? N : n + j->ni;               \
+      if (ni > 1) gather_dy_##SUF(j);                                                    \
+      if (shared)                                                                        \
+        tc_parallel_for(units, body, j);                                                 \
+      else                                                                               \
+        body(j, 0, units, 0);                                                            \
+    }                                                                                    \
+  }                                                                                      \
+                                                                                         \
+  /* input channels [c0, c1) of group j->group, images [n0, n1): their rows of col and   \
    * their volumes of dx */                                                              \
   static void grad_input_channels_##SUF(void *p, int64_t c0, int64_t c1, int32_t chunk) { \
     const conv_grad_job_##SUF *j = p;                                                    \
     const conv_geom *g = &j->g;                                                          \
-    int64_t gi = j->group, P = g->P, KK = g->win.KD * g->win.KH * g->win.KW;             \
+    int64_t gi = j->group, P = g->P, Q = j->ni * P, KK = g->win.KD * g->win.KH * g->win.KW; \
     int64_t r0 = c0 * KK, r1 = c1 * KK;                                                  \
     const T *wg = j->w_or_x + gi * g->Mg * g->Kc;                                        \
-    for (int64_t n = 0; n < g->N; n++) {                                                 \
-      const T *dyg = j->dy + (n * g->M + gi * g->Mg) * P;                                \
+    for (int64_t n = j->n0; n < j->n1; n += j->ni) {                                     \
+      const T *dyg = block_dy_##SUF(j, n);                                               \
       T *dxc = j->out + (n * g->C + gi * g->Cg + c0) * g->V;                             \
-      if (g->direct) { /* dx volumes [c0, c1) = (w_g^T)[c0:c1] @ dy_g */                 \
+      if (g->direct && j->ni == 1) { /* dx volumes [c0, c1) = (w_g^T)[c0:c1] @ dy_g */   \
         tc_k_matmul_##SUF(wg + r0, dyg, dxc, r1 - r0, P, g->Mg, g->Kc, P, 1, 0, 1, 0, 0, \
                           NULL, NULL, NULL);                                             \
         continue;                                                                        \
       }                                                                                  \
-      memset(dxc, 0, (size_t)((c1 - c0) * g->V) * sizeof(T));                            \
-      T *col = j->scratch + r0 * P;                                                      \
-      tc_k_matmul_##SUF(wg + r0, dyg, col, r1 - r0, P, g->Mg, g->Kc, P, 1, 0, 1, 0, 0,   \
+      T *col = j->scratch + r0 * Q;                                                      \
+      tc_k_matmul_##SUF(wg + r0, dyg, col, r1 - r0, Q, g->Mg, g->Kc, Q, 1, 0, 1, 0, 0,   \
                         NULL, NULL, NULL);                                               \
-      col2im_add_##SUF(col, dxc, c1 - c0, &g->win);                                      \
+      for (int64_t i = 0; i < j->ni; i++) {                                              \
+        T *dxi = dxc + i * g->C * g->V;                                                  \
+        memset(dxi, 0, (size_t)((c1 - c0) * g->V) * sizeof(T));                         \
+        col2im_add_##SUF(col + i * P, Q, dxi, c1 - c0, &g->win);                         \
+      }                                                                                  \
     }                                                                                    \
   }                                                                                      \
                                                                                          \
@@ -125,14 +168,11 @@ static int worth_sharing(const conv_geom *g, int64_t units) {
                                     int64_t N, int64_t C, int64_t M, int64_t groups,     \
                                     WINDOW3_PARAMS) {                                    \
     window3 win = WINDOW3_INIT;                                                          \
-    conv_grad_job_##SUF j = {dy, w, dx, scratch, conv_geom_make(N, C, M, groups, &win),  \
-                             0, 1, 0};                                                   \
+    conv_grad_job_##SUF j = {.dy = dy, .w_or_x = w, .out = dx, .scratch = scratch,        \
+                             .g = conv_geom_make(N, C, M, groups, &win)};               \
     int shared = worth_sharing(&j.g, j.g.Cg);                                            \
     for (j.group = 0; j.group < groups; j.group++)                                       \
-      if (shared)                                                                        \
-        tc_parallel_for(j.g.Cg, grad_input_channels_##SUF, &j);                          \
-      else                                                                               \
-        grad_input_channels_##SUF(&j, 0, j.g.Cg, 0);                                     \
+      over_images_##SUF(&j, j.g.Cg, shared, grad_input_channels_##SUF);                  \
   }                                                                                      \
                                                                                          \
   /* dw_g[:, k0:k1] += dy_g [Mg, P] @ (col[k0:k1])^T for one image, a block of taps      \
@@ -157,41 +197,42 @@ static int worth_sharing(const conv_geom *g, int64_t units) {
     }                                                                                    \
   }                                                                                      \
                                                                                          \
-  /* bands [begin, end) of the columns of group j->group's dw [Mg, Kc], every image:     \
-   * their rows of col */                                                                \
+  /* bands [begin, end) of the columns of group j->group's dw [Mg, Kc], images           \
+   * [n0, n1): their rows of col */                                                      \
   static void grad_weight_columns_##SUF(void *p, int64_t begin, int64_t end,             \
                                         int32_t chunk) {                                 \
     const conv_grad_job_##SUF *j = p;                                                    \
     const conv_geom *g = &j->g;                                                          \
-    int64_t gi = j->group, P = g->P, Mg = g->Mg, Kc = g->Kc;                             \
+    int64_t gi = j->group, Q = j->ni * g->P, Mg = g->Mg, Kc = g->Kc;                     \
     T *dwg = j->out + gi * Mg * Kc;                                                      \
     for (int64_t band = begin; band < end; band++) {                                     \
       int64_t k0, k1;                                                                    \
       gemm_split_range(Kc, GEMM_SPLIT_N, j->parts, band, &k0, &k1);                      \
-      for (int64_t m = 0; m < Mg; m++)                                                   \
-        memset(dwg + m * Kc + k0, 0, (size_t)(k1 - k0) * sizeof(T));                     \
-      for (int64_t n = 0; n < g->N; n++) {                                               \
+      if (j->n0 == 0)                                                                    \
+        for (int64_t m = 0; m < Mg; m++)                                                 \
+          memset(dwg + m * Kc + k0, 0, (size_t)(k1 - k0) * sizeof(T));                   \
+      for (int64_t n = j->n0; n < j->n1; n += j->ni) {                                   \
         const T *xg = j->w_or_x + (n * g->C + gi * g->Cg) * g->V;                        \
-        const T *dyg = j->dy + (n * g->M + gi * Mg) * P;                                 \
+        const T *dyg = block_dy_##SUF(j, n);                                             \
         if (j->blocked) {                                                                \
           grad_weight_blocked_##SUF(j, xg, dyg, dwg, k0, k1);                            \
           continue;                                                                      \
         }                                                                                \
         const T *col = xg;                                                               \
-        if (!g->direct) {                                                                \
-          im2col_##SUF(xg, j->scratch + k0 * P, P, g, k0, k1, 0, P);                     \
+        if (!g->direct || j->ni > 1) {                                                   \
+          im2col_images_##SUF(xg, j->scratch + k0 * Q, Q, g, k0, k1, 0, Q);              \
           col = j->scratch;                                                              \
         }                                                                                \
-        if (Mg >= 4 && j->parts == 1) /* dw_g [Mg, Kc] += dy_g [Mg, P] @ col^T */       \
-          tc_k_matmul_##SUF(dyg, col, dwg, Mg, Kc, P, P, P, 0, 1, 1, 1, 0, NULL, NULL,   \
+        if (Mg >= 4 && j->parts == 1) /* dw_g [Mg, Kc] += dy_g [Mg, Q] @ col^T */       \
+          tc_k_matmul_##SUF(dyg, col, dwg, Mg, Kc, Q, Q, Q, 0, 1, 1, 1, 0, NULL, NULL,   \
                             NULL);                                                       \
         else if (Mg >= 4) /* its columns [k0, k1) */                                     \
-          tc_k_gemm_block_##SUF(Mg, k1 - k0, P, dyg, P, 0, col + k0 * P, P, 1, 1, 1,     \
+          tc_k_gemm_block_##SUF(Mg, k1 - k0, Q, dyg, Q, 0, col + k0 * Q, Q, 1, 1, 1,     \
                                 dwg + k0, Kc);                                           \
-        else /* dw_g[m, k0:k1] += col[k0:k1] [k1-k0, P] @ dy_g[m] [P, 1] */              \
+        else /* dw_g[m, k0:k1] += col[k0:k1] [k1-k0, Q] @ dy_g[m] [Q, 1] */              \
           for (int64_t m = 0; m < Mg; m++)                                               \
-            tc_k_matmul_##SUF(col + k0 * P, dyg + m * P, dwg + m * Kc + k0, k1 - k0, 1,  \
-                              P, P, 1, 0, 0, 1, 1, 0, NULL, NULL, NULL);                 \
+            tc_k_matmul_##SUF(col + k0 * Q, dyg + m * Q, dwg + m * Kc + k0, k1 - k0, 1,  \
+                              Q, Q, 1, 0, 0, 1, 1, 0, NULL, NULL, NULL);                 \
       }                                                                                  \
     }                                                                                    \
   }                                                                                      \
@@ -200,22 +241,20 @@ static int worth_sharing(const conv_geom *g, int64_t units) {
                                      int64_t N, int64_t C, int64_t M, int64_t groups,    \
                                      WINDOW3_PARAMS) {                                   \
     window3 win = WINDOW3_INIT;                                                          \
-    conv_grad_job_##SUF j = {dy, x, dw_out, scratch, conv_geom_make(N, C, M, groups, &win), \
-                             0, 1, 0};                                                   \
+    conv_grad_job_##SUF j = {.dy = dy, .w_or_x = x, .out = dw_out, .scratch = scratch,   \
+                             .g = conv_geom_make(N, C, M, groups, &win), .parts = 1};   \
     int64_t units = j.g.Kc / GEMM_SPLIT_N, workers = tc_parallel_workers();              \
     if (worth_sharing(&j.g, units)) j.parts = units < workers ? units : workers;         \
     /* when a band's columns would not fit in L2 (measured: smaller ones lose a little \
      * to the blocks' repacking of dy), for products that are GEMMs (not dot products), \
-     * unless unbanded and big enough for tc_k_matmul_* to share over the pool */       \
-    j.blocked = !j.g.direct && j.g.Mg >= 6 && j.g.Kc > 1 &&                              \
+     * of one image at a time, unless unbanded and big enough for tc_k_matmul_* to     \
+     * share over the pool */                                                           \
+    j.blocked = !j.g.direct && j.g.images == 1 && j.g.Mg >= 6 && j.g.Kc > 1 &&           \
                 (double)j.g.Kc * j.g.P > 4.0 * IM2COL_BLOCK_ELEMS * j.parts &&           \
                 (j.parts > 1 || workers <= 1 ||                                          \
                  (double)j.g.Mg * j.g.P * j.g.Kc < GEMM_PARALLEL_MIN_MACS);              \
     for (j.group = 0; j.group < groups; j.group++)                                       \
-      if (j.parts > 1)                                                                   \
-        tc_parallel_for(j.parts, grad_weight_columns_##SUF, &j);                         \
-      else                                                                               \
-        grad_weight_columns_##SUF(&j, 0, 1, 0);                                          \
+      over_images_##SUF(&j, j.parts, j.parts > 1, grad_weight_columns_##SUF);            \
   }                                                                                      \
                                                                                          \
   void tc_k_conv2d_grad_input_##SUF(const T *dy, const T *w, T *dx, T *scratch,          \

@@ -12,23 +12,26 @@
 #include <string.h>
 
 #include "gemm_split.h"
+#include "kernels.h"
 #include "window.h"
 
 typedef struct {
   int64_t N, C, M, groups;
   window3 win;
   int64_t Cg, Mg, V, P, Kc; /* C/groups, M/groups, D*H*W, OD*OH*OW, Cg*KD*KH*KW */
+  int64_t images;           /* per block of the products (tc_k_conv_images_per_block) */
   int direct;               /* identity window: x is its own col */
 } conv_geom;
 
 static inline conv_geom conv_geom_make(int64_t N, int64_t C, int64_t M, int64_t groups,
                                        const window3 *win) {
-  conv_geom g = {N, C, M, groups, *win, 0, 0, 0, 0, 0, 0};
+  conv_geom g = {N, C, M, groups, *win, 0, 0, 0, 0, 0, 1, 0};
   g.Cg = C / groups;
   g.Mg = M / groups;
   g.V = win->D * win->H * win->W;
   g.P = win->OD * win->OH * win->OW;
   g.Kc = g.Cg * win->KD * win->KH * win->KW;
+  g.images = tc_k_conv_images_per_block(g.P, N);
   g.direct = window_is_identity(win);
   return g;
 }
@@ -109,51 +112,68 @@ static inline col_tap col_tap_make(const conv_geom *cg, int64_t r) {
     }                                                                                       \
   }                                                                                         \
                                                                                             \
-  /* columns [p0, p1) of col [Kc, P] as gemm_packed_b's B (kernels.h): panels of           \
-   * PANEL columns from p0, each a row-major [Kc, w] block (w = PANEL but for              \
-   * the last), back to back at colp, which takes (p1 - p0) Kc elements. A                \
-   * panel's row is one or more runs of outputs ow (a run per row of outputs               \
-   * it spans), each read with stride sw and 0 outside the input. */                       \
+  /* rows [r0, r1) and columns [q0, q1) of the column matrix of a block of                \
+   * images, [Kc, images P]: column q = i P + p is output p of image i, whose              \
+   * volumes are at xg + i C V; col(r, q) at col[(r - r0) ld + q - q0]. */                 \
+  static inline void im2col_images_##SUF(const T *xg, T *col, int64_t ld,                   \
+                                         const conv_geom *cg, int64_t r0, int64_t r1,       \
+                                         int64_t q0, int64_t q1) {                          \
+    int64_t P = cg->P;                                                                      \
+    for (int64_t i = q0 / P; i * P < q1; i++) {                                             \
+      int64_t lo = imax(q0, i * P), hi = imin(q1, (i + 1) * P);                             \
+      im2col_##SUF(xg + i * cg->C * cg->V, col + lo - q0, ld, cg, r0, r1, lo - i * P,       \
+                   hi - i * P);                                                             \
+    }                                                                                       \
+  }                                                                                         \
+                                                                                            \
+  /* columns [p0, p1) of the column matrix of a block of images (as for                    \
+   * im2col_images_*) as gemm_packed_b's B (kernels.h): panels of PANEL                     \
+   * columns from p0, each a row-major [Kc, w] block (w = PANEL but for the                 \
+   * last), back to back at colp, which takes (p1 - p0) Kc elements. A panel's              \
+   * row is one or more runs of outputs ow (a run per row of outputs it                     \
+   * spans), each read with stride sw and 0 outside the input. */                           \
   static inline void im2col_panels_##SUF(const T *restrict xg, T *restrict colp,            \
                                          const conv_geom *cg, int64_t p0, int64_t p1) {     \
     const window3 *g = &cg->win;                                                            \
-    int64_t D = g->D, H = g->H, OH = g->OH, OW = g->OW, sw = g->sw, Kc = cg->Kc;           \
+    int64_t D = g->D, H = g->H, OD = g->OD, OH = g->OH, OW = g->OW, sw = g->sw;             \
+    int64_t Kc = cg->Kc, image = cg->C * cg->V;                                             \
     for (int64_t rb = 0; rb < Kc; rb += IM2COL_ROW_BLOCK) {                                 \
       int64_t nb = imin(IM2COL_ROW_BLOCK, Kc - rb);                                         \
       col_tap taps[IM2COL_ROW_BLOCK];                                                       \
       for (int64_t t = 0; t < nb; t++) taps[t] = col_tap_make(cg, rb + t);                  \
-      /* output (od, oh, a) of the next run, p = (od OH + oh) OW + a */                      \
-      int64_t a = p0 % OW, oh = p0 / OW % OH, od = p0 / OW / OH;                            \
+      /* output (od, oh, a) of image i of the next run, p0 = i P + (od OH + oh) OW + a */     \
+      int64_t i = p0 / cg->P, a = p0 % OW, oh = p0 / OW % OH, od = p0 / OW / OH % OD;       \
       for (int64_t ps = p0; ps < p1; ps += PANEL) {                                         \
         int64_t w = imin(PANEL, p1 - ps);                                                   \
         T *panel = colp + (ps - p0) * Kc + rb * w;                                          \
         for (int64_t lane = 0; lane < w;) { /* a run: outputs [a, e) of one row */          \
           int64_t e = imin(OW, a + w - lane), n = e - a;                                    \
           int64_t id0 = od * g->sd, ih0 = oh * g->sh;                                       \
+          const T *xi = xg + i * image;                                                     \
           for (int64_t t = 0; t < nb; t++) {                                                \
             const col_tap *tp = &taps[t];                                                   \
             T *d = panel + t * w + lane; /* d[ow - a] for ow in [a, e) */                   \
             int64_t id = id0 + tp->doff, ih = ih0 + tp->hoff;                               \
             int64_t lo = imax(a, tp->olo), hi = imin(e, tp->ohi);                           \
             if (id < 0 || id >= D || ih < 0 || ih >= H) lo = hi = e;                        \
-            int64_t base = lo < hi ? (id * H + ih) * g->W + tp->xoff : 0; /* xg[base + ow sw] */ \
+            int64_t base = lo < hi ? (id * H + ih) * g->W + tp->xoff : 0; /* xi[base + ow sw] */ \
             if (n == PANEL && lo == a && hi == e && sw == 1) {                              \
-              memcpy(d, xg + base + a, PANEL * sizeof(T));                                  \
+              memcpy(d, xi + base + a, PANEL * sizeof(T));                                  \
               continue;                                                                     \
             }                                                                               \
             if (hi < lo) hi = lo;                                                           \
             for (int64_t ow = a; ow < imin(lo, e); ow++) d[ow - a] = 0;                     \
             if (sw == 1)                                                                    \
-              for (int64_t ow = lo; ow < hi; ow++) d[ow - a] = xg[base + ow];               \
+              for (int64_t ow = lo; ow < hi; ow++) d[ow - a] = xi[base + ow];               \
             else                                                                            \
-              for (int64_t ow = lo; ow < hi; ow++) d[ow - a] = xg[base + ow * sw];          \
+              for (int64_t ow = lo; ow < hi; ow++) d[ow - a] = xi[base + ow * sw];          \
             for (int64_t ow = imax(hi, a); ow < e; ow++) d[ow - a] = 0;                     \
           }                                                                                 \
           lane += n;                                                                        \
           a = e;                                                                            \
           if (a == OW) { /* next row of outputs */                                          \
             a = 0;                                                                          \
-            if (++oh == OH) oh = 0, od++;                                                   \
+            if (++oh == OH && (oh = 0, ++od == OD)) od = 0, i++;                            \
           }                                                                                 \
         }                                                                                   \
       }                                                                                     \

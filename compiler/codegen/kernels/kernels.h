@@ -135,14 +135,34 @@ void tc_k_gemm_packed_b_f64(int64_t M, int64_t N, int64_t K, const double *A, in
  * tc_k_conv3d_scratch(...) elements. Every 3-D window kernel (conv, pool
  * and their adjoints) takes the window as the same 18 values, D, H, W, OD,
  * OH, OW, KD, KH, KW, sd, sh, sw, pd, ph, pw, dd, dh, dw.
- * tc_k_conv2d_* is the 2-D entry point: the 3-D kernel with D = 1. */
-static inline int64_t tc_k_conv3d_scratch(int64_t C, int64_t groups, int64_t KD, int64_t KH,
-                                          int64_t KW, int64_t OD, int64_t OH, int64_t OW) {
-  return (C / groups) * KD * KH * KW * OD * OH * OW;
+ * tc_k_conv2d_* is the 2-D entry point: the 3-D kernel with D = 1.
+ *
+ * The convolutions and their adjoints multiply the outputs of several
+ * images together when one image has fewer than TC_CONV_BLOCK_COLUMNS
+ * output positions P (a late ResNet stage: 4x4, 2x2): the product's
+ * columns are then the positions of tc_k_conv_images_per_block images, so
+ * the weights are packed once per block instead of once per image and the
+ * micro-kernel's 16 columns are not mostly padding. The block's unfolded
+ * input [Kc, nb P] and its outputs (or output gradients) [M/groups, nb P]
+ * are the scratch. */
+#define TC_CONV_BLOCK_COLUMNS 256
+static inline int64_t tc_k_conv_images_per_block(int64_t P, int64_t N) {
+  if (P <= 0 || P >= TC_CONV_BLOCK_COLUMNS) return 1;
+  int64_t nb = (TC_CONV_BLOCK_COLUMNS + P - 1) / P;
+  return nb < N ? nb : (N > 1 ? N : 1);
 }
-static inline int64_t tc_k_conv2d_scratch(int64_t C, int64_t groups, int64_t KH,
-                                          int64_t KW, int64_t OH, int64_t OW) {
-  return tc_k_conv3d_scratch(C, groups, 1, KH, KW, 1, OH, OW);
+/* Kc = C/groups KD KH KW taps, P = OD OH OW positions (no overflow checks:
+ * plan.c sizes the compiled steps' scratch with them). */
+static inline int64_t tc_k_conv3d_scratch(int64_t N, int64_t C, int64_t M, int64_t groups,
+                                          int64_t KD, int64_t KH, int64_t KW, int64_t OD,
+                                          int64_t OH, int64_t OW) {
+  int64_t Kc = (C / groups) * KD * KH * KW, P = OD * OH * OW;
+  int64_t nb = tc_k_conv_images_per_block(P, N);
+  return nb == 1 ? Kc * P : (Kc + M / groups) * nb * P;
+}
+static inline int64_t tc_k_conv2d_scratch(int64_t N, int64_t C, int64_t M, int64_t groups,
+                                          int64_t KH, int64_t KW, int64_t OH, int64_t OW) {
+  return tc_k_conv3d_scratch(N, C, M, groups, 1, KH, KW, 1, OH, OW);
 }
 void tc_k_conv3d_f32(const float *x, const float *w, const float *bias, float *y,
                      float *scratch, int64_t N, int64_t C, int64_t M, int64_t groups,
