@@ -6,22 +6,23 @@
  *           position that im2col read it from (out-of-range taps dropped)
  *   weight: dw_g [Mg, Kc] += dy_g [Mg, P] @ im2col(x_g)^T [P, Kc]  (over n)
  *
- * The products are tc_k_matmul_* with batch_rank 0; when Mg < 4 (depthwise
- * and other thin groups) the weight gradient is instead one matrix-vector
- * product per output channel, col [Kc, P] @ dy_g[m] [P], i.e. Kc unit-stride
- * dot products, which beats a GEMM whose rows are a handful of columns wide.
- * A 1x1x1 kernel with stride 1, no padding and an output the size of the
- * input needs no im2col/col2im: the group's volumes are the column matrix,
- * so dx_g is the product itself. col2im walks the rows of col in the same
+ * The input gradient's product is tc_k_matmul_* with batch_rank 0. A
+ * 1x1x1 kernel with stride 1, no padding and an output the size of the
+ * input needs no col2im: the group's volumes are the column matrix, so
+ * dx_g is the product itself. col2im walks the rows of col in the same
  * order im2col fills them: for a tap (c, kd, kh, kw) the outputs ow in
  * [lo, hi) whose column lies inside the input are one loop over ow (unit
  * stride when sw == 1). 2-D is D = KD = 1, 1-D also H = KH = 1.
  *
- * When a band's im2col(x) would not fit in L2, the weight gradient's
- * product runs on blocks of it (about 128 KiB: taps x positions, the
- * positions cut at the GEMM's K blocks), each multiplied while still in
- * L2 instead of being packed from memory; the sums are bitwise those of
- * the whole product (grad_weight_blocked_*).
+ * The weight gradient never writes im2col(x) itself: blocks of its
+ * transpose (about 128 KiB: taps x positions, the positions cut at the
+ * GEMM's K blocks) are written straight into the GEMM's packed-B panels
+ * (im2col_tpanels_*) and multiplied while still in L2; the sums are
+ * bitwise those of the whole product (grad_weight_panels_*). When Mg < 4
+ * (depthwise and other thin groups) it is instead one matrix-vector
+ * product per output channel, col [Kc, P] @ dy_g[m] [P], i.e. Kc
+ * unit-stride dot products, which beats a GEMM whose rows are a handful of
+ * columns wide.
  *
  * Small images go in blocks, as in the forward (conv.c): the block's dy_g
  * is gathered into one [Mg, images P] matrix, so that col is [Kc, images P]
@@ -30,12 +31,12 @@
  *
  * In parallel (tc_parallel.h), one pool call per group and layer (per
  * block of images when they are blocked), each thread looping over the
- * images: the input gradient splits the group's
- * input channels (a thread's rows of col and its volumes of dx), the weight
- * gradient bands of dw's columns (a thread's rows of im2col(x) and its
- * columns of dw, whose sums over images and positions stay whole). The
- * threads share the one scratch without overlap, and every element's
- * arithmetic is the same in any split (tc_k_gemm_block_*). */
+ * images: the input gradient splits the group's input channels (a
+ * thread's rows of col and its volumes of dx), the weight gradient bands
+ * of dw's columns (a thread's taps and its columns of dw, whose sums over
+ * images and positions stay whole). The threads share the one scratch
+ * without overlap, and every element's arithmetic is the same in any
+ * split (tc_k_gemm_block_*, tc_k_gemm_packed_b_*). */
 #include "kernels.h"
 #include "gemm_split.h"
 #include "im2col.h"
@@ -100,7 +101,6 @@ static int worth_sharing(const conv_geom *g, int64_t units) {
     conv_geom g;                                                                         \
     int64_t group, parts;                                                                \
     int64_t n0, n1, ni; /* images [n0, n1), in blocks of ni */                           \
-    int blocked; /* the weight gradient's product is cut into L2-sized blocks */         \
   } conv_grad_job_##SUF;                                                                 \
                                                                                          \
   /* dy_g of the block of images at n, group j->group: for one image its own, else     \
@@ -175,24 +175,25 @@ static int worth_sharing(const conv_geom *g, int64_t units) {
       over_images_##SUF(&j, j.g.Cg, shared, grad_input_channels_##SUF);                  \
   }                                                                                      \
                                                                                          \
-  /* dw_g[:, k0:k1] += dy_g [Mg, P] @ (col[k0:k1])^T for one image, a block of taps      \
-   * and positions at a time, im2col'd into the band's scratch and multiplied while it   \
-   * is in L2. The positions (the product's K) are cut at the GEMM's K blocks, which     \
-   * leaves its sums as in one product; the taps (its columns) anywhere but one column   \
-   * from the end, which would make that product a matrix-vector one. */                \
-  static void grad_weight_blocked_##SUF(const conv_grad_job_##SUF *j, const T *xg,       \
-                                        const T *dyg, T *dwg, int64_t k0, int64_t k1) {  \
+  /* dw_g[:, k0:k1] += dy_g [Mg, Q] @ (col[k0:k1])^T for the block of images at xg       \
+   * (Q = images P outputs), a block of taps and outputs at a time, written by           \
+   * im2col_tpanels_* as the GEMM's packed B into the band's scratch and multiplied       \
+   * while it is in L2. The outputs (the product's K) are cut at the GEMM's K blocks,     \
+   * which leaves its sums as in one product; the taps (its columns) at multiples of     \
+   * the panel width. */                                                                 \
+  static void grad_weight_panels_##SUF(const conv_grad_job_##SUF *j, const T *xg,        \
+                                       const T *dyg, T *dwg, int64_t k0, int64_t k1) {   \
     const conv_geom *g = &j->g;                                                          \
-    int64_t P = g->P, chunk = GEMM_KC_##SUF;                                             \
-    int64_t taps = im2col_block_columns(imin(chunk, P), GEMM_SPLIT_N);                   \
-    T *buf = j->scratch + k0 * P;                                                        \
+    int64_t Q = j->ni * g->P, chunk = GEMM_KC_##SUF;                                     \
+    int64_t taps = im2col_block_columns(imin(chunk, Q), GEMM_PANEL_##SUF);               \
+    T *buf = j->scratch + k0 * Q;                                                        \
     for (int64_t t0 = k0, t1; t0 < k1; t0 = t1) {                                        \
-      t1 = k1 - t0 < taps + GEMM_SPLIT_N ? k1 : t0 + taps;                               \
-      for (int64_t q0 = 0; q0 < P; q0 += chunk) {                                        \
-        int64_t q1 = imin(q0 + chunk, P);                                                \
-        im2col_##SUF(xg, buf, q1 - q0, g, t0, t1, q0, q1);                               \
-        tc_k_gemm_block_##SUF(g->Mg, t1 - t0, q1 - q0, dyg + q0, P, 0, buf, q1 - q0, 1, 1, \
-                              1, dwg + t0, g->Kc);                                       \
+      t1 = imin(k1, t0 + taps);                                                          \
+      for (int64_t q0 = 0; q0 < Q; q0 += chunk) {                                        \
+        int64_t q1 = imin(q0 + chunk, Q);                                                \
+        im2col_tpanels_##SUF(xg, buf, g, t0, t1, q0, q1);                                \
+        tc_k_gemm_packed_b_##SUF(g->Mg, t1 - t0, q1 - q0, dyg + q0, Q, 0, buf, 1, 1,     \
+                                 dwg + t0, g->Kc);                                       \
       }                                                                                  \
     }                                                                                    \
   }                                                                                      \
@@ -214,25 +215,16 @@ static int worth_sharing(const conv_geom *g, int64_t units) {
       for (int64_t n = j->n0; n < j->n1; n += j->ni) {                                   \
         const T *xg = j->w_or_x + (n * g->C + gi * g->Cg) * g->V;                        \
         const T *dyg = block_dy_##SUF(j, n);                                             \
-        if (j->blocked) {                                                                \
-          grad_weight_blocked_##SUF(j, xg, dyg, dwg, k0, k1);                            \
+        if (Mg >= 4) {                                                                   \
+          grad_weight_panels_##SUF(j, xg, dyg, dwg, k0, k1);                             \
           continue;                                                                      \
         }                                                                                \
-        const T *col = xg;                                                               \
-        if (!g->direct || j->ni > 1) {                                                   \
-          im2col_images_##SUF(xg, j->scratch + k0 * Q, Q, g, k0, k1, 0, Q);              \
-          col = j->scratch;                                                              \
-        }                                                                                \
-        if (Mg >= 4 && j->parts == 1) /* dw_g [Mg, Kc] += dy_g [Mg, Q] @ col^T */       \
-          tc_k_matmul_##SUF(dyg, col, dwg, Mg, Kc, Q, Q, Q, 0, 1, 1, 1, 0, NULL, NULL,   \
-                            NULL);                                                       \
-        else if (Mg >= 4) /* its columns [k0, k1) */                                     \
-          tc_k_gemm_block_##SUF(Mg, k1 - k0, Q, dyg, Q, 0, col + k0 * Q, Q, 1, 1, 1,     \
-                                dwg + k0, Kc);                                           \
-        else /* dw_g[m, k0:k1] += col[k0:k1] [k1-k0, Q] @ dy_g[m] [Q, 1] */              \
-          for (int64_t m = 0; m < Mg; m++)                                               \
-            tc_k_matmul_##SUF(col + k0 * Q, dyg + m * Q, dwg + m * Kc + k0, k1 - k0, 1,  \
-                              Q, Q, 1, 0, 0, 1, 1, 0, NULL, NULL, NULL);                 \
+        /* dw_g[m, k0:k1] += col[k0:k1] [k1-k0, Q] @ dy_g[m] [Q, 1]: thin groups         \
+         * (depthwise), whose rows of dw are dot products */                             \
+        im2col_images_##SUF(xg, j->scratch + k0 * Q, Q, g, k0, k1, 0, Q);                \
+        for (int64_t m = 0; m < Mg; m++)                                                 \
+          tc_k_matmul_##SUF(j->scratch + k0 * Q, dyg + m * Q, dwg + m * Kc + k0, k1 - k0, \
+                            1, Q, Q, 1, 0, 0, 1, 1, 0, NULL, NULL, NULL);                \
       }                                                                                  \
     }                                                                                    \
   }                                                                                      \
@@ -245,14 +237,6 @@ static int worth_sharing(const conv_geom *g, int64_t units) {
                              .g = conv_geom_make(N, C, M, groups, &win), .parts = 1};   \
     int64_t units = j.g.Kc / GEMM_SPLIT_N, workers = tc_parallel_workers();              \
     if (worth_sharing(&j.g, units)) j.parts = units < workers ? units : workers;         \
-    /* when a band's columns would not fit in L2 (measured: smaller ones lose a little \
-     * to the blocks' repacking of dy), for products that are GEMMs (not dot products), \
-     * of one image at a time, unless unbanded and big enough for tc_k_matmul_* to     \
-     * share over the pool */                                                           \
-    j.blocked = !j.g.direct && j.g.images == 1 && j.g.Mg >= 6 && j.g.Kc > 1 &&           \
-                (double)j.g.Kc * j.g.P > 4.0 * IM2COL_BLOCK_ELEMS * j.parts &&           \
-                (j.parts > 1 || workers <= 1 ||                                          \
-                 (double)j.g.Mg * j.g.P * j.g.Kc < GEMM_PARALLEL_MIN_MACS);              \
     for (j.group = 0; j.group < groups; j.group++)                                       \
       over_images_##SUF(&j, j.parts, j.parts > 1, grad_weight_columns_##SUF);            \
   }                                                                                      \

@@ -71,6 +71,19 @@ static inline col_tap col_tap_make(const conv_geom *cg, int64_t r) {
   return t;
 }
 
+/* A run of outputs [a, e) along one row, for im2col_tpanels_*: its first
+ * output's column (less a) in the block, its image's offset in x and the
+ * depth and height of its window's first tap. */
+typedef struct {
+  int64_t q, a, e, image, id0, ih0;
+} out_run;
+
+/* The most columns one im2col_tpanels_* call takes (the f32 GEMM's K block):
+ * a run per column at worst. */
+#define IM2COL_TPANEL_COLUMNS 256
+_Static_assert(GEMM_KC_F32 <= IM2COL_TPANEL_COLUMNS && GEMM_KC_F64 <= IM2COL_TPANEL_COLUMNS,
+               "a K block of columns fits im2col_tpanels' runs");
+
 #define TC_DEFINE_IM2COL(T, SUF, PANEL)                                                     \
   /* rows [r0, r1) and columns [p0, p1) of col [Kc, P] from the Cg volumes at             \
    * xg, col(r, p) at col[(r - r0) ld + p - p0]. A column p is the output                   \
@@ -126,6 +139,45 @@ static inline col_tap col_tap_make(const conv_geom *cg, int64_t r) {
     }                                                                                       \
   }                                                                                         \
                                                                                             \
+  /* taps [t0, t1) and columns [q0, q1) (at most IM2COL_TPANEL_COLUMNS) of the          \
+   * column matrix of a block of images (as for im2col_images_*), transposed, as           \
+   * gemm_packed_b's B for the weight gradient dw_g += dy_g col^T: panels of PANEL         \
+   * taps from t0, each the row-major [q1 - q0, w] block (w = PANEL but for the last)     \
+   * of its taps' values at those outputs, back to back at bp. The outputs are cut        \
+   * into runs along rows once; each tap reads its runs and stores them w apart. */       \
+  static inline void im2col_tpanels_##SUF(const T *restrict xg, T *restrict bp,           \
+                                          const conv_geom *cg, int64_t t0, int64_t t1,    \
+                                          int64_t q0, int64_t q1) {                       \
+    const window3 *g = &cg->win;                                                          \
+    int64_t D = g->D, H = g->H, OH = g->OH, OW = g->OW, sw = g->sw, n = q1 - q0, nr = 0;  \
+    out_run runs[IM2COL_TPANEL_COLUMNS];                                                  \
+    for (int64_t q = q0; q < q1; nr++) {                                                  \
+      int64_t p = q % cg->P, a = p % OW, r = p / OW, e = imin(OW, a + q1 - q);            \
+      runs[nr] = (out_run){q - q0 - a, a, e, q / cg->P * cg->C * cg->V, r / OH * g->sd,   \
+                           r % OH * g->sh};                                               \
+      q += e - a;                                                                         \
+    }                                                                                     \
+    for (int64_t t = t0; t < t1; t++) {                                                   \
+      int64_t panel = (t - t0) / PANEL, w = imin(PANEL, t1 - t0 - panel * PANEL);         \
+      T *d = bp + panel * PANEL * n + (t - t0) % PANEL; /* d[(q - q0) w] */               \
+      col_tap tp = col_tap_make(cg, t);                                                   \
+      for (int64_t k = 0; k < nr; k++) {                                                  \
+        const out_run *u = &runs[k];                                                      \
+        int64_t id = u->id0 + tp.doff, ih = u->ih0 + tp.hoff;                             \
+        int64_t lo = imax(u->a, tp.olo), hi = imin(u->e, tp.ohi);                         \
+        if (id < 0 || id >= D || ih < 0 || ih >= H || hi < lo) lo = hi = u->e;            \
+        const T *xr = lo < hi ? xg + u->image + (id * H + ih) * g->W + tp.xoff : xg;      \
+        /* pointers stepped by hand: code generation runs without loop strength            \
+         * reduction (module.c), which would leave a multiply per element here */          \
+        T *o = d + (u->q + u->a) * w; /* output a of the run */                           \
+        for (int64_t ow = u->a; ow < lo; ow++, o += w) *o = 0;                            \
+        const T *src = xr + lo * sw;                                                      \
+        for (int64_t ow = lo; ow < hi; ow++, o += w, src += sw) *o = *src;                \
+        for (int64_t ow = hi; ow < u->e; ow++, o += w) *o = 0;                            \
+      }                                                                                   \
+    }                                                                                     \
+  }                                                                                       \
+                                                                                          \
   /* columns [p0, p1) of the column matrix of a block of images (as for                    \
    * im2col_images_*) as gemm_packed_b's B (kernels.h): panels of PANEL                     \
    * columns from p0, each a row-major [Kc, w] block (w = PANEL but for the                 \
