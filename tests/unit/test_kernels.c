@@ -535,6 +535,17 @@ static void test_conv(void) {
   run_conv(&pointwise, 0);
   conv_case depthwise = {2, 12, 10, 10, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 12, 1};
   run_conv(&depthwise, 1);
+  /* rows of outputs that are whole 16-column panels, stride 1 along them, one
+   * image per product: the GEMM reads B in place from a padded input */
+  const conv_case window[] = {
+      {1, 5, 9, 16, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1},   /* same padding, bias */
+      {3, 4, 40, 18, 6, 3, 3, 2, 1, 1, 1, 1, 1, 1, 2, 2, 0},  /* groups, dilation, row stride */
+      {2, 3, 8, 32, 20, 1, 3, 1, 1, 0, 0, 2, 0, 1, 1, 1, 1},  /* uneven pads, 20 rows of w */
+  };
+  for (size_t k = 0; k < sizeof window / sizeof *window; k++) {
+    run_conv(&window[k], 0);
+    run_conv(&window[k], 1);
+  }
   printf("conv2d: %d configurations checked%s\n", passed - before_p,
          failed > before_f ? " (FAILURES)" : "");
 }

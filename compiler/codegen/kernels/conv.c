@@ -27,6 +27,13 @@
  * image's rows are copied to y: the weights are packed once per block, and
  * the micro-kernel's 16 columns are outputs rather than padding.
  *
+ * When a row of outputs is whole panels and the window moves by 1 along it
+ * (stride 1 in the last axis), what one tap reads for a panel's 16 outputs
+ * is 16 consecutive input elements: the GEMM then reads B in place
+ * (tc_k_gemm_window_b_*) from a copy of the input padded so that every tap
+ * lies inside it, one copy per band, with each tap's offset computed once,
+ * and no im2col at all. Bitwise the packed path's result.
+ *
  * In parallel (tc_parallel.h), a block's output columns are cut into
  * bands, one per thread: a band's im2col columns and its GEMM columns
  * (tc_k_gemm_block_*, which computes each element the same way in any
@@ -42,6 +49,33 @@
 
 #include <string.h>
 
+/* The extent of the input padded so that every tap of every output lies in
+ * it (the leading pads before, whatever the outputs reach after), and its
+ * elements per group, rounded up to a cache line of floats. */
+typedef struct {
+  int64_t D, H, W, size;
+} padded_input;
+
+/* Panels one tc_k_gemm_window_b_* call takes (its per-panel offsets live on
+ * the stack). */
+enum { CONV_WINDOW_PANELS = 64 };
+
+/* Whether the forward reads B in place from a padded input (the outputs
+ * of a row are consecutive taps: stride 1 along it, rows that are whole
+ * panels), and the scratch of one image (Kc P elements of elem bytes) holds
+ * the taps' offsets and a padded input per band; fills *pad. */
+static int conv_window_fits(const conv_geom *g, int64_t parts, int64_t elem, int64_t panel,
+                            padded_input *pad) {
+  const window3 *w = &g->win;
+  if (g->direct || w->sw != 1 || w->OW % panel != 0 || g->images != 1) return 0;
+  pad->D = (w->OD - 1) * w->sd + (w->KD - 1) * w->dd + 1;
+  pad->H = (w->OH - 1) * w->sh + (w->KH - 1) * w->dh + 1;
+  pad->W = w->OW + (w->KW - 1) * w->dw;
+  pad->size = (g->Cg * pad->D * pad->H * pad->W + 15) / 16 * 16;
+  int64_t koff = (g->Kc * (int64_t)sizeof(int64_t) + elem - 1) / elem;
+  return koff + parts * pad->size <= g->Kc * g->P;
+}
+
 #define DEFINE_CONV(T, SUF)                                                               \
   typedef struct {                                                                        \
     const T *x, *w, *bias;                                                                \
@@ -51,12 +85,57 @@
     int64_t parts;      /* bands of a block's output columns */                           \
     int packed;         /* im2col writes the GEMM's packed B (see above) */               \
     int64_t block;      /* columns of such a block */                                     \
+    int window;         /* the GEMM reads B in place from a padded input (see above) */   \
+    padded_input pad;                                                                     \
+    const int64_t *koff; /* tap k's offset in the padded input */                          \
   } conv_job_##SUF;                                                                       \
+                                                                                          \
+  /* The group's Cg volumes at xg, padded: xp [Cg, pad.D, pad.H, pad.W] */                \
+  static void pad_input_##SUF(const T *restrict xg, T *restrict xp, const conv_geom *g,   \
+                              const padded_input *pad) {                                  \
+    const window3 *w = &g->win;                                                           \
+    int64_t lo = imax(0, w->pw), hi = imin(pad->W, w->pw + w->W);                         \
+    for (int64_t c = 0; c < g->Cg; c++)                                                   \
+      for (int64_t d = 0; d < pad->D; d++)                                                \
+        for (int64_t h = 0; h < pad->H; h++) {                                            \
+          T *row = xp + ((c * pad->D + d) * pad->H + h) * pad->W;                         \
+          int64_t id = d - w->pd, ih = h - w->ph;                                         \
+          if (id < 0 || id >= w->D || ih < 0 || ih >= w->H || lo >= hi) {                 \
+            memset(row, 0, (size_t)pad->W * sizeof(T));                                   \
+            continue;                                                                     \
+          }                                                                               \
+          zero_span(row, 0, lo, sizeof(T));                                               \
+          memcpy(row + lo, xg + ((c * w->D + id) * w->H + ih) * w->W + lo - w->pw,        \
+                 (size_t)(hi - lo) * sizeof(T));                                          \
+          zero_span(row, hi, pad->W, sizeof(T));                                          \
+        }                                                                                 \
+  }                                                                                       \
+                                                                                          \
+  /* columns [q0, q1) of image n's product for group gi, whole panels of output          \
+   * rows, by tc_k_gemm_window_b_* on the band's padded copy of the input */              \
+  static void conv_window_##SUF(const conv_job_##SUF *j, int64_t n, int64_t gi,           \
+                                int64_t band, int64_t q0, int64_t q1, T *out) {           \
+    const conv_geom *g = &j->g;                                                           \
+    const window3 *w = &g->win;                                                           \
+    T *xp = (T *)(j->koff + g->Kc) + band * j->pad.size;                                  \
+    pad_input_##SUF(j->x + (n * g->C + gi * g->Cg) * g->V, xp, g, &j->pad);               \
+    int64_t bbase[CONV_WINDOW_PANELS], coff[CONV_WINDOW_PANELS];                          \
+    for (int64_t p0 = q0; p0 < q1;) {                                                     \
+      int64_t np = 0;                                                                     \
+      for (; p0 < q1 && np < CONV_WINDOW_PANELS; p0 += GEMM_PANEL_##SUF, np++) {          \
+        int64_t ow = p0 % w->OW, r = p0 / w->OW, oh = r % w->OH, od = r / w->OH;          \
+        bbase[np] = (od * w->sd * j->pad.H + oh * w->sh) * j->pad.W + ow;                 \
+        coff[np] = p0;                                                                    \
+      }                                                                                   \
+      tc_k_gemm_window_b_##SUF(g->Mg, g->Kc, j->w + gi * g->Mg * g->Kc, g->Kc, xp, j->koff, \
+                               np, bbase, coff, j->bias != 0, out, g->P);                 \
+    }                                                                                     \
+  }                                                                                       \
                                                                                           \
   /* columns [q0, q1) of group gi's product for the block of images at n: the            \
    * outputs [Mg, ni P] at out (row stride ni P), bias preloaded */                        \
   static void conv_columns_##SUF(const conv_job_##SUF *j, int64_t n, int64_t gi,          \
-                                 int64_t q0, int64_t q1, T *out) {                        \
+                                 int64_t band, int64_t q0, int64_t q1, T *out) {          \
     const conv_geom *g = &j->g;                                                           \
     int64_t Mg = g->Mg, Kc = g->Kc, Q = j->ni * g->P;                                     \
     const T *xg = j->x + (n * g->C + gi * g->Cg) * g->V, *w = j->w + gi * Mg * Kc;        \
@@ -65,6 +144,10 @@
         T bm = j->bias[gi * Mg + m];                                                      \
         for (int64_t q = q0; q < q1; q++) out[m * Q + q] = bm;                            \
       }                                                                                   \
+    if (j->window) {                                                                      \
+      conv_window_##SUF(j, n, gi, band, q0, q1, out);                                     \
+      return;                                                                             \
+    }                                                                                     \
     if (j->packed) { /* blocks of the band's columns, each in the band's scratch */       \
       T *bp = j->scratch + q0 * Kc;                                                       \
       for (int64_t b0 = q0; b0 < q1; b0 += j->block) {                                    \
@@ -103,10 +186,10 @@
         for (int64_t gi = 0; gi < g->groups; gi++) {                                      \
           T *yg = j->y + (n * g->M + gi * Mg) * P;                                        \
           if (j->ni == 1) {                                                               \
-            conv_columns_##SUF(j, n, gi, q0, q1, yg);                                     \
+            conv_columns_##SUF(j, n, gi, band, q0, q1, yg);                               \
             continue;                                                                     \
           }                                                                               \
-          conv_columns_##SUF(j, n, gi, q0, q1, out);                                      \
+          conv_columns_##SUF(j, n, gi, band, q0, q1, out);                                \
           for (int64_t i = q0 / P; i * P < q1; i++) {                                     \
             int64_t lo = imax(q0, i * P), hi = imin(q1, (i + 1) * P);                     \
             for (int64_t m = 0; m < Mg; m++)                                              \
@@ -136,6 +219,17 @@
                 (row % GEMM_PANEL_##SUF == 0 || GEMM_PANEL_##SUF % row == 0) &&           \
                 (j->parts > 1 || workers <= 1 ||                                          \
                  (double)g->Mg * Q * g->Kc < GEMM_PARALLEL_MIN_MACS);                     \
+    j->window = ni == 1 && conv_window_fits(g, j->parts, sizeof(T), GEMM_PANEL_##SUF, &j->pad); \
+    if (j->window) { /* the taps' offsets, which every band reads */                      \
+      int64_t *koff = (int64_t *)j->scratch;                                              \
+      const window3 *w = &g->win;                                                         \
+      for (int64_t k = 0; k < g->Kc; k++) {                                               \
+        int64_t kw = k % w->KW, kh = k / w->KW % w->KH, kd = k / (w->KW * w->KH) % w->KD;  \
+        int64_t c = k / (w->KW * w->KH * w->KD);                                          \
+        koff[k] = ((c * j->pad.D + kd * w->dd) * j->pad.H + kh * w->dh) * j->pad.W + kw * w->dw; \
+      }                                                                                   \
+      j->koff = koff;                                                                     \
+    }                                                                                     \
     if (j->parts == 1)                                                                    \
       conv_bands_##SUF(j, 0, 1, 0);                                                       \
     else                                                                                  \
@@ -147,7 +241,7 @@
                          WINDOW3_PARAMS) {                                                \
     window3 win = WINDOW3_INIT;                                                           \
     conv_job_##SUF j = {.x = x, .w = w, .bias = bias, .y = y, .scratch = scratch,          \
-                       .g = conv_geom_make(N, C, M, groups, &win)};                       \
+                        .g = conv_geom_make(N, C, M, groups, &win)};                      \
     /* the last, smaller block in a pool call of its own: the bands' scratch is laid     \
      * out by the block's columns */                                                      \
     int64_t ni = j.g.images, whole = N / ni * ni;                                         \

@@ -41,6 +41,22 @@ _Static_assert(GEMM_NR == GEMM_FN(GEMM_PANEL), "gemm_split.h's panel width is th
 #define GEMM_VLOAD(v, p) memcpy(&(v), (p), sizeof(GV))
 #define GEMM_VSTORE(p, v) memcpy((p), &(v), sizeof(GV))
 
+/* The micro-kernels' last step: rows [0, rows) of the tile at c (row
+ * stride ldc) = (load ? c : 0) + acc. */
+static inline __attribute__((always_inline)) void GEMM_FN(gemm_store)(GV acc[GEMM_MR][GEMM_NV],
+                                                                    GT *restrict c, int64_t ldc,
+                                                                    int rows, int load) {
+  for (int r = 0; r < GEMM_MR && r < rows; r++)
+    for (int v = 0; v < GEMM_NV; v++) {
+      if (load) {
+        GV old;
+        GEMM_VLOAD(old, c + r * ldc + v * GEMM_VL);
+        acc[r][v] = old + acc[r][v];
+      }
+      GEMM_VSTORE(c + r * ldc + v * GEMM_VL, acc[r][v]);
+    }
+}
+
 /* c[r, j] (r < rows <= MR, j < NR, row stride ldc) = (load ? c[r, j] : 0)
  *                                          + sum_{k < kc} a[k, r] b[k, j]
  * with a the packed [kc, MR] A panel and b the packed [kc, NR] B panel.
@@ -77,15 +93,36 @@ static inline __attribute__((always_inline)) void GEMM_FN(gemm_micro)(int64_t kc
       acc[r][1] = acc[r][1] + ar * b1;
     }
   }
-  for (int r = 0; r < GEMM_MR && r < rows; r++)
-    for (int v = 0; v < GEMM_NV; v++) {
-      if (load) {
-        GV old;
-        GEMM_VLOAD(old, c + r * ldc + v * GEMM_VL);
-        acc[r][v] = old + acc[r][v];
-      }
-      GEMM_VSTORE(c + r * ldc + v * GEMM_VL, acc[r][v]);
+  GEMM_FN(gemm_store)(acc, c, ldc, rows, load);
+}
+
+/* gemm_micro with B read in place: row k of the [kc, NR] panel is the NR
+ * elements at b + koff[k] (gemm_window_b). Same arithmetic, same order. */
+static inline __attribute__((always_inline)) void GEMM_FN(gemm_micro_window)(
+    int64_t kc, const GT *restrict a, const GT *restrict b, const int64_t *restrict koff,
+    GT *restrict c, int64_t ldc, int rows, int load) {
+#ifdef __clang__
+#pragma STDC FP_CONTRACT ON
+#endif
+  GV acc[GEMM_MR][GEMM_NV];
+  for (int r = 0; r < GEMM_MR; r++) {
+    if (r < rows) {
+      __builtin_prefetch(c + r * ldc, 1);
+      __builtin_prefetch(c + r * ldc + GEMM_NR - 1, 1);
     }
+    for (int v = 0; v < GEMM_NV; v++) acc[r][v] = (GV){0};
+  }
+  for (int64_t k = 0; k < kc; k++) {
+    GV b0, b1;
+    GEMM_VLOAD(b0, b + koff[k]);
+    GEMM_VLOAD(b1, b + koff[k] + GEMM_VL);
+    for (int r = 0; r < GEMM_MR; r++) {
+      GT ar = a[k * GEMM_MR + r];
+      acc[r][0] = acc[r][0] + ar * b0;
+      acc[r][1] = acc[r][1] + ar * b1;
+    }
+  }
+  GEMM_FN(gemm_store)(acc, c, ldc, rows, load);
 }
 
 /* Packs alpha opA(A)[i0 : i0 + mc, p0 : p0 + kc] as MR-row panels: panel q
@@ -274,6 +311,46 @@ static void GEMM_FN(gemm_packed_b)(int64_t M, int64_t N, int64_t K, const GT *A,
           GEMM_FN(gemm_macro)(kc, pack->wide, mc, pack->narrow, kc * GEMM_NR, edge, C, ldc, ic,
                               full, load);
       }
+    }
+  }
+}
+
+/* C[0:M, cols of npanels panels] (row stride ldc) = alpha opA(A) B
+ * + (acc ? C : 0) over the full K, with B never packed: panel q is the NR
+ * columns C + coff[q] ..., and its B [K, NR] is read in place, row k being
+ * the NR elements at xb + bbase[q] + koff[k] -- the taps of NR outputs of a
+ * stride-1 convolution row in a padded input (conv.c). The K blocks, A's
+ * packing and the micro-kernel's arithmetic are gemm_packed_b's: the result
+ * is bitwise that of the product on the im2col'd B. */
+static void GEMM_FN(gemm_window_b)(int64_t M, int64_t K, const GT *A, int64_t ai, int64_t ak,
+                                   GT alpha, const GT *xb, const int64_t *koff,
+                                   int64_t npanels, const int64_t *bbase, const int64_t *coff,
+                                   int32_t acc, GT *C, int64_t ldc, GEMM_FN(gemm_pack) *pack) {
+  if (M <= 0 || npanels <= 0) return;
+  if (K <= 0) {
+    if (!acc)
+      for (int64_t i = 0; i < M; i++)
+        for (int64_t q = 0; q < npanels; q++)
+          memset(C + i * ldc + coff[q], 0, GEMM_NR * sizeof(GT));
+    return;
+  }
+  for (int64_t pc = 0; pc < K; pc += GEMM_KC) {
+    int64_t kc = K - pc < GEMM_KC ? K - pc : GEMM_KC;
+    int load = acc || pc > 0;
+    for (int64_t ic = 0; ic < M; ic += GEMM_WIDE) {
+      int64_t mc = M - ic < GEMM_WIDE ? M - ic : GEMM_WIDE;
+      GEMM_FN(gemm_pack_a)(pack->wide, A, ai, ak, ic, mc, pc, kc, alpha);
+      for (int64_t q = 0; q < npanels; q++)
+        for (int64_t ir = 0; ir < mc; ir += GEMM_MR) {
+          int64_t rows = mc - ir < GEMM_MR ? mc - ir : GEMM_MR;
+          GT *c = C + (ic + ir) * ldc + coff[q];
+          if (rows == GEMM_MR) /* (rows constant: the full tile's own code) */
+            GEMM_FN(gemm_micro_window)(kc, pack->wide + ir * kc, xb + bbase[q], koff + pc, c,
+                                       ldc, GEMM_MR, load);
+          else
+            GEMM_FN(gemm_micro_window)(kc, pack->wide + ir * kc, xb + bbase[q], koff + pc, c,
+                                       ldc, (int)rows, load);
+        }
     }
   }
 }

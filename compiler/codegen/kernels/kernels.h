@@ -122,6 +122,18 @@ void tc_k_gemm_packed_b_f32(int64_t M, int64_t N, int64_t K, const float *A, int
 void tc_k_gemm_packed_b_f64(int64_t M, int64_t N, int64_t K, const double *A, int64_t lda,
                             int32_t trans_a, const double *Bp, double alpha,
                             int32_t accumulate, double *C, int64_t ldc);
+/* The same product with B never packed, for the stride-1 convolutions
+ * (conv.c): C[0:M, panels] (row stride ldc) = A [M, K] (row-major, lda)
+ * B + (accumulate ? C : 0), where panel q is the 16 (f32) / 8 (f64)
+ * columns at C + coff[q] and row k of its B is as many elements at
+ * xb + bbase[q] + koff[k]. Bitwise tc_k_gemm_packed_b_* on that B. */
+void tc_k_gemm_window_b_f32(int64_t M, int64_t K, const float *A, int64_t lda, const float *xb,
+                            const int64_t *koff, int64_t npanels, const int64_t *bbase,
+                            const int64_t *coff, int32_t accumulate, float *C, int64_t ldc);
+void tc_k_gemm_window_b_f64(int64_t M, int64_t K, const double *A, int64_t lda,
+                            const double *xb, const int64_t *koff, int64_t npanels,
+                            const int64_t *bbase, const int64_t *coff, int32_t accumulate,
+                            double *C, int64_t ldc);
 
 /* ---- conv.c ----------------------------------------------------------------
  * 3-D convolution (2-D is D = KD = OD = 1 with sd = dd = 1 and pd = 0, 1-D

@@ -109,6 +109,15 @@ typedef double v4d __attribute__((vector_size(32)));
                         accumulate, C, ldc, &pack);                                          \
   }                                                                                          \
                                                                                              \
+  void tc_k_gemm_window_b_##SUF(int64_t M, int64_t K, const T *A, int64_t lda,            \
+                                const T *xb, const int64_t *koff, int64_t npanels,          \
+                                const int64_t *bbase, const int64_t *coff,                  \
+                                int32_t accumulate, T *C, int64_t ldc) {                    \
+    gemm_pack_##SUF pack;                                                                    \
+    gemm_window_b_##SUF(M, K, A, lda, 1, 1, xb, koff, npanels, bbase, coff, accumulate, C,   \
+                        ldc, &pack);                                                         \
+  }                                                                                          \
+                                                                                             \
   /* the partitioning layer (gemm_split.h): tasks [begin, end) of a product */              \
   typedef struct {                                                                           \
     const T *A, *B;                                                                          \
