@@ -81,7 +81,9 @@ typedef struct tc_step {
   /* train_step = grad_step + apply_update; eval_step: forward and loss (both
    * write every output); infer: forward only, writes outputs[1..]. */
   tc_step_fn train_step, grad_step, apply_update, eval_step, infer;
-  /* Writes the initial contents (weights, zeroed state) of a fresh arena. */
+  /* Writes the initial contents (weights, zeroed state) of a fresh arena;
+   * NULL when the step's maker initialised its one arena itself (trainc's
+   * JIT steps, train_setup_create: the weights are not kept twice). */
   void (*init_arena)(const void *ctx, uint8_t *arena);
   const void *init_ctx;
   int nnodes;

@@ -109,6 +109,12 @@ void tc_program_const_at(const tc_program *p, int i, int64_t *offset, size_t *by
 /* Writes the constants (initializers, folded constants) into a fresh arena of
  * tc_program_arena_bytes bytes. */
 void tc_program_init_arena(const tc_program *p, uint8_t *arena);
+/* The same for the program's last arena: each constant's memory is given
+ * back as soon as it is copied, so the weights are never held twice
+ * (ResNet-18: 45 MB less at the peak). After it the program has no
+ * constants: tc_program_init_arena must not be called again, and
+ * tc_program_num_consts is 0. */
+void tc_program_init_arena_moving(tc_program *p, uint8_t *arena);
 
 /* Runs infer; a data error is reported with the node's name and op. */
 tc_status tc_program_infer(const tc_program *p, uint8_t *arena,

@@ -23,7 +23,7 @@ typedef int64_t (*entry_fn)(uint8_t *arena, const void *const *inputs,
 typedef struct const_init {
   int64_t offset;
   size_t bytes;
-  const void *data;
+  void *data;               /* in the program's arena */
 } const_init;
 
 struct tc_program {
@@ -38,6 +38,7 @@ struct tc_program {
   tc_io_desc *in, *out;
   int nconsts;
   const_init *consts;
+  bool consts_moved;        /* into an arena by tc_program_init_arena_moving */
   int nnodes;
   const char **node_desc;   /* "'name' (Op)" per node index, for run-time errors */
   int nvalues;
@@ -439,9 +440,36 @@ void tc_program_const_at(const tc_program *p, int i, int64_t *offset, size_t *by
 }
 
 void tc_program_init_arena(const tc_program *p, uint8_t *arena) {
+  TC_ASSERT(!p->consts_moved);
   memset(arena, 0, p->arena_bytes);
   for (int i = 0; i < p->nconsts; i++)
     memcpy(arena + p->consts[i].offset, p->consts[i].data, p->consts[i].bytes);
+}
+
+static int by_offset(const void *x, const void *y) {
+  const const_init *a = x, *b = y;
+  return (a->offset > b->offset) - (a->offset < b->offset);
+}
+
+void tc_program_init_arena_moving(tc_program *p, uint8_t *arena) {
+  TC_ASSERT(!p->consts_moved);
+  /* In arena order, each page is written once: the zeros before a
+   * constant, then the constant, whose copy goes at once (big ones have
+   * memory of their own, arena.c). The arena's pages become resident as
+   * the constants' go, so the two copies never coexist. */
+  qsort(p->consts, (size_t)p->nconsts, sizeof *p->consts, by_offset);
+  int64_t at = 0; /* arena bytes written */
+  for (int i = 0; i < p->nconsts; i++) {
+    const const_init *c = &p->consts[i];
+    if (c->offset > at) memset(arena + at, 0, (size_t)(c->offset - at));
+    memcpy(arena + c->offset, c->data, c->bytes);
+    tc_arena_release(p->arena, c->data);
+    int64_t end = c->offset + (int64_t)c->bytes;
+    if (end > at) at = end;
+  }
+  if ((int64_t)p->arena_bytes > at) memset(arena + at, 0, p->arena_bytes - (size_t)at);
+  p->nconsts = 0;
+  p->consts_moved = true;
 }
 
 tc_status tc_program_infer(const tc_program *p, uint8_t *arena, const void *const *inputs,

@@ -111,6 +111,30 @@ void tc_graph_free(tc_graph *g) {
   if (g) tc_arena_free(g->arena);
 }
 
+/* Releasing a block twice is harmless: the second finds nothing. Small
+ * blocks stay until tc_graph_free. */
+static void drop_block(tc_graph *g, void **data) {
+  if (!*data) return;
+  tc_arena_release(g->arena, *data);
+  *data = NULL;
+}
+
+static void drop_attr_data(tc_graph *g, tc_node *n) {
+  for (int k = 0; k < n->nattrs; k++)
+    if (n->attrs[k].kind == TC_ATTR_TENSOR && n->attrs[k].t) drop_block(g, &n->attrs[k].t->data);
+}
+
+void tc_graph_drop_data(tc_graph *g) {
+  /* A Constant node's value shares its attribute's block: both forget it,
+   * also for nodes dead code elimination took out of g->nodes. */
+  for (int i = 0; i < g->nnodes; i++) drop_attr_data(g, g->nodes[i]);
+  for (int i = 0; i < g->nvalues; i++) {
+    tc_value *v = g->values[i];
+    if (v->producer) drop_attr_data(g, v->producer);
+    drop_block(g, &v->data);
+  }
+}
+
 /* Appends p to an arena-backed pointer array, doubling its capacity. */
 static bool push(tc_arena *a, void ***items, int *count, int *cap, void *p) {
   if (*count == *cap) {

@@ -38,6 +38,10 @@ typedef struct tc_arena tc_arena;
 tc_arena *tc_arena_new(void);
 void tc_arena_free(tc_arena *a);
 void *tc_arena_alloc(tc_arena *a, size_t size);        /* 16-byte aligned, zeroed */
+/* Gives back block p early if it is big (64 KiB or more: tensor data),
+ * which has memory of its own; false, and nothing freed, for any other
+ * pointer. p must not be used after true. */
+bool tc_arena_release(tc_arena *a, void *p);
 char *tc_arena_strdup(tc_arena *a, const char *s);
 char *tc_arena_printf(tc_arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -239,6 +243,12 @@ typedef struct tc_graph {
 
 tc_graph *tc_graph_new(const char *source); /* NULL on allocation failure */
 void tc_graph_free(tc_graph *g);
+/* Forgets every value's constant data (initializers, folded constants) and
+ * gives the big blocks back at once: for a graph already compiled, whose
+ * program holds the copy it needs (ResNet-18: 45 MB of weights). The graph
+ * still names and describes its values; it can no longer be verified,
+ * folded or compiled. */
+void tc_graph_drop_data(tc_graph *g);
 /* "'name' (Op)" for messages: the ONNX op type, the loss class of a LOSS
  * node, else the internal op's name; arena memory, NULL if out of memory. */
 const char *tc_node_desc(tc_graph *g, const tc_node *n);

@@ -3,6 +3,7 @@
  * shape inference, and errors are sticky (see passes.h, build.c section). */
 #include "passes.h"
 
+#include <math.h>
 #include <string.h>
 
 void tc_builder_init(tc_builder *tb, tc_graph *g, tc_error *err) {
@@ -92,7 +93,9 @@ static tc_value *constant(tc_builder *tb, const char *name, tc_dtype dt, const t
   void *data = tc_arena_alloc(tb->g->arena, (size_t)n * esz + 1);
   tc_value *v = tc_value_new(tb->g, name, TC_VALUE_INITIALIZER, dt);
   if (!data || !v) return oom(tb);
-  for (int64_t i = 0; i < n; i++) {
+  /* Arena blocks come zeroed; writing zeros again would make the pages of
+   * big ones resident (arena.c). */
+  for (int64_t i = 0; i < n && (fill != 0 || signbit(fill)); i++) {
     if (dt == TC_DTYPE_F32) ((float *)data)[i] = (float)fill;
     else if (dt == TC_DTYPE_F64) ((double *)data)[i] = fill;
     else if (dt == TC_DTYPE_I64) ((int64_t *)data)[i] = (int64_t)fill;

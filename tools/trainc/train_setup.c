@@ -243,10 +243,6 @@ static void io_from_value(const tc_value *v, tc_step_io *io) {
   }
 }
 
-static void init_arena(const void *ctx, uint8_t *arena) {
-  tc_program_init_arena(ctx, arena);
-}
-
 /* Fills the tc_step describing the compiled training graph. */
 static tc_status describe_step(train_setup *t, tc_error *err) {
   tc_graph *g = t->graph;
@@ -307,7 +303,7 @@ static tc_status describe_step(train_setup *t, tc_error *err) {
       .apply_update = tc_program_entry(t->program, 2),
       .eval_step = tc_program_entry(t->program, 3),
       .infer = tc_program_entry(t->program, 4),
-      .init_arena = init_arena, .init_ctx = t->program,
+      .init_arena = NULL, .init_ctx = NULL, /* train_setup_create fills t->arena */
       .nnodes = g->nnodes, .node_names = names,
   };
   return TC_OK;
@@ -452,6 +448,9 @@ tc_status train_setup_create(const char *model_path, const tc_spec *spec,
   o.cache_dir = train_setup_cache_dir();
   if ((st = tc_program_compile_entries(t->graph, &o, t->entries, 5, &t->program, err))) return st;
   cache_note(t->program);
+  /* The program has its own copy of the weights; the graph's goes before
+   * the arena is allocated, or the peak holds both. */
+  tc_graph_drop_data(t->graph);
   if ((st = describe_step(t, err))) return st;
   if ((st = tc_mem_budget_charge(&t->budget, TC_BUDGET_ARENA, t->step.arena_bytes,
                                  "the training arena", err)))
@@ -465,7 +464,9 @@ tc_status train_setup_create(const char *model_path, const tc_spec *spec,
   t->arena = malloc(t->step.arena_bytes);
   if (!t->arena) return tc_fail(err, TC_ERR_INTERNAL, "out of memory for a %zu-byte arena",
                                 t->step.arena_bytes);
-  t->step.init_arena(t->step.init_ctx, t->arena);
+  /* The one arena this program initialises: its copy of the weights goes
+   * as it fills the arena, and nothing can initialise another. */
+  tc_program_init_arena_moving(t->program, t->arena);
   return TC_OK;
 }
 
@@ -475,10 +476,7 @@ tc_status train_setup_layout(train_setup *t, tc_error *err) {
   o.max_batch = t->spec->batch_size;
   tc_status st = tc_program_layout(t->graph, &o, &t->program, err);
   if (st) return st;
-  if ((st = describe_step(t, err))) return st;
-  t->step.init_arena = NULL;
-  t->step.init_ctx = NULL;
-  return TC_OK;
+  return describe_step(t, err);
 }
 
 tc_status train_setup_emit(train_setup *t, const tc_codegen_options *o, const char *prefix,
@@ -500,10 +498,7 @@ tc_status train_setup_emit(train_setup *t, const tc_codegen_options *o, const ch
   tc_status st = tc_aot_compile(t->graph, o, named, 5, kind, embed_weights ? init : NULL, path,
                                 &t->program, err);
   if (st) return st;
-  if ((st = describe_step(t, err))) return st;
-  t->step.init_arena = NULL;
-  t->step.init_ctx = NULL;
-  return TC_OK;
+  return describe_step(t, err);
 }
 
 tc_status train_setup_save(const train_setup *t, const char *out_path, tc_error *err) {

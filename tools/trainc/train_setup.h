@@ -15,7 +15,10 @@ typedef struct train_setup {
   const char *model_path;
   tc_dataset *train_ds, *valid_ds;
   tc_loader *train_loader, *valid_loader; /* valid_* NULL without validation data */
-  tc_graph *graph;                        /* the training graph */
+  tc_graph *graph;                        /* the training graph; without its
+                                             constant data once compiled by
+                                             train_setup_create (the arena
+                                             holds the weights) */
   tc_train_graph train;
   int ngroups;
   tc_program *program;
@@ -36,9 +39,11 @@ tc_status train_setup_prepare(const char *model_path, const tc_spec *spec,
                               train_setup **out, tc_error *err);
 
 /* train_setup_prepare, then JIT compilation, t->step and an initialised
- * arena. The JIT reuses objects from the compile cache (codegen.h) in
- * train_setup_cache_dir() and says on stderr whether it hit. On failure
- * *out may be partly built: free it. */
+ * arena, which is then the one copy of the weights (the graph's and the
+ * program's are gone, and t->step.init_arena is NULL). The JIT reuses
+ * objects from the compile cache (codegen.h) in train_setup_cache_dir() and
+ * says on stderr whether it hit. On failure *out may be partly built: free
+ * it. */
 tc_status train_setup_create(const char *model_path, const tc_spec *spec,
                              train_setup **out, tc_error *err);
 
