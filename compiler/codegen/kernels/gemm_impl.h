@@ -58,14 +58,18 @@ static inline __attribute__((always_inline)) void GEMM_FN(gemm_store)(GV acc[GEM
 }
 
 /* c[r, j] (r < rows <= MR, j < NR, row stride ldc) = (load ? c[r, j] : 0)
- *                                          + sum_{k < kc} a[k, r] b[k, j]
- * with a the packed [kc, MR] A panel and b the packed [kc, NR] B panel.
- * The sum starts from 0 and c is added last, so the tile of C (likely not
- * in cache for a large C) is prefetched while the products run. Rows past
- * `rows` are computed (from A's zero padding) but neither read nor
- * stored, so a bottom edge tile needs no scratch copy. */
-static inline __attribute__((always_inline)) void GEMM_FN(gemm_micro)(int64_t kc, const GT *restrict a, const GT *restrict b,
-                                       GT *restrict c, int64_t ldc, int rows, int load) {
+ *                                          + sum_{k < kc} a[k, r] b_k[j]
+ * with a the packed [kc, MR] A panel and b_k row k of B's panel: the NR
+ * elements at b + k NR of a packed [kc, NR] panel, or, given koff, at
+ * b + koff[k] (B read in place, gemm_window_b; each caller passes a
+ * constant NULL or not, so the test folds away). The sum starts from 0 and
+ * c is added last, so the tile of C (likely not in cache for a large C) is
+ * prefetched while the products run. Rows past `rows` are computed (from
+ * A's zero padding) but neither read nor stored, so a bottom edge tile
+ * needs no scratch copy. */
+static inline __attribute__((always_inline)) void GEMM_FN(gemm_micro_rows)(
+    int64_t kc, const GT *restrict a, const GT *restrict b, const int64_t *restrict koff,
+    GT *restrict c, int64_t ldc, int rows, int load) {
   /* The kernels are compiled with -ffp-contract=off; here the multiply-adds
    * are meant to fuse (llvm.fmuladd becomes one FMA where the CPU has it).
    * Each accumulator lane does the same operations, so this stays exact
@@ -84,9 +88,10 @@ static inline __attribute__((always_inline)) void GEMM_FN(gemm_micro)(int64_t kc
     for (int v = 0; v < GEMM_NV; v++) acc[r][v] = (GV){0};
   }
   for (int64_t k = 0; k < kc; k++) {
+    const GT *bk = koff ? b + koff[k] : b + k * GEMM_NR;
     GV b0, b1;
-    GEMM_VLOAD(b0, b + k * GEMM_NR);
-    GEMM_VLOAD(b1, b + k * GEMM_NR + GEMM_VL);
+    GEMM_VLOAD(b0, bk);
+    GEMM_VLOAD(b1, bk + GEMM_VL);
     for (int r = 0; r < GEMM_MR; r++) {
       GT ar = a[k * GEMM_MR + r];
       acc[r][0] = acc[r][0] + ar * b0;
@@ -96,33 +101,10 @@ static inline __attribute__((always_inline)) void GEMM_FN(gemm_micro)(int64_t kc
   GEMM_FN(gemm_store)(acc, c, ldc, rows, load);
 }
 
-/* gemm_micro with B read in place: row k of the [kc, NR] panel is the NR
- * elements at b + koff[k] (gemm_window_b). Same arithmetic, same order. */
-static inline __attribute__((always_inline)) void GEMM_FN(gemm_micro_window)(
-    int64_t kc, const GT *restrict a, const GT *restrict b, const int64_t *restrict koff,
-    GT *restrict c, int64_t ldc, int rows, int load) {
-#ifdef __clang__
-#pragma STDC FP_CONTRACT ON
-#endif
-  GV acc[GEMM_MR][GEMM_NV];
-  for (int r = 0; r < GEMM_MR; r++) {
-    if (r < rows) {
-      __builtin_prefetch(c + r * ldc, 1);
-      __builtin_prefetch(c + r * ldc + GEMM_NR - 1, 1);
-    }
-    for (int v = 0; v < GEMM_NV; v++) acc[r][v] = (GV){0};
-  }
-  for (int64_t k = 0; k < kc; k++) {
-    GV b0, b1;
-    GEMM_VLOAD(b0, b + koff[k]);
-    GEMM_VLOAD(b1, b + koff[k] + GEMM_VL);
-    for (int r = 0; r < GEMM_MR; r++) {
-      GT ar = a[k * GEMM_MR + r];
-      acc[r][0] = acc[r][0] + ar * b0;
-      acc[r][1] = acc[r][1] + ar * b1;
-    }
-  }
-  GEMM_FN(gemm_store)(acc, c, ldc, rows, load);
+/* The micro-kernel on a packed [kc, NR] B panel. */
+static inline __attribute__((always_inline)) void GEMM_FN(gemm_micro)(int64_t kc, const GT *restrict a, const GT *restrict b,
+                                       GT *restrict c, int64_t ldc, int rows, int load) {
+  GEMM_FN(gemm_micro_rows)(kc, a, b, NULL, c, ldc, rows, load);
 }
 
 /* Packs alpha opA(A)[i0 : i0 + mc, p0 : p0 + kc] as MR-row panels: panel q
@@ -345,11 +327,11 @@ static void GEMM_FN(gemm_window_b)(int64_t M, int64_t K, const GT *A, int64_t ai
           int64_t rows = mc - ir < GEMM_MR ? mc - ir : GEMM_MR;
           GT *c = C + (ic + ir) * ldc + coff[q];
           if (rows == GEMM_MR) /* (rows constant: the full tile's own code) */
-            GEMM_FN(gemm_micro_window)(kc, pack->wide + ir * kc, xb + bbase[q], koff + pc, c,
-                                       ldc, GEMM_MR, load);
+            GEMM_FN(gemm_micro_rows)(kc, pack->wide + ir * kc, xb + bbase[q], koff + pc, c,
+                                     ldc, GEMM_MR, load);
           else
-            GEMM_FN(gemm_micro_window)(kc, pack->wide + ir * kc, xb + bbase[q], koff + pc, c,
-                                       ldc, (int)rows, load);
+            GEMM_FN(gemm_micro_rows)(kc, pack->wide + ir * kc, xb + bbase[q], koff + pc, c,
+                                     ldc, (int)rows, load);
         }
     }
   }
