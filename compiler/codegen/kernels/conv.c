@@ -60,10 +60,11 @@ typedef struct {
  * the stack). */
 enum { CONV_WINDOW_PANELS = 64 };
 
-/* Whether the forward reads B in place from a padded input (the outputs
- * of a row are consecutive taps: stride 1 along it, rows that are whole
- * panels), and the scratch of one image (Kc P elements of elem bytes) holds
- * the taps' offsets and a padded input per band; fills *pad. */
+/* Whether the forward reads B in place from a padded input: stride 1 along
+ * rows of outputs that are whole panels (so one tap reads a panel's outputs
+ * from consecutive inputs), one image per product, and the scratch of one
+ * image (Kc P elements of elem bytes) holds the taps' offsets and a padded
+ * input per band. Fills *pad. */
 static int conv_window_fits(const conv_geom *g, int64_t parts, int64_t elem, int64_t panel,
                             padded_input *pad) {
   const window3 *w = &g->win;
