@@ -199,7 +199,7 @@ static int worth_sharing(const conv_geom *g, int64_t units) {
   }                                                                                      \
                                                                                          \
   /* bands [begin, end) of the columns of group j->group's dw [Mg, Kc], images           \
-   * [n0, n1): their rows of col */                                                      \
+   * [n0, n1): a band's taps and its columns of dw */                                    \
   static void grad_weight_columns_##SUF(void *p, int64_t begin, int64_t end,             \
                                         int32_t chunk) {                                 \
     const conv_grad_job_##SUF *j = p;                                                    \

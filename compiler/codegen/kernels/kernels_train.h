@@ -18,9 +18,10 @@
  * dw[m,c',kd,kh,kw] = sum over (n, od, oh, ow) of
  *   dy[n,m,od,oh,ow] * x[n, g*C/G + c', id, ih, iw]     (dw fully overwritten).
  * scratch: tc_k_conv3d_scratch(N, C, M, groups, KD, KH, KW, OD, OH, OW) elements,
- * the forward's size (unused by the 1x1x1, stride 1, unpadded case when the
- * images are not blocked). The
- * 2-D entry points forward to the 3-D kernels with D = 1. */
+ * the forward's size (the weight gradient always writes its panels there;
+ * the input gradient of the 1x1x1, stride 1, unpadded case leaves it unused
+ * when the images are not blocked). The 2-D entry points forward to the
+ * 3-D kernels with D = 1. */
 void tc_k_conv3d_grad_input_f32(const float *dy, const float *w, float *dx, float *scratch,
                                 int64_t N, int64_t C, int64_t M, int64_t groups, int64_t D,
                                 int64_t H, int64_t W, int64_t OD, int64_t OH, int64_t OW,
