@@ -121,7 +121,8 @@ tc_status tc_aot_compile(const tc_graph *g, const tc_codegen_options *opt,
   LLVMContextRef ctx = LLVMContextCreate();
   LLVMModuleRef mod = NULL;
   tc_program *p = NULL;
-  st = tc_cg_prepare(g, opt, entries, nentries, ctx, tm, &p, &mod, err);
+  /* An object for another program: it carries its own kernels. */
+  st = tc_cg_prepare(g, opt, entries, nentries, false, ctx, tm, &p, &mod, err);
   if (!st && init_symbol) st = add_init(mod, p, init_symbol, err);
   if (!st) st = write_file(tm, mod, kind, path, err);
   if (mod) LLVMDisposeModule(mod);

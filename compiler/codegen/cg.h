@@ -9,7 +9,8 @@
  *   emit.c      the entry function: walks the graph and calls the lowerings
  *   program.c   the tc_program API of codegen.h, and JIT (ORC LLJIT)
  *   aot.c       ahead-of-time output: object, assembly, LLVM IR files
- *   cache.c     the JIT's object cache */
+ *   cache.c     the JIT's object cache
+ *   kernel_library.c  the kernel library compiled when trainc was built */
 #ifndef TC_CG_H
 #define TC_CG_H
 
@@ -78,6 +79,9 @@ tc_status tc_cg_target_machine(const char *triple, const char *cpu, const char *
                                tc_error *err);
 /* Parses the embedded kernel bitcode into a new module in ctx. */
 tc_status tc_cg_load_kernels(LLVMContextRef ctx, LLVMModuleRef *out, tc_error *err);
+/* Whether kernel `name` stays a call (noinline) rather than being inlined:
+ * every tc_k_ function but the scalar math ones. */
+bool tc_cg_kernel_out_of_line(const char *name);
 /* Gives every definition but the entry points internal linkage and deletes
  * the ones then unused (most of the kernel library). */
 void tc_cg_internalize(LLVMModuleRef mod, const char *const *entry_points, int nentry);
@@ -201,11 +205,13 @@ LLVMValueRef tc_cg_activation(tc_cg *cg, const tc_node *n, LLVMValueRef x, LLVMV
 
 /* Everything before loading code: plans g, builds the module in ctx and
  * optimizes it for tm. *prog describes the arena and io (no entry points
- * yet); *mod is the optimized module, owned by the caller. */
+ * yet); *mod is the optimized module, owned by the caller. With
+ * built_kernels the module calls the build's kernels (kernel_library.c)
+ * rather than containing them. */
 tc_status tc_cg_prepare(const tc_graph *g, const tc_codegen_options *opt,
-                        const tc_entry *entries, int nentries, LLVMContextRef ctx,
-                        LLVMTargetMachineRef tm, tc_program **prog, LLVMModuleRef *mod,
-                        tc_error *err);
+                        const tc_entry *entries, int nentries, bool built_kernels,
+                        LLVMContextRef ctx, LLVMTargetMachineRef tm, tc_program **prog,
+                        LLVMModuleRef *mod, tc_error *err);
 /* The plan and descriptions alone (no LLVM): what a cached object needs. */
 tc_status tc_cg_layout(const tc_graph *g, const tc_codegen_options *opt, tc_program **prog,
                        tc_error *err);
@@ -227,6 +233,33 @@ tc_status tc_cg_cache_lookup(const char *dir, LLVMModuleRef mod, LLVMTargetMachi
                              tc_error *err);
 /* Stores obj under res->path (atomically); failures only set res->note. */
 void tc_cg_cache_store(tc_cache_result *res, LLVMMemoryBufferRef obj);
+
+/* ---- kernel_library.c ---------------------------------------------------- */
+
+/* The out-of-line kernels (tc_cg_kernel_out_of_line) compiled from the
+ * kernel bitcode by tools/kernel_library.c when trainc was built, for the
+ * build machine's CPU, through tc_cg_optimize like any module; this is the
+ * layout of the table that tool emits. */
+typedef struct tc_kernel_library {
+  const char *cpu, *features; /* the target machine's, as LLVM names them */
+  int64_t opt_level;
+  int64_t count;
+  const char *const *names;   /* "tc_k_conv3d_f32", ... */
+  void *const *fns;           /* the compiled functions, in the same order */
+} tc_kernel_library;
+
+/* The build's library; count 0 in the tool that compiles it. */
+extern const tc_kernel_library tc_built_kernels;
+
+/* Whether a module for tm at opt_level can call the built kernels instead
+ * of compiling its own: the same CPU, features and level. */
+bool tc_cg_kernel_library_fits(LLVMTargetMachineRef tm, int opt_level);
+/* Replaces mod's definitions of the built kernels with declarations, so
+ * only the generated code is compiled; the unused helpers go with
+ * tc_cg_internalize. */
+void tc_cg_declare_built_kernels(LLVMModuleRef mod);
+/* Defines the built kernels in jit's main dylib by their addresses. */
+LLVMErrorRef tc_jit_define_built_kernels(LLVMOrcLLJITRef jit);
 
 /* ---- emit.c -------------------------------------------------------------- */
 

@@ -102,7 +102,7 @@ tc_status tc_cg_load_kernels(LLVMContextRef ctx, LLVMModuleRef *out, tc_error *e
  * inlining each at every call site multiplied compile time (ResNet-8 took
  * 30 s) for little gain. The scalar math functions must inline, so that
  * elementwise loops vectorize. */
-static bool keep_out_of_line(const char *name) {
+bool tc_cg_kernel_out_of_line(const char *name) {
   if (strncmp(name, "tc_k_", 5) != 0) return false;
   static const char *const math[] = {"tc_k_exp", "tc_k_log", "tc_k_tanh", "tc_k_sigmoid",
                                      "tc_k_erf", "tc_k_pow"};
@@ -172,7 +172,7 @@ tc_status tc_cg_optimize(LLVMModuleRef mod, LLVMTargetMachineRef tm, int opt_lev
     if (LLVMIsDeclaration(f)) continue;
     size_t len;
     const char *name = LLVMGetValueName2(f, &len);
-    if (keep_out_of_line(name))
+    if (tc_cg_kernel_out_of_line(name))
       LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex,
                               LLVMCreateEnumAttribute(ctx, LLVMGetEnumAttributeKindForName("noinline", 8), 0));
     LLVMRemoveStringAttributeAtIndex(f, LLVMAttributeFunctionIndex, "target-cpu", 10);

@@ -46,6 +46,7 @@ struct tc_program {
   tc_plan plan;             /* for building the module */
   double compile_seconds;
   tc_cache_result cache;
+  bool built_kernels;       /* the code calls the build's kernels (kernel_library.c) */
 };
 
 void tc_codegen_options_init(tc_codegen_options *o) {
@@ -151,8 +152,8 @@ static tc_status optimize(LLVMModuleRef mod, LLVMTargetMachineRef tm, int opt_le
 }
 
 static tc_status build_module(const tc_graph *g, const tc_plan *plan, const tc_entry *entries,
-                              int nentries, LLVMContextRef ctx, LLVMModuleRef *out,
-                              tc_error *err) {
+                              int nentries, bool built_kernels, LLVMContextRef ctx,
+                              LLVMModuleRef *out, tc_error *err) {
   LLVMModuleRef mod;
   tc_status st = tc_cg_load_kernels(ctx, &mod, err);
   if (st) return st;
@@ -168,6 +169,7 @@ static tc_status build_module(const tc_graph *g, const tc_plan *plan, const tc_e
   cg.ptr = LLVMPointerTypeInContext(ctx, 0);
   st = tc_cg_emit_entries(&cg, entries, nentries);
   LLVMDisposeBuilder(cg.b);
+  if (!st && built_kernels) tc_cg_declare_built_kernels(mod);
   /* Before verifying and hashing (cache.c): most of the kernel library is
    * unused and goes now. */
   if (!st) st = internalize(mod, entries, nentries, err);
@@ -215,7 +217,7 @@ static tc_status build_and_optimize(const tc_program *p, const tc_graph *g,
                                     int nentries, LLVMContextRef ctx, LLVMTargetMachineRef tm,
                                     LLVMModuleRef *mod, tc_error *err) {
   *mod = NULL;
-  tc_status st = build_module(g, &p->plan, entries, nentries, ctx, mod, err);
+  tc_status st = build_module(g, &p->plan, entries, nentries, p->built_kernels, ctx, mod, err);
   if (!st) st = optimize(*mod, tm, opt->opt_level, entries, nentries, err);
   if (!st && opt->dump_llvm) {
     char *text = LLVMPrintModuleToString(*mod);
@@ -230,13 +232,14 @@ static tc_status build_and_optimize(const tc_program *p, const tc_graph *g,
 }
 
 tc_status tc_cg_prepare(const tc_graph *g, const tc_codegen_options *opt,
-                        const tc_entry *entries, int nentries, LLVMContextRef ctx,
-                        LLVMTargetMachineRef tm, tc_program **prog, LLVMModuleRef *mod,
-                        tc_error *err) {
+                        const tc_entry *entries, int nentries, bool built_kernels,
+                        LLVMContextRef ctx, LLVMTargetMachineRef tm, tc_program **prog,
+                        LLVMModuleRef *mod, tc_error *err) {
   double t0 = now();
   *mod = NULL;
   tc_status st = tc_cg_layout(g, opt, prog, err);
   if (st) return st;
+  (*prog)->built_kernels = built_kernels;
   if ((st = build_and_optimize(*prog, g, opt, entries, nentries, ctx, tm, mod, err))) {
     tc_program_free(*prog);
     *prog = NULL;
@@ -301,6 +304,8 @@ static tc_status create_jit(tc_program *p, LLVMTargetMachineRef tm, tc_error *er
   LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(p->jit), gen); /* the dylib owns gen */
   if ((e = tc_jit_define_runtime(p->jit)))
     return llvm_error(err, "cannot define the runtime's functions for the JIT", e);
+  if (p->built_kernels && (e = tc_jit_define_built_kernels(p->jit)))
+    return llvm_error(err, "cannot define the built kernels for the JIT", e);
   return TC_OK;
 }
 
@@ -328,7 +333,10 @@ static tc_status compile_cached(tc_program *p, const tc_graph *g, const tc_codeg
   LLVMMemoryBufferRef obj = NULL;
   tc_status st = tc_cg_target_machine(opt->triple, opt->cpu, opt->features, opt->opt_level, true,
                                       &tm, err);
-  if (!st) st = build_module(g, &p->plan, entries, nentries, ctx, &mod, err);
+  if (!st) {
+    p->built_kernels = tc_cg_kernel_library_fits(tm, opt->opt_level);
+    st = build_module(g, &p->plan, entries, nentries, p->built_kernels, ctx, &mod, err);
+  }
   if (!st) st = tc_cg_cache_lookup(opt->cache_dir, mod, tm, opt->opt_level, &obj, &p->cache, err);
   if (!st && !obj) {
     st = optimize(mod, tm, opt->opt_level, entries, nentries, err);
@@ -380,8 +388,9 @@ tc_status tc_program_compile_entries(const tc_graph *g, const tc_codegen_options
   tsc = LLVMOrcCreateNewThreadSafeContext();
   if ((st = tc_cg_target_machine(NULL, opt->cpu, opt->features, opt->opt_level, true, &tm, err)))
     goto fail;
-  if ((st = tc_cg_prepare(g, opt, entries, nentries, LLVMOrcThreadSafeContextGetContext(tsc), tm,
-                          &p, &mod, err)))
+  if ((st = tc_cg_prepare(g, opt, entries, nentries,
+                          tc_cg_kernel_library_fits(tm, opt->opt_level),
+                          LLVMOrcThreadSafeContextGetContext(tsc), tm, &p, &mod, err)))
     goto fail;
   st = create_jit(p, tm, err); /* the JIT owns tm, even when this fails */
   tm = NULL;
