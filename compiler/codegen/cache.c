@@ -2,8 +2,11 @@
  *
  * The key is the unoptimized module's bitcode (the graph as lowered by this
  * build of trainc: shapes, attributes, the memory plan's offsets, the
- * kernels) plus the target machine (triple, CPU, features, opt level) and
- * LLVM's version. Hashing the module rather than the model and spec files
+ * kernels) plus the kernel library's bitcode (a module that calls the
+ * build's compiled kernels holds only their declarations, and a kernel
+ * whose meaning changed under the same signature must not be called by old
+ * code), the target machine (triple, CPU, features, opt level) and LLVM's
+ * version. Hashing the module rather than the model and spec files
  * means a rebuilt trainc whose lowering changed never loads stale code,
  * and a model whose weights alone changed (they live in the arena, not in
  * the code) still hits. Building the module is the cheap part; what a hit
@@ -70,6 +73,9 @@ tc_status tc_cg_cache_lookup(const char *dir, LLVMModuleRef mod, LLVMTargetMachi
   if (!bc) return tc_fail(err, TC_ERR_INTERNAL, "out of memory");
   hash_bytes(&h, LLVMGetBufferStart(bc), LLVMGetBufferSize(bc));
   LLVMDisposeMemoryBuffer(bc);
+  size_t kernels_size;
+  const char *kernels = tc_cg_kernel_bitcode(&kernels_size);
+  hash_bytes(&h, kernels, kernels_size);
   char *triple = LLVMGetTargetMachineTriple(tm), *cpu = LLVMGetTargetMachineCPU(tm),
        *features = LLVMGetTargetMachineFeatureString(tm);
   hash_str(&h, triple);

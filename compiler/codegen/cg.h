@@ -77,6 +77,8 @@ typedef struct tc_cg {
 tc_status tc_cg_target_machine(const char *triple, const char *cpu, const char *features,
                                int opt_level, bool jit, LLVMTargetMachineRef *out,
                                tc_error *err);
+/* The embedded kernel bitcode: *size bytes. */
+const char *tc_cg_kernel_bitcode(size_t *size);
 /* Parses the embedded kernel bitcode into a new module in ctx. */
 tc_status tc_cg_load_kernels(LLVMContextRef ctx, LLVMModuleRef *out, tc_error *err);
 /* Whether kernel `name` stays a call (noinline) rather than being inlined:

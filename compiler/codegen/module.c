@@ -86,6 +86,11 @@ tc_status tc_cg_target_machine(const char *triple, const char *cpu, const char *
   return st;
 }
 
+const char *tc_cg_kernel_bitcode(size_t *size) {
+  *size = (size_t)(tc_kernels_bc_end - tc_kernels_bc);
+  return tc_kernels_bc;
+}
+
 tc_status tc_cg_load_kernels(LLVMContextRef ctx, LLVMModuleRef *out, tc_error *err) {
   size_t size = (size_t)(tc_kernels_bc_end - tc_kernels_bc);
   /* The buffer does not own the embedded bytes; the parsed module copies
