@@ -92,11 +92,11 @@ const char *tc_cg_kernel_bitcode(size_t *size) {
 }
 
 tc_status tc_cg_load_kernels(LLVMContextRef ctx, LLVMModuleRef *out, tc_error *err) {
-  size_t size = (size_t)(tc_kernels_bc_end - tc_kernels_bc);
+  size_t size;
+  const char *bitcode = tc_cg_kernel_bitcode(&size);
   /* The buffer does not own the embedded bytes; the parsed module copies
    * what it needs, so the buffer is disposed right after. */
-  LLVMMemoryBufferRef buf =
-      LLVMCreateMemoryBufferWithMemoryRange(tc_kernels_bc, size, "kernels.bc", 0);
+  LLVMMemoryBufferRef buf = LLVMCreateMemoryBufferWithMemoryRange(bitcode, size, "kernels.bc", 0);
   LLVMBool failed = LLVMParseBitcodeInContext2(ctx, buf, out);
   LLVMDisposeMemoryBuffer(buf);
   if (failed) return tc_fail(err, TC_ERR_INTERNAL, "cannot parse the kernel bitcode");

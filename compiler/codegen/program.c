@@ -5,7 +5,10 @@
  * module is built in it and optimized (tc_cg_prepare, shared with the AOT
  * path in aot.c), then handed to the JIT, which owns it from then on. With
  * a compile cache (cache.c) the JIT loads an object instead: the one the
- * cache holds for this module, or the one compiled now and stored. */
+ * cache holds for this module, or the one compiled now and stored. For the
+ * CPU trainc was built on, the module declares the out-of-line kernels and
+ * the JIT resolves them to the library compiled with trainc
+ * (kernel_library.c), so only the graph's own code is compiled here. */
 #include "cg.h"
 #include "tc_threads.h"
 
