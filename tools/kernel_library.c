@@ -8,6 +8,7 @@
  * unit tests' natively compiled kernels), and reachable only through the
  * table tc_built_kernels. */
 #include "cg.h"
+#include "tc_file.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -83,21 +84,18 @@ static tc_status add_table(LLVMModuleRef mod, LLVMTargetMachineRef tm, const cha
   return TC_OK;
 }
 
+/* A temporary file beside path, renamed over it: an interrupted build
+ * leaves no torn object that make would take as up to date. */
 static tc_status write_atomically(const char *path, LLVMMemoryBufferRef obj, tc_error *err) {
-  char tmp[4096];
-  if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid()) >= (int)sizeof tmp)
-    return tc_fail(err, TC_ERR_USAGE, "%s: path too long", path);
-  FILE *f = fopen(tmp, "wb");
-  if (!f) return tc_fail(err, TC_ERR_INPUT, "cannot write %s: %s", tmp, strerror(errno));
-  size_t size = LLVMGetBufferSize(obj);
-  bool ok = fwrite(LLVMGetBufferStart(obj), 1, size, f) == size;
-  ok = fclose(f) == 0 && ok;
-  if (!ok || rename(tmp, path) != 0) {
-    int why = errno;
-    unlink(tmp);
-    return tc_fail(err, TC_ERR_INPUT, "cannot write %s: %s", path, strerror(why));
-  }
-  return TC_OK;
+  char *tmp = NULL;
+  int fd = tc_file_create_temp(path, &tmp);
+  if (fd < 0) return tc_fail(err, TC_ERR_INPUT, "cannot write %s: %s", path, strerror(errno));
+  int e = tc_file_write_all(fd, LLVMGetBufferStart(obj), LLVMGetBufferSize(obj));
+  if (close(fd) != 0 && !e) e = errno;
+  if (!e && rename(tmp, path) != 0) e = errno;
+  if (e) unlink(tmp);
+  free(tmp);
+  return e ? tc_fail(err, TC_ERR_INPUT, "cannot write %s: %s", path, strerror(e)) : TC_OK;
 }
 
 static tc_status compile(const char *out, tc_error *err) {
