@@ -278,36 +278,80 @@ static void test_conv_grad(void) {
   check(ok_guard, "conv2d grads stay inside the planned scratch");
 }
 
-/* a larger case: exercises the GEMM tiling (Kc and P beyond one tile) */
-static void test_conv_grad_large(void) {
-  ConvCfg k = {2, 16, 20, 20, 32, 10, 10, 3, 3, 2, 2, 1, 1, 1, 1, 1};
-  int64_t Cg = k.C / k.groups;
-  int64_t nx = k.N * k.C * k.H * k.W, nw = k.M * Cg * k.KH * k.KW,
-          ny = k.N * k.M * k.OH * k.OW;
-  int64_t ns = tc_k_conv2d_scratch(k.N, k.C, k.M, k.groups, k.KH, k.KW, k.OH, k.OW);
+/* One fixed configuration: the dot-product tests against the forward and
+ * the naive formula in f64, the f32 twins within 1e-5, dx and dw fully
+ * overwritten (they start as NaN) and the scratch untouched past its
+ * planned size. */
+static void check_conv_grads(const ConvCfg *k, const char *label) {
+  int64_t Cg = k->C / k->groups;
+  int64_t nx = k->N * k->C * k->H * k->W, nw = k->M * Cg * k->KH * k->KW,
+          ny = k->N * k->M * k->OH * k->OW;
+  int64_t ns = tc_k_conv2d_scratch(k->N, k->C, k->M, k->groups, k->KH, k->KW, k->OH, k->OW);
   double *x = dalloc(nx), *w = dalloc(nw), *dy = dalloc(ny), *y = dalloc(ny);
   double *dx = dalloc(nx), *dwt = dalloc(nw), *rdx = dalloc(nx), *rdw = dalloc(nw);
-  double *scratch = dalloc(ns);
+  double *scratch = dalloc(ns + GUARD);
+  float *xf = falloc(nx), *wf = falloc(nw), *dyf = falloc(ny), *dxf = falloc(nx),
+        *dwf = falloc(nw), *sf = falloc(ns + GUARD);
   fill_rand(x, nx);
   fill_rand(w, nw);
   fill_rand(dy, ny);
   fill_nan(dx, nx);
   fill_nan(dwt, nw);
-  tc_k_conv2d_f64(x, w, NULL, y, scratch, k.N, k.C, k.H, k.W, k.M, k.OH, k.OW, k.KH, k.KW,
-                  k.sh, k.sw, k.ph, k.pw, k.dh, k.dw, k.groups);
-  tc_k_conv2d_grad_input_f64(dy, w, dx, scratch, k.N, k.C, k.H, k.W, k.M, k.OH, k.OW,
-                             k.KH, k.KW, k.sh, k.sw, k.ph, k.pw, k.dh, k.dw, k.groups);
-  tc_k_conv2d_grad_weight_f64(dy, x, dwt, scratch, k.N, k.C, k.H, k.W, k.M, k.OH, k.OW,
-                              k.KH, k.KW, k.sh, k.sw, k.ph, k.pw, k.dh, k.dw, k.groups);
+  set_guard(scratch + ns);
+#define CONV_ARGS                                                                          \
+  k->N, k->C, k->H, k->W, k->M, k->OH, k->OW, k->KH, k->KW, k->sh, k->sw, k->ph, k->pw,    \
+      k->dh, k->dw, k->groups
+  tc_k_conv2d_f64(x, w, NULL, y, scratch, CONV_ARGS);
+  tc_k_conv2d_grad_input_f64(dy, w, dx, scratch, CONV_ARGS);
+  tc_k_conv2d_grad_weight_f64(dy, x, dwt, scratch, CONV_ARGS);
+  int guard = guard_ok(scratch + ns);
   double scale, lhs = dot(y, dy, ny, &scale);
+  char what[300];
+  snprintf(what, sizeof what, "conv2d grads, %s: dot-product tests", label);
   check(dot_close(lhs, dot(x, dx, nx, NULL), scale, 1e-10) &&
             dot_close(lhs, dot(w, dwt, nw, NULL), scale, 1e-10),
-        "conv2d grads, 16->32 channels 20x20 stride 2: dot-product tests");
-  conv_grads_naive(&k, x, w, dy, rdx, rdw);
-  check(max_rel_err(dx, rdx, nx) < 1e-12 && max_rel_err(dwt, rdw, nw) < 1e-12,
-        "conv2d grads, 16->32 channels 20x20 stride 2: naive formula");
+        what);
+  conv_grads_naive(k, x, w, dy, rdx, rdw);
+  snprintf(what, sizeof what, "conv2d grads, %s: naive formula (1e-12)", label);
+  check(max_rel_err(dx, rdx, nx) < 1e-12 && max_rel_err(dwt, rdw, nw) < 1e-12, what);
+  to_f32(w, wf, nw);
+  to_f32(x, xf, nx);
+  to_f32(dy, dyf, ny);
+  fill_nanf(dxf, nx);
+  fill_nanf(dwf, nw);
+  set_guardf(sf + ns);
+  tc_k_conv2d_grad_input_f32(dyf, wf, dxf, sf, CONV_ARGS);
+  tc_k_conv2d_grad_weight_f32(dyf, xf, dwf, sf, CONV_ARGS);
+#undef CONV_ARGS
+  snprintf(what, sizeof what, "conv2d grads, %s: f32 within 1e-5 of f64", label);
+  check(max_rel_err_f(dxf, rdx, nx) < 1e-5 && max_rel_err_f(dwf, rdw, nw) < 1e-5, what);
+  snprintf(what, sizeof what, "conv2d grads, %s: inside the planned scratch", label);
+  check(guard && guard_okf(sf + ns), what);
+  free(xf), free(wf), free(dyf), free(dxf), free(dwf), free(sf);
   free(x), free(w), free(dy), free(y), free(dx), free(dwt), free(rdx), free(rdw);
   free(scratch);
+}
+
+/* a larger case: exercises the GEMM tiling (Kc and P beyond one tile) */
+static void test_conv_grad_large(void) {
+  ConvCfg k = {2, 16, 20, 20, 32, 10, 10, 3, 3, 2, 2, 1, 1, 1, 1, 1};
+  check_conv_grads(&k, "16->32 channels 20x20 stride 2");
+}
+
+/* Stride 1 with rows of 16 or more: the input gradient is the forward
+ * convolution of dy with the flipped, transposed weights, on the forward's
+ * in-place window path (conv_grad.c) */
+static void test_conv_grad_input_as_conv(void) {
+  /* N C H W M OH OW KH KW sh sw ph pw dh dw groups */
+  ConvCfg same = {2, 3, 16, 16, 4, 16, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1};
+  check_conv_grads(&same, "3->4 channels 16x16 3x3 same padding");
+  ConvCfg dilated = {1, 4, 8, 32, 6, 8, 32, 3, 3, 1, 1, 2, 2, 2, 2, 2};
+  check_conv_grads(&dilated, "2 groups, dilation 2, 8x32");
+  /* pads 1 before and 0 after in height, 1 and 1 in width */
+  ConvCfg uneven = {2, 2, 16, 16, 3, 13, 16, 5, 3, 1, 1, 1, 1, 1, 1, 1};
+  check_conv_grads(&uneven, "5x3 kernel, uneven pads");
+  ConvCfg row = {1, 2, 1, 256, 2, 1, 256, 1, 5, 1, 1, 0, 2, 1, 1, 1};
+  check_conv_grads(&row, "1-D, 256 wide, kernel 5");
 }
 
 /* ---- pooling --------------------------------------------------------------------- */
@@ -783,6 +827,7 @@ static void test_cross_entropy_errors(void) {
 int main(void) {
   test_conv_grad();
   test_conv_grad_large();
+  test_conv_grad_input_as_conv();
   test_avgpool_grad();
   test_maxpool_grad();
   test_softmax_grad();

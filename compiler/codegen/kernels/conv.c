@@ -63,10 +63,10 @@ enum { CONV_WINDOW_PANELS = 64 };
 /* Whether the forward reads B in place from a padded input: stride 1 along
  * rows of outputs that are whole panels (so one tap reads a panel's outputs
  * from consecutive inputs), one image per product, and the scratch of one
- * image (Kc P elements of elem bytes) holds the taps' offsets and a padded
- * input per band. Fills *pad. */
+ * scratch (capacity elements of elem bytes: one image's Kc P for the
+ * forward) holds the taps' offsets and a padded input per band. Fills *pad. */
 static int conv_window_fits(const conv_geom *g, int64_t parts, int64_t elem, int64_t panel,
-                            padded_input *pad) {
+                            int64_t capacity, padded_input *pad) {
   const window3 *w = &g->win;
   if (g->direct || w->sw != 1 || w->OW % panel != 0 || g->images != 1) return 0;
   pad->D = (w->OD - 1) * w->sd + (w->KD - 1) * w->dd + 1;
@@ -74,7 +74,7 @@ static int conv_window_fits(const conv_geom *g, int64_t parts, int64_t elem, int
   pad->W = w->OW + (w->KW - 1) * w->dw;
   pad->size = (g->Cg * pad->D * pad->H * pad->W + 15) / 16 * 16;
   int64_t koff = (g->Kc * (int64_t)sizeof(int64_t) + elem - 1) / elem;
-  return koff + parts * pad->size <= g->Kc * g->P;
+  return koff + parts * pad->size <= capacity;
 }
 
 #define DEFINE_CONV(T, SUF)                                                               \
@@ -89,6 +89,8 @@ static int conv_window_fits(const conv_geom *g, int64_t parts, int64_t elem, int
     int window;         /* the GEMM reads B in place from a padded input (see above) */   \
     padded_input pad;                                                                     \
     const int64_t *koff; /* tap k's offset in the padded input */                          \
+    int64_t capacity;   /* elements of scratch for the window path */                      \
+    int window_only;    /* take the window path or do nothing (tc_k_conv3d_window_*) */    \
   } conv_job_##SUF;                                                                       \
                                                                                           \
   /* The group's Cg volumes at xg, padded: xp [Cg, pad.D, pad.H, pad.W] */                \
@@ -201,8 +203,9 @@ static int conv_window_fits(const conv_geom *g, int64_t parts, int64_t elem, int
     }                                                                                     \
   }                                                                                       \
                                                                                           \
-  /* images [n0, n1), a whole number of blocks of ni */                                   \
-  static void conv_images_##SUF(conv_job_##SUF *j, int64_t n0, int64_t n1, int64_t ni) {  \
+  /* images [n0, n1), a whole number of blocks of ni; 0, with nothing written, when      \
+   * j->window_only and the window path does not apply */                                 \
+  static int conv_images_##SUF(conv_job_##SUF *j, int64_t n0, int64_t n1, int64_t ni) {   \
     const conv_geom *g = &j->g;                                                           \
     int64_t Q = ni * g->P, workers = tc_parallel_workers();                               \
     j->n0 = n0, j->n1 = n1, j->ni = ni;                                                   \
@@ -220,7 +223,9 @@ static int conv_window_fits(const conv_geom *g, int64_t parts, int64_t elem, int
                 (row % GEMM_PANEL_##SUF == 0 || GEMM_PANEL_##SUF % row == 0) &&           \
                 (j->parts > 1 || workers <= 1 ||                                          \
                  (double)g->Mg * Q * g->Kc < GEMM_PARALLEL_MIN_MACS);                     \
-    j->window = ni == 1 && conv_window_fits(g, j->parts, sizeof(T), GEMM_PANEL_##SUF, &j->pad); \
+    j->window = ni == 1 && conv_window_fits(g, j->parts, sizeof(T), GEMM_PANEL_##SUF,       \
+                                            j->capacity, &j->pad);                        \
+    if (j->window_only && !j->window) return 0;                                           \
     if (j->window) { /* the taps' offsets, which every band reads */                      \
       int64_t *koff = (int64_t *)j->scratch;                                              \
       const window3 *w = &g->win;                                                         \
@@ -235,6 +240,7 @@ static int conv_window_fits(const conv_geom *g, int64_t parts, int64_t elem, int
       conv_bands_##SUF(j, 0, 1, 0);                                                       \
     else                                                                                  \
       tc_parallel_for(j->parts, conv_bands_##SUF, j);                                     \
+    return 1;                                                                             \
   }                                                                                       \
                                                                                           \
   void tc_k_conv3d_##SUF(const T *x, const T *w, const T *bias, T *y, T *scratch,         \
@@ -243,11 +249,22 @@ static int conv_window_fits(const conv_geom *g, int64_t parts, int64_t elem, int
     window3 win = WINDOW3_INIT;                                                           \
     conv_job_##SUF j = {.x = x, .w = w, .bias = bias, .y = y, .scratch = scratch,          \
                         .g = conv_geom_make(N, C, M, groups, &win)};                      \
+    j.capacity = j.g.Kc * j.g.P;                                                          \
     /* the last, smaller block in a pool call of its own: the bands' scratch is laid     \
      * out by the block's columns */                                                      \
     int64_t ni = j.g.images, whole = N / ni * ni;                                         \
     if (whole > 0) conv_images_##SUF(&j, 0, whole, ni);                                   \
     if (whole < N) conv_images_##SUF(&j, whole, N, N - whole);                            \
+  }                                                                                       \
+                                                                                          \
+  int32_t tc_k_conv3d_window_##SUF(const T *x, const T *w, T *y, T *scratch,              \
+                                   int64_t capacity, int64_t N, int64_t C, int64_t M,     \
+                                   int64_t groups, WINDOW3_PARAMS) {                      \
+    window3 win = WINDOW3_INIT;                                                           \
+    conv_job_##SUF j = {.x = x, .w = w, .y = y, .scratch = scratch,                       \
+                        .g = conv_geom_make(N, C, M, groups, &win), .capacity = capacity, \
+                        .window_only = 1};                                                \
+    return j.g.images == 1 && conv_images_##SUF(&j, 0, N, 1);                             \
   }                                                                                       \
                                                                                           \
   void tc_k_conv2d_##SUF(const T *x, const T *w, const T *bias, T *y, T *scratch,         \

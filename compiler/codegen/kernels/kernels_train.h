@@ -20,7 +20,9 @@
  * scratch: tc_k_conv3d_scratch(N, C, M, groups, KD, KH, KW, OD, OH, OW) elements,
  * the forward's size (the weight gradient always writes its panels there;
  * the input gradient of the 1x1x1, stride 1, unpadded case leaves it unused
- * when the images are not blocked). The 2-D entry points forward to the
+ * when the images are not blocked; a stride-1 input gradient computed as a
+ * convolution of dy holds the flipped weights and the window path's padded
+ * copy of dy there). The 2-D entry points forward to the
  * 3-D kernels with D = 1. */
 void tc_k_conv3d_grad_input_f32(const float *dy, const float *w, float *dx, float *scratch,
                                 int64_t N, int64_t C, int64_t M, int64_t groups, int64_t D,
