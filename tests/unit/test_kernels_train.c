@@ -199,90 +199,16 @@ static int conv_random_cfg(ConvCfg *k) {
   return k->H + k->ph + ph1 >= eh && k->W + k->pw + pw1 >= ew;
 }
 
-static void test_conv_grad(void) {
-  int ok_dot_x = 1, ok_dot_w = 1, ok_naive = 1, ok_f32 = 1, ok_guard = 1;
-  int cases = 0;
-  char msg[256];
-  while (cases < 500) {
-    ConvCfg k;
-    if (!conv_random_cfg(&k)) continue;
-    cases++;
-    int64_t Cg = k.C / k.groups;
-    int64_t nx = k.N * k.C * k.H * k.W, nw = k.M * Cg * k.KH * k.KW,
-            ny = k.N * k.M * k.OH * k.OW;
-    int64_t ns = tc_k_conv2d_scratch(k.N, k.C, k.M, k.groups, k.KH, k.KW, k.OH, k.OW);
-    double *x = dalloc(nx), *w = dalloc(nw), *dy = dalloc(ny), *y = dalloc(ny);
-    double *dx = dalloc(nx), *dwt = dalloc(nw), *rdx = dalloc(nx), *rdw = dalloc(nw);
-    double *scratch = dalloc(ns + GUARD);
-    fill_rand(x, nx);
-    fill_rand(w, nw);
-    fill_rand(dy, ny);
-    fill_nan(y, ny);
-    fill_nan(dx, nx);
-    fill_nan(dwt, nw);
-    set_guard(scratch + ns);
-#define CONV_ARGS                                                                        \
-  k.N, k.C, k.H, k.W, k.M, k.OH, k.OW, k.KH, k.KW, k.sh, k.sw, k.ph, k.pw, k.dh, k.dw, \
-      k.groups
-    tc_k_conv2d_f64(x, w, NULL, y, scratch, CONV_ARGS);
-    tc_k_conv2d_grad_input_f64(dy, w, dx, scratch, CONV_ARGS);
-    ok_guard &= guard_ok(scratch + ns);
-    tc_k_conv2d_grad_weight_f64(dy, x, dwt, scratch, CONV_ARGS);
-    ok_guard &= guard_ok(scratch + ns);
-    double scale, lhs = dot(y, dy, ny, &scale);
-    snprintf(msg, sizeof msg,
-             "conv N%ld C%ld H%ld W%ld M%ld OH%ld OW%ld K%ldx%ld s%ld,%ld p%ld,%ld "
-             "d%ld,%ld g%ld",
-             (long)k.N, (long)k.C, (long)k.H, (long)k.W, (long)k.M, (long)k.OH,
-             (long)k.OW, (long)k.KH, (long)k.KW, (long)k.sh, (long)k.sw, (long)k.ph,
-             (long)k.pw, (long)k.dh, (long)k.dw, (long)k.groups);
-    if (!dot_close(lhs, dot(x, dx, nx, NULL), scale, 1e-10)) {
-      if (ok_dot_x) fprintf(stderr, "  dx dot test: %s\n", msg);
-      ok_dot_x = 0;
-    }
-    if (!dot_close(lhs, dot(w, dwt, nw, NULL), scale, 1e-10)) {
-      if (ok_dot_w) fprintf(stderr, "  dw dot test: %s\n", msg);
-      ok_dot_w = 0;
-    }
-    conv_grads_naive(&k, x, w, dy, rdx, rdw);
-    if (max_rel_err(dx, rdx, nx) > 1e-12 || max_rel_err(dwt, rdw, nw) > 1e-12) {
-      if (ok_naive) fprintf(stderr, "  naive: %s\n", msg);
-      ok_naive = 0;
-    }
-    /* f32 twins against the f64 reference */
-    float *xf = falloc(nx), *wf = falloc(nw), *dyf = falloc(ny), *dxf = falloc(nx),
-          *dwf = falloc(nw), *sf = falloc(ns + GUARD);
-    to_f32(x, xf, nx);
-    to_f32(w, wf, nw);
-    to_f32(dy, dyf, ny);
-    fill_nanf(dxf, nx);
-    fill_nanf(dwf, nw);
-    set_guardf(sf + ns);
-    tc_k_conv2d_grad_input_f32(dyf, wf, dxf, sf, CONV_ARGS);
-    tc_k_conv2d_grad_weight_f32(dyf, xf, dwf, sf, CONV_ARGS);
-    ok_guard &= guard_okf(sf + ns);
-    if (max_rel_err_f(dxf, rdx, nx) > 1e-5 || max_rel_err_f(dwf, rdw, nw) > 1e-5) {
-      if (ok_f32) fprintf(stderr, "  f32: %s\n", msg);
-      ok_f32 = 0;
-    }
-#undef CONV_ARGS
-    free(xf), free(wf), free(dyf), free(dxf), free(dwf), free(sf);
-    free(x), free(w), free(dy), free(y), free(dx), free(dwt), free(rdx), free(rdw);
-    free(scratch);
-  }
-  printf("conv2d grads: %d configurations\n", cases);
-  check(ok_dot_x, "conv2d_grad_input: dot-product test against tc_k_conv2d_f64");
-  check(ok_dot_w, "conv2d_grad_weight: dot-product test against tc_k_conv2d_f64");
-  check(ok_naive, "conv2d grads f64 equal the naive formula (1e-12)");
-  check(ok_f32, "conv2d grads f32 within 1e-5 of f64");
-  check(ok_guard, "conv2d grads stay inside the planned scratch");
-}
+/* What one configuration's gradients get right: the dot-product tests
+ * against the forward for dx and dw, the naive formula in f64 (1e-12), the
+ * f32 twins within 1e-5 of it, and the scratch untouched past its planned
+ * size. dx and dw start as NaN, so each must be fully overwritten. */
+typedef struct {
+  int dot_x, dot_w, naive, f32, guard;
+} ConvGradsOk;
 
-/* One fixed configuration: the dot-product tests against the forward and
- * the naive formula in f64, the f32 twins within 1e-5, dx and dw fully
- * overwritten (they start as NaN) and the scratch untouched past its
- * planned size. */
-static void check_conv_grads(const ConvCfg *k, const char *label) {
+static ConvGradsOk conv_grads_check(const ConvCfg *k) {
+  ConvGradsOk ok;
   int64_t Cg = k->C / k->groups;
   int64_t nx = k->N * k->C * k->H * k->W, nw = k->M * Cg * k->KH * k->KW,
           ny = k->N * k->M * k->OH * k->OW;
@@ -295,6 +221,7 @@ static void check_conv_grads(const ConvCfg *k, const char *label) {
   fill_rand(x, nx);
   fill_rand(w, nw);
   fill_rand(dy, ny);
+  fill_nan(y, ny);
   fill_nan(dx, nx);
   fill_nan(dwt, nw);
   set_guard(scratch + ns);
@@ -303,19 +230,16 @@ static void check_conv_grads(const ConvCfg *k, const char *label) {
       k->dh, k->dw, k->groups
   tc_k_conv2d_f64(x, w, NULL, y, scratch, CONV_ARGS);
   tc_k_conv2d_grad_input_f64(dy, w, dx, scratch, CONV_ARGS);
+  ok.guard = guard_ok(scratch + ns);
   tc_k_conv2d_grad_weight_f64(dy, x, dwt, scratch, CONV_ARGS);
-  int guard = guard_ok(scratch + ns);
+  ok.guard &= guard_ok(scratch + ns);
   double scale, lhs = dot(y, dy, ny, &scale);
-  char what[300];
-  snprintf(what, sizeof what, "conv2d grads, %s: dot-product tests", label);
-  check(dot_close(lhs, dot(x, dx, nx, NULL), scale, 1e-10) &&
-            dot_close(lhs, dot(w, dwt, nw, NULL), scale, 1e-10),
-        what);
+  ok.dot_x = dot_close(lhs, dot(x, dx, nx, NULL), scale, 1e-10);
+  ok.dot_w = dot_close(lhs, dot(w, dwt, nw, NULL), scale, 1e-10);
   conv_grads_naive(k, x, w, dy, rdx, rdw);
-  snprintf(what, sizeof what, "conv2d grads, %s: naive formula (1e-12)", label);
-  check(max_rel_err(dx, rdx, nx) < 1e-12 && max_rel_err(dwt, rdw, nw) < 1e-12, what);
-  to_f32(w, wf, nw);
+  ok.naive = max_rel_err(dx, rdx, nx) <= 1e-12 && max_rel_err(dwt, rdw, nw) <= 1e-12;
   to_f32(x, xf, nx);
+  to_f32(w, wf, nw);
   to_f32(dy, dyf, ny);
   fill_nanf(dxf, nx);
   fill_nanf(dwf, nw);
@@ -323,13 +247,53 @@ static void check_conv_grads(const ConvCfg *k, const char *label) {
   tc_k_conv2d_grad_input_f32(dyf, wf, dxf, sf, CONV_ARGS);
   tc_k_conv2d_grad_weight_f32(dyf, xf, dwf, sf, CONV_ARGS);
 #undef CONV_ARGS
-  snprintf(what, sizeof what, "conv2d grads, %s: f32 within 1e-5 of f64", label);
-  check(max_rel_err_f(dxf, rdx, nx) < 1e-5 && max_rel_err_f(dwf, rdw, nw) < 1e-5, what);
-  snprintf(what, sizeof what, "conv2d grads, %s: inside the planned scratch", label);
-  check(guard && guard_okf(sf + ns), what);
+  ok.guard &= guard_okf(sf + ns);
+  ok.f32 = max_rel_err_f(dxf, rdx, nx) <= 1e-5 && max_rel_err_f(dwf, rdw, nw) <= 1e-5;
   free(xf), free(wf), free(dyf), free(dxf), free(dwf), free(sf);
   free(x), free(w), free(dy), free(y), free(dx), free(dwt), free(rdx), free(rdw);
   free(scratch);
+  return ok;
+}
+
+static void test_conv_grad(void) {
+  ConvGradsOk all = {1, 1, 1, 1, 1};
+  int cases = 0;
+  while (cases < 500) {
+    ConvCfg k;
+    if (!conv_random_cfg(&k)) continue;
+    cases++;
+    ConvGradsOk ok = conv_grads_check(&k);
+    if ((all.dot_x && !ok.dot_x) || (all.dot_w && !ok.dot_w) || (all.naive && !ok.naive) ||
+        (all.f32 && !ok.f32) || (all.guard && !ok.guard))
+      fprintf(stderr,
+              "  failing: conv N%ld C%ld H%ld W%ld M%ld OH%ld OW%ld K%ldx%ld s%ld,%ld "
+              "p%ld,%ld d%ld,%ld g%ld\n",
+              (long)k.N, (long)k.C, (long)k.H, (long)k.W, (long)k.M, (long)k.OH,
+              (long)k.OW, (long)k.KH, (long)k.KW, (long)k.sh, (long)k.sw, (long)k.ph,
+              (long)k.pw, (long)k.dh, (long)k.dw, (long)k.groups);
+    all.dot_x &= ok.dot_x, all.dot_w &= ok.dot_w, all.naive &= ok.naive;
+    all.f32 &= ok.f32, all.guard &= ok.guard;
+  }
+  printf("conv2d grads: %d configurations\n", cases);
+  check(all.dot_x, "conv2d_grad_input: dot-product test against tc_k_conv2d_f64");
+  check(all.dot_w, "conv2d_grad_weight: dot-product test against tc_k_conv2d_f64");
+  check(all.naive, "conv2d grads f64 equal the naive formula (1e-12)");
+  check(all.f32, "conv2d grads f32 within 1e-5 of f64");
+  check(all.guard, "conv2d grads stay inside the planned scratch");
+}
+
+/* One fixed configuration, its checks named by label. */
+static void check_conv_grads(const ConvCfg *k, const char *label) {
+  ConvGradsOk ok = conv_grads_check(k);
+  char what[300];
+  snprintf(what, sizeof what, "conv2d grads, %s: dot-product tests", label);
+  check(ok.dot_x && ok.dot_w, what);
+  snprintf(what, sizeof what, "conv2d grads, %s: naive formula (1e-12)", label);
+  check(ok.naive, what);
+  snprintf(what, sizeof what, "conv2d grads, %s: f32 within 1e-5 of f64", label);
+  check(ok.f32, what);
+  snprintf(what, sizeof what, "conv2d grads, %s: inside the planned scratch", label);
+  check(ok.guard, what);
 }
 
 /* a larger case: exercises the GEMM tiling (Kc and P beyond one tile) */
