@@ -19,8 +19,6 @@
 /* This program compiles the library, so it has none. */
 const tc_kernel_library tc_built_kernels = {"", "", 0, 0, NULL, NULL};
 
-enum { OPT_LEVEL = 3 }; /* tc_codegen_options_init's */
-
 static LLVMValueRef private_string(LLVMModuleRef mod, const char *s) {
   LLVMContextRef ctx = LLVMGetModuleContext(mod);
   LLVMValueRef init = LLVMConstStringInContext(ctx, s, (unsigned)strlen(s), 0);
@@ -44,8 +42,8 @@ static LLVMValueRef private_array(LLVMModuleRef mod, LLVMValueRef *elems, unsign
 
 /* The table (tc_kernel_library's layout) naming the optimized kernels,
  * which become internal. */
-static tc_status add_table(LLVMModuleRef mod, LLVMTargetMachineRef tm, const char **names,
-                           unsigned n, tc_error *err) {
+static tc_status add_table(LLVMModuleRef mod, LLVMTargetMachineRef tm, int opt_level,
+                           const char **names, unsigned n, tc_error *err) {
   LLVMContextRef ctx = LLVMGetModuleContext(mod);
   LLVMValueRef *name_refs = malloc(sizeof *name_refs * (n + 1));
   LLVMValueRef *fn_refs = malloc(sizeof *fn_refs * (n + 1));
@@ -69,7 +67,7 @@ static tc_status add_table(LLVMModuleRef mod, LLVMTargetMachineRef tm, const cha
   LLVMTypeRef i64 = LLVMInt64TypeInContext(ctx);
   LLVMValueRef fields[] = {private_string(mod, cpu),
                            private_string(mod, features),
-                           LLVMConstInt(i64, OPT_LEVEL, 0),
+                           LLVMConstInt(i64, (unsigned long long)opt_level, 0),
                            LLVMConstInt(i64, n, 0),
                            private_array(mod, name_refs, n),
                            private_array(mod, fn_refs, n)};
@@ -100,7 +98,11 @@ static tc_status write_atomically(const char *path, LLVMMemoryBufferRef obj, tc_
 
 static tc_status compile(const char *out, tc_error *err) {
   LLVMTargetMachineRef tm = NULL;
-  tc_status st = tc_cg_target_machine(NULL, NULL, NULL, OPT_LEVEL, false, &tm, err);
+  /* the level a JIT compiles at unless told otherwise */
+  tc_codegen_options defaults;
+  tc_codegen_options_init(&defaults);
+  int opt_level = defaults.opt_level;
+  tc_status st = tc_cg_target_machine(NULL, NULL, NULL, opt_level, false, &tm, err);
   if (st) return st;
   LLVMContextRef ctx = LLVMContextCreate();
   LLVMModuleRef mod = NULL;
@@ -119,8 +121,8 @@ static tc_status compile(const char *out, tc_error *err) {
         st = tc_fail(err, TC_ERR_INTERNAL, "out of memory");
     }
   }
-  if (!st) st = tc_cg_optimize(mod, tm, OPT_LEVEL, names, (int)n, err);
-  if (!st) st = add_table(mod, tm, names, n, err);
+  if (!st) st = tc_cg_optimize(mod, tm, opt_level, names, (int)n, err);
+  if (!st) st = add_table(mod, tm, opt_level, names, n, err);
   if (!st) st = tc_cg_emit_object(tm, mod, &obj, err);
   if (!st) st = write_atomically(out, obj, err);
   if (obj) LLVMDisposeMemoryBuffer(obj);

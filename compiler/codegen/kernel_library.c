@@ -11,9 +11,10 @@
  * arithmetic changes (the same IR through the same pipeline, without
  * fast-math), so a step gives the same bits either way.
  *
- * Any other target (another CPU or feature set, --cpu, another opt level,
- * a machine the binary was copied to) and every ahead-of-time object
- * compile the library in from the bitcode, as before. */
+ * Any other target (another CPU or feature set, as tc_codegen_options'
+ * cpu and features can ask for; another opt level; a machine the binary
+ * was copied to) and every ahead-of-time object compile the library in
+ * from the bitcode, as before. */
 #include "cg.h"
 
 #include <stdlib.h>
