@@ -22,9 +22,14 @@ import subprocess
 import sys
 import time
 
+import machine  # noqa: E402
+
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-import numpy as np  # noqa: E402  (after the thread settings)
+CORETYPE = machine.openblas_coretype()
+if CORETYPE:
+    os.environ["OPENBLAS_CORETYPE"] = CORETYPE
+import numpy as np  # noqa: E402  (after the OpenBLAS settings)
 
 # (label, M, N, K, transA, transB)
 SQUARE = [(f"square {n}", n, n, n, 0, 0) for n in (128, 256, 512, 1024, 2048)]
@@ -108,7 +113,8 @@ def main():
         proc.stdin.close()
         proc.wait()
     print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}  "
-          f"rounds {args.rounds}, clock {args.clock}, OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}")
+          f"rounds {args.rounds}, clock {args.clock}, OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}, "
+          f"OPENBLAS_CORETYPE={CORETYPE or '(OpenBLAS chooses)'}")
     print(f"{'shape':28s} {'M':>5s} {'N':>5s} {'K':>5s} ta tb {'trainc GF/s':>11s} "
           f"{'OpenBLAS GF/s':>13s} {'ratio':>6s}" + ("  baseline GF/s" if args.baseline else ""))
     for i, (label, m, n, k, ta, tb) in enumerate(shapes):

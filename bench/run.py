@@ -189,6 +189,9 @@ def main(argv):
     threads_flag = threads_flag_supported(args.build, cs)
     runner = Runner(args, cs, threads_flag)
     command = "/usr/bin/python3 bench/run.py " + " ".join(shlex.quote(x) for x in argv)
+    coretype = machine.openblas_coretype()
+    if coretype:  # PyTorch's side inherits it
+        os.environ["OPENBLAS_CORETYPE"] = coretype
     import torch
     head = ["# trainc vs PyTorch eager: one training step (forward, loss, backward, update)",
             "",
@@ -204,7 +207,8 @@ def main(argv):
             f"kept: both sides do the same work), the export's weights loaded into the torch "
             f"module; one synthetic batch, the same on both sides; lr {cases.LR:g}",
             f"- PyTorch: torch.set_num_threads(threads), OPENBLAS_NUM_THREADS="
-            f"{args.openblas_threads}; trainc: "
+            f"{args.openblas_threads}, OPENBLAS_CORETYPE="
+            f"{coretype or '(OpenBLAS chooses)'} (machine.openblas_coretype); trainc: "
             + ("tc_step_bench --threads N" if threads_flag else
                "single-threaded (tc_step_bench has no --threads yet: 2-thread cases skipped)"),
             f"- a case is skipped where a side's step takes over {interleave.MAX_STEP_S:g} s "

@@ -29,7 +29,8 @@ typedef struct tc_codegen_options {
   int64_t max_batch;    /* the arena is planned for batches up to this; >= 1 */
   const char *triple;   /* NULL: the host; another target only ahead of time */
   const char *cpu;      /* NULL: the host CPU ("generic" with a triple) */
-  const char *features; /* NULL: the host CPU's features (none with a triple) */
+  const char *features; /* NULL: the host CPU's features (the named CPU's own with a
+                         * cpu, none with a triple) */
   int opt_level;        /* 0..3 */
   FILE *dump_llvm;      /* if set, the optimized module is printed here */
   /* JIT only: a folder of objects compiled earlier (cache.c), NULL for none.

@@ -54,10 +54,11 @@ tc_status tc_cg_target_machine(const char *triple, const char *cpu, const char *
   pthread_once(&native_once, init_native);
   if (!native_ok && !triple) return tc_fail(err, TC_ERR_INTERNAL, "LLVM has no native target");
   if (triple) pthread_once(&all_once, init_all);
-  /* A named target is another machine: the host's CPU says nothing about it. */
+  /* A named target is another machine, and a named CPU another CPU: the
+   * host's CPU and features say nothing about them. */
   char *host_triple = triple ? NULL : LLVMGetDefaultTargetTriple();
   char *host_cpu = cpu || triple ? NULL : LLVMGetHostCPUName();
-  char *host_features = features || triple ? NULL : LLVMGetHostCPUFeatures();
+  char *host_features = features || cpu || triple ? NULL : LLVMGetHostCPUFeatures();
   const char *use_triple = triple ? triple : host_triple;
   const char *use_cpu = cpu ? cpu : host_cpu ? host_cpu : "generic";
   const char *use_features = features ? features : host_features ? host_features : "";
@@ -163,6 +164,47 @@ void tc_cg_internalize(LLVMModuleRef mod, const char *const *entry, int nentry) 
   delete_unused(mod);
 }
 
+/* Whether an LLVM feature string ("+avx2,-avx512f,...") enables `name`:
+ * its last mention does, as in LLVM. */
+static bool feature_enabled(const char *features, const char *name) {
+  size_t len = strlen(name);
+  bool on = false;
+  for (const char *p = features; *p;) {
+    const char *end = strchr(p, ',');
+    size_t n = end ? (size_t)(end - p) : strlen(p);
+    if (n == len + 1 && (p[0] == '+' || p[0] == '-') && memcmp(p + 1, name, len) == 0)
+      on = p[0] == '+';
+    p += n + (end != NULL);
+  }
+  return on;
+}
+
+/* The kernels' view of the target (gemm_split.h): tc_k_wide_registers,
+ * declared by the bitcode, becomes a constant here, before optimization,
+ * so the micro-kernel variant the target cannot use is deleted unread.
+ * With it, functions may keep 512-bit vectors in 512-bit registers: CPUs
+ * tuned to prefer 256-bit vectors (Intel's since Skylake-X) otherwise
+ * split them, which the loop vectorizer's own 256-bit choice is not
+ * affected by. */
+static void define_target_constants(LLVMModuleRef mod, const char *features) {
+  bool wide = feature_enabled(features, "avx512f") && feature_enabled(features, "evex512");
+  LLVMValueRef gv = LLVMGetNamedGlobal(mod, "tc_k_wide_registers");
+  if (gv && LLVMIsDeclaration(gv)) {
+    LLVMSetInitializer(gv, LLVMConstInt(LLVMInt32TypeInContext(LLVMGetModuleContext(mod)),
+                                        wide, 0));
+    LLVMSetGlobalConstant(gv, 1);
+  }
+  if (!wide) return;
+  for (LLVMValueRef f = LLVMGetFirstFunction(mod); f; f = LLVMGetNextFunction(f))
+    if (!LLVMIsDeclaration(f)) {
+      LLVMRemoveStringAttributeAtIndex(f, LLVMAttributeFunctionIndex, "min-legal-vector-width",
+                                       22);
+      LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex,
+                              LLVMCreateStringAttribute(LLVMGetModuleContext(mod),
+                                                        "min-legal-vector-width", 22, "512", 3));
+    }
+}
+
 tc_status tc_cg_optimize(LLVMModuleRef mod, LLVMTargetMachineRef tm, int opt_level,
                          const char *const *entry, int nentry, tc_error *err) {
   char *cpu = LLVMGetTargetMachineCPU(tm);
@@ -172,6 +214,7 @@ tc_status tc_cg_optimize(LLVMModuleRef mod, LLVMTargetMachineRef tm, int opt_lev
                                                         (unsigned)strlen(cpu));
   LLVMAttributeRef feat_attr = LLVMCreateStringAttribute(
       ctx, "target-features", 15, features, (unsigned)strlen(features));
+  define_target_constants(mod, features);
   tc_cg_internalize(mod, entry, nentry);
   for (LLVMValueRef f = LLVMGetFirstFunction(mod); f; f = LLVMGetNextFunction(f)) {
     if (LLVMIsDeclaration(f)) continue;

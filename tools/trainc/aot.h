@@ -42,6 +42,8 @@ tc_status aot_write_sched(FILE *f, const char *name, const tc_spec *spec, int ng
 typedef struct aot_trainer_options {
   const char *cc;       /* NULL: $CC, else cc, gcc, clang-19, clang */
   const char *keep_dir; /* keep the generated sources here; NULL: a temporary folder */
+  const char *cpu;      /* the step's CPU and features; NULL: this machine's */
+  const char *features;
 } aot_trainer_options;
 
 /* The standalone trainer for t (from train_setup_prepare) at `out`. */

@@ -343,6 +343,8 @@ tc_status aot_build_trainer(train_setup *t, const aot_trainer_options *o, const 
   tc_codegen_options co;
   tc_codegen_options_init(&co);
   co.max_batch = spec->batch_size;
+  co.cpu = o->cpu;
+  co.features = o->features;
   if ((st = train_setup_emit(t, &co, "step", TC_EMIT_OBJ, true, obj, err)) ||
       (st = aot_write_header(t, "step", true, hdr, err)) ||
       (st = tc_onnx_save_trained_with(t->model_path, &train_setup_get_limits()->onnx, model, 0,

@@ -11,7 +11,7 @@
 
 const char cmd_build_usage[] =
     "usage: trainc build MODEL.onnx [--spec SPEC.json] -o TRAINER [--cc COMPILER]\n"
-    "                    [--keep-dir DIR] [--KEY VALUE]...\n"
+    "                    [--cpu NAME] [--features +f,-g] [--keep-dir DIR] [--KEY VALUE]...\n"
     "\n"
     "Builds a standalone executable that trains MODEL with the spec's data, loss,\n"
     "optimizer, schedule, clipping and checkpoints, and writes the trained model as\n"
@@ -24,6 +24,9 @@ const char cmd_build_usage[] =
     "(default --out: the spec's \"out\", else trained.onnx; data paths: the IDX images\n"
     "and labels files, or the NPZ archive, in the spec's format).\n"
     "  --keep-dir DIR  keep the generated sources (main.c, step.o, step.h) in DIR\n"
+    "  --cpu, --features  the CPU the step is compiled for (default: this machine's),\n"
+    "                  for a trainer that runs on an older CPU of this architecture,\n"
+    "                  e.g. --cpu x86-64-v3 (AVX2, no AVX-512)\n"
     "Any spec value can be overridden: --epochs 3 --optimizer.lr 0.1\n";
 
 static double now(void) {
@@ -33,8 +36,12 @@ static double now(void) {
 }
 
 int cmd_build(int argc, char **argv) {
-  const char *out = NULL, *cc = NULL, *keep = NULL;
-  aot_option opts[] = {{"-o", &out, NULL}, {"--cc", &cc, NULL}, {"--keep-dir", &keep, NULL}};
+  const char *out = NULL, *cc = NULL, *keep = NULL, *cpu = NULL, *features = NULL;
+  aot_option opts[] = {{"-o", &out, NULL},
+                       {"--cc", &cc, NULL},
+                       {"--keep-dir", &keep, NULL},
+                       {"--cpu", &cpu, NULL},
+                       {"--features", &features, NULL}};
   aot_args a;
   tc_spec *spec = NULL;
   train_setup *t = NULL;
@@ -50,7 +57,7 @@ int cmd_build(int argc, char **argv) {
   if ((st = aot_load_spec(&a, &spec, &err))) goto fail;
   fprintf(stderr, "trainc: building a trainer for %s with %s\n", a.model, a.spec_path);
   if ((st = train_setup_prepare(a.model, spec, &t, &err))) goto fail;
-  aot_trainer_options o = {.cc = cc, .keep_dir = keep};
+  aot_trainer_options o = {.cc = cc, .keep_dir = keep, .cpu = cpu, .features = features};
   if ((st = aot_build_trainer(t, &o, out, &err))) goto fail;
   struct stat sb;
   fprintf(stderr, "trainc: wrote %s (%.1f MiB, arena %.1f MiB) in %.2f s\n", out,

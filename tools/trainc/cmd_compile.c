@@ -28,6 +28,8 @@ const char cmd_compile_usage[] =
     "  --target    an LLVM target triple (default: this machine), e.g.\n"
     "              aarch64-linux-gnu; --cpu and --features then default to generic\n"
     "              and none, otherwise to this machine's CPU\n"
+    "  --cpu       an LLVM CPU name (x86-64-v3, znver4, ...); its own features\n"
+    "              unless --features names others\n"
     "The spec's batch_size is the largest batch the step takes; any spec value can\n"
     "be overridden (--batch_size 128).\n";
 

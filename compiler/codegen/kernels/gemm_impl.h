@@ -3,7 +3,11 @@
  *   GT        the element type (float, double)
  *   GV        its vector type (GEMM_VL elements, clang vector extension)
  *   GEMM_VL   elements per vector
- *   GEMM_FN(x) x with the type suffix (x##_f32)
+ *   GEMM_MR, GEMM_NV   the micro-kernel's rows and vectors per row
+ *   GEMM_PANEL its columns, GEMM_NV GEMM_VL: the same for every variant of
+ *             a type, since the convolutions pack B in panels of that width
+ *   GEMM_FN(x) x with the variant's suffix (x##_f32)
+ *   GEMM_NO_DOTS  defined: leave out gemm_dots (matmul.c runs one variant's)
  *   GEMM_KC, GEMM_WIDE, GEMM_NARROW   the cache blocks (elements; see
  *             matmul.c), WIDE and NARROW multiples of MR and NR
  *
@@ -30,10 +34,20 @@
  * gemm_packed_b is the same product with B given already packed, in the
  * layout the convolutions' im2col writes (gemm_packed_b's comment). */
 
-#define GEMM_MR 6
-#define GEMM_NV 2
 #define GEMM_NR (GEMM_NV * GEMM_VL)
-_Static_assert(GEMM_NR == GEMM_FN(GEMM_PANEL), "gemm_split.h's panel width is the kernel's NR");
+_Static_assert(GEMM_NR == GEMM_PANEL, "gemm_split.h's panel width is the kernel's NR");
+_Static_assert(GEMM_MR % 2 == 0, "the half-height micro-kernel covers MR / 2 rows");
+
+/* Loops over the micro-kernel's rows and vectors are unrolled in full, so
+ * that its accumulators live in registers: at 16 rows clang's own
+ * threshold leaves them in memory. */
+#ifndef GEMM_UNROLL
+#ifdef __clang__
+#define GEMM_UNROLL _Pragma("clang loop unroll(full)")
+#else
+#define GEMM_UNROLL _Pragma("GCC unroll 16")
+#endif
+#endif
 
 /* Unaligned vector moves (macros: a function passing a 32-byte vector by
  * value would depend on the ABI of the target, which the bitcode does not
@@ -41,70 +55,138 @@ _Static_assert(GEMM_NR == GEMM_FN(GEMM_PANEL), "gemm_split.h's panel width is th
 #define GEMM_VLOAD(v, p) memcpy(&(v), (p), sizeof(GV))
 #define GEMM_VSTORE(p, v) memcpy((p), &(v), sizeof(GV))
 
-/* The micro-kernels' last step: rows [0, rows) of the tile at c (row
- * stride ldc) = (load ? c : 0) + acc. */
-static inline __attribute__((always_inline)) void GEMM_FN(gemm_store)(GV acc[GEMM_MR][GEMM_NV],
-                                                                    GT *restrict c, int64_t ldc,
-                                                                    int rows, int load) {
-  for (int r = 0; r < GEMM_MR && r < rows; r++)
-    for (int v = 0; v < GEMM_NV; v++) {
-      if (load) {
-        GV old;
-        GEMM_VLOAD(old, c + r * ldc + v * GEMM_VL);
-        acc[r][v] = old + acc[r][v];
+/* A micro-tile: the first `computed` rows (of MR) of A's panel times
+ * `panels` (of NP) panels of B, the panel p's column j being element
+ * j of b + p bstride + (koff ? koff[k] : k NR) at step k and landing at
+ * c + p cstride + j. Every call passes constant `computed` and `panels`
+ * (each combination its own code), NULL or not for koff. */
+typedef struct {
+  const GT *b;
+  int64_t bstride;
+  const int64_t *koff;
+  GT *c;
+  int64_t cstride, ldc;
+} GEMM_FN(gemm_tile_at);
+
+/* The micro-kernels' last step: rows [0, min(rows, computed)) of the tile
+ * = (load ? c : 0) + acc. */
+static inline __attribute__((always_inline)) void GEMM_FN(gemm_store)(
+    GV acc[GEMM_MR][GEMM_NP][GEMM_NV], const GEMM_FN(gemm_tile_at) *t, int computed,
+    int panels, int rows, int load) {
+  GEMM_UNROLL
+  for (int r = 0; r < GEMM_MR; r++) {
+    if (r >= computed || r >= rows) continue;
+    GEMM_UNROLL
+    for (int p = 0; p < GEMM_NP; p++) {
+      if (p >= panels) continue;
+      GT *c = t->c + p * t->cstride + r * t->ldc;
+      GEMM_UNROLL
+      for (int v = 0; v < GEMM_NV; v++) {
+        if (load) {
+          GV old;
+          GEMM_VLOAD(old, c + v * GEMM_VL);
+          acc[r][p][v] = old + acc[r][p][v];
+        }
+        GEMM_VSTORE(c + v * GEMM_VL, acc[r][p][v]);
       }
-      GEMM_VSTORE(c + r * ldc + v * GEMM_VL, acc[r][v]);
     }
+  }
 }
 
-/* c[r, j] (r < rows <= MR, j < NR, row stride ldc) = (load ? c[r, j] : 0)
+/* c[r, j] (r < rows <= computed, j < NR of each panel) = (load ? c[r, j] : 0)
  *                                          + sum_{k < kc} a[k, r] b_k[j]
- * with a the packed [kc, MR] A panel and b_k row k of B's panel: the NR
- * elements at b + k NR of a packed [kc, NR] panel, or, given koff, at
- * b + koff[k] (B read in place, gemm_window_b; each caller passes a
- * constant NULL or not, so the test folds away). The sum starts from 0 and
- * c is added last, so the tile of C (likely not in cache for a large C) is
- * prefetched while the products run. Rows past `rows` are computed (from
- * A's zero padding) but neither read nor stored, so a bottom edge tile
- * needs no scratch copy. */
+ * with a the packed [kc, MR] A panel and b_k row k of each B panel: the NR
+ * elements at k NR of a packed [kc, NR] panel, or, given koff, at koff[k]
+ * (B read in place, gemm_window_b). The sum starts from 0 and c is added
+ * last, so the tile of C (likely not in cache for a large C) is
+ * prefetched while the products run. Rows past `rows` come from A's zero
+ * padding and are neither read nor stored, so a bottom edge tile needs no
+ * scratch copy. */
 static inline __attribute__((always_inline)) void GEMM_FN(gemm_micro_rows)(
-    int64_t kc, const GT *restrict a, const GT *restrict b, const int64_t *restrict koff,
-    GT *restrict c, int64_t ldc, int rows, int load) {
+    int64_t kc, const GT *restrict a, const GEMM_FN(gemm_tile_at) *t, int computed, int panels,
+    int rows, int load) {
   /* The kernels are compiled with -ffp-contract=off; here the multiply-adds
    * are meant to fuse (llvm.fmuladd becomes one FMA where the CPU has it).
    * Each accumulator lane does the same operations, so this stays exact
-   * across tile positions and thread splits. (GCC, which may build the
-   * native copy used by unit tests, lacks the pragma; there they stay
-   * separate, equally deterministic.) */
+   * across tile positions, thread splits and micro-kernel variants. (GCC,
+   * which may build the native copy used by unit tests, lacks the pragma;
+   * there they stay separate, equally deterministic.) */
 #ifdef __clang__
 #pragma STDC FP_CONTRACT ON
 #endif
-  GV acc[GEMM_MR][GEMM_NV];
-  for (int r = 0; r < GEMM_MR; r++) {
-    if (r < rows) {
-      __builtin_prefetch(c + r * ldc, 1);
-      __builtin_prefetch(c + r * ldc + GEMM_NR - 1, 1);
+  GV acc[GEMM_MR][GEMM_NP][GEMM_NV];
+  GEMM_UNROLL
+  for (int r = 0; r < GEMM_MR; r++)
+    GEMM_UNROLL
+    for (int p = 0; p < GEMM_NP; p++) {
+      if (r < computed && r < rows && p < panels) {
+        __builtin_prefetch(t->c + p * t->cstride + r * t->ldc, 1);
+        __builtin_prefetch(t->c + p * t->cstride + r * t->ldc + GEMM_NR - 1, 1);
+      }
+      GEMM_UNROLL
+      for (int v = 0; v < GEMM_NV; v++) acc[r][p][v] = (GV){0};
     }
-    for (int v = 0; v < GEMM_NV; v++) acc[r][v] = (GV){0};
-  }
+  const GT *restrict b = t->b;
+  const int64_t *restrict koff = t->koff;
+  int64_t bstride = t->bstride;
   for (int64_t k = 0; k < kc; k++) {
     const GT *bk = koff ? b + koff[k] : b + k * GEMM_NR;
-    GV b0, b1;
-    GEMM_VLOAD(b0, bk);
-    GEMM_VLOAD(b1, bk + GEMM_VL);
+    GV bv[GEMM_NP][GEMM_NV];
+    GEMM_UNROLL
+    for (int p = 0; p < GEMM_NP; p++)
+      GEMM_UNROLL
+      for (int v = 0; v < GEMM_NV; v++)
+        if (p < panels) GEMM_VLOAD(bv[p][v], bk + p * bstride + v * GEMM_VL);
+    GEMM_UNROLL
     for (int r = 0; r < GEMM_MR; r++) {
+      if (r >= computed) continue;
       GT ar = a[k * GEMM_MR + r];
-      acc[r][0] = acc[r][0] + ar * b0;
-      acc[r][1] = acc[r][1] + ar * b1;
+      GEMM_UNROLL
+      for (int p = 0; p < GEMM_NP; p++)
+        GEMM_UNROLL
+        for (int v = 0; v < GEMM_NV; v++)
+          if (p < panels) acc[r][p][v] = acc[r][p][v] + ar * bv[p][v];
     }
   }
-  GEMM_FN(gemm_store)(acc, c, ldc, rows, load);
+  GEMM_FN(gemm_store)(acc, t, computed, panels, rows, load);
 }
 
-/* The micro-kernel on a packed [kc, NR] B panel. */
-static inline __attribute__((always_inline)) void GEMM_FN(gemm_micro)(int64_t kc, const GT *restrict a, const GT *restrict b,
-                                       GT *restrict c, int64_t ldc, int rows, int load) {
-  GEMM_FN(gemm_micro_rows)(kc, a, b, NULL, c, ldc, rows, load);
+/* gemm_micro_rows on the fewest rows, MR or MR / 2, that cover `rows`. */
+static inline __attribute__((always_inline)) void GEMM_FN(gemm_micro_any)(
+    int64_t kc, const GT *restrict a, const GEMM_FN(gemm_tile_at) *t, int panels, int rows,
+    int load) {
+  if (rows > GEMM_MR / 2)
+    GEMM_FN(gemm_micro_rows)(kc, a, t, GEMM_MR, panels, rows, load);
+  else
+    GEMM_FN(gemm_micro_rows)(kc, a, t, GEMM_MR / 2, panels, rows, load);
+}
+
+/* The micro-tiles of `npanels` B panels against the A panels of mc rows at
+ * pa: panel q's B at b + q bstride (or, given bbase, at b + bbase[q], its
+ * columns at c + coff[q]), NP panels at a time, with every A panel under
+ * the same B panels before the next ones (which stay in L1). */
+static inline __attribute__((always_inline)) void GEMM_FN(gemm_panels)(
+    int64_t kc, const GT *pa, int64_t mc, const GT *b, int64_t bstride, const int64_t *bbase,
+    const int64_t *koff, int64_t npanels, GT *c, int64_t ldc, const int64_t *coff, int load) {
+  for (int64_t q = 0; q < npanels; q += GEMM_NP) {
+    int whole = npanels - q >= GEMM_NP;
+    GEMM_FN(gemm_tile_at) t = {
+        .b = bbase ? b + bbase[q] : b + q * bstride,
+        .bstride = bbase ? (whole && GEMM_NP > 1 ? bbase[q + 1] - bbase[q] : 0) : bstride,
+        .koff = koff,
+        .c = coff ? c + coff[q] : c + q * GEMM_NR,
+        .cstride = coff ? (whole && GEMM_NP > 1 ? coff[q + 1] - coff[q] : 0) : GEMM_NR,
+        .ldc = ldc};
+    GT *c0 = t.c;
+    for (int64_t ir = 0; ir < mc; ir += GEMM_MR) {
+      int rows = (int)(mc - ir < GEMM_MR ? mc - ir : GEMM_MR);
+      t.c = c0 + ir * ldc;
+      if (whole)
+        GEMM_FN(gemm_micro_any)(kc, pa + ir * kc, &t, GEMM_NP, rows, load);
+      else /* the last panels, one at a time (NP is at most 2) */
+        GEMM_FN(gemm_micro_any)(kc, pa + ir * kc, &t, 1, rows, load);
+    }
+  }
 }
 
 /* Packs alpha opA(A)[i0 : i0 + mc, p0 : p0 + kc] as MR-row panels: panel q
@@ -161,43 +243,31 @@ typedef struct GEMM_FN(gemm_pack) {
   GT narrow[GEMM_KC * GEMM_NARROW] __attribute__((aligned(64)));
 } GEMM_FN(gemm_pack);
 
-/* The [rows, cols] tile of C at c (rows <= MR, cols <= NR) = (load ? c : 0)
- * + the products of the packed panels a and b: the micro-kernel in place,
- * or, for fewer than NR columns, into a scratch tile of which the valid
- * part is copied. */
-static inline void GEMM_FN(gemm_tile)(int64_t kc, const GT *a, const GT *b, GT *c, int64_t ldc,
-                                      int64_t rows, int64_t cols, int load) {
-  if (rows == GEMM_MR && cols == GEMM_NR) { /* (rows constant: the full tile's own code) */
-    GEMM_FN(gemm_micro)(kc, a, b, c, ldc, GEMM_MR, load);
-    return;
-  }
-  if (cols == GEMM_NR) {
-    GEMM_FN(gemm_micro)(kc, a, b, c, ldc, (int)rows, load);
-    return;
-  }
-  GT tile[GEMM_MR * GEMM_NR] __attribute__((aligned(64)));
-  if (load)
-    for (int64_t r = 0; r < rows; r++)
-      for (int64_t j = 0; j < cols; j++) tile[r * GEMM_NR + j] = c[r * ldc + j];
-  GEMM_FN(gemm_micro)(kc, a, b, tile, GEMM_NR, (int)rows, load);
-  for (int64_t r = 0; r < rows; r++)
-    for (int64_t j = 0; j < cols; j++) c[r * ldc + j] = tile[r * GEMM_NR + j];
-}
-
 /* C[ic:ic+mc, jc:jc+nc] = (load ? C : 0) + the products of one K block:
  * pa holds its rows of A, packed; panel q of its columns of B (packed,
- * [kc, NR]) is at pb + q pb_stride. */
+ * [kc, NR]) is at pb + q pb_stride. Whole panels are multiplied in place;
+ * a last one narrower than NR into a scratch tile of which only the valid
+ * part is copied. */
 static void GEMM_FN(gemm_macro)(int64_t kc, const GT *pa, int64_t mc, const GT *pb,
                                 int64_t pb_stride, int64_t nc, GT *C, int64_t ldc, int64_t ic,
                                 int64_t jc, int load) {
-  for (int64_t jr = 0; jr < nc; jr += GEMM_NR) {
-    int64_t cols = nc - jr < GEMM_NR ? nc - jr : GEMM_NR;
-    const GT *b = pb + jr / GEMM_NR * pb_stride;
-    for (int64_t ir = 0; ir < mc; ir += GEMM_MR) {
-      int64_t rows = mc - ir < GEMM_MR ? mc - ir : GEMM_MR;
-      GEMM_FN(gemm_tile)(kc, pa + ir * kc, b, C + (ic + ir) * ldc + jc + jr, ldc, rows, cols,
-                         load);
-    }
+  int64_t whole = nc / GEMM_NR, cols = nc - whole * GEMM_NR;
+  GT *c = C + ic * ldc + jc;
+  GEMM_FN(gemm_panels)(kc, pa, mc, pb, pb_stride, NULL, NULL, whole, c, ldc, NULL, load);
+  if (!cols) return;
+  const GT *b = pb + whole * pb_stride;
+  c += whole * GEMM_NR;
+  GT tile[GEMM_MR * GEMM_NR] __attribute__((aligned(64)));
+  for (int64_t ir = 0; ir < mc; ir += GEMM_MR) {
+    int64_t rows = mc - ir < GEMM_MR ? mc - ir : GEMM_MR;
+    GT *ct = c + ir * ldc;
+    if (load)
+      for (int64_t r = 0; r < rows; r++)
+        for (int64_t j = 0; j < cols; j++) tile[r * GEMM_NR + j] = ct[r * ldc + j];
+    GEMM_FN(gemm_tile_at) t = {.b = b, .c = tile, .ldc = GEMM_NR};
+    GEMM_FN(gemm_micro_any)(kc, pa + ir * kc, &t, 1, (int)rows, load);
+    for (int64_t r = 0; r < rows; r++)
+      for (int64_t j = 0; j < cols; j++) ct[r * ldc + j] = tile[r * GEMM_NR + j];
   }
 }
 
@@ -322,21 +392,13 @@ static void GEMM_FN(gemm_window_b)(int64_t M, int64_t K, const GT *A, int64_t ai
     for (int64_t ic = 0; ic < M; ic += GEMM_WIDE) {
       int64_t mc = M - ic < GEMM_WIDE ? M - ic : GEMM_WIDE;
       GEMM_FN(gemm_pack_a)(pack->wide, A, ai, ak, ic, mc, pc, kc, alpha);
-      for (int64_t q = 0; q < npanels; q++)
-        for (int64_t ir = 0; ir < mc; ir += GEMM_MR) {
-          int64_t rows = mc - ir < GEMM_MR ? mc - ir : GEMM_MR;
-          GT *c = C + (ic + ir) * ldc + coff[q];
-          if (rows == GEMM_MR) /* (rows constant: the full tile's own code) */
-            GEMM_FN(gemm_micro_rows)(kc, pack->wide + ir * kc, xb + bbase[q], koff + pc, c,
-                                     ldc, GEMM_MR, load);
-          else
-            GEMM_FN(gemm_micro_rows)(kc, pack->wide + ir * kc, xb + bbase[q], koff + pc, c,
-                                     ldc, (int)rows, load);
-        }
+      GEMM_FN(gemm_panels)(kc, pack->wide, mc, xb, 0, bbase, koff + pc, npanels, C + ic * ldc,
+                           ldc, coff, load);
     }
   }
 }
 
+#ifndef GEMM_NO_DOTS
 /* C[i, j] = (acc ? C[i, j] : 0) + alpha sum_k a_i[k] b_j[k] for rows
  * i in [m0, m1) and columns j in [n0, n1), where row i of A (a_i = A + i ai)
  * and column j of B (b_j = B + j bj) are contiguous in k: the product of few
@@ -383,9 +445,9 @@ static void GEMM_FN(gemm_dots)(int64_t K, const GT *A, int64_t ai, const GT *B, 
     }
   }
 }
+#endif
 
 #undef GEMM_VLOAD
 #undef GEMM_VSTORE
-#undef GEMM_MR
-#undef GEMM_NV
 #undef GEMM_NR
+#undef GEMM_UNROLL

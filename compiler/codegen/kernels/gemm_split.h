@@ -19,9 +19,20 @@
 
 #include "tc_parallel.h"
 
+/* Nonzero when the target has AVX-512's thirty-two 512-bit vector
+ * registers: matmul.c then runs its wide micro-kernels. The bitcode only
+ * declares it; the codegen defines it as a constant for the CPU it
+ * compiles for (tc_cg_optimize), so every test of it folds away. The
+ * natively compiled copy of the kernels (unit tests) defines it as 0. */
+extern const int32_t tc_k_wide_registers;
+
+/* Cuts of C between threads fall on multiples of the micro-tile (matmul.c):
+ * rows, and f32 columns (two f64 tiles). A column band keeps at least
+ * GEMM_SPLIT_N columns. */
+#define GEMM_SPLIT_M (tc_k_wide_registers ? 8 : 6)
+#define GEMM_SPLIT_N (tc_k_wide_registers ? 32 : 16)
+
 enum {
-  GEMM_SPLIT_M = 6,  /* row cuts at multiples of this: the micro-kernel's rows */
-  GEMM_SPLIT_N = 16, /* column cuts: its f32 columns (two f64 tiles) */
   /* the micro-kernel's columns, the width of gemm_packed_b's B panels */
   GEMM_PANEL_f32 = 16,
   GEMM_PANEL_f64 = 8,

@@ -38,32 +38,118 @@
 #define GEMM_NARROW_F64 48
 
 typedef float v8f __attribute__((vector_size(32)));
+typedef float v16f __attribute__((vector_size(64)));
 typedef double v4d __attribute__((vector_size(32)));
+typedef double v8d __attribute__((vector_size(64)));
 
+/* Two variants of the core per type, with the same panel width and the
+ * same arithmetic for every element of C, so either gives the same bits:
+ * 6 rows x 2 vectors (12 accumulators: sixteen 256-bit registers, AVX2),
+ * and, where the target has AVX-512's thirty-two 512-bit registers
+ * (tc_k_wide_registers), 16 rows x 1 vector (16 accumulators, each FMA
+ * taking its A element as a broadcast memory operand). */
 #define GT float
-#define GV v8f
-#define GEMM_VL 8
-#define GEMM_FN(x) x##_f32
 #define GEMM_KC GEMM_KC_F32
 #define GEMM_WIDE GEMM_WIDE_F32
 #define GEMM_NARROW GEMM_NARROW_F32
+#define GEMM_PANEL GEMM_PANEL_f32
+#define GV v8f
+#define GEMM_VL 8
+#define GEMM_MR 6
+#define GEMM_NV 2
+#define GEMM_NP 1
+#define GEMM_FN(x) x##_f32
 #include "gemm_impl.h"
-#undef GT
 #undef GV
 #undef GEMM_VL
+#undef GEMM_MR
+#undef GEMM_NV
+#undef GEMM_NP
 #undef GEMM_FN
+#define GEMM_NO_DOTS
+#define GV v16f
+#define GEMM_VL 16
+#define GEMM_MR 8
+#define GEMM_NV 1
+#define GEMM_NP 2
+#undef GEMM_NARROW
+#define GEMM_NARROW 64 /* two micro-tiles' columns */
+#define GEMM_FN(x) x##_f32_wide
+#include "gemm_impl.h"
+#undef GEMM_NO_DOTS
+#undef GV
+#undef GEMM_VL
+#undef GEMM_MR
+#undef GEMM_NV
+#undef GEMM_NP
+#undef GEMM_FN
+#undef GT
 #undef GEMM_KC
 #undef GEMM_WIDE
 #undef GEMM_NARROW
+#undef GEMM_PANEL
 
 #define GT double
-#define GV v4d
-#define GEMM_VL 4
-#define GEMM_FN(x) x##_f64
 #define GEMM_KC GEMM_KC_F64
 #define GEMM_WIDE GEMM_WIDE_F64
 #define GEMM_NARROW GEMM_NARROW_F64
+#define GEMM_PANEL GEMM_PANEL_f64
+#define GV v4d
+#define GEMM_VL 4
+#define GEMM_MR 6
+#define GEMM_NV 2
+#define GEMM_NP 1
+#define GEMM_FN(x) x##_f64
 #include "gemm_impl.h"
+#undef GV
+#undef GEMM_VL
+#undef GEMM_MR
+#undef GEMM_NV
+#undef GEMM_NP
+#undef GEMM_FN
+#define GEMM_NO_DOTS
+#define GV v8d
+#define GEMM_VL 8
+#define GEMM_MR 8
+#define GEMM_NV 1
+#define GEMM_NP 2
+#undef GEMM_NARROW
+#define GEMM_NARROW 32
+#define GEMM_FN(x) x##_f64_wide
+#include "gemm_impl.h"
+
+/* The packed paths of one variant, each with its own packing buffers on
+ * the stack (noinline: only the variant that runs has its frame). */
+#define DEFINE_GEMM_PATHS(T, V)                                                              \
+  static __attribute__((noinline)) void gemm_run_block_##V(                                  \
+      int64_t K, const T *A, int64_t ai, int64_t ak, const T *B, int64_t bk, int64_t bj,     \
+      T alpha, int32_t acc, T *C, int64_t ldc, int64_t m0, int64_t m1, int64_t n0,           \
+      int64_t n1) {                                                                          \
+    gemm_pack_##V pack;                                                                      \
+    gemm_block_##V(K, A, ai, ak, B, bk, bj, alpha, acc, C, ldc, m0, m1, n0, n1, &pack);      \
+  }                                                                                          \
+  static __attribute__((noinline)) void gemm_run_packed_b_##V(                               \
+      int64_t M, int64_t N, int64_t K, const T *A, int64_t ai, int64_t ak, const T *Bp,      \
+      T alpha, int32_t acc, T *C, int64_t ldc) {                                             \
+    gemm_pack_##V pack;                                                                      \
+    gemm_packed_b_##V(M, N, K, A, ai, ak, Bp, alpha, acc, C, ldc, &pack);                    \
+  }                                                                                          \
+  static __attribute__((noinline)) void gemm_run_window_b_##V(                               \
+      int64_t M, int64_t K, const T *A, int64_t lda, const T *xb, const int64_t *koff,       \
+      int64_t npanels, const int64_t *bbase, const int64_t *coff, int32_t acc, T *C,         \
+      int64_t ldc) {                                                                         \
+    gemm_pack_##V pack;                                                                      \
+    gemm_window_b_##V(M, K, A, lda, 1, 1, xb, koff, npanels, bbase, coff, acc, C, ldc,       \
+                      &pack);                                                                \
+  }
+
+DEFINE_GEMM_PATHS(float, f32)
+DEFINE_GEMM_PATHS(float, f32_wide)
+DEFINE_GEMM_PATHS(double, f64)
+DEFINE_GEMM_PATHS(double, f64_wide)
+
+/* The variant of a path for the target. */
+#define GEMM_VARIANT(path, SUF) (tc_k_wide_registers ? path##_##SUF##_wide : path##_##SUF)
 
 #define DEFINE_MATMUL(T, SUF)                                                                \
   /* C[m0:m1, n0:n1] of the [M,N] product (row stride ldc); the path  */ \
@@ -81,9 +167,8 @@ typedef double v4d __attribute__((vector_size(32)));
       gemm_dots_##SUF(K, A, ai, B, bj, alpha, accumulate, C, ldc, m0, m1, n0, n1);           \
       return;                                                                                \
     }                                                                                        \
-    gemm_pack_##SUF pack;                                                                    \
-    gemm_block_##SUF(K, A, ai, ak, B, bk, bj, alpha, accumulate, C, ldc, m0, m1, n0, n1,     \
-                     &pack);                                                                 \
+    GEMM_VARIANT(gemm_run_block, SUF)(K, A, ai, ak, B, bk, bj, alpha, accumulate, C, ldc, m0, \
+                                      m1, n0, n1);                                           \
   }                                                                                          \
                                                                                              \
   void tc_k_matmul_block_##SUF(const T *A, const T *B, T *C, int64_t M, int64_t N,           \
@@ -104,18 +189,16 @@ typedef double v4d __attribute__((vector_size(32)));
   void tc_k_gemm_packed_b_##SUF(int64_t M, int64_t N, int64_t K, const T *A, int64_t lda,   \
                                 int32_t trans_a, const T *Bp, T alpha, int32_t accumulate,  \
                                 T *C, int64_t ldc) {                                        \
-    gemm_pack_##SUF pack;                                                                    \
-    gemm_packed_b_##SUF(M, N, K, A, trans_a ? 1 : lda, trans_a ? lda : 1, Bp, alpha,        \
-                        accumulate, C, ldc, &pack);                                          \
+    GEMM_VARIANT(gemm_run_packed_b, SUF)(M, N, K, A, trans_a ? 1 : lda, trans_a ? lda : 1,  \
+                                         Bp, alpha, accumulate, C, ldc);                     \
   }                                                                                          \
                                                                                              \
   void tc_k_gemm_window_b_##SUF(int64_t M, int64_t K, const T *A, int64_t lda,            \
                                 const T *xb, const int64_t *koff, int64_t npanels,          \
                                 const int64_t *bbase, const int64_t *coff,                  \
                                 int32_t accumulate, T *C, int64_t ldc) {                    \
-    gemm_pack_##SUF pack;                                                                    \
-    gemm_window_b_##SUF(M, K, A, lda, 1, 1, xb, koff, npanels, bbase, coff, accumulate, C,   \
-                        ldc, &pack);                                                         \
+    GEMM_VARIANT(gemm_run_window_b, SUF)(M, K, A, lda, xb, koff, npanels, bbase, coff,      \
+                                         accumulate, C, ldc);                                \
   }                                                                                          \
                                                                                              \
   /* the partitioning layer (gemm_split.h): tasks [begin, end) of a product */              \
