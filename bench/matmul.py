@@ -8,7 +8,9 @@ and round by round so both see the same machine load; each round reports a
 median over REPS runs, and the table gives the median over rounds. Times
 are this thread's CPU time by default (--clock wall for the wall clock):
 on a machine shared with other jobs, CPU time leaves out the slices other
-processes take, though not their effect on the caches.
+processes take, though not their effect on the caches. OpenBLAS runs with
+the kernels machine.openblas_coretype picks (its best here, where its own
+CPU detection falls back to generic ones).
 
 With --baseline OTHER_BUILD, the tc_matmul_bench of another build (say, of
 the previous kernel) runs interleaved too, as a third column.

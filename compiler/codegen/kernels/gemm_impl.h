@@ -1,11 +1,13 @@
 /* The GEMM core (BLIS/GotoBLAS structure), included by matmul.c once per
- * data type with
+ * variant (data type and micro-kernel shape) with
  *   GT        the element type (float, double)
  *   GV        its vector type (GEMM_VL elements, clang vector extension)
  *   GEMM_VL   elements per vector
- *   GEMM_MR, GEMM_NV   the micro-kernel's rows and vectors per row
- *   GEMM_PANEL its columns, GEMM_NV GEMM_VL: the same for every variant of
- *             a type, since the convolutions pack B in panels of that width
+ *   GEMM_MR, GEMM_NV, GEMM_NP   the micro-tile: MR rows by NP panels of
+ *             GEMM_NV vectors each (NP is 1 or 2)
+ *   GEMM_PANEL a panel's columns, NR = GEMM_NV GEMM_VL: the same for every
+ *             variant of a type, since the convolutions pack B in panels of
+ *             that width
  *   GEMM_FN(x) x with the variant's suffix (x##_f32)
  *   GEMM_NO_DOTS  defined: leave out gemm_dots (matmul.c runs one variant's)
  *   GEMM_KC, GEMM_WIDE, GEMM_NARROW   the cache blocks (elements; see
@@ -17,9 +19,9 @@
  * increasing; B's [KC x NC] block packed (into NR-column panels, k-major);
  * rows of C in MC blocks, A's [MC x KC] block packed (into MR-row panels,
  * k-major, alpha folded in) -- or the same with A and B (rows and columns)
- * exchanged, see gemm_block; then NR x MR micro-tiles, each a register-blocked
- * micro-kernel: MR x NR accumulators (MR x GEMM_NV vectors) starting from 0,
- * then for every k in the block
+ * exchanged, see gemm_block; then micro-tiles of MR rows by NP panels, each
+ * a register-blocked micro-kernel: MR x NP NR accumulators (MR x NP x
+ * GEMM_NV vectors) starting from 0, then for every k in the block
  *
  *   acc[r][j] = fmuladd(alpha A(i0 + r, k), B(k, j0 + j), acc[r][j])
  *

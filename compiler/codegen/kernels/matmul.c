@@ -1,25 +1,27 @@
 /* Matrix products: the batched, broadcasting MatMul/Gemm kernel and the GEMM
  * core that convolution also calls (with batch_rank 0).
  *
- * The core (gemm_impl.h) packs A and B into panels and runs a 6 x 2-vector
+ * The core (gemm_impl.h) packs A and B into panels and runs a
  * register-blocked micro-kernel written with clang vector extensions, so the
- * bitcode stays target-neutral and LLVM lowers it for the JIT's CPU (8-float
- * ymm registers and FMA on AVX2). Products of rows and columns both
+ * bitcode stays target-neutral and LLVM lowers it for the JIT's CPU; of its
+ * two variants (below) the codegen keeps the one the target's registers
+ * suit (AVX2 or AVX-512). Products of rows and columns both
  * contiguous in k, with fewer than 6 rows or 1 column (Linear layers at
  * batch 1..5, matrix-vector products), are vectorized dot products instead.
  *
  * Cache blocks (gemm_impl.h): K in blocks of KC; the operand dearer to
  * pack in WIDE blocks (rows of A or columns of B), packed once per K block;
- * the other in NARROW blocks, packed again for each wide block. A [KC x NR]
- * panel of B (16 KiB) stays in L1 while the panels of A stream from L2
- * (512 KiB per core here). Measured with bench/matmul.py and a native
+ * the other in NARROW blocks, packed again for each wide block. A micro-
+ * tile's [KC x NR] panels of B (16 KiB each, one or two) stay in L1 while
+ * the panels of A stream from L2. Measured with bench/matmul.py and a native
  * harness on an AVX2 Zen host under heavy shared load: KC 128..512 with
  * MC x NC from 24 x 384 to 144 x 256 were all within noise (+-5%) at
  * 256..1024. What helped, near the noise still: packing the costly
  * operand once (about +5% at 1024..1536), and adding C after the K loop so
  * its tile is prefetched during it (about +3% at 1024).
- * The buffers live on the stack, 240 KiB for either type:
- * (WIDE + NARROW) x KC = 240 x 256 floats or 240 x 128 doubles.
+ * The buffers live on the stack, at most 256 KiB:
+ * (WIDE + NARROW) x KC = 240 (AVX2) or 256 (AVX-512) x 256 floats, and
+ * 240 or 224 x 128 doubles.
  *
  * The entry point spreads the batch, or blocks of rows or columns of C,
  * over the thread pool (gemm_split.h, matmul_tasks_*); each block is a
@@ -42,12 +44,19 @@ typedef float v16f __attribute__((vector_size(64)));
 typedef double v4d __attribute__((vector_size(32)));
 typedef double v8d __attribute__((vector_size(64)));
 
-/* Two variants of the core per type, with the same panel width and the
- * same arithmetic for every element of C, so either gives the same bits:
- * 6 rows x 2 vectors (12 accumulators: sixteen 256-bit registers, AVX2),
- * and, where the target has AVX-512's thirty-two 512-bit registers
- * (tc_k_wide_registers), 16 rows x 1 vector (16 accumulators, each FMA
- * taking its A element as a broadcast memory operand). */
+/* Two variants of the core per type, with the same panel width, the same
+ * K blocks and the same arithmetic for every element of C, so either gives
+ * the same bits (unit.test_gemm_variants):
+ * - 6 rows x 2 vectors of one panel: 12 accumulators in sixteen 256-bit
+ *   registers (AVX2);
+ * - where the target has AVX-512's thirty-two 512-bit registers
+ *   (tc_k_wide_registers), 8 rows x 2 panels of one vector: 16
+ *   accumulators, each FMA taking its A element as a broadcast memory
+ *   operand, 10 loads per 16 FMAs. On this Emerald Rapids host (one core:
+ *   174 GFLOP/s of 512-bit FMAs, 87 of 256-bit ones) a native harness of
+ *   the micro-kernel alone, A streaming from L2: 8 x 2 panels 145-162
+ *   GFLOP/s, 12 x 2 150, 6 x 4 117-155, 16 x 1 panel 111-122 (17 loads per
+ *   16 FMAs). Eight rows also divide every layer width of the zoo. */
 #define GT float
 #define GEMM_KC GEMM_KC_F32
 #define GEMM_WIDE GEMM_WIDE_F32
