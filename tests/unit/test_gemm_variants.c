@@ -7,7 +7,8 @@
  * panel, panels narrower than 16), K over one K block, and the
  * convolutions' three entry points into the core: packed B panels (small
  * images and narrow rows), B read in place (stride-1 rows of 32) and the
- * input gradient as a convolution (ConvTranspose).
+ * input gradient as a convolution (ConvTranspose); and the weight
+ * gradient (its im2col written straight into transposed packed panels).
  *
  * Both builds compile the kernels from bitcode (the features are spelled
  * differently from the built library's), and the test checks in the IR
@@ -30,7 +31,8 @@ typedef struct {
   tc_op op;
   int64_t x[4], w[4]; /* rank 2 (Gemm) or 4 (convolutions); w an initializer */
   int64_t pads, stride;
-  bool dots; /* a product on the dot-product path, which has one variant */
+  bool dots;    /* a product on the dot-product path, which has one variant */
+  int64_t y[4]; /* CONV_GRAD_WEIGHT's dw (x is dy, w the forward's x) */
 } op_case;
 
 static tc_value *tensor(tc_graph *g, const char *name, tc_value_kind kind, const int64_t *dims) {
@@ -58,7 +60,11 @@ static tc_graph *build(const op_case *c, float *w, tc_value **y, tc_error *err) 
   tc_value *x = tensor(g, "x", TC_VALUE_INPUT, c->x);
   tc_value *wv = tensor(g, "w", TC_VALUE_INITIALIZER, c->w);
   wv->data = w;
-  *y = tc_value_new(g, "y", TC_VALUE_NODE, TC_DTYPE_F32);
+  if (c->op == TC_OP_CONV_GRAD_WEIGHT) {
+    *y = tensor(g, "y", TC_VALUE_NODE, c->y);
+  } else {
+    *y = tc_value_new(g, "y", TC_VALUE_NODE, TC_DTYPE_F32);
+  }
   tc_node *n = tc_node_new(g, c->op, NULL, 2, 1);
   n->inputs[0] = x;
   n->inputs[1] = wv;
@@ -161,23 +167,32 @@ static void check_case(const op_case *c, const char *wide, const char *narrow) {
 int main(void) {
   static const op_case cases[] = {
       /* Gemm: x [M, K] times w [N, K] transposed */
-      {"Gemm 3x40x50 (dot products)", TC_OP_GEMM, {3, 50}, {40, 50}, 0, 1, true},
-      {"Gemm 8x32x20", TC_OP_GEMM, {8, 20}, {32, 20}, 0, 1, false},
-      {"Gemm 13x17x33 (rows past MR / 2, a narrow panel)", TC_OP_GEMM, {13, 33}, {17, 33}, 0, 1, false},
-      {"Gemm 20x48x7 (a lone last panel)", TC_OP_GEMM, {20, 7}, {48, 7}, 0, 1, false},
-      {"Gemm 64x100x300 (two K blocks, edges)", TC_OP_GEMM, {64, 300}, {100, 300}, 0, 1, false},
-      {"Gemm 130x256x64", TC_OP_GEMM, {130, 64}, {256, 64}, 0, 1, false},
-      {"Gemm 7x1x40 (matrix-vector)", TC_OP_GEMM, {7, 40}, {1, 40}, 0, 1, true},
+      {"Gemm 3x40x50 (dot products)", TC_OP_GEMM, {3, 50}, {40, 50}, 0, 1, true, {0}},
+      {"Gemm 8x32x20", TC_OP_GEMM, {8, 20}, {32, 20}, 0, 1, false, {0}},
+      {"Gemm 13x17x33 (rows past MR / 2, a narrow panel)", TC_OP_GEMM, {13, 33}, {17, 33}, 0, 1, false, {0}},
+      {"Gemm 20x48x7 (a lone last panel)", TC_OP_GEMM, {20, 7}, {48, 7}, 0, 1, false, {0}},
+      {"Gemm 64x100x300 (two K blocks, edges)", TC_OP_GEMM, {64, 300}, {100, 300}, 0, 1, false, {0}},
+      {"Gemm 130x256x64", TC_OP_GEMM, {130, 64}, {256, 64}, 0, 1, false, {0}},
+      {"Gemm 7x1x40 (matrix-vector)", TC_OP_GEMM, {7, 40}, {1, 40}, 0, 1, true, {0}},
       /* convolutions: x [N, C, H, W], w [M, C, kh, kw] */
-      {"Conv 3->16 on 32x32, 3x3 same (B in place)", TC_OP_CONV, {1, 3, 32, 32}, {16, 3, 3, 3}, 1, 1, false},
-      {"Conv 8->12 on 4 images of 8x8 (image blocks)", TC_OP_CONV, {4, 8, 8, 8}, {12, 8, 3, 3}, 1, 1, false},
-      {"Conv 5->7 on 17x17, 3x3 valid (packed B)", TC_OP_CONV, {2, 5, 17, 17}, {7, 5, 3, 3}, 0, 1, false},
-      {"Conv 6->10 on 16x16, stride 2", TC_OP_CONV, {4, 6, 16, 16}, {10, 6, 3, 3}, 1, 2, false},
-      {"Conv 64->40 on 16x16, 3x3 same (K over a block)", TC_OP_CONV, {1, 64, 16, 16}, {40, 64, 3, 3}, 1, 1, false},
+      {"Conv 3->16 on 32x32, 3x3 same (B in place)", TC_OP_CONV, {1, 3, 32, 32}, {16, 3, 3, 3}, 1, 1, false, {0}},
+      {"Conv 8->12 on 4 images of 8x8 (image blocks)", TC_OP_CONV, {4, 8, 8, 8}, {12, 8, 3, 3}, 1, 1, false, {0}},
+      {"Conv 5->7 on 17x17, 3x3 valid (packed B)", TC_OP_CONV, {2, 5, 17, 17}, {7, 5, 3, 3}, 0, 1, false, {0}},
+      {"Conv 6->10 on 16x16, stride 2", TC_OP_CONV, {4, 6, 16, 16}, {10, 6, 3, 3}, 1, 2, false, {0}},
+      {"Conv 64->40 on 16x16, 3x3 same (K over a block)", TC_OP_CONV, {1, 64, 16, 16}, {40, 64, 3, 3}, 1, 1, false, {0}},
       /* ConvTranspose: w [C, M, kh, kw]; stride 1 is the input gradient's
        * forward-convolution path */
-      {"ConvTranspose 16->4 on 32x32, stride 1", TC_OP_CONV_TRANSPOSE, {1, 16, 32, 32}, {16, 4, 3, 3}, 1, 1, false},
-      {"ConvTranspose 9->5 on 7x7, stride 2", TC_OP_CONV_TRANSPOSE, {2, 9, 7, 7}, {9, 5, 3, 3}, 1, 2, false},
+      {"ConvTranspose 16->4 on 32x32, stride 1", TC_OP_CONV_TRANSPOSE, {1, 16, 32, 32}, {16, 4, 3, 3}, 1, 1, false, {0}},
+      {"ConvTranspose 9->5 on 7x7, stride 2", TC_OP_CONV_TRANSPOSE, {2, 9, 7, 7}, {9, 5, 3, 3}, 1, 2, false, {0}},
+      /* the weight gradient: dy [N, M, OH, OW], x [N, C, H, W] -> dw [M, C, kh, kw] */
+      {"Conv dW 16->16 on 32x32, 3x3 same", TC_OP_CONV_GRAD_WEIGHT,
+       {2, 16, 32, 32}, {2, 16, 32, 32}, 1, 1, false, {16, 16, 3, 3}},
+      {"Conv dW 3->6 on 28x28, 5x5 valid", TC_OP_CONV_GRAD_WEIGHT,
+       {2, 6, 24, 24}, {2, 3, 28, 28}, 0, 1, false, {6, 3, 5, 5}},
+      {"Conv dW 32->32 on blocks of 8x8 images", TC_OP_CONV_GRAD_WEIGHT,
+       {4, 32, 8, 8}, {4, 32, 8, 8}, 1, 1, false, {32, 32, 3, 3}},
+      {"Conv dW 4->8 on 16x16, stride 2", TC_OP_CONV_GRAD_WEIGHT,
+       {2, 8, 8, 8}, {2, 4, 16, 16}, 1, 2, false, {8, 4, 3, 3}},
   };
   char *host = LLVMGetHostCPUFeatures();
   bool avx512 = strstr(host, "+avx512f") != NULL;
