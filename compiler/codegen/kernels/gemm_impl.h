@@ -12,6 +12,8 @@
  *   GEMM_NO_DOTS  defined: leave out gemm_dots (matmul.c runs one variant's)
  *   GEMM_KC, GEMM_WIDE, GEMM_NARROW   the cache blocks (elements; see
  *             matmul.c), WIDE and NARROW multiples of MR and NR
+ * The variant's own parameters (GV to GEMM_NO_DOTS) are undefined at the
+ * end, for the next variant; the type's stay.
  *
  *   C[m0:m1, n0:n1] = alpha opA(A) opB(B) + (acc ? C : 0)
  *
@@ -453,3 +455,10 @@ static void GEMM_FN(gemm_dots)(int64_t K, const GT *A, int64_t ai, const GT *B, 
 #undef GEMM_VSTORE
 #undef GEMM_NR
 #undef GEMM_UNROLL
+#undef GV
+#undef GEMM_VL
+#undef GEMM_MR
+#undef GEMM_NV
+#undef GEMM_NP
+#undef GEMM_FN
+#undef GEMM_NO_DOTS

@@ -69,12 +69,6 @@ typedef double v8d __attribute__((vector_size(64)));
 #define GEMM_NP 1
 #define GEMM_FN(x) x##_f32
 #include "gemm_impl.h"
-#undef GV
-#undef GEMM_VL
-#undef GEMM_MR
-#undef GEMM_NV
-#undef GEMM_NP
-#undef GEMM_FN
 #define GEMM_NO_DOTS
 #define GV v16f
 #define GEMM_VL 16
@@ -85,13 +79,6 @@ typedef double v8d __attribute__((vector_size(64)));
 #define GEMM_NARROW 64 /* two micro-tiles' columns */
 #define GEMM_FN(x) x##_f32_wide
 #include "gemm_impl.h"
-#undef GEMM_NO_DOTS
-#undef GV
-#undef GEMM_VL
-#undef GEMM_MR
-#undef GEMM_NV
-#undef GEMM_NP
-#undef GEMM_FN
 #undef GT
 #undef GEMM_KC
 #undef GEMM_WIDE
@@ -110,12 +97,6 @@ typedef double v8d __attribute__((vector_size(64)));
 #define GEMM_NP 1
 #define GEMM_FN(x) x##_f64
 #include "gemm_impl.h"
-#undef GV
-#undef GEMM_VL
-#undef GEMM_MR
-#undef GEMM_NV
-#undef GEMM_NP
-#undef GEMM_FN
 #define GEMM_NO_DOTS
 #define GV v8d
 #define GEMM_VL 8
