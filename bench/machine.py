@@ -42,7 +42,7 @@ def openblas_coretype():
     numpy or torch loads OpenBLAS."""
     if os.environ.get("OPENBLAS_CORETYPE"):
         return os.environ["OPENBLAS_CORETYPE"]
-    probe = ("import ctypes, ctypes.util, numpy.linalg, sys\n"
+    probe = ("import ctypes, numpy.linalg\n"
              "for line in open('/proc/self/maps'):\n"
              "    if 'libopenblas' in line:\n"
              "        lib = ctypes.CDLL(line.split()[-1])\n"

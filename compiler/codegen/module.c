@@ -182,10 +182,11 @@ static bool feature_enabled(const char *features, const char *name) {
 /* The kernels' view of the target (gemm_split.h): tc_k_wide_registers,
  * declared by the bitcode, becomes a constant here, before optimization,
  * so the micro-kernel variant the target cannot use is deleted unread.
- * With it, functions may keep 512-bit vectors in 512-bit registers: CPUs
- * tuned to prefer 256-bit vectors (Intel's since Skylake-X) otherwise
- * split them, which the loop vectorizer's own 256-bit choice is not
- * affected by. */
+ * With it, functions may keep 512-bit vectors in 512-bit registers, which
+ * CPUs tuned to prefer 256-bit vectors (Intel's since Skylake-X) would
+ * otherwise split; the loop vectorizer still picks 256 bits there. A CPU
+ * named without features (--cpu sapphirerapids) leaves the string empty:
+ * it gets the AVX2 variant, the same bits a little slower. */
 static void define_target_constants(LLVMModuleRef mod, const char *features) {
   bool wide = feature_enabled(features, "avx512f") && feature_enabled(features, "evex512");
   LLVMValueRef gv = LLVMGetNamedGlobal(mod, "tc_k_wide_registers");
