@@ -23,6 +23,7 @@
 #include "passes.h"
 
 #include "check.h"
+#include "jit_infer.h"
 
 static int table_index(const char *name) {
   for (int64_t i = 0; i < tc_built_kernels.count; i++)
@@ -100,49 +101,6 @@ static void test_declare(void) {
   LLVMContextDispose(ctx);
 }
 
-/* Whether a line of ir starts with `start` and names `fn`. */
-static bool ir_line(const char *ir, const char *start, const char *fn) {
-  for (const char *line = ir; line && *line;) {
-    const char *end = strchr(line, '\n');
-    size_t len = end ? (size_t)(end - line) : strlen(line);
-    const char *at = strstr(line, fn);
-    if (strncmp(line, start, strlen(start)) == 0 && at && at < line + len) return true;
-    line = end ? end + 1 : NULL;
-  }
-  return false;
-}
-
-/* LeNet-5's forward pass for batch n, compiled with cpu/features (NULL: the
- * host's), run on x; the optimized LLVM IR goes to *ir. */
-static bool infer(const tc_graph *g, const char *cpu, const char *features, const float *x,
-                  int64_t n, float *y, char **ir) {
-  tc_codegen_options o;
-  tc_codegen_options_init(&o);
-  o.max_batch = n;
-  o.cpu = cpu;
-  o.features = features;
-  size_t ir_len = 0;
-  o.dump_llvm = open_memstream(ir, &ir_len);
-  tc_error err;
-  tc_program *p = NULL;
-  tc_status st = tc_program_compile(g, &o, &p, &err);
-  fclose(o.dump_llvm);
-  CHECK_OK(st, err);
-  if (st) return false;
-  uint8_t *arena = calloc(1, tc_program_arena_bytes(p));
-  bool ok = arena != NULL;
-  if (ok) {
-    tc_program_init_arena(p, arena);
-    const void *in[] = {x};
-    void *out[] = {y};
-    CHECK_OK(st = tc_program_infer(p, arena, in, out, n, &err), err);
-    ok = st == TC_OK;
-  }
-  free(arena);
-  tc_program_free(p);
-  return ok;
-}
-
 static void test_same_bits(void) {
   const char *src = getenv("TC_SOURCE_DIR");
   char model[4096];
@@ -166,8 +124,8 @@ static void test_same_bits(void) {
   char *features = malloc(strlen(host_features) + 16);
   if (features) sprintf(features, "%s,+sse2", host_features);
   char *ir_built = NULL, *ir_bitcode = NULL;
-  if (x && features && infer(g, NULL, NULL, x, N, y_built, &ir_built) &&
-      infer(g, cpu, features, x, N, y_bitcode, &ir_bitcode)) {
+  if (x && features && jit_infer(g, NULL, NULL, x, N, y_built, &ir_built) &&
+      jit_infer(g, cpu, features, x, N, y_bitcode, &ir_bitcode)) {
     CHECK(ir_line(ir_built, "declare ", "@tc_k_conv3d_f32("));
     CHECK(!ir_line(ir_built, "define ", "@tc_k_conv3d_f32("));
     CHECK(ir_line(ir_bitcode, "define ", "@tc_k_conv3d_f32("));

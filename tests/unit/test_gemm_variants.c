@@ -25,6 +25,7 @@
 #include "passes.h"
 
 #include "check.h"
+#include "jit_infer.h"
 
 typedef struct {
   const char *what;
@@ -86,43 +87,6 @@ static tc_graph *build(const op_case *c, float *w, tc_value **y, tc_error *err) 
   return g;
 }
 
-/* Runs g compiled with features (NULL: the host's, built library) on x
- * into y; the optimized IR goes to *ir. */
-static bool run(const tc_graph *g, const char *features, const float *x, float *y, char **ir) {
-  tc_codegen_options o;
-  tc_codegen_options_init(&o);
-  o.features = features;
-  size_t ir_len = 0;
-  o.dump_llvm = open_memstream(ir, &ir_len);
-  tc_error err;
-  tc_program *p = NULL;
-  tc_status st = tc_program_compile(g, &o, &p, &err);
-  fclose(o.dump_llvm);
-  CHECK_OK(st, err);
-  if (st) return false;
-  uint8_t *arena = calloc(1, tc_program_arena_bytes(p));
-  bool ok = arena != NULL;
-  if (ok) {
-    tc_program_init_arena(p, arena);
-    const void *in[] = {x};
-    void *out[] = {y};
-    CHECK_OK(st = tc_program_infer(p, arena, in, out, 1, &err), err);
-    ok = st == TC_OK;
-  }
-  free(arena);
-  tc_program_free(p);
-  return ok;
-}
-
-static bool defines(const char *ir, const char *fn) {
-  for (const char *at = strstr(ir, fn); at; at = strstr(at + 1, fn)) {
-    const char *line = at;
-    while (line > ir && line[-1] != '\n') line--;
-    if (strncmp(line, "define ", 7) == 0) return true;
-  }
-  return false;
-}
-
 static void check_case(const op_case *c, const char *wide, const char *narrow) {
   float *w = random_floats(numel(c->w), 1), *x = random_floats(numel(c->x), 2);
   tc_error err;
@@ -140,16 +104,17 @@ static void check_case(const op_case *c, const char *wide, const char *narrow) {
   if (y_wide && y_narrow) {
     memset(y_wide, 0xff, (size_t)n * sizeof(float));
     memset(y_narrow, 0, (size_t)n * sizeof(float));
-    if (run(g, wide, x, y_wide, &ir_wide) && run(g, narrow, x, y_narrow, &ir_narrow)) {
+    if (jit_infer(g, NULL, wide, x, 1, y_wide, &ir_wide) &&
+        jit_infer(g, NULL, narrow, x, 1, y_narrow, &ir_narrow)) {
       CHECKF(memcmp(y_wide, y_narrow, (size_t)n * sizeof(float)) == 0,
              "%s: the variants differ", c->what);
       bool finite = true;
       for (int64_t i = 0; i < n; i++) finite = finite && y_wide[i] == y_wide[i];
       CHECKF(finite, "%s: NaN in the output", c->what);
       if (wide && !c->dots) /* the bitcode path, so the kernels are in the IR */
-        CHECKF(defines(ir_wide, "@gemm_run_block_f32_wide(") ||
-                   defines(ir_wide, "@gemm_run_packed_b_f32_wide(") ||
-                   defines(ir_wide, "@gemm_run_window_b_f32_wide("),
+        CHECKF(ir_line(ir_wide, "define ", "@gemm_run_block_f32_wide(") ||
+                   ir_line(ir_wide, "define ", "@gemm_run_packed_b_f32_wide(") ||
+                   ir_line(ir_wide, "define ", "@gemm_run_window_b_f32_wide("),
                "%s: the AVX-512 build has no wide micro-kernel", c->what);
       CHECKF(!strstr(ir_narrow, "_f32_wide("), "%s: the build without AVX-512 kept the wide variant",
              c->what);
