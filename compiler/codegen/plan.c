@@ -86,10 +86,33 @@ static int64_t scratch_bytes(const tc_node *n, int64_t max_batch) {
   if (y->dim[0].per_batch && __builtin_mul_overflow(N, max_batch, &N)) return INT64_MAX;
   int64_t images = tc_k_conv_images_per_block(positions, N);
   int64_t rows = images == 1 ? taps : taps + w->dim[0].size / groups, b;
+  int64_t elem = (int64_t)tc_dtype_size(n->outputs[0]->dtype);
   if (__builtin_mul_overflow(rows, images * positions, &b) ||
-      __builtin_mul_overflow(b, (int64_t)tc_dtype_size(n->outputs[0]->dtype), &b) ||
-      b > MAX_BYTES)
+      __builtin_mul_overflow(b, elem, &b) || b > MAX_BYTES)
     return INT64_MAX;
+  if (n->op == TC_OP_CONV_GRAD_WEIGHT) {
+    /* tc_k_conv3d_grad_weight_scratch: its shares, bounded first */
+    const int64_t *strides, *dil;
+    int sp = x->rank - 2;
+    int64_t ns = tc_attr_ints(n, "strides", &strides), nd = tc_attr_ints(n, "dilations", &dil);
+    int64_t padded = 1, Cg = x->dim[1].size / groups, Mg = w->dim[0].size / groups;
+    for (int d = 0; d < sp; d++) {
+      int64_t s = ns == sp ? strides[d] : 1, dl = nd == sp ? dil[d] : 1, e;
+      if (__builtin_mul_overflow(y->dim[2 + d].size - 1, s, &e) ||
+          __builtin_mul_overflow(w->dim[2 + d].size - 1, dl, &s) ||
+          __builtin_add_overflow(e, s + 1, &e) || __builtin_mul_overflow(padded, e, &padded))
+        return INT64_MAX;
+    }
+    double share = ((double)Mg + 64.0) * (double)images * (double)positions +
+                   (double)images * (double)Cg * (double)padded +
+                   8.0 * ((double)images * (double)positions + (double)taps) + 64.0;
+    if (share * TC_CONV_GRAD_WEIGHT_SHARES * (double)elem > (double)MAX_BYTES) return INT64_MAX;
+    int64_t grad = tc_k_conv3d_grad_weight_scratch(
+        N, x->dim[1].size, w->dim[0].size, groups, sp == 3 ? w->dim[2].size : 1,
+        sp >= 2 ? w->dim[sp].size : 1, w->dim[sp + 1].size, sp == 3 ? y->dim[2].size : 1,
+        sp >= 2 ? y->dim[sp].size : 1, y->dim[sp + 1].size, padded, elem);
+    if (grad * elem > b) b = grad * elem;
+  }
   return align_up(b);
 }
 

@@ -114,7 +114,8 @@ static void check_case(const op_case *c, const char *wide, const char *narrow) {
       if (wide && !c->dots) /* the bitcode path, so the kernels are in the IR */
         CHECKF(ir_line(ir_wide, "define ", "@gemm_run_block_f32_wide(") ||
                    ir_line(ir_wide, "define ", "@gemm_run_packed_b_f32_wide(") ||
-                   ir_line(ir_wide, "define ", "@gemm_run_window_b_f32_wide("),
+                   ir_line(ir_wide, "define ", "@gemm_run_window_b_f32_wide(") ||
+                   ir_line(ir_wide, "define ", "@gemm_run_window_a_f32_wide("),
                "%s: the AVX-512 build has no wide micro-kernel", c->what);
       CHECKF(!strstr(ir_narrow, "_f32_wide("), "%s: the build without AVX-512 kept the wide variant",
              c->what);

@@ -212,12 +212,20 @@ static ConvGradsOk conv_grads_check(const ConvCfg *k) {
   int64_t Cg = k->C / k->groups;
   int64_t nx = k->N * k->C * k->H * k->W, nw = k->M * Cg * k->KH * k->KW,
           ny = k->N * k->M * k->OH * k->OW;
+  /* the scratch planned for the forward and dx, and that for dw (elements of 8 and 4 bytes) */
   int64_t ns = tc_k_conv2d_scratch(k->N, k->C, k->M, k->groups, k->KH, k->KW, k->OH, k->OW);
+  int64_t padded = ((k->OH - 1) * k->sh + (k->KH - 1) * k->dh + 1) *
+                   ((k->OW - 1) * k->sw + (k->KW - 1) * k->dw + 1);
+  int64_t nsw = tc_k_conv3d_grad_weight_scratch(k->N, k->C, k->M, k->groups, 1, k->KH, k->KW, 1,
+                                                k->OH, k->OW, padded, 8);
+  int64_t nswf = tc_k_conv3d_grad_weight_scratch(k->N, k->C, k->M, k->groups, 1, k->KH, k->KW,
+                                                 1, k->OH, k->OW, padded, 4);
+  int64_t most = nsw > nswf ? nsw : nswf;
   double *x = dalloc(nx), *w = dalloc(nw), *dy = dalloc(ny), *y = dalloc(ny);
   double *dx = dalloc(nx), *dwt = dalloc(nw), *rdx = dalloc(nx), *rdw = dalloc(nw);
-  double *scratch = dalloc(ns + GUARD);
+  double *scratch = dalloc(most + GUARD);
   float *xf = falloc(nx), *wf = falloc(nw), *dyf = falloc(ny), *dxf = falloc(nx),
-        *dwf = falloc(nw), *sf = falloc(ns + GUARD);
+        *dwf = falloc(nw), *sf = falloc(most + GUARD);
   fill_rand(x, nx);
   fill_rand(w, nw);
   fill_rand(dy, ny);
@@ -231,8 +239,9 @@ static ConvGradsOk conv_grads_check(const ConvCfg *k) {
   tc_k_conv2d_f64(x, w, NULL, y, scratch, CONV_ARGS);
   tc_k_conv2d_grad_input_f64(dy, w, dx, scratch, CONV_ARGS);
   ok.guard = guard_ok(scratch + ns);
+  set_guard(scratch + nsw);
   tc_k_conv2d_grad_weight_f64(dy, x, dwt, scratch, CONV_ARGS);
-  ok.guard &= guard_ok(scratch + ns);
+  ok.guard &= guard_ok(scratch + nsw);
   double scale, lhs = dot(y, dy, ny, &scale);
   ok.dot_x = dot_close(lhs, dot(x, dx, nx, NULL), scale, 1e-10);
   ok.dot_w = dot_close(lhs, dot(w, dwt, nw, NULL), scale, 1e-10);
@@ -245,9 +254,11 @@ static ConvGradsOk conv_grads_check(const ConvCfg *k) {
   fill_nanf(dwf, nw);
   set_guardf(sf + ns);
   tc_k_conv2d_grad_input_f32(dyf, wf, dxf, sf, CONV_ARGS);
+  ok.guard &= guard_okf(sf + ns);
+  set_guardf(sf + nswf);
   tc_k_conv2d_grad_weight_f32(dyf, xf, dwf, sf, CONV_ARGS);
 #undef CONV_ARGS
-  ok.guard &= guard_okf(sf + ns);
+  ok.guard &= guard_okf(sf + nswf);
   ok.f32 = max_rel_err_f(dxf, rdx, nx) <= 1e-5 && max_rel_err_f(dwf, rdw, nw) <= 1e-5;
   free(xf), free(wf), free(dyf), free(dxf), free(dwf), free(sf);
   free(x), free(w), free(dy), free(y), free(dx), free(dwt), free(rdx), free(rdw);

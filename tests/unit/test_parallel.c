@@ -310,8 +310,8 @@ static void test_conv(void) {
       {4, 8, 12, 10, 8, 3, 3, 1, 2, 1, 0, 2, 1, 2, FLAT},  /* groups 2, dilation */
       {4, 8, 12, 12, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8, FLAT},  /* depthwise */
       {3, 4, 1, 50, 6, 1, 3, 1, 1, 0, 1, 1, 1, 1, FLAT},   /* 1-D */
-      /* the weight gradient in L2-sized blocks at 1 thread (conv_grad.c), in
-       * bands otherwise; the second with several blocks of taps and of
+      /* the weight gradient in bands of taps, each thread with its own share
+       * of the scratch (conv_grad.c); the second with several K blocks of
        * positions, and the forward's packed panels across rows of outputs */
       {2, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, FLAT},
       {2, 40, 20, 20, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, FLAT},
@@ -327,7 +327,11 @@ static void test_conv(void) {
     int64_t nx = c->N * c->C * c->D * c->H * c->W;
     int64_t nw = c->M * (c->C / c->groups) * c->KD * c->KH * c->KW;
     int64_t ny = c->N * c->M * OD * OH * OW;
-    int64_t ns = tc_k_conv3d_scratch(c->N, c->C, c->M, c->groups, c->KD, c->KH, c->KW, OD, OH, OW);
+    int64_t padded = ((OD - 1) * c->sd + (c->KD - 1) * c->dd + 1) *
+                     ((OH - 1) * c->sh + (c->KH - 1) * c->dh + 1) *
+                     ((OW - 1) * c->sw + (c->KW - 1) * c->dw + 1);
+    int64_t ns = tc_k_conv3d_grad_weight_scratch(c->N, c->C, c->M, c->groups, c->KD, c->KH,
+                                                 c->KW, OD, OH, OW, padded, sizeof(float));
     float *x = randv(nx), *w = randv(nw), *bias = randv(c->M), *dy = randv(ny);
     float *ref[3] = {0};
 #define CONV_CASE_ARGS                                                                      \

@@ -49,13 +49,6 @@
 
 #include <string.h>
 
-/* The extent of the input padded so that every tap of every output lies in
- * it (the leading pads before, whatever the outputs reach after), and its
- * elements per group, rounded up to a cache line of floats. */
-typedef struct {
-  int64_t D, H, W, size;
-} padded_input;
-
 /* Panels one tc_k_gemm_window_b_* call takes (its per-panel offsets live on
  * the stack). */
 enum { CONV_WINDOW_PANELS = 64 };
@@ -69,10 +62,7 @@ static int conv_window_fits(const conv_geom *g, int64_t parts, int64_t elem, int
                             int64_t capacity, padded_input *pad) {
   const window3 *w = &g->win;
   if (g->direct || w->sw != 1 || w->OW % panel != 0 || g->images != 1) return 0;
-  pad->D = (w->OD - 1) * w->sd + (w->KD - 1) * w->dd + 1;
-  pad->H = (w->OH - 1) * w->sh + (w->KH - 1) * w->dh + 1;
-  pad->W = w->OW + (w->KW - 1) * w->dw;
-  pad->size = (g->Cg * pad->D * pad->H * pad->W + 15) / 16 * 16;
+  *pad = padded_input_make(g);
   int64_t koff = (g->Kc * (int64_t)sizeof(int64_t) + elem - 1) / elem;
   return koff + parts * pad->size <= capacity;
 }
@@ -93,27 +83,6 @@ static int conv_window_fits(const conv_geom *g, int64_t parts, int64_t elem, int
     int window_only;    /* take the window path or do nothing (tc_k_conv3d_window_*) */    \
   } conv_job_##SUF;                                                                       \
                                                                                           \
-  /* The group's Cg volumes at xg, padded: xp [Cg, pad.D, pad.H, pad.W] */                \
-  static void pad_input_##SUF(const T *restrict xg, T *restrict xp, const conv_geom *g,   \
-                              const padded_input *pad) {                                  \
-    const window3 *w = &g->win;                                                           \
-    int64_t lo = imax(0, w->pw), hi = imin(pad->W, w->pw + w->W);                         \
-    for (int64_t c = 0; c < g->Cg; c++)                                                   \
-      for (int64_t d = 0; d < pad->D; d++)                                                \
-        for (int64_t h = 0; h < pad->H; h++) {                                            \
-          T *row = xp + ((c * pad->D + d) * pad->H + h) * pad->W;                         \
-          int64_t id = d - w->pd, ih = h - w->ph;                                         \
-          if (id < 0 || id >= w->D || ih < 0 || ih >= w->H || lo >= hi) {                 \
-            memset(row, 0, (size_t)pad->W * sizeof(T));                                   \
-            continue;                                                                     \
-          }                                                                               \
-          zero_span(row, 0, lo, sizeof(T));                                               \
-          memcpy(row + lo, xg + ((c * w->D + id) * w->H + ih) * w->W + lo - w->pw,        \
-                 (size_t)(hi - lo) * sizeof(T));                                          \
-          zero_span(row, hi, pad->W, sizeof(T));                                          \
-        }                                                                                 \
-  }                                                                                       \
-                                                                                          \
   /* columns [q0, q1) of image n's product for group gi, whole panels of output          \
    * rows, by tc_k_gemm_window_b_* on the band's padded copy of the input */              \
   static void conv_window_##SUF(const conv_job_##SUF *j, int64_t n, int64_t gi,           \
@@ -121,7 +90,7 @@ static int conv_window_fits(const conv_geom *g, int64_t parts, int64_t elem, int
     const conv_geom *g = &j->g;                                                           \
     const window3 *w = &g->win;                                                           \
     T *xp = (T *)(j->koff + g->Kc) + band * j->pad.size;                                  \
-    pad_input_##SUF(j->x + (n * g->C + gi * g->Cg) * g->V, xp, g, &j->pad);               \
+    pad_input_##SUF(j->x + (n * g->C + gi * g->Cg) * g->V, xp, g, &j->pad, g->Cg);             \
     int64_t bbase[CONV_WINDOW_PANELS], coff[CONV_WINDOW_PANELS];                          \
     for (int64_t p0 = q0; p0 < q1;) {                                                     \
       int64_t np = 0;                                                                     \

@@ -62,14 +62,18 @@ _Static_assert(GEMM_MR % 2 == 0, "the half-height micro-kernel covers MR / 2 row
 /* A micro-tile: the first `computed` rows (of MR) of A's panel times
  * `panels` (of NP) panels of B, the panel p's column j being element
  * j of b + p bstride + (koff ? koff[k] : k NR) at step k and landing at
- * c + p cstride + j. Every call passes constant `computed` and `panels`
- * (each combination its own code), NULL or not for koff. */
+ * c + p cstride + j. A's row r at step k is arows[r][akoff[k]] given
+ * akoff (A read in place, gemm_window_a), else the packed panel's. Every
+ * call passes constant `computed` and `panels` (each combination its own
+ * code), NULL or not for koff and akoff. */
 typedef struct {
   const GT *b;
   int64_t bstride;
   const int64_t *koff;
   GT *c;
   int64_t cstride, ldc;
+  const GT *const *arows;
+  const int64_t *akoff;
 } GEMM_FN(gemm_tile_at);
 
 /* The micro-kernels' last step: rows [0, min(rows, computed)) of the tile
@@ -132,6 +136,10 @@ static inline __attribute__((always_inline)) void GEMM_FN(gemm_micro_rows)(
     }
   const GT *restrict b = t->b;
   const int64_t *restrict koff = t->koff;
+  const int64_t *restrict akoff = t->akoff;
+  const GT *arow[GEMM_MR];
+  GEMM_UNROLL
+  for (int r = 0; r < GEMM_MR; r++) arow[r] = akoff && r < computed ? t->arows[r] : a;
   int64_t bstride = t->bstride;
   for (int64_t k = 0; k < kc; k++) {
     const GT *bk = koff ? b + koff[k] : b + k * GEMM_NR;
@@ -144,7 +152,7 @@ static inline __attribute__((always_inline)) void GEMM_FN(gemm_micro_rows)(
     GEMM_UNROLL
     for (int r = 0; r < GEMM_MR; r++) {
       if (r >= computed) continue;
-      GT ar = a[k * GEMM_MR + r];
+      GT ar = akoff ? arow[r][akoff[k]] : a[k * GEMM_MR + r];
       GEMM_UNROLL
       for (int p = 0; p < GEMM_NP; p++)
         GEMM_UNROLL
@@ -398,6 +406,44 @@ static void GEMM_FN(gemm_window_b)(int64_t M, int64_t K, const GT *A, int64_t ai
       GEMM_FN(gemm_pack_a)(pack->wide, A, ai, ak, ic, mc, pc, kc, alpha);
       GEMM_FN(gemm_panels)(kc, pack->wide, mc, xb, 0, bbase, koff + pc, npanels, C + ic * ldc,
                            ldc, coff, load);
+    }
+  }
+}
+
+/* C[j ldc + i] += sum_k A(i, k) B(k, j) for i < M, j < N: C transposed,
+ * with A never packed, its row i being arows[i][koff[k]] (a tap of the
+ * weight gradient's im2col, read from a padded input: conv_grad.c), and B
+ * given packed in NR-column panels of the full K (panel q at Bp + q K NR,
+ * row k at k NR, columns past N zero). K goes in GEMM_KC blocks, each
+ * summed from 0 and then added to C, as gemm_packed_b does: for dw^T =
+ * col dy^T this is bitwise gemm_packed_b's dw = dy col^T, the two factors
+ * of every multiply-add exchanged. Each tile goes through a scratch tile,
+ * so C's rows may be any length. */
+static void GEMM_FN(gemm_window_a)(int64_t M, int64_t N, int64_t K, const GT *const *arows,
+                                   const int64_t *koff, const GT *Bp, GT *C, int64_t ldc) {
+  int64_t npanels = (N + GEMM_NR - 1) / GEMM_NR;
+  GT tile[GEMM_MR * GEMM_NP * GEMM_NR] __attribute__((aligned(64)));
+  for (int64_t pc = 0; pc < K; pc += GEMM_KC) {
+    int64_t kc = K - pc < GEMM_KC ? K - pc : GEMM_KC;
+    for (int64_t ir = 0; ir < M; ir += GEMM_MR) {
+      int rows = (int)(M - ir < GEMM_MR ? M - ir : GEMM_MR);
+      const GT *rowp[GEMM_MR]; /* rows past M repeat the last; they are not stored */
+      for (int r = 0; r < GEMM_MR; r++) rowp[r] = arows[ir + (r < rows ? r : rows - 1)];
+      for (int64_t q = 0; q < npanels; q += GEMM_NP) {
+        int panels = npanels - q >= GEMM_NP ? GEMM_NP : 1;
+        GEMM_FN(gemm_tile_at) t = {.b = Bp + (q * K + pc) * GEMM_NR, .bstride = K * GEMM_NR,
+                                   .c = tile, .cstride = GEMM_NR, .ldc = GEMM_NP * GEMM_NR,
+                                   .arows = rowp, .akoff = koff + pc};
+        if (panels == GEMM_NP)
+          GEMM_FN(gemm_micro_any)(kc, NULL, &t, GEMM_NP, rows, 0);
+        else
+          GEMM_FN(gemm_micro_any)(kc, NULL, &t, 1, rows, 0);
+        int64_t cols = N - q * GEMM_NR < panels * GEMM_NR ? N - q * GEMM_NR : panels * GEMM_NR;
+        GT *c = C + q * GEMM_NR * ldc + ir;
+        for (int64_t j = 0; j < cols; j++)
+          for (int r = 0; r < rows; r++)
+            c[j * ldc + r] = c[j * ldc + r] + tile[r * GEMM_NP * GEMM_NR + j];
+      }
     }
   }
 }

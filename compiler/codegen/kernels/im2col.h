@@ -4,7 +4,9 @@
  * order, columns outputs (od, oh, ow); for 2-D windows (D = KD = OD = 1)
  * this is the classic [Cg*KH*KW, OH*OW]; or a block of its columns laid
  * out as the GEMM's packed B (im2col_panels_*). Also the convolution's geometry,
- * which those kernels hand to the thread pool's chunks in one piece. */
+ * which those kernels hand to the thread pool's chunks in one piece, and
+ * the padded copy of the input from which the window paths read taps in
+ * place (pad_input_*). */
 #ifndef TC_KERNELS_IM2COL_H
 #define TC_KERNELS_IM2COL_H
 
@@ -34,6 +36,22 @@ static inline conv_geom conv_geom_make(int64_t N, int64_t C, int64_t M, int64_t 
   g.images = tc_k_conv_images_per_block(g.P, N);
   g.direct = window_is_identity(win);
   return g;
+}
+
+/* The extent of the input padded so that every tap of every output lies
+ * in it (the leading pads before, whatever the outputs reach after), and
+ * its elements per group, rounded up to a cache line of floats. */
+typedef struct {
+  int64_t D, H, W, size;
+} padded_input;
+
+static inline padded_input padded_input_make(const conv_geom *g) {
+  const window3 *w = &g->win;
+  padded_input pad = {(w->OD - 1) * w->sd + (w->KD - 1) * w->dd + 1,
+                      (w->OH - 1) * w->sh + (w->KH - 1) * w->dh + 1,
+                      (w->OW - 1) * w->sw + (w->KW - 1) * w->dw + 1, 0};
+  pad.size = (g->Cg * pad.D * pad.H * pad.W + 15) / 16 * 16;
+  return pad;
 }
 
 static inline void zero_span(void *p, int64_t lo, int64_t hi, int64_t elem) {
@@ -70,19 +88,6 @@ static inline col_tap col_tap_make(const conv_geom *cg, int64_t r) {
   tap_range(g->W, g->OW, g->sw, g->pw, kw * g->dw, &t.olo, &t.ohi);
   return t;
 }
-
-/* A run of outputs [a, e) along one row, for im2col_tpanels_*: its first
- * output's column (less a) in the block, its image's offset in x and the
- * depth and height of its window's first tap. */
-typedef struct {
-  int64_t q, a, e, image, id0, ih0;
-} out_run;
-
-/* The most columns one im2col_tpanels_* call takes (the f32 GEMM's K block):
- * a run per column at worst. */
-#define IM2COL_TPANEL_COLUMNS 256
-_Static_assert(GEMM_KC_F32 <= IM2COL_TPANEL_COLUMNS && GEMM_KC_F64 <= IM2COL_TPANEL_COLUMNS,
-               "a K block of columns fits im2col_tpanels' runs");
 
 #define TC_DEFINE_IM2COL(T, SUF, PANEL)                                                     \
   /* rows [r0, r1) and columns [p0, p1) of col [Kc, P] from the Cg volumes at             \
@@ -139,43 +144,26 @@ _Static_assert(GEMM_KC_F32 <= IM2COL_TPANEL_COLUMNS && GEMM_KC_F64 <= IM2COL_TPA
     }                                                                                       \
   }                                                                                         \
                                                                                             \
-  /* taps [t0, t1) and columns [q0, q1) (at most IM2COL_TPANEL_COLUMNS) of the          \
-   * column matrix of a block of images (as for im2col_images_*), transposed, as           \
-   * gemm_packed_b's B for the weight gradient dw_g += dy_g col^T: panels of PANEL         \
-   * taps from t0, each the row-major [q1 - q0, w] block (w = PANEL but for the last)     \
-   * of its taps' values at those outputs, back to back at bp. The outputs are cut        \
-   * into runs along rows once; each tap reads its runs and stores them w apart. */       \
-  static inline void im2col_tpanels_##SUF(const T *restrict xg, T *restrict bp,           \
-                                          const conv_geom *cg, int64_t t0, int64_t t1,    \
-                                          int64_t q0, int64_t q1) {                       \
-    const window3 *g = &cg->win;                                                          \
-    int64_t D = g->D, H = g->H, OH = g->OH, OW = g->OW, sw = g->sw, n = q1 - q0, nr = 0;  \
-    out_run runs[IM2COL_TPANEL_COLUMNS];                                                  \
-    for (int64_t q = q0; q < q1; nr++) {                                                  \
-      int64_t p = q % cg->P, a = p % OW, r = p / OW, e = imin(OW, a + q1 - q);            \
-      runs[nr] = (out_run){q - q0 - a, a, e, q / cg->P * cg->C * cg->V, r / OH * g->sd,   \
-                           r % OH * g->sh};                                               \
-      q += e - a;                                                                         \
-    }                                                                                     \
-    for (int64_t t = t0; t < t1; t++) {                                                   \
-      int64_t panel = (t - t0) / PANEL, w = imin(PANEL, t1 - t0 - panel * PANEL);         \
-      T *d = bp + panel * PANEL * n + (t - t0) % PANEL; /* d[(q - q0) w] */               \
-      col_tap tp = col_tap_make(cg, t);                                                   \
-      for (int64_t k = 0; k < nr; k++) {                                                  \
-        const out_run *u = &runs[k];                                                      \
-        int64_t id = u->id0 + tp.doff, ih = u->ih0 + tp.hoff;                             \
-        int64_t lo = imax(u->a, tp.olo), hi = imin(u->e, tp.ohi);                         \
-        if (id < 0 || id >= D || ih < 0 || ih >= H || hi < lo) lo = hi = u->e;            \
-        const T *xr = lo < hi ? xg + u->image + (id * H + ih) * g->W + tp.xoff : xg;      \
-        /* pointers stepped by hand: code generation runs without loop strength            \
-         * reduction (module.c), which would leave a multiply per element here */          \
-        T *o = d + (u->q + u->a) * w; /* output a of the run */                           \
-        for (int64_t ow = u->a; ow < lo; ow++, o += w) *o = 0;                            \
-        const T *src = xr + lo * sw;                                                      \
-        for (int64_t ow = lo; ow < hi; ow++, o += w, src += sw) *o = *src;                \
-        for (int64_t ow = hi; ow < u->e; ow++, o += w) *o = 0;                            \
-      }                                                                                   \
-    }                                                                                     \
+  /* `channels` volumes at xg, padded: xp [channels, pad.D, pad.H, pad.W] */              \
+  static inline void pad_input_##SUF(const T *restrict xg, T *restrict xp,                \
+                                     const conv_geom *g, const padded_input *pad,         \
+                                     int64_t channels) {                                  \
+    const window3 *w = &g->win;                                                           \
+    int64_t lo = imax(0, w->pw), hi = imin(pad->W, w->pw + w->W);                         \
+    for (int64_t c = 0; c < channels; c++)                                                \
+      for (int64_t d = 0; d < pad->D; d++)                                                \
+        for (int64_t h = 0; h < pad->H; h++) {                                            \
+          T *row = xp + ((c * pad->D + d) * pad->H + h) * pad->W;                         \
+          int64_t id = d - w->pd, ih = h - w->ph;                                         \
+          if (id < 0 || id >= w->D || ih < 0 || ih >= w->H || lo >= hi) {                 \
+            memset(row, 0, (size_t)pad->W * sizeof(T));                                   \
+            continue;                                                                     \
+          }                                                                               \
+          zero_span(row, 0, lo, sizeof(T));                                               \
+          memcpy(row + lo, xg + ((c * w->D + id) * w->H + ih) * w->W + lo - w->pw,        \
+                 (size_t)(hi - lo) * sizeof(T));                                          \
+          zero_span(row, hi, pad->W, sizeof(T));                                          \
+        }                                                                                 \
   }                                                                                       \
                                                                                           \
   /* columns [p0, p1) of the column matrix of a block of images (as for                    \

@@ -134,6 +134,16 @@ void tc_k_gemm_window_b_f64(int64_t M, int64_t K, const double *A, int64_t lda,
                             const double *xb, const int64_t *koff, int64_t npanels,
                             const int64_t *bbase, const int64_t *coff, int32_t accumulate,
                             double *C, int64_t ldc);
+/* The weight gradient's product with A never packed (conv_grad.c):
+ * C[j ldc + i] += sum_k arows[i][koff[k]] B(k, j) for i < M, j < N, i.e. C
+ * transposed, with B [K, N] packed in panels of 16 (f32) / 8 (f64) columns
+ * of the full K as for tc_k_gemm_packed_b_*, the last zero-padded to the
+ * full width. K goes in the GEMM's K blocks, each added to C: bitwise
+ * tc_k_gemm_packed_b_* on the transposed problem with accumulate. */
+void tc_k_gemm_window_a_f32(int64_t M, int64_t N, int64_t K, const float *const *arows,
+                            const int64_t *koff, const float *Bp, float *C, int64_t ldc);
+void tc_k_gemm_window_a_f64(int64_t M, int64_t N, int64_t K, const double *const *arows,
+                            const int64_t *koff, const double *Bp, double *C, int64_t ldc);
 
 /* ---- conv.c ----------------------------------------------------------------
  * 3-D convolution (2-D is D = KD = OD = 1 with sd = dd = 1 and pd = 0, 1-D
@@ -171,6 +181,36 @@ static inline int64_t tc_k_conv3d_scratch(int64_t N, int64_t C, int64_t M, int64
   int64_t Kc = (C / groups) * KD * KH * KW, P = OD * OH * OW;
   int64_t nb = tc_k_conv_images_per_block(P, N);
   return nb == 1 ? Kc * P : (Kc + M / groups) * nb * P;
+}
+/* The weight gradient (conv_grad.c) gives each thread a share of the
+ * scratch: the output gradient of a block of images transposed into panels
+ * of 64 bytes' width, the block's Cg input volumes padded (`padded`
+ * elements each: the product over the axes of (O - 1) s + (K - 1) d + 1),
+ * and the offsets of its Q positions and Kc taps, in elements of `elem`
+ * bytes. Its scratch is that of the other convolution kernels, or two
+ * shares where that is more; more threads take more shares where there is
+ * room. */
+#define TC_CONV_GRAD_WEIGHT_SHARES 2
+static inline int64_t tc_k_conv_round16(int64_t n) { return (n + 15) / 16 * 16; }
+static inline int64_t tc_k_conv_grad_weight_share(int64_t Cg, int64_t Mg, int64_t Kc, int64_t Q,
+                                                  int64_t images, int64_t padded,
+                                                  int64_t elem) {
+  int64_t panel = 64 / elem, words = (8 + elem - 1) / elem;
+  return tc_k_conv_round16((Mg + panel - 1) / panel * panel * Q) +
+         tc_k_conv_round16(images * Cg * padded) + tc_k_conv_round16(Q * words) +
+         tc_k_conv_round16(Kc * words);
+}
+static inline int64_t tc_k_conv3d_grad_weight_scratch(int64_t N, int64_t C, int64_t M,
+                                                      int64_t groups, int64_t KD, int64_t KH,
+                                                      int64_t KW, int64_t OD, int64_t OH,
+                                                      int64_t OW, int64_t padded, int64_t elem) {
+  int64_t Kc = (C / groups) * KD * KH * KW, P = OD * OH * OW;
+  int64_t nb = tc_k_conv_images_per_block(P, N);
+  int64_t shares = TC_CONV_GRAD_WEIGHT_SHARES *
+                   tc_k_conv_grad_weight_share(C / groups, M / groups, Kc, nb * P, nb, padded,
+                                               elem);
+  int64_t other = tc_k_conv3d_scratch(N, C, M, groups, KD, KH, KW, OD, OH, OW);
+  return shares > other ? shares : other;
 }
 static inline int64_t tc_k_conv2d_scratch(int64_t N, int64_t C, int64_t M, int64_t groups,
                                           int64_t KH, int64_t KW, int64_t OH, int64_t OW) {

@@ -131,6 +131,11 @@ typedef double v8d __attribute__((vector_size(64)));
     gemm_pack_##V pack;                                                                      \
     gemm_window_b_##V(M, K, A, lda, 1, 1, xb, koff, npanels, bbase, coff, acc, C, ldc,       \
                       &pack);                                                                \
+  }                                                                                          \
+  static __attribute__((noinline)) void gemm_run_window_a_##V(                               \
+      int64_t M, int64_t N, int64_t K, const T *const *arows, const int64_t *koff,           \
+      const T *Bp, T *C, int64_t ldc) {                                                      \
+    gemm_window_a_##V(M, N, K, arows, koff, Bp, C, ldc);                                     \
   }
 
 DEFINE_GEMM_PATHS(float, f32)
@@ -189,6 +194,11 @@ DEFINE_GEMM_PATHS(double, f64_wide)
                                 int32_t accumulate, T *C, int64_t ldc) {                    \
     GEMM_VARIANT(gemm_run_window_b, SUF)(M, K, A, lda, xb, koff, npanels, bbase, coff,      \
                                          accumulate, C, ldc);                                \
+  }                                                                                          \
+                                                                                             \
+  void tc_k_gemm_window_a_##SUF(int64_t M, int64_t N, int64_t K, const T *const *arows,    \
+                                const int64_t *koff, const T *Bp, T *C, int64_t ldc) {      \
+    GEMM_VARIANT(gemm_run_window_a, SUF)(M, N, K, arows, koff, Bp, C, ldc);                 \
   }                                                                                          \
                                                                                              \
   /* the partitioning layer (gemm_split.h): tasks [begin, end) of a product */              \
