@@ -125,6 +125,27 @@ tc_status tc_lower_slice_axis(tc_cg *cg, const tc_node *n, int index) {
   return TC_OK;
 }
 
+/* BATCHNORM_TRAIN (x, scale, B, running mean, running var, training) ->
+ * (y, mean, invstd, batch var) and BATCHNORM_TRAIN_GRAD (dy, x, scale, mean,
+ * invstd, training) -> (dx, dscale, dB), x viewed as [N, C, S] */
+tc_status tc_lower_batchnorm_train(tc_cg *cg, const tc_node *n, int index) {
+  bool grad = n->op == TC_OP_BATCHNORM_TRAIN_GRAD;
+  const tc_value *x = n->inputs[grad ? 1 : 0];
+  LLVMValueRef args[14];
+  int na = 0;
+  for (int i = 0; i < n->ninputs; i++) args[na++] = tc_cg_ptr(cg, n->inputs[i]);
+  for (int i = 0; i < n->noutputs; i++) args[na++] = tc_cg_ptr(cg, n->outputs[i]);
+  args[na++] = tc_cg_dim(cg, x->shape.dim[0]);
+  args[na++] = tc_cg_i64(cg, x->shape.dim[1].size);
+  args[na++] = tc_cg_numel(cg, &x->shape, 2, x->shape.rank);
+  if (!grad) args[na++] = LLVMConstReal(cg->f64, tc_attr_float(n, "epsilon", 1e-5));
+  tc_cg_call(cg, tc_cg_kernel_name(cg, grad ? "tc_k_batchnorm_train_grad" : "tc_k_batchnorm_train",
+                                   x->dtype),
+             args, na);
+  (void)index;
+  return TC_OK;
+}
+
 /* SOFTMAX_CE (x, t[, w]) -> loss and SOFTMAX_CE_GRAD (dloss, x, t[, w]) -> dx */
 tc_status tc_lower_cross_entropy(tc_cg *cg, const tc_node *n, int index) {
   bool grad = n->op == TC_OP_SOFTMAX_CE_GRAD;

@@ -97,10 +97,10 @@ static int64_t scratch_bytes(const tc_node *n, int64_t max_batch) {
     int64_t ns = tc_attr_ints(n, "strides", &strides), nd = tc_attr_ints(n, "dilations", &dil);
     int64_t padded = 1, Cg = x->dim[1].size / groups, Mg = w->dim[0].size / groups;
     for (int d = 0; d < sp; d++) {
-      int64_t s = ns == sp ? strides[d] : 1, dl = nd == sp ? dil[d] : 1, e;
-      if (__builtin_mul_overflow(y->dim[2 + d].size - 1, s, &e) ||
-          __builtin_mul_overflow(w->dim[2 + d].size - 1, dl, &s) ||
-          __builtin_add_overflow(e, s + 1, &e) || __builtin_mul_overflow(padded, e, &padded))
+      int64_t stride = ns == sp ? strides[d] : 1, dl = nd == sp ? dil[d] : 1, e, span;
+      if (__builtin_mul_overflow(y->dim[2 + d].size - 1, stride, &e) ||
+          __builtin_mul_overflow(w->dim[2 + d].size - 1, dl, &span) ||
+          __builtin_add_overflow(e, span + 1, &e) || __builtin_mul_overflow(padded, e, &padded))
         return INT64_MAX;
     }
     double share = ((double)Mg + 64.0) * (double)images * (double)positions +

@@ -22,20 +22,29 @@ static tc_value *oom(tc_builder *tb) {
  * can fail; either way the build must fail, not drop the node. */
 static tc_value *missing_operand(tc_builder *tb) { return oom(tb); }
 
-tc_value *tb_node(tc_builder *tb, tc_op op, int nin, tc_value *const *in, tc_dtype dt,
-                  const tc_shape *shape) {
+tc_value *tb_node_outputs(tc_builder *tb, tc_op op, int nin, tc_value *const *in, tc_dtype dt,
+                          int nout, const tc_shape *shapes, tc_value **out) {
   if (tb->st) return NULL;
   for (int i = 0; i < nin; i++)
     if (!in[i] && i < tc_op_table[op].min_inputs) return missing_operand(tb);
-  tc_node *n = tc_node_new(tb->g, op, NULL, nin, 1);
+  tc_node *n = tc_node_new(tb->g, op, NULL, nin, nout);
   if (!n) return oom(tb);
   for (int i = 0; i < nin; i++) n->inputs[i] = in[i];
-  tc_value *v = tc_value_new(tb->g, NULL, TC_VALUE_NODE, dt);
-  if (!v) return oom(tb);
-  tc_node_set_output(n, 0, v);
-  v->shape = *shape;
-  v->shape_known = true;
-  return v;
+  for (int k = 0; k < nout; k++) {
+    tc_value *v = tc_value_new(tb->g, NULL, TC_VALUE_NODE, dt);
+    if (!v) return oom(tb);
+    tc_node_set_output(n, k, v);
+    v->shape = shapes[k];
+    v->shape_known = true;
+    out[k] = v;
+  }
+  return out[0];
+}
+
+tc_value *tb_node(tc_builder *tb, tc_op op, int nin, tc_value *const *in, tc_dtype dt,
+                  const tc_shape *shape) {
+  tc_value *v;
+  return tb_node_outputs(tb, op, nin, in, dt, 1, shape, &v);
 }
 
 static bool is_one(tc_dim d) { return !d.per_batch && d.size == 1; }

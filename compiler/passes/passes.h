@@ -182,6 +182,10 @@ void tc_builder_init(tc_builder *tb, tc_graph *g, tc_error *err);
 /* A new node with one output of the given dtype and shape. */
 tc_value *tb_node(tc_builder *tb, tc_op op, int nin, tc_value *const *in, tc_dtype dt,
                   const tc_shape *shape);
+/* A new node with nout outputs of dtype dt and the given shapes; fills
+ * out[0..nout) and returns out[0] (NULL on failure, tb->st set). */
+tc_value *tb_node_outputs(tc_builder *tb, tc_op op, int nin, tc_value *const *in, tc_dtype dt,
+                          int nout, const tc_shape *shapes, tc_value **out);
 /* Broadcasting elementwise ops: the output shape is inferred numpy-style. */
 tc_value *tb_binary(tc_builder *tb, tc_op op, tc_value *a, tc_value *b);
 tc_value *tb_unary(tc_builder *tb, tc_op op, tc_value *a);

@@ -15,49 +15,43 @@
  *             running_var  = m * var_b * n/(n-1) + (1 - m) * running_var
  *             with m = 1 - ONNX momentum (PyTorch's momentum) and n the
  *             number of values per channel;
- *   eval:     the same y with the running statistics. */
+ *   eval:     the same y with the running statistics.
+ * y is one BATCHNORM_TRAIN node, which picks the statistics by the
+ * training flag at run time and has its own adjoint (kernels/batchnorm.c);
+ * the running statistics' updates are ordinary ops on its batch mean and
+ * variance. */
 static tc_value *batchnorm(tc_builder *tb, tc_node *n) {
-  tc_value *x = n->inputs[0], *scale = n->inputs[1], *bias = n->inputs[2],
-           *rmean = n->inputs[3], *rvar = n->inputs[4];
+  tc_value *x = n->inputs[0], *rmean = n->inputs[3], *rvar = n->inputs[4];
   tc_dtype t = x->dtype;
   int r = x->shape.rank;
-  int64_t axes[TC_MAX_RANK];
-  int na = 0;
   int64_t per_channel = 1; /* values per channel, per batch element */
-  for (int d = 0; d < r; d++)
-    if (d != 1) {
-      axes[na++] = d;
-      if (d > 0) per_channel *= x->shape.dim[d].size;
-    }
-  tc_shape cs = {.rank = r}, flat = {.rank = 1};
-  for (int d = 0; d < r; d++) cs.dim[d] = (tc_dim){d == 1 ? x->shape.dim[1].size : 1, false};
-  flat.dim[0] = cs.dim[1];
-  double eps = tc_attr_float(n, "epsilon", 1e-5), m = 1.0 - tc_attr_float(n, "momentum", 0.9);
+  for (int d = 2; d < r; d++) per_channel *= x->shape.dim[d].size;
+  tc_shape flat = {.rank = 1};
+  flat.dim[0] = (tc_dim){x->shape.dim[1].size, false};
+  double m = 1.0 - tc_attr_float(n, "momentum", 0.9);
 
   tc_value *training = tb_hyper(tb, TC_STEP_HYPER_TRAINING, t);
-  tc_value *mean_b = tb_reduce(tb, TC_OP_REDUCE_MEAN, x, axes, na, true);
-  tc_value *d = tb_binary(tb, TC_OP_SUB, x, mean_b);
-  tc_value *var_b = tb_reduce(tb, TC_OP_REDUCE_MEAN, tb_binary(tb, TC_OP_MUL, d, d), axes, na, true);
-  tc_value *mean = tb_ternary(tb, TC_OP_SELECT, training, mean_b, tb_reshape(tb, rmean, &cs));
-  tc_value *var = tb_ternary(tb, TC_OP_SELECT, training, var_b, tb_reshape(tb, rvar, &cs));
-  tc_value *den = tb_unary(tb, TC_OP_SQRT, tb_binary(tb, TC_OP_ADD, var, tb_scalar(tb, t, eps)));
-  tc_value *xhat = tb_binary(tb, TC_OP_DIV, tb_binary(tb, TC_OP_SUB, x, mean), den);
-  tc_value *y = tb_binary(tb, TC_OP_ADD, tb_binary(tb, TC_OP_MUL, xhat, tb_reshape(tb, scale, &cs)),
-                          tb_reshape(tb, bias, &cs));
+  tc_value *in[6] = {x, n->inputs[1], n->inputs[2], rmean, rvar, training};
+  tc_shape shapes[4] = {x->shape, flat, flat, flat};
+  tc_value *stat[4];
+  tc_value *y = tb_float(tb, tb_node_outputs(tb, TC_OP_BATCHNORM_TRAIN, 6, in, t, 4, shapes, stat),
+                         "epsilon", tc_attr_float(n, "epsilon", 1e-5));
+  if (!y) return NULL;
+  tc_value *mean_b = stat[1], *var_b = stat[3];
 
   /* n/(n-1) = 1 / (1 - 1/n) with n = per_channel * N, known at run time */
   tc_shape scalar = {0};
   tc_value *inv_n = tb_int(tb, tb_node(tb, TC_OP_BATCH_RECIP, 0, NULL, t, &scalar), "size", per_channel);
   tc_value *bessel = tb_unary(tb, TC_OP_RECIPROCAL,
                               tb_binary(tb, TC_OP_SUB, tb_scalar(tb, t, 1.0), inv_n));
-  tc_value *unbiased = tb_binary(tb, TC_OP_MUL, tb_reshape(tb, var_b, &flat), bessel);
-  tc_value *stats[2][2] = {{rmean, tb_reshape(tb, mean_b, &flat)}, {rvar, unbiased}};
+  tc_value *unbiased = tb_binary(tb, TC_OP_MUL, var_b, bessel);
+  tc_value *stats[2][2] = {{rmean, mean_b}, {rvar, unbiased}};
   for (int k = 0; k < 2; k++) {
     tc_value *run = stats[k][0], *batch = stats[k][1];
     tc_value *next = tb_binary(tb, TC_OP_ADD, tb_binary(tb, TC_OP_MUL, batch, tb_scalar(tb, t, m)),
                                tb_binary(tb, TC_OP_MUL, run, tb_scalar(tb, t, 1.0 - m)));
-    tc_value *in[2] = {run, tb_ternary(tb, TC_OP_SELECT, training, next, run)};
-    tb_node(tb, TC_OP_ASSIGN, 2, in, t, &run->shape);
+    tc_value *sel[2] = {run, tb_ternary(tb, TC_OP_SELECT, training, next, run)};
+    tb_node(tb, TC_OP_ASSIGN, 2, sel, t, &run->shape);
     run->updated = true;
   }
   return y;

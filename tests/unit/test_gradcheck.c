@@ -618,6 +618,16 @@ static const gcase cases[] = {
     CASE_NOTE(EINSUM, "size-1 broadcast, Hadamard", "equation=bi,bi->bi", P("2x3", R_ANY),
               P("1x3", R_ANY)),
     CASE_NOTE(EINSUM, "one value twice", "equation=ij,ij->", P("2x3", R_ANY), SAME(0)),
+    /* BATCHNORM_TRAIN, BatchNormalization as train_mode.c builds it
+     * (x, scale, B, running mean, running var, training flag): the batch's
+     * statistics, whose gradient reaches x through them, and eval mode's
+     * running ones; [N, C, H, W] and [N, C] */
+    CASE_NOUT(BATCHNORM_TRAIN, 4, "training", "epsilon=0.001", P("3x4x2x3", R_ANY),
+              P("4", R_ANY), P("4", R_ANY), K("4", R_ANY), K("4", R_POS), FIX("", 1)),
+    CASE_NOUT(BATCHNORM_TRAIN, 4, "eval", "epsilon=0.001", P("3x4x2x3", R_ANY), P("4", R_ANY),
+              P("4", R_ANY), K("4", R_ANY), K("4", R_POS), FIX("", 0)),
+    CASE_NOUT(BATCHNORM_TRAIN, 4, "training, [N, C]", "epsilon=1e-5", P("5x3", R_ANY),
+              P("3", R_ANY), P("3", R_ANY), K("3", R_ANY), K("3", R_POS), FIX("", 1)),
 };
 
 enum { NCASES = (int)(sizeof cases / sizeof cases[0]) };
@@ -883,7 +893,7 @@ static int run_case(const gcase *c, int index, char *msg, size_t msz) {
   int nout = c->nout ? c->nout : 1;
   tc_node *n = tc_node_new(g, c->op, tc_op_table[c->op].name, nin, nout);
   bool preset = c->op == TC_OP_EXPAND || c->op == TC_OP_SOFTMAX_CE || c->op == TC_OP_SELECT ||
-                c->op == TC_OP_LOSS;
+                c->op == TC_OP_LOSS || c->op == TC_OP_BATCHNORM_TRAIN;
   tc_value *y = tc_value_new(g, "y", TC_VALUE_NODE, preset ? TC_DTYPE_F64 : TC_DTYPE_UNDEF);
   if (!n || !y) goto fail;
   for (int j = 0; j < nin; j++) n->inputs[j] = in[j];
@@ -898,6 +908,14 @@ static int run_case(const gcase *c, int index, char *msg, size_t msz) {
   if (c->op == TC_OP_EXPAND || c->op == TC_OP_SELECT || c->op == TC_OP_LOSS) {
     parse_shape(c->out, &y->shape);
     y->shape_known = true;
+  } else if (c->op == TC_OP_BATCHNORM_TRAIN) { /* as train_mode.c builds it */
+    y->shape = in[0]->shape;
+    y->shape_known = true;
+    for (int k = 1; k < nout; k++) {
+      n->outputs[k]->dtype = TC_DTYPE_F64;
+      n->outputs[k]->shape = (tc_shape){.rank = 1, .dim = {in[0]->shape.dim[1]}};
+      n->outputs[k]->shape_known = true;
+    }
   } else if (c->op == TC_OP_SOFTMAX_CE) { /* as losses.c builds it */
     const tc_shape *xs = &in[0]->shape;
     y->shape = (tc_shape){0};
