@@ -535,12 +535,20 @@ static void test_conv(void) {
   run_conv(&pointwise, 0);
   conv_case depthwise = {2, 12, 10, 10, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 12, 1};
   run_conv(&depthwise, 1);
-  /* rows of outputs that are whole 16-column panels, stride 1 along them, one
-   * image per product: the GEMM reads B in place from a padded input */
+  /* the GEMM reading B in place from a padded, phased input (conv_window.c):
+   * rows of outputs that are whole 16-column panels (the lanes are the
+   * outputs), then rows that are not (lanes past OW dropped from a staging
+   * block), several images per product, strides split into phases, and K
+   * past the GEMM's 256-deep block with the bias preloaded */
   const conv_case window[] = {
       {1, 5, 9, 16, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1},   /* same padding, bias */
       {3, 4, 40, 18, 6, 3, 3, 2, 1, 1, 1, 1, 1, 1, 2, 2, 0},  /* groups, dilation, row stride */
       {2, 3, 8, 32, 20, 1, 3, 1, 1, 0, 0, 2, 0, 1, 1, 1, 1},  /* uneven pads, 20 rows of w */
+      {2, 3, 20, 64, 8, 3, 3, 2, 2, 1, 1, 1, 0, 1, 1, 1, 1},  /* stride 2, 32 outputs a row */
+      {6, 64, 8, 8, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1},  /* 8x8: lanes of 10, K 576 */
+      {3, 32, 16, 16, 24, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1}, /* stride 2 into 8x8, K 288 */
+      {5, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1}, /* LeNet's conv2 */
+      {2, 4, 11, 13, 6, 3, 2, 3, 2, 2, 0, 1, 2, 2, 1, 2, 1},  /* strides 3 and 2, groups */
   };
   for (size_t k = 0; k < sizeof window / sizeof *window; k++) {
     run_conv(&window[k], 0);

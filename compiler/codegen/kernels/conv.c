@@ -27,12 +27,11 @@
  * image's rows are copied to y: the weights are packed once per block, and
  * the micro-kernel's 16 columns are outputs rather than padding.
  *
- * When a row of outputs is whole panels and the window moves by 1 along it
- * (stride 1 in the last axis), what one tap reads for a panel's 16 outputs
- * is 16 consecutive input elements: the GEMM then reads B in place
- * (tc_k_gemm_window_b_*) from a copy of the input padded so that every tap
- * lies inside it, one copy per band, with each tap's offset computed once,
- * and no im2col at all. Bitwise the packed path's result.
+ * Most convolutions need no im2col at all (conv_window.c): the GEMM reads
+ * B in place (tc_k_gemm_window_b_*) from a copy of the input padded so
+ * that every tap lies inside it and split by stride into phases, in which
+ * the taps of consecutive outputs are consecutive elements. Bitwise the
+ * packed path's result.
  *
  * In parallel (tc_parallel.h), a block's output columns are cut into
  * bands, one per thread: a band's im2col columns and its GEMM columns
@@ -49,24 +48,6 @@
 
 #include <string.h>
 
-/* Panels one tc_k_gemm_window_b_* call takes (its per-panel offsets live on
- * the stack). */
-enum { CONV_WINDOW_PANELS = 64 };
-
-/* Whether the forward reads B in place from a padded input: stride 1 along
- * rows of outputs that are whole panels (so one tap reads a panel's outputs
- * from consecutive inputs), one image per product, and the scratch of one
- * scratch (capacity elements of elem bytes: one image's Kc P for the
- * forward) holds the taps' offsets and a padded input per band. Fills *pad. */
-static int conv_window_fits(const conv_geom *g, int64_t parts, int64_t elem, int64_t panel,
-                            int64_t capacity, padded_input *pad) {
-  const window3 *w = &g->win;
-  if (g->direct || w->sw != 1 || w->OW % panel != 0 || g->images != 1) return 0;
-  *pad = padded_input_make(g);
-  int64_t koff = (g->Kc * (int64_t)sizeof(int64_t) + elem - 1) / elem;
-  return koff + parts * pad->size <= capacity;
-}
-
 #define DEFINE_CONV(T, SUF)                                                               \
   typedef struct {                                                                        \
     const T *x, *w, *bias;                                                                \
@@ -76,33 +57,7 @@ static int conv_window_fits(const conv_geom *g, int64_t parts, int64_t elem, int
     int64_t parts;      /* bands of a block's output columns */                           \
     int packed;         /* im2col writes the GEMM's packed B (see above) */               \
     int64_t block;      /* columns of such a block */                                     \
-    int window;         /* the GEMM reads B in place from a padded input (see above) */   \
-    padded_input pad;                                                                     \
-    const int64_t *koff; /* tap k's offset in the padded input */                          \
-    int64_t capacity;   /* elements of scratch for the window path */                      \
-    int window_only;    /* take the window path or do nothing (tc_k_conv3d_window_*) */    \
   } conv_job_##SUF;                                                                       \
-                                                                                          \
-  /* columns [q0, q1) of image n's product for group gi, whole panels of output          \
-   * rows, by tc_k_gemm_window_b_* on the band's padded copy of the input */              \
-  static void conv_window_##SUF(const conv_job_##SUF *j, int64_t n, int64_t gi,           \
-                                int64_t band, int64_t q0, int64_t q1, T *out) {           \
-    const conv_geom *g = &j->g;                                                           \
-    const window3 *w = &g->win;                                                           \
-    T *xp = (T *)(j->koff + g->Kc) + band * j->pad.size;                                  \
-    pad_input_##SUF(j->x + (n * g->C + gi * g->Cg) * g->V, xp, g, &j->pad, g->Cg);             \
-    int64_t bbase[CONV_WINDOW_PANELS], coff[CONV_WINDOW_PANELS];                          \
-    for (int64_t p0 = q0; p0 < q1;) {                                                     \
-      int64_t np = 0;                                                                     \
-      for (; p0 < q1 && np < CONV_WINDOW_PANELS; p0 += GEMM_PANEL_##SUF, np++) {          \
-        int64_t ow = p0 % w->OW, r = p0 / w->OW, oh = r % w->OH, od = r / w->OH;          \
-        bbase[np] = (od * w->sd * j->pad.H + oh * w->sh) * j->pad.W + ow;                 \
-        coff[np] = p0;                                                                    \
-      }                                                                                   \
-      tc_k_gemm_window_b_##SUF(g->Mg, g->Kc, j->w + gi * g->Mg * g->Kc, g->Kc, xp, j->koff, \
-                               np, bbase, coff, j->bias != 0, out, g->P);                 \
-    }                                                                                     \
-  }                                                                                       \
                                                                                           \
   /* columns [q0, q1) of group gi's product for the block of images at n: the            \
    * outputs [Mg, ni P] at out (row stride ni P), bias preloaded */                        \
@@ -116,10 +71,6 @@ static int conv_window_fits(const conv_geom *g, int64_t parts, int64_t elem, int
         T bm = j->bias[gi * Mg + m];                                                      \
         for (int64_t q = q0; q < q1; q++) out[m * Q + q] = bm;                            \
       }                                                                                   \
-    if (j->window) {                                                                      \
-      conv_window_##SUF(j, n, gi, band, q0, q1, out);                                     \
-      return;                                                                             \
-    }                                                                                     \
     if (j->packed) { /* blocks of the band's columns, each in the band's scratch */       \
       T *bp = j->scratch + q0 * Kc;                                                       \
       for (int64_t b0 = q0; b0 < q1; b0 += j->block) {                                    \
@@ -172,9 +123,8 @@ static int conv_window_fits(const conv_geom *g, int64_t parts, int64_t elem, int
     }                                                                                     \
   }                                                                                       \
                                                                                           \
-  /* images [n0, n1), a whole number of blocks of ni; 0, with nothing written, when      \
-   * j->window_only and the window path does not apply */                                 \
-  static int conv_images_##SUF(conv_job_##SUF *j, int64_t n0, int64_t n1, int64_t ni) {   \
+  /* images [n0, n1), a whole number of blocks of ni */                                   \
+  static void conv_images_##SUF(conv_job_##SUF *j, int64_t n0, int64_t n1, int64_t ni) {   \
     const conv_geom *g = &j->g;                                                           \
     int64_t Q = ni * g->P, workers = tc_parallel_workers();                               \
     j->n0 = n0, j->n1 = n1, j->ni = ni;                                                   \
@@ -192,24 +142,10 @@ static int conv_window_fits(const conv_geom *g, int64_t parts, int64_t elem, int
                 (row % GEMM_PANEL_##SUF == 0 || GEMM_PANEL_##SUF % row == 0) &&           \
                 (j->parts > 1 || workers <= 1 ||                                          \
                  (double)g->Mg * Q * g->Kc < GEMM_PARALLEL_MIN_MACS);                     \
-    j->window = ni == 1 && conv_window_fits(g, j->parts, sizeof(T), GEMM_PANEL_##SUF,       \
-                                            j->capacity, &j->pad);                        \
-    if (j->window_only && !j->window) return 0;                                           \
-    if (j->window) { /* the taps' offsets, which every band reads */                      \
-      int64_t *koff = (int64_t *)j->scratch;                                              \
-      const window3 *w = &g->win;                                                         \
-      for (int64_t k = 0; k < g->Kc; k++) {                                               \
-        int64_t kw = k % w->KW, kh = k / w->KW % w->KH, kd = k / (w->KW * w->KH) % w->KD;  \
-        int64_t c = k / (w->KW * w->KH * w->KD);                                          \
-        koff[k] = ((c * j->pad.D + kd * w->dd) * j->pad.H + kh * w->dh) * j->pad.W + kw * w->dw; \
-      }                                                                                   \
-      j->koff = koff;                                                                     \
-    }                                                                                     \
     if (j->parts == 1)                                                                    \
       conv_bands_##SUF(j, 0, 1, 0);                                                       \
     else                                                                                  \
       tc_parallel_for(j->parts, conv_bands_##SUF, j);                                     \
-    return 1;                                                                             \
   }                                                                                       \
                                                                                           \
   void tc_k_conv3d_##SUF(const T *x, const T *w, const T *bias, T *y, T *scratch,         \
@@ -218,22 +154,17 @@ static int conv_window_fits(const conv_geom *g, int64_t parts, int64_t elem, int
     window3 win = WINDOW3_INIT;                                                           \
     conv_job_##SUF j = {.x = x, .w = w, .bias = bias, .y = y, .scratch = scratch,          \
                         .g = conv_geom_make(N, C, M, groups, &win)};                      \
-    j.capacity = j.g.Kc * j.g.P;                                                          \
+    int64_t capacity = tc_k_conv3d_scratch(N, C, M, groups, win.KD, win.KH, win.KW,        \
+                                           win.OD, win.OH, win.OW);                       \
+    if (tc_k_conv3d_window_##SUF(x, w, bias, y, scratch, capacity, N, C, M, groups,       \
+                                 D, H, W, OD, OH, OW, KD, KH, KW, sd, sh, sw, pd, ph, pw, \
+                                 dd, dh, dw))                                             \
+      return;                                                                             \
     /* the last, smaller block in a pool call of its own: the bands' scratch is laid     \
      * out by the block's columns */                                                      \
     int64_t ni = j.g.images, whole = N / ni * ni;                                         \
     if (whole > 0) conv_images_##SUF(&j, 0, whole, ni);                                   \
     if (whole < N) conv_images_##SUF(&j, whole, N, N - whole);                            \
-  }                                                                                       \
-                                                                                          \
-  int32_t tc_k_conv3d_window_##SUF(const T *x, const T *w, T *y, T *scratch,              \
-                                   int64_t capacity, int64_t N, int64_t C, int64_t M,     \
-                                   int64_t groups, WINDOW3_PARAMS) {                      \
-    window3 win = WINDOW3_INIT;                                                           \
-    conv_job_##SUF j = {.x = x, .w = w, .y = y, .scratch = scratch,                       \
-                        .g = conv_geom_make(N, C, M, groups, &win), .capacity = capacity, \
-                        .window_only = 1};                                                \
-    return j.g.images == 1 && conv_images_##SUF(&j, 0, N, 1);                             \
   }                                                                                       \
                                                                                           \
   void tc_k_conv2d_##SUF(const T *x, const T *w, const T *bias, T *y, T *scratch,         \

@@ -16,9 +16,9 @@
  *
  * With stride 1 the input gradient is itself a convolution: of dy, padded
  * by (K-1) d - p, with the weights flipped and transposed. When the
- * forward's in-place window path takes it (rows of dx that are whole
- * panels, one image per product) and it fits the scratch, that path
- * computes it: no col2im, and K = Mg KD KH KW instead of Mg. ResNet-8's
+ * forward's in-place window path (conv_window.c) takes it and it fits the
+ * scratch on one thread, that path computes it: no col2im, and K = Mg KD
+ * KH KW instead of Mg. ResNet-8's
  * 16-channel 32x32 layer at batch 64, timed on the kernel library as
  * trainc builds it: 7.5-9.5 -> 4.1 ms; its 32-channel 16x16 layer 5.1-7.8
  * -> 3.9 ms; ResNet-18's 64-channel 16x16 layer 16.9-17.2 -> 14.0-14.3 ms.
@@ -199,7 +199,7 @@ static int worth_sharing(const conv_geom *g, int64_t units) {
     int64_t wt_size = (C * Mg * KK + 15) / 16 * 16;                                      \
     int64_t capacity = tc_k_conv3d_scratch(N, C, M, groups, v->KD, v->KH, v->KW, v->OD,   \
                                            v->OH, v->OW) - wt_size;                      \
-    if (v->W % 16 != 0 || capacity <= 0) return 0; /* the window path's rows, first */   \
+    if (capacity <= 0) return 0;                                                         \
     T *wt = scratch;                                                                     \
     for (int64_t gi = 0; gi < groups; gi++)                                              \
       for (int64_t m = 0; m < Mg; m++)                                                   \
@@ -208,7 +208,7 @@ static int worth_sharing(const conv_geom *g, int64_t units) {
           T *dst = wt + ((gi * Cg + c) * Mg + m) * KK;                                    \
           for (int64_t k = 0; k < KK; k++) dst[KK - 1 - k] = src[k];                     \
         }                                                                                \
-    return tc_k_conv3d_window_##SUF(dy, wt, dx, scratch + wt_size, capacity, N, M, C,     \
+    return tc_k_conv3d_window_##SUF(dy, wt, NULL, dx, scratch + wt_size, capacity, N, M, C,     \
                                     groups, v->OD, v->OH, v->OW, v->D, v->H, v->W, v->KD, \
                                     v->KH, v->KW, 1, 1, 1, pd, ph, pw, v->dd, v->dh,     \
                                     v->dw);                                              \

@@ -248,17 +248,18 @@ void tc_k_conv3d_f64(const double *x, const double *w, const double *bias, doubl
                      int64_t D, int64_t H, int64_t W, int64_t OD, int64_t OH, int64_t OW,
                      int64_t KD, int64_t KH, int64_t KW, int64_t sd, int64_t sh, int64_t sw,
                      int64_t pd, int64_t ph, int64_t pw, int64_t dd, int64_t dh, int64_t dw);
-/* The forward without bias, only by the in-place window path (conv.c), in
+/* The forward by the in-place window path alone (conv_window.c), in
  * `capacity` elements of scratch: 1 when done, 0 with nothing written when
- * that path does not apply or does not fit. For the input gradient
- * (conv_grad.c). */
-int32_t tc_k_conv3d_window_f32(const float *x, const float *w, float *y, float *scratch,
+ * that path does not apply or does not fit. bias may be NULL. */
+int32_t tc_k_conv3d_window_f32(const float *x, const float *w, const float *bias, float *y,
+                               float *scratch,
                                int64_t capacity, int64_t N, int64_t C, int64_t M,
                                int64_t groups, int64_t D, int64_t H, int64_t W, int64_t OD,
                                int64_t OH, int64_t OW, int64_t KD, int64_t KH, int64_t KW,
                                int64_t sd, int64_t sh, int64_t sw, int64_t pd, int64_t ph,
                                int64_t pw, int64_t dd, int64_t dh, int64_t dw);
-int32_t tc_k_conv3d_window_f64(const double *x, const double *w, double *y, double *scratch,
+int32_t tc_k_conv3d_window_f64(const double *x, const double *w, const double *bias,
+                               double *y, double *scratch,
                                int64_t capacity, int64_t N, int64_t C, int64_t M,
                                int64_t groups, int64_t D, int64_t H, int64_t W, int64_t OD,
                                int64_t OH, int64_t OW, int64_t KD, int64_t KH, int64_t KW,
