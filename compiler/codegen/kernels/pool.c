@@ -185,9 +185,16 @@ static void run_volumes(int64_t NC, int64_t taps, tc_parallel_body *body, void *
                 /* xp[off + ow*sw] is the tap; off may be negative, the taps are not */   \
                 int64_t off = (id * H + ih) * W - pw + kw * dw;                           \
                 const T *xr = xp + off + lo * sw;                                         \
-                if (ir)                                                                   \
+                /* stride 2 as a constant: LLVM then vectorizes the row with            \
+                 * deinterleaving shuffles instead of a gather (ResNet's 3x3 pool) */      \
+                if (ir && sw == 2)                                                        \
+                  argmax_row_##SUF(yr + lo, ir + lo, xr, p * V + off + lo * sw, 2, 0,     \
+                                   hi - lo);                                              \
+                else if (ir)                                                              \
                   argmax_row_##SUF(yr + lo, ir + lo, xr, p * V + off + lo * sw, sw, 0,    \
                                    hi - lo);                                              \
+                else if (sw == 2)                                                         \
+                  max_row_##SUF(yr + lo, xr, 2, 0, hi - lo);                              \
                 else                                                                      \
                   max_row_##SUF(yr + lo, xr, sw, 0, hi - lo);                             \
               }                                                                           \
