@@ -307,7 +307,9 @@ static int worth_sharing(const conv_geom *g, int64_t units) {
           int64_t kw = t % w->KW;                                                        \
           arows[t - k0] = base + c * chan + (kd * w->dd * PH + kh * w->dh) * PW + kw * w->dw; \
         }                                                                                \
-        /* dy_g of the block's images as panels [Qb, PANEL] of its channels, 0 past Mg */ \
+        /* dy_g of the block's images as panels [Qb, PANEL] of its channels, 0 past Mg \
+         * (written for the first block and a smaller last one, whose layout differs) */  \
+        int zero_lanes = n0 == 0 || Qb != Q;                                             \
         for (int64_t pn = 0; pn < npanels; pn++)                                         \
           for (int64_t i = 0; i < nb; i++)                                               \
             for (int64_t p0 = 0; p0 < P; p0 += WGRAD_TRANSPOSE_ROWS) { /* in L1 */        \
@@ -316,6 +318,7 @@ static int worth_sharing(const conv_geom *g, int64_t units) {
                 int64_t m = pn * PANEL + l;                                              \
                 T *d = bp + (pn * Qb + i * P) * PANEL + l;                               \
                 if (m >= Mg) {                                                           \
+                  if (!zero_lanes) break;                                                \
                   for (int64_t pp = p0; pp < p1; pp++) d[pp * PANEL] = 0;                \
                   continue;                                                              \
                 }                                                                        \

@@ -78,7 +78,8 @@ static window_layout window_layout_make(const conv_geom *g, int64_t panel) {
  * over them (stage_per elements a panel) */
 static int64_t window_share(const window_layout *L, int64_t images, int64_t stage_per) {
   int64_t panels = imin(CONV_WINDOW_PANELS, images * L->panels);
-  return (images * L->size + stage_per * panels + 15) / 16 * 16;
+  /* the copy out of the staging reads up to a panel past its end */
+  return (images * L->size + stage_per * panels + (stage_per ? 16 : 0) + 15) / 16 * 16;
 }
 
 #define DEFINE_CONV_WINDOW(T, SUF)                                                        \
@@ -152,25 +153,38 @@ static int64_t window_share(const window_layout *L, int64_t images, int64_t stag
     T *out = L->exact ? yb : stage;                                                       \
     int64_t ldc = L->exact ? P : np * PANEL_##SUF;                                        \
     if (j->bias)                                                                          \
-      for (int64_t m = 0; m < Mg; m++)                                                    \
+      for (int64_t m = 0; m < Mg; m++) {                                                  \
+        T bm = j->bias[gi * Mg + m], *restrict row = out + m * ldc;                       \
         for (int64_t k = 0; k < np; k++)                                                  \
-          for (int64_t l = 0; l < PANEL_##SUF; l++)                                       \
-            out[m * ldc + coff[k] + l] = j->bias[gi * Mg + m];                            \
+          for (int64_t l = 0; l < PANEL_##SUF; l++) row[coff[k] + l] = bm;                \
+      }                                                                                   \
     tc_k_gemm_window_b_##SUF(Mg, g->Kc, j->w + gi * Mg * g->Kc, g->Kc, xp, j->koff, np,    \
                              bbase, coff, j->bias != 0, out, ldc);                        \
     if (L->exact) return;                                                                 \
     /* the valid lanes, row by row of each depth plane the panels cover: lane l of        \
-     * plane (i, od) is the stage's column (i OD + od) lanes + l - q0 PANEL */            \
-    int64_t g0 = q0 * PANEL_##SUF, g1 = q1 * PANEL_##SUF;                                 \
+     * plane (i, od) is the stage's column (i OD + od) lanes + l - q0 PANEL. Rows go      \
+     * in whole panels where the overrun lands on outputs of this product that later     \
+     * rows write (before `end`, in the plane of each output channel); a row past        \
+     * them element by element. */                                                       \
+    int64_t g0 = q0 * PANEL_##SUF, g1 = q1 * PANEL_##SUF, nw = L->nw, OW = w->OW;          \
     for (int64_t pl = g0 / L->lanes; pl * L->lanes < g1; pl++) {                          \
       int64_t la = imax(g0 - pl * L->lanes, 0), lb = imin(g1 - pl * L->lanes, L->lanes);  \
       int64_t i = pl / w->OD - first, od = pl % w->OD;                                    \
-      for (int64_t oh = la / L->nw; oh < w->OH && oh * L->nw < lb; oh++) {                \
-        int64_t a = imax(la - oh * L->nw, 0), e = imin(lb - oh * L->nw, w->OW);           \
-        const T *src = stage + pl * L->lanes + oh * L->nw - g0;                           \
-        T *dst = yb + i * g->M * P + (od * w->OH + oh) * w->OW;                           \
-        for (int64_t m = 0; m < Mg; m++)                                                  \
-          for (int64_t ow = a; ow < e; ow++) dst[m * P + ow] = src[m * ldc + ow];         \
+      int64_t r0 = la / nw, r1 = imin(w->OH, (lb + nw - 1) / nw), end = 0;               \
+      for (int64_t oh = r0; oh < r1; oh++)                                                \
+        if (imax(la - oh * nw, 0) < imin(lb - oh * nw, OW)) end = oh * OW + imin(lb - oh * nw, OW); \
+      for (int64_t m = 0; m < Mg; m++) {                                                  \
+        T *dplane = yb + (i * g->M + m) * P + od * w->OH * OW;                            \
+        const T *splane = stage + m * ldc + pl * L->lanes - g0;                           \
+        for (int64_t oh = r0; oh < r1; oh++) {                                            \
+          int64_t a = imax(la - oh * nw, 0), e = imin(lb - oh * nw, OW), ow = a;          \
+          T *d = dplane + oh * OW;                                                        \
+          const T *src = splane + oh * nw;                                                \
+          int whole = oh * OW + a + (e - a + PANEL_##SUF - 1) / PANEL_##SUF * PANEL_##SUF <= end; \
+          for (; ow < e && (whole || ow + PANEL_##SUF <= e); ow += PANEL_##SUF)           \
+            memcpy(d + ow, src + ow, PANEL_##SUF * sizeof(T));                            \
+          for (; ow < e; ow++) d[ow] = src[ow];                                           \
+        }                                                                                 \
       }                                                                                   \
     }                                                                                     \
   }                                                                                       \
