@@ -91,7 +91,7 @@ static int64_t scratch_bytes(const tc_node *n, int64_t max_batch) {
       __builtin_mul_overflow(b, elem, &b) || b > MAX_BYTES)
     return INT64_MAX;
   if (n->op == TC_OP_CONV_GRAD_WEIGHT) {
-    /* tc_k_conv3d_grad_weight_scratch: its shares, bounded first */
+    /* tc_k_conv3d_grad_weight_scratch: its run and shares, bounded first */
     const int64_t *strides, *dil;
     int sp = x->rank - 2;
     int64_t ns = tc_attr_ints(n, "strides", &strides), nd = tc_attr_ints(n, "dilations", &dil);
@@ -106,7 +106,9 @@ static int64_t scratch_bytes(const tc_node *n, int64_t max_batch) {
     double share = ((double)Mg + 64.0) * (double)images * (double)positions +
                    (double)images * (double)Cg * (double)padded +
                    8.0 * ((double)images * (double)positions + (double)taps) + 64.0;
-    if (share * TC_CONV_GRAD_WEIGHT_SHARES * (double)elem > (double)MAX_BYTES) return INT64_MAX;
+    if ((share * TC_CONV_GRAD_WEIGHT_SHARES + TC_CONV_GRAD_WEIGHT_RUN) * (double)elem >
+        (double)MAX_BYTES)
+      return INT64_MAX;
     int64_t grad = tc_k_conv3d_grad_weight_scratch(
         N, x->dim[1].size, w->dim[0].size, groups, sp == 3 ? w->dim[2].size : 1,
         sp >= 2 ? w->dim[sp].size : 1, w->dim[sp + 1].size, sp == 3 ? y->dim[2].size : 1,

@@ -254,7 +254,9 @@ static int worth_sharing(const conv_geom *g, int64_t units) {
   /* The weight gradient of groups with Mg >= 4, dw_g^T [Kc, Mg] += col [Kc, Q] @        \
    * dy_g^T [Q, Mg] per block of images (Q = images P), by tc_k_gemm_window_a_*: col's    \
    * rows read in place from the input (padded, unless every tap lies inside it) at      \
-   * a tap's offset plus a position's, dy_g transposed into panels. */                  \
+   * a tap's offset plus a position's, dy_g transposed into panels. A run of blocks'     \
+   * dy_g^T is written first, by all threads, then each thread's band of taps            \
+   * multiplies it block by block: one transposition whatever the threads. */            \
   typedef struct {                                                                       \
     const T *dy, *x;                                                                     \
     T *dw, *scratch;                                                                     \
@@ -262,18 +264,52 @@ static int worth_sharing(const conv_geom *g, int64_t units) {
     padded_input pad; /* a channel's padded copy, or x's own extents when in place */     \
     int in_place;                                                                        \
     int64_t padded; /* elements of a channel's padded copy (the share has room for it) */ \
-    int64_t group, parts, share;                                                         \
+    int64_t group, parts, share, dyt, blocks; /* blocks: dy_g^T's in the scratch */      \
+    int64_t b0, nb;                           /* the run: blocks [b0, b0 + nb) */        \
   } wgrad_job_##SUF;                                                                     \
                                                                                          \
-  /* taps' bands [begin, end) of group j->group: each band's columns of dw, over every   \
-   * block of images, in its own share of the scratch */                                 \
+  /* images [begin, end) of the run (i = run image): dy_g of image i as panels of its    \
+   * block's [Qb, PANEL] layout, 0 past Mg (written for the first run and a smaller      \
+   * last block, whose layout differs) */                                                \
+  static void grad_weight_transpose_##SUF(void *p, int64_t begin, int64_t end,           \
+                                          int32_t chunk) {                               \
+    const wgrad_job_##SUF *j = p;                                                        \
+    const conv_geom *g = &j->g;                                                          \
+    enum { PANEL = GEMM_PANEL_##SUF };                                                   \
+    int64_t Mg = g->Mg, P = g->P, ni = g->images, npanels = (Mg + PANEL - 1) / PANEL;    \
+    for (int64_t r = begin; r < end; r++) {                                              \
+      int64_t blk = r / ni, i = r % ni, n = (j->b0 + blk) * ni + i;                      \
+      if (n >= g->N) break;                                                              \
+      int64_t Qb = imin(ni, g->N - (j->b0 + blk) * ni) * P;                              \
+      int zero_lanes = j->b0 == 0 || Qb != ni * P;                                       \
+      T *bp = j->scratch + blk * j->dyt;                                                 \
+      for (int64_t pn = 0; pn < npanels; pn++)                                           \
+        for (int64_t p0 = 0; p0 < P; p0 += WGRAD_TRANSPOSE_ROWS) { /* in L1 */            \
+          int64_t p1 = imin(P, p0 + WGRAD_TRANSPOSE_ROWS);                               \
+          for (int64_t l = 0; l < PANEL; l++) {                                          \
+            int64_t m = pn * PANEL + l;                                                  \
+            T *d = bp + (pn * Qb + i * P) * PANEL + l;                                   \
+            if (m >= Mg) {                                                               \
+              if (!zero_lanes) break;                                                    \
+              for (int64_t pp = p0; pp < p1; pp++) d[pp * PANEL] = 0;                    \
+              continue;                                                                  \
+            }                                                                            \
+            const T *src = j->dy + (n * g->M + j->group * Mg + m) * P;                   \
+            for (int64_t pp = p0; pp < p1; pp++) d[pp * PANEL] = src[pp];                \
+          }                                                                              \
+        }                                                                                \
+    }                                                                                    \
+    (void)chunk;                                                                         \
+  }                                                                                      \
+                                                                                         \
+  /* taps' bands [begin, end) of group j->group: each band's columns of dw over the      \
+   * run's blocks, its padded channels in its own share of the scratch */                \
   static void grad_weight_bands_##SUF(void *p, int64_t begin, int64_t end, int32_t chunk) { \
     const wgrad_job_##SUF *j = p;                                                        \
     const conv_geom *g = &j->g;                                                          \
     const window3 *w = &g->win;                                                          \
-    enum { PANEL = GEMM_PANEL_##SUF };                                                   \
     int64_t gi = j->group, Mg = g->Mg, Kc = g->Kc, P = g->P, ni = g->images;             \
-    int64_t KK = w->KD * w->KH * w->KW, Q = ni * P, npanels = (Mg + PANEL - 1) / PANEL;   \
+    int64_t KK = w->KD * w->KH * w->KW, Q = ni * P;                                      \
     int64_t words = (int64_t)((sizeof(int64_t) + sizeof(T) - 1) / sizeof(T));            \
     int64_t PD = j->pad.D, PH = j->pad.H, PW = j->pad.W;                                 \
     int64_t chan = PD * PH * PW, image = j->in_place ? g->C * g->V : g->Cg * chan;       \
@@ -283,18 +319,18 @@ static int worth_sharing(const conv_geom *g, int64_t units) {
       gemm_split_range(Kc, GEMM_SPLIT_M, j->parts, band, &k0, &k1);                      \
       if (k0 >= k1) continue;                                                            \
       int64_t c0 = k0 / KK, c1 = (k1 - 1) / KK + 1; /* the band's input channels */     \
-      T *bp = j->scratch + band * j->share;                                              \
-      T *xp = bp + tc_k_conv_round16(npanels * PANEL * Q);                               \
+      T *xp = j->scratch + j->blocks * j->dyt + band * j->share;                         \
       int64_t *koff = (int64_t *)(xp + tc_k_conv_round16(ni * g->Cg * j->padded));        \
       const T **arows = (const T **)(koff + tc_k_conv_round16(Q * words) / words);        \
       for (int64_t q = 0; q < Q; q++) { /* position (od, oh, ow) of image q / P */       \
         int64_t pp = q % P, ow = pp % w->OW, oh = pp / w->OW % w->OH, od = pp / w->OW / w->OH; \
         koff[q] = q / P * image + (od * w->sd * PH + oh * w->sh) * PW + ow * w->sw;       \
       }                                                                                  \
-      for (int64_t m = 0; m < Mg; m++)                                                   \
-        memset(dwg + m * Kc + k0, 0, (size_t)(k1 - k0) * sizeof(T));                     \
-      for (int64_t n0 = 0; n0 < g->N; n0 += ni) {                                        \
-        int64_t nb = imin(ni, g->N - n0), Qb = nb * P;                                   \
+      if (j->b0 == 0)                                                                    \
+        for (int64_t m = 0; m < Mg; m++)                                                 \
+          memset(dwg + m * Kc + k0, 0, (size_t)(k1 - k0) * sizeof(T));                   \
+      for (int64_t blk = 0; blk < j->nb; blk++) {                                        \
+        int64_t n0 = (j->b0 + blk) * ni, nb = imin(ni, g->N - n0), Qb = nb * P;          \
         const T *xg = j->x + (n0 * g->C + gi * g->Cg) * g->V, *base = xg;                \
         if (!j->in_place) {                                                              \
           for (int64_t i = 0; i < nb; i++)                                               \
@@ -307,26 +343,8 @@ static int worth_sharing(const conv_geom *g, int64_t units) {
           int64_t kw = t % w->KW;                                                        \
           arows[t - k0] = base + c * chan + (kd * w->dd * PH + kh * w->dh) * PW + kw * w->dw; \
         }                                                                                \
-        /* dy_g of the block's images as panels [Qb, PANEL] of its channels, 0 past Mg \
-         * (written for the first block and a smaller last one, whose layout differs) */  \
-        int zero_lanes = n0 == 0 || Qb != Q;                                             \
-        for (int64_t pn = 0; pn < npanels; pn++)                                         \
-          for (int64_t i = 0; i < nb; i++)                                               \
-            for (int64_t p0 = 0; p0 < P; p0 += WGRAD_TRANSPOSE_ROWS) { /* in L1 */        \
-              int64_t p1 = imin(P, p0 + WGRAD_TRANSPOSE_ROWS);                           \
-              for (int64_t l = 0; l < PANEL; l++) {                                      \
-                int64_t m = pn * PANEL + l;                                              \
-                T *d = bp + (pn * Qb + i * P) * PANEL + l;                               \
-                if (m >= Mg) {                                                           \
-                  if (!zero_lanes) break;                                                \
-                  for (int64_t pp = p0; pp < p1; pp++) d[pp * PANEL] = 0;                \
-                  continue;                                                              \
-                }                                                                        \
-                const T *src = j->dy + ((n0 + i) * g->M + gi * Mg + m) * P;              \
-                for (int64_t pp = p0; pp < p1; pp++) d[pp * PANEL] = src[pp];            \
-              }                                                                          \
-            }                                                                            \
-        tc_k_gemm_window_a_##SUF(k1 - k0, Mg, Qb, arows, koff, bp, dwg + k0, Kc);        \
+        tc_k_gemm_window_a_##SUF(k1 - k0, Mg, Qb, arows, koff, j->scratch + blk * j->dyt, \
+                                 dwg + k0, Kc);                                          \
       }                                                                                  \
     }                                                                                    \
     (void)chunk;                                                                         \
@@ -352,19 +370,28 @@ static int worth_sharing(const conv_geom *g, int64_t units) {
     j.in_place = win.pd == 0 && win.ph == 0 && win.pw == 0 && j.pad.D <= win.D &&        \
                  j.pad.H <= win.H && j.pad.W <= win.W;                                   \
     j.padded = j.pad.D * j.pad.H * j.pad.W;                                              \
-    j.share = tc_k_conv_grad_weight_share(g.Cg, g.Mg, g.Kc, g.images * g.P, g.images,    \
-                                          j.padded, (int64_t)sizeof(T));                 \
+    int64_t Q = g.images * g.P, nblocks = (N + g.images - 1) / g.images;                 \
+    j.share = tc_k_conv_grad_weight_share(g.Cg, g.Kc, Q, g.images, j.padded,             \
+                                          (int64_t)sizeof(T));                           \
+    j.dyt = tc_k_conv_grad_weight_dyt(g.Mg, Q, (int64_t)sizeof(T));                      \
+    j.blocks = tc_k_conv_grad_weight_blocks(N, g.images, j.dyt);                         \
     if (j.in_place) j.pad.D = win.D, j.pad.H = win.H, j.pad.W = win.W;                   \
     int64_t capacity = tc_k_conv3d_grad_weight_scratch(N, C, M, groups, win.KD, win.KH,  \
                                                        win.KW, win.OD, win.OH, win.OW,   \
                                                        j.padded, (int64_t)sizeof(T));    \
-    int64_t units = g.Kc / GEMM_SPLIT_M, fit = capacity / j.share;                        \
+    int64_t units = g.Kc / GEMM_SPLIT_M, fit = (capacity - j.blocks * j.dyt) / j.share;   \
     if (worth_sharing(&g, units)) j.parts = imin(imin(units, workers), fit);             \
     for (j.group = 0; j.group < groups; j.group++)                                       \
-      if (j.parts > 1)                                                                   \
-        tc_parallel_for(j.parts, grad_weight_bands_##SUF, &j);                           \
-      else                                                                               \
-        grad_weight_bands_##SUF(&j, 0, 1, 0);                                            \
+      for (j.b0 = 0; j.b0 < nblocks; j.b0 += j.blocks) {                                 \
+        j.nb = imin(j.blocks, nblocks - j.b0);                                           \
+        if (j.parts > 1) {                                                               \
+          tc_parallel_for(j.nb * g.images, grad_weight_transpose_##SUF, &j);             \
+          tc_parallel_for(j.parts, grad_weight_bands_##SUF, &j);                         \
+        } else {                                                                         \
+          grad_weight_transpose_##SUF(&j, 0, j.nb * g.images, 0);                        \
+          grad_weight_bands_##SUF(&j, 0, 1, 0);                                          \
+        }                                                                                \
+      }                                                                                  \
   }                                                                                      \
                                                                                          \
   void tc_k_conv2d_grad_input_##SUF(const T *dy, const T *w, T *dx, T *scratch,          \

@@ -204,23 +204,33 @@ static inline int64_t tc_k_conv3d_scratch(int64_t N, int64_t C, int64_t M, int64
   int64_t nb = tc_k_conv_images_per_block(P, N);
   return nb == 1 ? Kc * P : (Kc + M / groups) * nb * P;
 }
-/* The weight gradient (conv_grad.c) gives each thread a share of the
- * scratch: the output gradient of a block of images transposed into panels
- * of 64 bytes' width, the block's Cg input volumes padded (`padded`
- * elements each: the product over the axes of (O - 1) s + (K - 1) d + 1),
- * and the offsets of its Q positions and Kc taps, in elements of `elem`
- * bytes. Its scratch is that of the other convolution kernels, or two
- * shares where that is more; more threads take more shares where there is
- * room. */
+/* The weight gradient (conv_grad.c) transposes the output gradient of a
+ * run of blocks of images into panels of 64 bytes' width (`dyt` elements a
+ * block, elements of `elem` bytes), shared by the threads, and gives each
+ * thread a share: the block's Cg input volumes padded (`padded` elements
+ * each: the product over the axes of (O - 1) s + (K - 1) d + 1), the
+ * offsets of its Q positions and Kc taps. A run is as many blocks as fill
+ * about TC_CONV_GRAD_WEIGHT_RUN elements, at least one; the scratch is the
+ * run and TC_CONV_GRAD_WEIGHT_SHARES shares, or that of the other
+ * convolution kernels where that is more (more threads take more shares
+ * where there is room). */
 #define TC_CONV_GRAD_WEIGHT_SHARES 2
+#define TC_CONV_GRAD_WEIGHT_RUN 262144
 static inline int64_t tc_k_conv_round16(int64_t n) { return (n + 15) / 16 * 16; }
-static inline int64_t tc_k_conv_grad_weight_share(int64_t Cg, int64_t Mg, int64_t Kc, int64_t Q,
+static inline int64_t tc_k_conv_grad_weight_share(int64_t Cg, int64_t Kc, int64_t Q,
                                                   int64_t images, int64_t padded,
                                                   int64_t elem) {
-  int64_t panel = 64 / elem, words = (8 + elem - 1) / elem;
-  return tc_k_conv_round16((Mg + panel - 1) / panel * panel * Q) +
-         tc_k_conv_round16(images * Cg * padded) + tc_k_conv_round16(Q * words) +
+  int64_t words = (8 + elem - 1) / elem;
+  return tc_k_conv_round16(images * Cg * padded) + tc_k_conv_round16(Q * words) +
          tc_k_conv_round16(Kc * words);
+}
+static inline int64_t tc_k_conv_grad_weight_dyt(int64_t Mg, int64_t Q, int64_t elem) {
+  int64_t panel = 64 / elem;
+  return tc_k_conv_round16((Mg + panel - 1) / panel * panel * Q);
+}
+static inline int64_t tc_k_conv_grad_weight_blocks(int64_t N, int64_t images, int64_t dyt) {
+  int64_t blocks = (N + images - 1) / images, run = TC_CONV_GRAD_WEIGHT_RUN / dyt;
+  return run < 1 ? 1 : run < blocks ? run : blocks;
 }
 static inline int64_t tc_k_conv3d_grad_weight_scratch(int64_t N, int64_t C, int64_t M,
                                                       int64_t groups, int64_t KD, int64_t KH,
@@ -228,11 +238,12 @@ static inline int64_t tc_k_conv3d_grad_weight_scratch(int64_t N, int64_t C, int6
                                                       int64_t OW, int64_t padded, int64_t elem) {
   int64_t Kc = (C / groups) * KD * KH * KW, P = OD * OH * OW;
   int64_t nb = tc_k_conv_images_per_block(P, N);
-  int64_t shares = TC_CONV_GRAD_WEIGHT_SHARES *
-                   tc_k_conv_grad_weight_share(C / groups, M / groups, Kc, nb * P, nb, padded,
-                                               elem);
+  int64_t dyt = tc_k_conv_grad_weight_dyt(M / groups, nb * P, elem);
+  int64_t need = tc_k_conv_grad_weight_blocks(N, nb, dyt) * dyt +
+                 TC_CONV_GRAD_WEIGHT_SHARES *
+                     tc_k_conv_grad_weight_share(C / groups, Kc, nb * P, nb, padded, elem);
   int64_t other = tc_k_conv3d_scratch(N, C, M, groups, KD, KH, KW, OD, OH, OW);
-  return shares > other ? shares : other;
+  return need > other ? need : other;
 }
 static inline int64_t tc_k_conv2d_scratch(int64_t N, int64_t C, int64_t M, int64_t groups,
                                           int64_t KH, int64_t KW, int64_t OH, int64_t OW) {
