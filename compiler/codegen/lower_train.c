@@ -61,14 +61,16 @@ tc_status tc_lower_pool_grad(tc_cg *cg, const tc_node *n, int index) {
     int r = dx->shape.rank;
     bool col = tc_attr_int(n, "storage_order", 0) == 1;
     TC_ASSERT(!col || r <= 4);
+    /* column-major: the volume's H and W; row-major: the volumes, N*C */
     LLVMValueRef args[7] = {tc_cg_ptr(cg, dy), tc_cg_ptr(cg, n->inputs[1]), tc_cg_ptr(cg, dx),
                             tc_cg_numel(cg, &dy->shape, 0, dy->shape.rank),
                             tc_cg_numel(cg, &dx->shape, 0, r),
                             r == 4 ? tc_cg_dim(cg, dx->shape.dim[2]) : tc_cg_i64(cg, 1),
                             tc_cg_dim(cg, dx->shape.dim[r - 1])};
+    if (!col) args[5] = tc_cg_numel(cg, &dx->shape, 0, r < 2 ? r : 2);
     tc_cg_call(cg, tc_cg_kernel_name(cg, col ? "tc_k_maxpool_grad_col_major" : "tc_k_maxpool_grad",
                                      dx->dtype),
-               args, col ? 7 : 5);
+               args, col ? 7 : 6);
     return TC_OK;
   }
   const int64_t *kernel;

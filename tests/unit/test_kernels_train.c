@@ -424,13 +424,13 @@ static void test_maxpool_grad(void) {
     }
     cases++;
     fill_nan(dx, nx);
-    tc_k_maxpool_grad_f64(dy, ind, dx, ny, nx);
+    tc_k_maxpool_grad_f64(dy, ind, dx, ny, nx, NC);
     double scale, lhs = dot(y, dy, ny, &scale);
     if (!dot_close(lhs, dot(x, dx, nx, NULL), scale, 1e-10)) ok = 0;
     float *dyf = falloc(ny), *dxf = falloc(nx);
     to_f32(dy, dyf, ny);
     fill_nanf(dxf, nx);
-    tc_k_maxpool_grad_f32(dyf, ind, dxf, ny, nx);
+    tc_k_maxpool_grad_f32(dyf, ind, dxf, ny, nx, NC);
     if (max_rel_err_f(dxf, dx, nx) > 1e-6) ok_f32 = 0;
     free(dyf), free(dxf);
     free(x), free(y), free(dy), free(dx), free(ind);

@@ -366,8 +366,8 @@ static void test_conv(void) {
   }
 }
 
-/* max pooling (with indices), average pooling (count_include_pad 1, a
- * trailing pad) and the average's gradient over NC volumes [D, H, W] with
+/* max pooling (with indices) and its gradient, average pooling
+ * (count_include_pad 1, a trailing pad) and its gradient over NC volumes [D, H, W] with
  * a cubic window k, stride s, pad p (KD = 1, stride 1, no pad in depth
  * when D = 1) */
 static void check_pool(int64_t NC, int64_t D, int64_t H, int64_t W, int64_t k, int64_t s,
@@ -378,31 +378,33 @@ static void check_pool(int64_t NC, int64_t D, int64_t H, int64_t W, int64_t k, i
   int64_t nx = NC * D * H * W, ny = NC * OD * OH * OW;
 #define POOL_WINDOW D, H, W, OD, OH, OW, KD, k, k, sd, s, s, pd, p, p, 1, 1, 1
   float *x = randv(nx), *dy = randv(ny);
-  float *ref[3] = {0};
+  float *ref[4] = {0};
   int64_t *iref = NULL;
   for (int32_t t = 1; t <= 3; t++) {
     tc_threads_set(t);
-    float *y = randv(ny), *a = randv(ny), *dx = randv(nx);
+    float *y = randv(ny), *a = randv(ny), *dx = randv(nx), *dm = randv(nx);
     int64_t *ind = malloc(sizeof(int64_t) * (size_t)ny);
     tc_k_maxpool3d_f32(x, y, ind, NC, POOL_WINDOW);
+    tc_k_maxpool_grad_f32(dy, ind, dm, ny, nx, NC);
     tc_k_avgpool3d_f32(x, a, NC, POOL_WINDOW, pd, p, p, 1);
     tc_k_avgpool3d_grad_f32(dy, dx, NC, POOL_WINDOW, pd, p, p, 1);
-    float *out[3] = {y, a, dx};
-    int64_t sizes[3] = {ny, ny, nx};
+    float *out[4] = {y, a, dx, dm};
+    int64_t sizes[4] = {ny, ny, nx, nx};
     if (!iref) {
       iref = ind;
-      for (int i = 0; i < 3; i++) ref[i] = out[i];
+      for (int i = 0; i < 4; i++) ref[i] = out[i];
       continue;
     }
     CHECKF(memcmp(iref, ind, sizeof(int64_t) * (size_t)ny) == 0 && same(ref[0], y, sizes[0]) &&
-               same(ref[1], a, sizes[1]) && same(ref[2], dx, sizes[2]),
+               same(ref[1], a, sizes[1]) && same(ref[2], dx, sizes[2]) &&
+               same(ref[3], dm, sizes[3]),
            "pooling over [%lld, %lld, %lld] with %d threads differs from 1", (long long)D,
            (long long)H, (long long)W, t);
-    for (int i = 0; i < 3; i++) free(out[i]);
+    for (int i = 0; i < 4; i++) free(out[i]);
     free(ind);
   }
 #undef POOL_WINDOW
-  for (int i = 0; i < 3; i++) free(ref[i]);
+  for (int i = 0; i < 4; i++) free(ref[i]);
   free(iref);
   free(x);
   free(dy);

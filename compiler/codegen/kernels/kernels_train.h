@@ -70,15 +70,17 @@ void tc_k_conv2d_grad_weight_f64(const double *dy, const double *x, double *dw_o
                                  int64_t dw, int64_t groups);
 
 /* pool_grad.c. Max: dx = 0, then dx[indices[i]] += dy[i] for i < ny
- * (indices are flat into dx, as tc_k_maxpool3d writes them; not checked).
+ * (indices are flat into dx, as tc_k_maxpool3d writes them, each inside
+ * its output's volume: ny and nx are `volumes` (N*C) equal parts; not
+ * checked).
  * Average: the adjoint of tc_k_avgpool3d with the same arguments (dx
  * overwritten): each valid tap of a window gets its dy / count with the
  * forward's count; a window with no counted tap (its forward output is NaN
  * whatever x is) contributes 0. tc_k_avgpool2d_grad_*: the same with D = 1. */
 void tc_k_maxpool_grad_f32(const float *dy, const int64_t *indices, float *dx, int64_t ny,
-                           int64_t nx);
+                           int64_t nx, int64_t volumes);
 void tc_k_maxpool_grad_f64(const double *dy, const int64_t *indices, double *dx, int64_t ny,
-                           int64_t nx);
+                           int64_t nx, int64_t volumes);
 void tc_k_avgpool3d_grad_f32(const float *dy, float *dx, int64_t NC, int64_t D, int64_t H,
                              int64_t W, int64_t OD, int64_t OH, int64_t OW, int64_t KD,
                              int64_t KH, int64_t KW, int64_t sd, int64_t sh, int64_t sw,

@@ -2,7 +2,8 @@
  *
  *   max: y[i] = x[indices[i]] is a selection, so dx = 0, then
  *        dx[indices[i]] += dy[i] (overlapping windows that pick the same
- *        element accumulate).
+ *        element accumulate). Every index lies in its output's volume
+ *        [N*C, ...], so threads take whole volumes.
  *   avg: y[p, od, oh, ow] = sum over valid taps of x / count(od, oh, ow),
  *        so every valid tap of a window receives its dy / count, with count
  *        exactly as the forward computes it (taps inside the input for
@@ -26,11 +27,34 @@
 
 #define POOL_GRAD_CHUNK 256
 
+/* Inputs below which the max pool's adjoint runs on the calling thread. */
+#define POOL_GRAD_PARALLEL_MIN 65536
+
 #define DEFINE_POOL_GRAD(T, SUF)                                                         \
+  typedef struct {                                                                       \
+    const T *dy;                                                                         \
+    const int64_t *indices;                                                              \
+    T *dx;                                                                               \
+    int64_t oy, ox; /* a volume's outputs and inputs */                                  \
+  } maxpool_grad_job_##SUF;                                                              \
+                                                                                         \
+  /* volumes [v0, v1): an output's index lies in its own volume */                       \
+  static void maxpool_grad_volumes_##SUF(void *p, int64_t v0, int64_t v1, int32_t chunk) { \
+    const maxpool_grad_job_##SUF *j = p;                                                 \
+    memset(j->dx + v0 * j->ox, 0, (size_t)((v1 - v0) * j->ox) * sizeof(T));             \
+    for (int64_t i = v0 * j->oy; i < v1 * j->oy; i++)                                    \
+      j->dx[j->indices[i]] = j->dx[j->indices[i]] + j->dy[i];                            \
+    (void)chunk;                                                                         \
+  }                                                                                      \
+                                                                                         \
   void tc_k_maxpool_grad_##SUF(const T *dy, const int64_t *indices, T *dx, int64_t ny,   \
-                               int64_t nx) {                                             \
-    memset(dx, 0, (size_t)nx * sizeof(T));                                               \
-    for (int64_t i = 0; i < ny; i++) dx[indices[i]] = dx[indices[i]] + dy[i];            \
+                               int64_t nx, int64_t volumes) {                            \
+    if (volumes < 1) volumes = 1;                                                        \
+    maxpool_grad_job_##SUF j = {dy, indices, dx, ny / volumes, nx / volumes};            \
+    if (volumes > 1 && nx >= POOL_GRAD_PARALLEL_MIN)                                     \
+      tc_parallel_for(volumes, maxpool_grad_volumes_##SUF, &j);                          \
+    else                                                                                 \
+      maxpool_grad_volumes_##SUF(&j, 0, volumes, 0);                                     \
   }                                                                                      \
                                                                                          \
   /* d[ow*sw] += g[ow] for ow < n */                                                     \
