@@ -151,15 +151,14 @@
   void tc_k_conv3d_##SUF(const T *x, const T *w, const T *bias, T *y, T *scratch,         \
                          int64_t N, int64_t C, int64_t M, int64_t groups,                 \
                          WINDOW3_PARAMS) {                                                \
-    window3 win = WINDOW3_INIT;                                                           \
-    conv_job_##SUF j = {.x = x, .w = w, .bias = bias, .y = y, .scratch = scratch,          \
-                        .g = conv_geom_make(N, C, M, groups, &win)};                      \
-    int64_t capacity = tc_k_conv3d_scratch(N, C, M, groups, win.KD, win.KH, win.KW,        \
-                                           win.OD, win.OH, win.OW);                       \
+    int64_t capacity = tc_k_conv3d_scratch(N, C, M, groups, KD, KH, KW, OD, OH, OW);      \
     if (tc_k_conv3d_window_##SUF(x, w, bias, y, scratch, capacity, N, C, M, groups,       \
                                  D, H, W, OD, OH, OW, KD, KH, KW, sd, sh, sw, pd, ph, pw, \
                                  dd, dh, dw))                                             \
       return;                                                                             \
+    window3 win = WINDOW3_INIT;                                                           \
+    conv_job_##SUF j = {.x = x, .w = w, .bias = bias, .y = y, .scratch = scratch,          \
+                        .g = conv_geom_make(N, C, M, groups, &win)};                      \
     /* the last, smaller block in a pool call of its own: the bands' scratch is laid     \
      * out by the block's columns */                                                      \
     int64_t ni = j.g.images, whole = N / ni * ni;                                         \

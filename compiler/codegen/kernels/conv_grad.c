@@ -322,13 +322,15 @@ static int worth_sharing(const conv_geom *g, int64_t units) {
       T *xp = j->scratch + j->blocks * j->dyt + band * j->share;                         \
       int64_t *koff = (int64_t *)(xp + tc_k_conv_round16(ni * g->Cg * j->padded));        \
       const T **arows = (const T **)(koff + tc_k_conv_round16(Q * words) / words);        \
-      for (int64_t q = 0; q < Q; q++) { /* position (od, oh, ow) of image q / P */       \
-        int64_t pp = q % P, ow = pp % w->OW, oh = pp / w->OW % w->OH, od = pp / w->OW / w->OH; \
-        koff[q] = q / P * image + (od * w->sd * PH + oh * w->sh) * PW + ow * w->sw;       \
-      }                                                                                  \
-      if (j->b0 == 0)                                                                    \
+      if (j->b0 == 0) { /* the band's share stays its own over the runs */             \
+        for (int64_t q = 0; q < Q; q++) { /* position (od, oh, ow) of image q / P */     \
+          int64_t pp = q % P, ow = pp % w->OW, oh = pp / w->OW % w->OH;                  \
+          int64_t od = pp / w->OW / w->OH;                                               \
+          koff[q] = q / P * image + (od * w->sd * PH + oh * w->sh) * PW + ow * w->sw;     \
+        }                                                                                \
         for (int64_t m = 0; m < Mg; m++)                                                 \
           memset(dwg + m * Kc + k0, 0, (size_t)(k1 - k0) * sizeof(T));                   \
+      }                                                                                  \
       for (int64_t blk = 0; blk < j->nb; blk++) {                                        \
         int64_t n0 = (j->b0 + blk) * ni, nb = imin(ni, g->N - n0), Qb = nb * P;          \
         const T *xg = j->x + (n0 * g->C + gi * g->Cg) * g->V, *base = xg;                \
