@@ -129,18 +129,23 @@ tc_status tc_lower_slice_axis(tc_cg *cg, const tc_node *n, int index) {
 
 /* BATCHNORM_TRAIN (x, scale, B, running mean, running var, training) ->
  * (y, mean, invstd, batch var) and BATCHNORM_TRAIN_GRAD (dy, x, scale, mean,
- * invstd, training) -> (dx, dscale, dB), x viewed as [N, C, S] */
+ * invstd, training[, y with the fused ReLU]) -> (dx, dscale, dB), x viewed as
+ * [N, C, S] */
 tc_status tc_lower_batchnorm_train(tc_cg *cg, const tc_node *n, int index) {
   bool grad = n->op == TC_OP_BATCHNORM_TRAIN_GRAD;
   const tc_value *x = n->inputs[grad ? 1 : 0];
-  LLVMValueRef args[14];
+  LLVMValueRef args[16];
   int na = 0;
   for (int i = 0; i < n->ninputs; i++) args[na++] = tc_cg_ptr(cg, n->inputs[i]);
+  if (grad && n->ninputs == 6) args[na++] = LLVMConstNull(cg->ptr); /* no ReLU */
   for (int i = 0; i < n->noutputs; i++) args[na++] = tc_cg_ptr(cg, n->outputs[i]);
   args[na++] = tc_cg_dim(cg, x->shape.dim[0]);
   args[na++] = tc_cg_i64(cg, x->shape.dim[1].size);
   args[na++] = tc_cg_numel(cg, &x->shape, 2, x->shape.rank);
-  if (!grad) args[na++] = LLVMConstReal(cg->f64, tc_attr_float(n, "epsilon", 1e-5));
+  if (!grad) {
+    args[na++] = LLVMConstReal(cg->f64, tc_attr_float(n, "epsilon", 1e-5));
+    args[na++] = tc_cg_i32(cg, (int32_t)tc_attr_int(n, "relu", 0));
+  }
   tc_cg_call(cg, tc_cg_kernel_name(cg, grad ? "tc_k_batchnorm_train_grad" : "tc_k_batchnorm_train",
                                    x->dtype),
              args, na);

@@ -270,7 +270,7 @@ tc_status tc_plan_build(const tc_graph *g, int64_t max_batch, tc_arena *a,
   for (int i = 0; i < nv; i++) {
     const tc_value *v = g->values[i];
     if (!v->data) continue;
-    int64_t bytes;
+    int64_t bytes = 0;
     if ((st = value_bytes(v, max_batch, &bytes, err))) goto done;
     plan->loc[v->id] = (tc_loc){.kind = TC_LOC_ARENA, .offset = top};
     if (__builtin_add_overflow(top, bytes, &top) || top > MAX_ARENA_BYTES) {
@@ -359,7 +359,7 @@ tc_status tc_plan_build(const tc_graph *g, int64_t max_batch, tc_arena *a,
     for (int j = 0; j < n->noutputs; j++) {
       const tc_value *v = n->outputs[j];
       if (!v || v->data || plan->loc[v->id].kind != TC_LOC_NONE) continue;
-      int64_t bytes;
+      int64_t bytes = 0;
       if ((st = value_bytes(v, max_batch, &bytes, err))) goto done;
       plan->loc[v->id] = (tc_loc){.kind = TC_LOC_ARENA, .offset = alloc_block(&al, bytes)};
     }
@@ -372,7 +372,7 @@ tc_status tc_plan_build(const tc_graph *g, int64_t max_batch, tc_arena *a,
     for (int k = dies_at[i]; k >= 0; k = next_dying[k]) {
       const tc_value *v = g->values[k];
       if (v->data || plan->loc[k].kind != TC_LOC_ARENA) continue;
-      int64_t bytes;
+      int64_t bytes = 0;
       if ((st = value_bytes(v, max_batch, &bytes, err))) goto done;
       if (!free_block(&al, plan->loc[k].offset, bytes)) goto oom;
     }

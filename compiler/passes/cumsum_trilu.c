@@ -31,7 +31,7 @@ static tc_status int_operand(tc_graph *g, tc_node *n, int i, const char *what,
 
 tc_status tc_shape_cumsum(tc_graph *g, tc_node *n, tc_error *err) {
   const tc_value *x = n->inputs[0];
-  int64_t a;
+  int64_t a = 0;
   int axis;
   tc_status st;
   if (x->shape.rank == 0)
@@ -54,7 +54,7 @@ tc_status tc_shape_cumsum(tc_graph *g, tc_node *n, tc_error *err) {
 
 tc_status tc_shape_trilu(tc_graph *g, tc_node *n, tc_error *err) {
   const tc_value *x = n->inputs[0];
-  int64_t k, upper = tc_attr_int(n, "upper", 1);
+  int64_t k = 0, upper = tc_attr_int(n, "upper", 1);
   tc_status st;
   if (x->shape.rank < 2)
     return tc_infer_fail(g, n, err, "input 0 ('%s') has rank %d; needs rank >= 2", x->name,

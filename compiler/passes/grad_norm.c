@@ -1,7 +1,7 @@
 /* Gradient rule of BATCHNORM_TRAIN (train_mode.c): one
  * BATCHNORM_TRAIN_GRAD node gives dx, dscale and dB together
  * (kernels/batchnorm.c), reading the mean and 1/sqrt(var + eps) the
- * forward used and the same training flag. The forward's statistics
+ * forward used, the same training flag and, with a fused ReLU, its output. The forward's statistics
  * outputs feed only the running statistics, which nothing differentiable
  * reads; a gradient that reaches them anyway is refused rather than
  * dropped. */
@@ -15,10 +15,13 @@ tc_status tc_grad_batchnorm_train(tc_builder *tb, tc_node *n, tc_value *const *d
                               "node %s: a gradient through BatchNormalization's batch "
                               "statistics is not supported", n->name);
   tc_value *x = n->inputs[0], *scale = n->inputs[1], *bias = n->inputs[2];
-  tc_value *in[6] = {dy[0], x, scale, n->outputs[1], n->outputs[2], n->inputs[5]};
+  /* with the fused ReLU, its output y: the adjoint zeroes dy where y is not > 0 */
+  bool relu = tc_attr_int(n, "relu", 0) != 0;
+  tc_value *in[7] = {dy[0], x, scale, n->outputs[1], n->outputs[2], n->inputs[5], n->outputs[0]};
   tc_shape shapes[3] = {x->shape, scale->shape, bias->shape};
   tc_value *grads[3];
-  if (!tb_node_outputs(tb, TC_OP_BATCHNORM_TRAIN_GRAD, 6, in, x->dtype, 3, shapes, grads))
+  if (!tb_node_outputs(tb, TC_OP_BATCHNORM_TRAIN_GRAD, relu ? 7 : 6, in, x->dtype, 3, shapes,
+                       grads))
     return tb->st;
   for (int j = 0; j < 3; j++)
     if (needs[j]) dx[j] = grads[j];

@@ -108,7 +108,7 @@ tc_status tc_shape_one_hot(tc_graph *g, tc_node *n, tc_error *err) {
   const tc_value *ind = n->inputs[0], *values = n->inputs[2];
   int rank = ind->shape.rank + 1, axis;
   char s[256];
-  double depth;
+  double depth = 0;
   tc_status st;
   if (ind->dtype == TC_DTYPE_BOOL || ind->dtype == TC_DTYPE_UNDEF)
     return tc_infer_fail(g, n, err, "input 0 (the indices) is %s; expected a number type",

@@ -293,7 +293,7 @@ static void adam_tensor(tc_builder *tb, const tc_node *n, const update_node *u,
 
 tc_status tc_shape_adam(tc_graph *g, tc_node *n, tc_error *err) {
   update_node u = {.per_tensor = 4, .outs_per_tensor = 3};
-  adam_params p;
+  adam_params p = {0};
   tc_status st;
   /* the schema's defaults */
   if ((st = read_float(g, n, "alpha", false, 0.9, &p.alpha, err)) ||
@@ -335,7 +335,7 @@ static void adagrad_tensor(tc_builder *tb, const tc_node *n, const update_node *
 
 tc_status tc_shape_adagrad(tc_graph *g, tc_node *n, tc_error *err) {
   update_node u = {.per_tensor = 3, .outs_per_tensor = 2};
-  adagrad_params p;
+  adagrad_params p = {0};
   tc_status st;
   if ((st = read_float(g, n, "decay_factor", false, 0.0, &p.decay, err)) ||
       (st = read_float(g, n, "epsilon", false, 1e-6, &p.epsilon, err)) ||
@@ -374,7 +374,7 @@ static void momentum_tensor(tc_builder *tb, const tc_node *n, const update_node 
 
 tc_status tc_shape_momentum(tc_graph *g, tc_node *n, tc_error *err) {
   update_node u = {.per_tensor = 3, .outs_per_tensor = 2};
-  momentum_params p;
+  momentum_params p = {0};
   tc_status st;
   /* the schema has no defaults here */
   if ((st = read_float(g, n, "alpha", true, 0.0, &p.alpha, err)) ||

@@ -19,8 +19,11 @@
  * y is one BATCHNORM_TRAIN node, which picks the statistics by the
  * training flag at run time and has its own adjoint (kernels/batchnorm.c);
  * the running statistics' updates are ordinary ops on its batch mean and
- * variance. */
-static tc_value *batchnorm(tc_builder *tb, tc_node *n) {
+ * variance. With relu, the node's y is also the ReLU's (a Relu that alone
+ * reads y, which the caller then drops): the kernels apply it and its
+ * adjoint while a channel is in cache, instead of a pass over the
+ * activation each. */
+static tc_value *batchnorm(tc_builder *tb, tc_node *n, bool relu) {
   tc_value *x = n->inputs[0], *rmean = n->inputs[3], *rvar = n->inputs[4];
   tc_dtype t = x->dtype;
   int r = x->shape.rank;
@@ -37,6 +40,7 @@ static tc_value *batchnorm(tc_builder *tb, tc_node *n) {
   tc_value *y = tb_float(tb, tb_node_outputs(tb, TC_OP_BATCHNORM_TRAIN, 6, in, t, 4, shapes, stat),
                          "epsilon", tc_attr_float(n, "epsilon", 1e-5));
   if (!y) return NULL;
+  if (relu) tb_int(tb, y, "relu", 1);
   tc_value *mean_b = stat[1], *var_b = stat[3];
 
   /* n/(n-1) = 1 / (1 - 1/n) with n = per_channel * N, known at run time */
@@ -83,26 +87,40 @@ static tc_status dropout(tc_builder *tb, tc_node *n, uint64_t seed, tc_value **o
   return tb->st;
 }
 
+/* The Relu node that alone reads v (nothing else, not a graph output), or NULL */
+static tc_node *sole_relu(tc_graph *g, int from, const tc_value *v) {
+  if (v->nuses != 1) return NULL;
+  for (int i = from; i < g->nnodes; i++) {
+    tc_node *n = g->nodes[i];
+    for (int j = 0; j < n->ninputs; j++)
+      if (n->inputs[j] == v) return n->op == TC_OP_RELU ? n : NULL;
+  }
+  return NULL;
+}
+
 tc_status tc_pass_train_mode(tc_graph *g, uint64_t seed, tc_error *err) {
-  tc_node **replaced = malloc(sizeof(tc_node *) * (size_t)(g->nnodes + 1));
+  tc_node **replaced = malloc(sizeof(tc_node *) * (size_t)(2 * g->nnodes + 1));
   int nreplaced = 0;
   if (!replaced) return tc_fail(err, TC_ERR_INTERNAL, "out of memory");
   tc_builder tb;
   tc_builder_init(&tb, g, err);
   tc_status st = TC_OK;
   int ndropout = 0;
+  tc_graph_recount_uses(g);
   for (int i = 0; i < g->nnodes; i++) {
     tc_node *n = g->nodes[i];
     if (n->op != TC_OP_BATCHNORM && n->op != TC_OP_DROPOUT) continue;
     int tail = g->nnodes;
     tc_value *y = NULL;
+    tc_node *relu = NULL;
     if (n->op == TC_OP_BATCHNORM) {
       if (n->noutputs > 1 && (n->outputs[1] || (n->noutputs > 2 && n->outputs[2]))) {
         st = tc_fail(err, TC_ERR_INPUT, "%s: node '%s' (BatchNormalization): training-mode "
                      "outputs are not supported", g->source, n->name);
         break;
       }
-      y = batchnorm(&tb, n);
+      relu = sole_relu(g, i + 1, n->outputs[0]);
+      y = batchnorm(&tb, n, relu != NULL);
     } else {
       /* Each Dropout node draws its own stream. */
       uint64_t s = seed * 0x9E3779B97F4A7C15ull + (uint64_t)++ndropout * 0xD1B54A32D192ED03ull;
@@ -113,6 +131,10 @@ tc_status tc_pass_train_mode(tc_graph *g, uint64_t seed, tc_error *err) {
     tc_graph_move_tail(g, tail, i); /* the replacement goes where n was */
     tc_graph_replace_uses(g, n->outputs[0], y);
     replaced[nreplaced++] = n;
+    if (relu) {
+      tc_graph_replace_uses(g, relu->outputs[0], y);
+      replaced[nreplaced++] = relu;
+    }
     i += added;
   }
   if (!st && nreplaced) {

@@ -13,48 +13,107 @@
  *   training:  dx = (dy - dbias / n - (x - mean) dot invstd^2 / n) invstd scale
  *   eval:      dx = dy invstd scale
  *
+ * A ReLU that alone reads y is fused (train_mode.c): y = max(y, 0) as the
+ * Relu op computes it (NaN stays NaN), and the adjoint takes dy as zero
+ * wherever that y is not > 0, which is the Relu's adjoint: the same bits as
+ * the two ops apart, without a pass over the activation for each.
+ *
  * Composed from the IR's primitives, the same step reads and writes every
  * activation-sized tensor about twenty times per layer (a pass for each
  * materialised difference, product and reduction); here a channel's values
  * (a few hundred KiB at most for the zoo's layers) are summed and then
- * transformed while they are still in L2. Sums run in double, in 8 lanes
- * combined in a fixed order, one channel per thread: the same bits for any
- * number of threads. */
+ * transformed while they are still in L2: the forward's batch statistics
+ * in one pass, as the first two moments about the channel's first value
+ * (in double, the cancellation in var = E[(x-k)^2] - E[x-k]^2 costs
+ * nothing at float32's precision even for a mean far from zero), then y.
+ * Sums run in double, in BN_LANES lanes combined in a fixed order, one
+ * channel per thread: the same bits for any number of threads. */
 #include "kernels.h"
 #include "tc_parallel.h"
 
 #include <math.h>
+#include <string.h>
 
-enum { BN_LANES = 8 };
+/* The sums' lanes: BN_LANES doubles, as BN_VECS vectors of 8, value i of a
+ * row in lane i % BN_LANES (each row starts at lane 0 again: rows have the
+ * same length, so the lane of each value is fixed). Enough independent
+ * chains of double adds to hide their latency: with 8 lanes (two chains)
+ * they ran at a third of the loads' pace. Explicit vectors, because the
+ * loop vectorizer kept 32 lanes in memory. */
+enum { BN_VECS = 4, BN_LANES = 8 * BN_VECS };
+typedef float bn_v8f __attribute__((vector_size(32)));
+typedef int32_t bn_v8i __attribute__((vector_size(32)));
+typedef double bn_v8d __attribute__((vector_size(64)));
+typedef int64_t bn_v8l __attribute__((vector_size(64)));
 
-/* acc[l] += f(i) for i in [0, len), lane i % 8, continuing the lanes
- * across calls (the next call starts at lane 0 again: callers pass spans
- * of the same length, so the lane of each value is fixed) */
-#define BN_SUM_INTO(acc, len, expr)                                                     \
-  do {                                                                                  \
-    int64_t i_ = 0;                                                                     \
-    for (; i_ + BN_LANES <= (len); i_ += BN_LANES)                                      \
-      for (int l_ = 0; l_ < BN_LANES; l_++) {                                           \
-        int64_t i = i_ + l_;                                                            \
-        acc[l_] = acc[l_] + (double)(expr);                                             \
-      }                                                                                 \
-    for (int l_ = 0; i_ < (len); i_++, l_++) {                                          \
-      int64_t i = i_;                                                                   \
-      acc[l_] = acc[l_] + (double)(expr);                                               \
-    }                                                                                   \
-  } while (0)
+/* (macros: vector arguments and returns would have an ABI that depends on
+ * the target's features) */
+#define BN_WIDEN_f32(v) __builtin_convertvector(v, bn_v8d)
+#define BN_WIDEN_f64(v) (v)
 
-static double bn_total(const double *acc) {
-  return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+/* the lanes' sum, pairwise in a fixed order */
+static double bn_total(const bn_v8d *acc) {
+  double t[BN_LANES];
+  for (int l = 0; l < BN_LANES; l++) t[l] = acc[l / 8][l % 8];
+  for (int w = BN_LANES / 2; w > 0; w /= 2)
+    for (int l = 0; l < w; l++) t[l] = t[l] + t[l + w];
+  return t[0];
 }
 
-#define DEFINE_BATCHNORM(T, SUF)                                                         \
+#define DEFINE_BATCHNORM(T, SUF, VT, MT)                                                 \
+  /* dy where the ReLU's output y is > 0, else 0 */                                      \
+  static inline T relu_adjoint_##SUF(T y, T dy) { return y > 0 ? dy : 0; }               \
+                                                                                         \
+  /* s1 += x - shift, s2 += (x - shift)^2 over a row, in double */                       \
+  static void bn_moments_row_##SUF(const T *x, int64_t S, double shift, bn_v8d *s1,      \
+                                   bn_v8d *s2) {                                         \
+    int64_t i = 0;                                                                       \
+    for (; i + BN_LANES <= S; i += BN_LANES)                                             \
+      for (int q = 0; q < BN_VECS; q++) {                                                \
+        VT xv;                                                                           \
+        memcpy(&xv, x + i + 8 * q, sizeof xv);                                           \
+        bn_v8d v = BN_WIDEN_##SUF(xv) - shift;                                           \
+        s1[q] = s1[q] + v;                                                               \
+        s2[q] = s2[q] + v * v;                                                           \
+      }                                                                                  \
+    for (int l = 0; i < S; i++, l++) {                                                   \
+      double v = (double)x[i] - shift;                                                   \
+      s1[l / 8][l % 8] = s1[l / 8][l % 8] + v;                                           \
+      s2[l / 8][l % 8] = s2[l / 8][l % 8] + v * v;                                       \
+    }                                                                                    \
+  }                                                                                      \
+                                                                                         \
+  /* sum += g, dot += g (x - m) over a row, g = dy or (relu_y) its ReLU adjoint, in      \
+   * double */                                                                           \
+  static void bn_dot_row_##SUF(const T *dy, const T *x, const T *ry, T m, int64_t S,      \
+                               bn_v8d *sum, bn_v8d *dot) {                               \
+    int64_t i = 0;                                                                       \
+    for (; i + BN_LANES <= S; i += BN_LANES)                                             \
+      for (int q = 0; q < BN_VECS; q++) {                                                \
+        VT g, xv, yv, zero = {0};                                                        \
+        memcpy(&g, dy + i + 8 * q, sizeof g);                                            \
+        memcpy(&xv, x + i + 8 * q, sizeof xv);                                           \
+        if (ry) { /* the ReLU's adjoint: g where y > 0 */                                \
+          memcpy(&yv, ry + i + 8 * q, sizeof yv);                                        \
+          g = (VT)((MT)g & (MT)(yv > zero));                                             \
+        }                                                                                \
+        bn_v8d gw = BN_WIDEN_##SUF(g);                                                   \
+        sum[q] = sum[q] + gw;                                                            \
+        dot[q] = dot[q] + gw * BN_WIDEN_##SUF(xv - m);                                   \
+      }                                                                                  \
+    for (int l = 0; i < S; i++, l++) {                                                   \
+      T g = ry ? relu_adjoint_##SUF(ry[i], dy[i]) : dy[i];                               \
+      sum[l / 8][l % 8] = sum[l / 8][l % 8] + (double)g;                                 \
+      dot[l / 8][l % 8] = dot[l / 8][l % 8] + (double)g * (double)(x[i] - m);           \
+    }                                                                                    \
+  }                                                                                      \
+                                                                                         \
   typedef struct {                                                                       \
-    const T *x, *scale, *bias, *rmean, *rvar, *dy;                                       \
+    const T *x, *scale, *bias, *rmean, *rvar, *dy, *relu_y;                              \
     T *y, *mean, *invstd, *var, *dx, *dscale, *dbias;                                    \
     int64_t N, C, S;                                                                     \
     double eps;                                                                          \
-    int training;                                                                        \
+    int training, relu;                                                                  \
   } bn_job_##SUF;                                                                        \
                                                                                          \
   static void bn_forward_channels_##SUF(void *p, int64_t c0, int64_t c1, int32_t chunk) { \
@@ -63,19 +122,15 @@ static double bn_total(const double *acc) {
     double n = (double)(N * S);                                                          \
     for (int64_t c = c0; c < c1; c++) {                                                  \
       double mean, var;                                                                  \
-      if (j->training) {                                                                 \
-        double acc[BN_LANES] = {0};                                                      \
-        for (int64_t b = 0; b < N; b++) {                                                \
-          const T *xc = j->x + (b * C + c) * S;                                          \
-          BN_SUM_INTO(acc, S, xc[i]);                                                    \
-        }                                                                                \
-        mean = bn_total(acc) / n;                                                        \
-        double sq[BN_LANES] = {0};                                                       \
-        for (int64_t b = 0; b < N; b++) {                                                \
-          const T *xc = j->x + (b * C + c) * S;                                          \
-          BN_SUM_INTO(sq, S, ((double)xc[i] - mean) * ((double)xc[i] - mean));           \
-        }                                                                                \
-        var = bn_total(sq) / n;                                                          \
+      if (j->training) { /* one pass: the moments about the channel's first value */    \
+        bn_v8d s1[BN_VECS] = {{0}}, s2[BN_VECS] = {{0}};                                 \
+        double shift = N * S > 0 ? (double)j->x[c * S] : 0;                              \
+        for (int64_t b = 0; b < N; b++)                                                  \
+          bn_moments_row_##SUF(j->x + (b * C + c) * S, S, shift, s1, s2);                \
+        double d1 = bn_total(s1), d2 = bn_total(s2);                                     \
+        mean = shift + d1 / n;                                                           \
+        var = (d2 - d1 * (d1 / n)) / n;                                                  \
+        var = var < 0 ? 0 : var; /* rounding; NaN stays */                               \
       } else {                                                                           \
         mean = (double)j->rmean[c];                                                      \
         var = (double)j->rvar[c];                                                        \
@@ -89,7 +144,13 @@ static double bn_total(const double *acc) {
       for (int64_t b = 0; b < N; b++) {                                                  \
         const T *xc = j->x + (b * C + c) * S;                                            \
         T *yc = j->y + (b * C + c) * S;                                                  \
-        for (int64_t i = 0; i < S; i++) yc[i] = xc[i] * alpha + beta;                    \
+        if (j->relu)                                                                     \
+          for (int64_t i = 0; i < S; i++) {                                              \
+            T v = xc[i] * alpha + beta;                                                  \
+            yc[i] = v < 0 ? 0 : v;                                                       \
+          }                                                                              \
+        else                                                                             \
+          for (int64_t i = 0; i < S; i++) yc[i] = xc[i] * alpha + beta;                  \
       }                                                                                  \
     }                                                                                    \
     (void)chunk;                                                                         \
@@ -98,10 +159,10 @@ static double bn_total(const double *acc) {
   void tc_k_batchnorm_train_##SUF(const T *x, const T *scale, const T *bias,             \
                                   const T *rmean, const T *rvar, const T *training, T *y, \
                                   T *mean, T *invstd, T *var, int64_t N, int64_t C,       \
-                                  int64_t S, double eps) {                               \
+                                  int64_t S, double eps, int32_t relu) {                 \
     bn_job_##SUF j = {.x = x, .scale = scale, .bias = bias, .rmean = rmean, .rvar = rvar, \
                       .y = y, .mean = mean, .invstd = invstd, .var = var, .N = N, .C = C, \
-                      .S = S, .eps = eps, .training = *training != 0};                   \
+                      .S = S, .eps = eps, .training = *training != 0, .relu = relu != 0}; \
     if (C > 1 && (double)N * (double)S * (double)C >= 65536.0)                           \
       tc_parallel_for(C, bn_forward_channels_##SUF, &j);                                 \
     else                                                                                 \
@@ -114,11 +175,10 @@ static double bn_total(const double *acc) {
     double n = (double)(N * S);                                                          \
     for (int64_t c = c0; c < c1; c++) {                                                  \
       T m = j->mean[c];                                                                  \
-      double sum[BN_LANES] = {0}, dot[BN_LANES] = {0};                                   \
+      bn_v8d sum[BN_VECS] = {{0}}, dot[BN_VECS] = {{0}};                                 \
       for (int64_t b = 0; b < N; b++) {                                                  \
-        const T *xc = j->x + (b * C + c) * S, *dyc = j->dy + (b * C + c) * S;            \
-        BN_SUM_INTO(sum, S, dyc[i]);                                                     \
-        BN_SUM_INTO(dot, S, (double)dyc[i] * (double)(xc[i] - m));                       \
+        int64_t o = (b * C + c) * S;                                                     \
+        bn_dot_row_##SUF(j->dy + o, j->x + o, j->relu_y ? j->relu_y + o : NULL, m, S, sum, dot); \
       }                                                                                  \
       double dbias = bn_total(sum), dotp = bn_total(dot), invstd = (double)j->invstd[c]; \
       j->dbias[c] = (T)dbias;                                                            \
@@ -129,7 +189,14 @@ static double bn_total(const double *acc) {
       for (int64_t b = 0; b < N; b++) {                                                  \
         const T *xc = j->x + (b * C + c) * S, *dyc = j->dy + (b * C + c) * S;            \
         T *dxc = j->dx + (b * C + c) * S;                                                \
-        for (int64_t i = 0; i < S; i++) dxc[i] = (dyc[i] - gm - (xc[i] - m) * k) * w;     \
+        if (j->relu_y) {                                                                 \
+          const T *ry = j->relu_y + (b * C + c) * S;                                     \
+          for (int64_t i = 0; i < S; i++) {                                              \
+            T g = relu_adjoint_##SUF(ry[i], dyc[i]);                                     \
+            dxc[i] = (g - gm - (xc[i] - m) * k) * w;                                     \
+          }                                                                              \
+        } else                                                                           \
+          for (int64_t i = 0; i < S; i++) dxc[i] = (dyc[i] - gm - (xc[i] - m) * k) * w;   \
       }                                                                                  \
     }                                                                                    \
     (void)chunk;                                                                         \
@@ -137,9 +204,9 @@ static double bn_total(const double *acc) {
                                                                                          \
   void tc_k_batchnorm_train_grad_##SUF(const T *dy, const T *x, const T *scale,          \
                                        const T *mean, const T *invstd, const T *training, \
-                                       T *dx, T *dscale, T *dbias, int64_t N, int64_t C,  \
-                                       int64_t S) {                                      \
-    bn_job_##SUF j = {.x = x, .scale = scale, .dy = dy, .mean = (T *)mean,               \
+                                       const T *relu_y, T *dx, T *dscale, T *dbias,       \
+                                       int64_t N, int64_t C, int64_t S) {                \
+    bn_job_##SUF j = {.x = x, .scale = scale, .dy = dy, .relu_y = relu_y, .mean = (T *)mean, \
                       .invstd = (T *)invstd, .dx = dx, .dscale = dscale, .dbias = dbias, \
                       .N = N, .C = C, .S = S, .training = *training != 0};               \
     if (C > 1 && (double)N * (double)S * (double)C >= 65536.0)                           \
@@ -148,5 +215,5 @@ static double bn_total(const double *acc) {
       bn_backward_channels_##SUF(&j, 0, C, 0);                                           \
   }
 
-DEFINE_BATCHNORM(float, f32)
-DEFINE_BATCHNORM(double, f64)
+DEFINE_BATCHNORM(float, f32, bn_v8f, bn_v8i)
+DEFINE_BATCHNORM(double, f64, bn_v8d, bn_v8l)

@@ -149,23 +149,27 @@ void tc_k_gemm_window_a_f64(int64_t M, int64_t N, int64_t K, const double *const
  * BatchNormalization in PyTorch's train() mode over x [N, C, S], the batch
  * statistics or (training == 0) the running ones; mean and invstd [C] are
  * those it used, var [C] the batch's biased variance (the running one in
- * eval mode); and its adjoint, given those mean and invstd. */
+ * eval mode); and its adjoint, given those mean and invstd. With relu, y is
+ * the ReLU of the normalized values, and the adjoint takes that y
+ * (relu_y; NULL without ReLU) and first zeroes dy where y is not > 0. */
 void tc_k_batchnorm_train_f32(const float *x, const float *scale, const float *bias,
                               const float *rmean, const float *rvar, const float *training,
                               float *y, float *mean, float *invstd, float *var, int64_t N,
-                              int64_t C, int64_t S, double eps);
+                              int64_t C, int64_t S, double eps, int32_t relu);
 void tc_k_batchnorm_train_f64(const double *x, const double *scale, const double *bias,
                               const double *rmean, const double *rvar, const double *training,
                               double *y, double *mean, double *invstd, double *var, int64_t N,
-                              int64_t C, int64_t S, double eps);
+                              int64_t C, int64_t S, double eps, int32_t relu);
 void tc_k_batchnorm_train_grad_f32(const float *dy, const float *x, const float *scale,
                                    const float *mean, const float *invstd,
-                                   const float *training, float *dx, float *dscale,
-                                   float *dbias, int64_t N, int64_t C, int64_t S);
+                                   const float *training, const float *relu_y, float *dx,
+                                   float *dscale, float *dbias, int64_t N, int64_t C,
+                                   int64_t S);
 void tc_k_batchnorm_train_grad_f64(const double *dy, const double *x, const double *scale,
                                    const double *mean, const double *invstd,
-                                   const double *training, double *dx, double *dscale,
-                                   double *dbias, int64_t N, int64_t C, int64_t S);
+                                   const double *training, const double *relu_y, double *dx,
+                                   double *dscale, double *dbias, int64_t N, int64_t C,
+                                   int64_t S);
 
 /* ---- conv.c ----------------------------------------------------------------
  * 3-D convolution (2-D is D = KD = OD = 1 with sd = dd = 1 and pd = 0, 1-D
