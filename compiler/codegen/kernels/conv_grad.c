@@ -316,7 +316,7 @@ static int worth_sharing(const conv_geom *g, int64_t units) {
     T *dwg = j->dw + gi * Mg * Kc;                                                       \
     for (int64_t band = begin; band < end; band++) {                                     \
       int64_t k0, k1;                                                                    \
-      gemm_split_range(Kc, GEMM_SPLIT_M, j->parts, band, &k0, &k1);                      \
+      gemm_split_tiles(Kc, GEMM_SPLIT_M, j->parts, band, &k0, &k1);                      \
       if (k0 >= k1) continue;                                                            \
       int64_t c0 = k0 / KK, c1 = (k1 - 1) / KK + 1; /* the band's input channels */     \
       T *xp = j->scratch + j->blocks * j->dyt + band * j->share;                         \
@@ -381,7 +381,8 @@ static int worth_sharing(const conv_geom *g, int64_t units) {
     int64_t capacity = tc_k_conv3d_grad_weight_scratch(N, C, M, groups, win.KD, win.KH,  \
                                                        win.KW, win.OD, win.OH, win.OW,   \
                                                        j.padded, (int64_t)sizeof(T));    \
-    int64_t units = g.Kc / GEMM_SPLIT_M, fit = (capacity - j.blocks * j.dyt) / j.share;   \
+    int64_t units = (g.Kc + GEMM_SPLIT_M - 1) / GEMM_SPLIT_M;                            \
+    int64_t fit = (capacity - j.blocks * j.dyt) / j.share;                               \
     if (worth_sharing(&g, units)) j.parts = imin(imin(units, workers), fit);             \
     for (j.group = 0; j.group < groups; j.group++)                                       \
       for (j.b0 = 0; j.b0 < nblocks; j.b0 += j.blocks) {                                 \

@@ -90,6 +90,19 @@ static inline void gemm_split_range(int64_t len, int64_t align, int64_t parts, i
   *hi = part == parts - 1 ? len : units * (part + 1) / parts * align;
 }
 
+/* The same with a partial last tile counting as a tile, for products whose
+ * rows' arithmetic does not depend on the block they are in
+ * (tc_k_gemm_window_a_*): 25 rows in tiles of 8 split 16 + 9 between two
+ * threads, two tiles each, where gemm_split_range gives 8 + 17 (one and
+ * three). */
+static inline void gemm_split_tiles(int64_t len, int64_t align, int64_t parts, int64_t part,
+                                    int64_t *lo, int64_t *hi) {
+  int64_t tiles = (len + align - 1) / align;
+  int64_t a = tiles * part / parts * align, b = tiles * (part + 1) / parts * align;
+  *lo = a < len ? a : len;
+  *hi = parts <= 1 || part == parts - 1 || b > len ? len : b;
+}
+
 /* The element offsets of batch b's A and B (b row-major over dims). */
 static inline void gemm_batch_offsets(int64_t b, int32_t rank, const int64_t *dims,
                                       const int64_t *a_strides, const int64_t *b_strides,
