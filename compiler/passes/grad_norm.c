@@ -1,10 +1,10 @@
 /* Gradient rule of BATCHNORM_TRAIN (train_mode.c): one
  * BATCHNORM_TRAIN_GRAD node gives dx, dscale and dB together
  * (kernels/batchnorm.c), reading the mean and 1/sqrt(var + eps) the
- * forward used, the same training flag and, with a fused ReLU, its output. The forward's statistics
- * outputs feed only the running statistics, which nothing differentiable
- * reads; a gradient that reaches them anyway is refused rather than
- * dropped. */
+ * forward used, the same training flag and, with a fused ReLU, its output.
+ * The forward's statistics outputs feed only the running statistics, which
+ * nothing differentiable reads; a gradient that reaches them anyway is
+ * refused rather than dropped. */
 #include "passes.h"
 
 tc_status tc_grad_batchnorm_train(tc_builder *tb, tc_node *n, tc_value *const *dy,
