@@ -241,7 +241,8 @@ static tc_status read_tensors(const char *dir, const char *prefix, tc_arena *are
   *n = 0;
   for (int i = 0;; i++) {
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s_%d.pb", dir, prefix, i);
+    if (snprintf(path, sizeof path, "%s/%s_%d.pb", dir, prefix, i) >= (int)sizeof path)
+      return tc_fail(err, TC_ERR_INPUT, "%s: path too long", dir);
     if (!file_exists(path)) return TC_OK;
     if (i == MAX_TENSORS)
       return tc_fail(err, TC_ERR_INPUT, "%s: more than %d tensors", dir, MAX_TENSORS);
