@@ -743,7 +743,7 @@ static tc_status verify_and_load(int fd, const char *path, const tc_step *step,
   }
 
   /* the initializers must be this step's, in order */
-  int nsaved;
+  int nsaved = 0;
   kinds = kinds_of(step, &nsaved);
   raw = malloc(sizeof *raw * ((size_t)nsaved + 1));
   free(text);

@@ -371,7 +371,7 @@ tc_status tc_npy_parse(const char *name, const void *buf, size_t len, tc_npy *ou
                        tc_error *err) {
   memset(out, 0, sizeof *out);
   const unsigned char *p = buf;
-  size_t hstart, hlen;
+  size_t hstart = 0, hlen = 0;
   tc_status st = parse_preamble(name, p, len, &hstart, &hlen, err);
   if (st) return st;
   if (hlen > len - hstart)
@@ -401,7 +401,7 @@ tc_status tc_npy_read(const char *path, tc_npy *out, tc_error *err) {
 
   unsigned char pre[12];
   size_t npre = fread(pre, 1, sizeof pre, f);
-  size_t hstart, hlen;
+  size_t hstart = 0, hlen = 0;
   if ((st = parse_preamble(path, pre, npre, &hstart, &hlen, err))) goto done;
 
   /* the header text: the part already in `pre`, then the rest */
