@@ -129,7 +129,7 @@ tc_status tc_lower_slice_axis(tc_cg *cg, const tc_node *n, int index) {
 
 /* BATCHNORM_TRAIN (x, scale, B, running mean, running var, training) ->
  * (y, mean, invstd, batch var) and BATCHNORM_TRAIN_GRAD (dy, x, scale, mean,
- * invstd, training[, y with the fused ReLU]) -> (dx, dscale, dB), x viewed as
+ * invstd, training[, B with the fused ReLU]) -> (dx, dscale, dB), x viewed as
  * [N, C, S] */
 tc_status tc_lower_batchnorm_train(tc_cg *cg, const tc_node *n, int index) {
   bool grad = n->op == TC_OP_BATCHNORM_TRAIN_GRAD;

@@ -12,7 +12,7 @@
 #include "codegen.h"
 
 /* Whether a line of ir starts with `start` and names `fn`. */
-static bool ir_line(const char *ir, const char *start, const char *fn) {
+static inline bool ir_line(const char *ir, const char *start, const char *fn) {
   for (const char *line = ir; line && *line;) {
     const char *end = strchr(line, '\n');
     size_t len = end ? (size_t)(end - line) : strlen(line);

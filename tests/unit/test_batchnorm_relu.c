@@ -13,13 +13,25 @@
  * unit.test_gradcheck (BATCHNORM_TRAIN with relu=1) and, end to end against
  * PyTorch, by the zoo's BatchNorm models (CNN-BN, ResNet-8).
  *
+ * The fused adjoint does not read the ReLU's output: it recomputes the
+ * normalized value and tests it (kernels/batchnorm.c). That its mask is
+ * bitwise the forward's is checked here: one JIT-compiled graph runs the
+ * fused pair and, on the same input, the unfused one (BATCHNORM_TRAIN,
+ * Relu, dy where that Relu's output is > 0, BATCHNORM_TRAIN_GRAD), and the
+ * outputs and input gradients must agree bit for bit. Half of each
+ * channel's values equal its mean exactly, where x alpha + beta is 0 or
+ * within a rounding of it: a recomputation that rounds otherwise, or
+ * tests >= 0, gets those wrong.
+ *
  * Prints "N passed, N failed"; exits non-zero on a failure. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "passes.h"
 
 #include "check.h"
+#include "jit_infer.h"
 
 enum { C = 3 };
 
@@ -89,7 +101,118 @@ static void check_case(consumers kind, const char *what) {
   tc_graph_free(g);
 }
 
+/* ---- the fused adjoint's mask against the unfused ops' ------------------ */
+
+enum { MN = 4, MC = 3, MH = 5, MW = 9 }; /* rows of 45: the 32-lane body and a tail */
+
+static tc_value *mask_tensor(tc_graph *g, const char *name, tc_value_kind kind, int rank,
+                             const int64_t *dims, float *data, tc_error *err) {
+  tc_value *v = tc_value_new(g, name, kind, TC_DTYPE_F32);
+  v->shape.rank = rank;
+  for (int d = 0; d < rank; d++) v->shape.dim[d] = (tc_dim){dims[d], false};
+  v->shape_known = true;
+  v->data = data;
+  if (kind == TC_VALUE_INPUT) tc_graph_add_input(g, v, err);
+  if (kind == TC_VALUE_INITIALIZER) tc_graph_add_initializer(g, v, err);
+  return v;
+}
+
+static float *arena_floats(tc_graph *g, int64_t n, const float *from) {
+  float *d = tc_arena_alloc(g->arena, (size_t)n * sizeof(float));
+  if (!d) exit(2);
+  memcpy(d, from, (size_t)n * sizeof(float));
+  return d;
+}
+
+/* out = Concat over channels of (fused y, unfused Relu(y), fused dx, unfused dx) */
+static tc_graph *mask_graph(const float *dy, tc_error *err) {
+  tc_graph *g = tc_graph_new("bn_relu_mask");
+  if (!g) exit(2);
+  g->opset = 13;
+  const int64_t xd[4] = {MN, MC, MH, MW}, cd[1] = {MC};
+  static const float scale[MC] = {1.0f, 0.7f, -1.3f}, bias[MC] = {0.0f, 0.0f, 0.1f};
+  static const float rmean[MC] = {0}, rvar[MC] = {1, 1, 1}, training[1] = {1};
+  tc_value *x = mask_tensor(g, "x", TC_VALUE_INPUT, 4, xd, NULL, err);
+  tc_value *dyv = mask_tensor(g, "dy", TC_VALUE_INITIALIZER, 4, xd,
+                              arena_floats(g, MN * MC * MH * MW, dy), err);
+  tc_value *sv = mask_tensor(g, "scale", TC_VALUE_INITIALIZER, 1, cd, arena_floats(g, MC, scale), err);
+  tc_value *bv = mask_tensor(g, "bias", TC_VALUE_INITIALIZER, 1, cd, arena_floats(g, MC, bias), err);
+  tc_value *rm = mask_tensor(g, "rmean", TC_VALUE_INITIALIZER, 1, cd, arena_floats(g, MC, rmean), err);
+  tc_value *rv = mask_tensor(g, "rvar", TC_VALUE_INITIALIZER, 1, cd, arena_floats(g, MC, rvar), err);
+  tc_value *tr = mask_tensor(g, "training", TC_VALUE_INITIALIZER, 0, cd,
+                             arena_floats(g, 1, training), err);
+  tc_builder tb;
+  tc_builder_init(&tb, g, err);
+  tc_shape flat = sv->shape, shapes[4] = {x->shape, flat, flat, flat}, gshapes[3] = {x->shape, flat, flat};
+  tc_value *fwd[2][4], *grad[2][3];
+  for (int relu = 0; relu < 2; relu++) {
+    tc_value *in[6] = {x, sv, bv, rm, rv, tr};
+    tb_float(&tb, tb_node_outputs(&tb, TC_OP_BATCHNORM_TRAIN, 6, in, TC_DTYPE_F32, 4, shapes, fwd[relu]),
+             "epsilon", 1e-5);
+    if (relu) tb_int(&tb, fwd[1][0], "relu", 1);
+  }
+  tc_value *r0 = tb_unary(&tb, TC_OP_RELU, fwd[0][0]);
+  tc_value *zero = tb_scalar(&tb, TC_DTYPE_F32, 0.0);
+  tc_value *dy0 = tb_select(&tb, tb_compare(&tb, TC_OP_GREATER, r0, zero), dyv, zero);
+  tc_value *in0[6] = {dy0, x, sv, fwd[0][1], fwd[0][2], tr};
+  tc_value *in1[7] = {dyv, x, sv, fwd[1][1], fwd[1][2], tr, bv};
+  tb_node_outputs(&tb, TC_OP_BATCHNORM_TRAIN_GRAD, 6, in0, TC_DTYPE_F32, 3, gshapes, grad[0]);
+  tb_node_outputs(&tb, TC_OP_BATCHNORM_TRAIN_GRAD, 7, in1, TC_DTYPE_F32, 3, gshapes, grad[1]);
+  tc_shape outs = x->shape;
+  outs.dim[1].size = 4 * MC;
+  tc_value *parts[4] = {fwd[1][0], r0, grad[1][0], grad[0][0]};
+  tc_value *out = tb_int(&tb, tb_node(&tb, TC_OP_CONCAT, 4, parts, TC_DTYPE_F32, &outs), "axis", 1);
+  if (tb.st || !out || tc_graph_add_output(g, out, err) ||
+      tc_run_forward_pipeline(g, NULL, NULL, err)) {
+    tc_graph_free(g);
+    return NULL;
+  }
+  return g;
+}
+
+static void check_mask(void) {
+  const char *what = "fused ReLU mask";
+  enum { S = MH * MW, NX = MN * MC * S };
+  float x[NX], dy[NX], out[4 * NX];
+  srand(7);
+  /* per channel: mean m exactly, half the values m, the rest m +- k/8 in pairs */
+  for (int c = 0; c < MC; c++) {
+    float m = 0.375f * (float)(c + 1);
+    for (int i = 0; i < MN * S; i += 2) {
+      float d = (float)(rand() % 8 + 1) / 8.0f;
+      int b = i / S, e = i % S, b1 = (i + 1) / S, e1 = (i + 1) % S;
+      x[(b * MC + c) * S + e] = i % 4 ? m + d : m;
+      x[(b1 * MC + c) * S + e1] = i % 4 ? m - d : m;
+    }
+  }
+  for (int i = 0; i < NX; i++) dy[i] = (float)rand() / (float)RAND_MAX - 0.5f;
+  tc_error err;
+  tc_graph *g = mask_graph(dy, &err);
+  CHECKF(g != NULL, "%s: %s", what, g ? "" : err.msg);
+  char *ir = NULL;
+  memset(out, 0xff, sizeof out);
+  if (g && jit_infer(g, NULL, NULL, x, MN, out, &ir)) {
+    int64_t ydiff = 0, dxdiff = 0, masked = 0;
+    for (int b = 0; b < MN; b++)
+      for (int c = 0; c < MC; c++)
+        for (int e = 0; e < S; e++) {
+          const float *o = out + (b * 4 * MC + c) * S + e;
+          ydiff += memcmp(o, o + MC * S, sizeof *o) != 0;
+          dxdiff += memcmp(o + 2 * MC * S, o + 3 * MC * S, sizeof *o) != 0;
+          masked += !(o[0] > 0);
+        }
+    CHECKF(ydiff == 0, "%s: %lld of the fused outputs differ from Relu's", what, (long long)ydiff);
+    CHECKF(dxdiff == 0, "%s: %lld of the fused input gradients differ from the unfused ones",
+           what, (long long)dxdiff);
+    CHECKF(masked > 0 && masked < NX, "%s: %lld of %d values masked: the mask is not exercised",
+           what, (long long)masked, (int)NX);
+  }
+  free(ir);
+  tc_graph_free(g);
+}
+
 int main(void) {
+  check_mask();
   check_case(RELU_ALONE, "Relu alone reads y");
   check_case(RELU_AND_SIGMOID, "Relu and Sigmoid read y");
   check_case(RELU_AND_OUTPUT, "Relu reads y, a graph output");

@@ -628,7 +628,7 @@ static const gcase cases[] = {
               P("4", R_ANY), K("4", R_ANY), K("4", R_POS), FIX("", 0)),
     CASE_NOUT(BATCHNORM_TRAIN, 4, "training, [N, C]", "epsilon=1e-5", P("5x3", R_ANY),
               P("3", R_ANY), P("3", R_ANY), K("3", R_ANY), K("3", R_POS), FIX("", 1)),
-    /* with the ReLU train_mode.c fuses into it: the adjoint reads y */
+    /* with the ReLU train_mode.c fuses into it: the adjoint recomputes its input */
     CASE_NOUT(BATCHNORM_TRAIN, 4, "training, fused ReLU", "epsilon=0.001 relu=1",
               P("3x4x2x3", R_ANY), P("4", R_ANY), P("4", R_ANY), K("4", R_ANY), K("4", R_POS),
               FIX("", 1)),

@@ -150,8 +150,9 @@ void tc_k_gemm_window_a_f64(int64_t M, int64_t N, int64_t K, const double *const
  * statistics or (training == 0) the running ones; mean and invstd [C] are
  * those it used, var [C] the batch's biased variance (the running one in
  * eval mode); and its adjoint, given those mean and invstd. With relu, y is
- * the ReLU of the normalized values, and the adjoint takes that y
- * (relu_y; NULL without ReLU) and first zeroes dy where y is not > 0. */
+ * the ReLU of the normalized values, and the adjoint takes the forward's
+ * bias (relu_bias; NULL without ReLU) and first zeroes dy where the
+ * normalized value, recomputed bitwise, is not > 0. */
 void tc_k_batchnorm_train_f32(const float *x, const float *scale, const float *bias,
                               const float *rmean, const float *rvar, const float *training,
                               float *y, float *mean, float *invstd, float *var, int64_t N,
@@ -162,12 +163,12 @@ void tc_k_batchnorm_train_f64(const double *x, const double *scale, const double
                               int64_t C, int64_t S, double eps, int32_t relu);
 void tc_k_batchnorm_train_grad_f32(const float *dy, const float *x, const float *scale,
                                    const float *mean, const float *invstd,
-                                   const float *training, const float *relu_y, float *dx,
+                                   const float *training, const float *relu_bias, float *dx,
                                    float *dscale, float *dbias, int64_t N, int64_t C,
                                    int64_t S);
 void tc_k_batchnorm_train_grad_f64(const double *dy, const double *x, const double *scale,
                                    const double *mean, const double *invstd,
-                                   const double *training, const double *relu_y, double *dx,
+                                   const double *training, const double *relu_bias, double *dx,
                                    double *dscale, double *dbias, int64_t N, int64_t C,
                                    int64_t S);
 
