@@ -1,7 +1,8 @@
 """The benchmark harness works (bench/run.py): one tiny case, MLP at batch 1
 with SGD on one thread, 3 timed steps a side, must produce its table row
-with every measurement filled in; and tc_step_bench --serve refuses a
-command it does not know. A functional test: no time or ratio is checked.
+with every measurement filled in; tc_step_bench --serve refuses a command
+it does not know; bench/conv_layers.py fills its table in one round. A
+functional test: no time or ratio is checked.
 
 usage: bench_smoke.py SOURCE_DIR BUILD_DIR
 """
@@ -64,10 +65,32 @@ def serve_refuses(work):
           p.returncode == 1 and "unknown command 'bogus'" in p.stderr, detail)
 
 
+def conv_layers():
+    """bench/conv_layers.py: a row per layer, every cell two numbers, and the
+    weighted total; tc_conv_bench refuses a malformed layer."""
+    r = subprocess.run(["/usr/bin/python3", os.path.join(SOURCE, "bench", "conv_layers.py"),
+                        "--build", BUILD, "--rounds", "1"],
+                       capture_output=True, text=True, timeout=600)
+    detail = f"exit {r.returncode}\nstdout:\n{r.stdout}\nstderr:\n{r.stderr}"
+    check("conv_layers.py exits 0", r.returncode == 0, detail)
+    pair = r"[\d.]+ / [\d.]+"
+    layer = re.compile(rf"^\| [^|]+ \| \d \| {pair} \| {pair} \| {pair} \| [\d.]+x \|$")
+    rows = [line for line in r.stdout.splitlines() if layer.match(line)]
+    check("conv_layers.py: a row per layer", len(rows) == 12, detail)
+    check("conv_layers.py: the weighted total",
+          re.search(rf"weighted by count.*\| {pair} ms: [\d.]+x \|", r.stdout) is not None, detail)
+    tool = os.path.join(BUILD, "bench", "tc_conv_bench")
+    p = subprocess.run([tool, "2,3,2,4,7,1,0"], capture_output=True, text=True, timeout=60)
+    check("tc_conv_bench: a kernel larger than the padded input is refused",
+          p.returncode == 1 and "bad layer '2,3,2,4,7,1,0'" in p.stderr and p.stdout == "",
+          f"exit {p.returncode}\nstderr: {p.stderr!r}")
+
+
 def main():
     with tempfile.TemporaryDirectory() as work:
         harness(work)
         serve_refuses(work)
+    conv_layers()
     print(f"{len(failures)} failed" if failures else "bench smoke: ok")
     sys.exit(1 if failures else 0)
 
