@@ -3,10 +3,7 @@
  * graphs, JIT-compiled like any model: the forward Conv (x an input, w an
  * initializer), the input gradient CONV_GRAD_INPUT (dy, w) and the weight
  * gradient CONV_GRAD_WEIGHT (dy, x), the nodes autodiff emits for a Conv.
- * Item i is shape i / 3, pass i % 3. After compiling every item it prints
- * "ready"; then each stdin line "I REPS" runs item I REPS times and prints
- * the median seconds of one run by the wall clock and by this thread's CPU
- * time, so the driver can interleave the runs with PyTorch's.
+ * Item i is shape i / 3, pass i % 3, timed as serve_medians.h describes.
  *
  * The kernels run on one thread (tc_threads_set(1)), as the driver's
  * PyTorch does.
@@ -15,23 +12,11 @@
  *                                          stride S, padding P) */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
 #include "codegen.h"
 #include "passes.h"
+#include "serve_medians.h"
 #include "tc_threads.h"
-
-static double seconds(clockid_t clock) {
-  struct timespec ts;
-  clock_gettime(clock, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
 
 typedef struct layer {
   int64_t N, C, H, M, K, S, P, OH;
@@ -104,6 +89,16 @@ static tc_status compile_item(const layer *l, int pass, item *it, tc_error *err)
   return TC_OK;
 }
 
+static int run_item(void *ctx, int which) {
+  item *it = (item *)ctx + which;
+  const void *in[] = {it->in};
+  void *out[] = {it->out};
+  tc_error err;
+  if (!tc_program_infer(it->prog, it->arena, in, out, 1, &err)) return 0;
+  fprintf(stderr, "tc_conv_bench: %s\n", err.msg);
+  return 1;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: tc_conv_bench N,C,H,M,K,S,P ...\n");
@@ -129,41 +124,7 @@ int main(int argc, char **argv) {
         goto done;
       }
   }
-  printf("ready\n");
-  fflush(stdout);
-  int which, reps;
-  while (scanf("%d %d", &which, &reps) == 2) {
-    if (which < 0 || which >= nitems || reps < 1) break;
-    item *it = &items[which];
-    const void *in[] = {it->in};
-    void *out[] = {it->out};
-    double *wall = malloc((size_t)reps * sizeof(double));
-    double *cpu = malloc((size_t)reps * sizeof(double));
-    for (int r = 0; wall && cpu && r < reps; r++) {
-      double w0 = seconds(CLOCK_MONOTONIC), c0 = seconds(CLOCK_THREAD_CPUTIME_ID);
-      if (tc_program_infer(it->prog, it->arena, in, out, 1, &err)) {
-        fprintf(stderr, "tc_conv_bench: %s\n", err.msg);
-        free(wall);
-        free(cpu);
-        goto done;
-      }
-      cpu[r] = seconds(CLOCK_THREAD_CPUTIME_ID) - c0;
-      wall[r] = seconds(CLOCK_MONOTONIC) - w0;
-    }
-    if (!wall || !cpu) {
-      fprintf(stderr, "tc_conv_bench: out of memory\n");
-      free(wall);
-      free(cpu);
-      goto done;
-    }
-    qsort(wall, (size_t)reps, sizeof *wall, cmp);
-    qsort(cpu, (size_t)reps, sizeof *cpu, cmp);
-    printf("%.9g %.9g\n", wall[reps / 2], cpu[reps / 2]);
-    fflush(stdout);
-    free(wall);
-    free(cpu);
-  }
-  rc = 0;
+  rc = bench_serve_medians(nitems, run_item, items);
 done:
   for (int i = 0; i < nitems; i++) {
     tc_program_free(items[i].prog);

@@ -2,33 +2,18 @@
  * Each shape is a one-node graph, y = Gemm(a, w) with w an initializer (as
  * a layer's weight is) and a an input, compiled by the JIT like any model,
  * so the timed code is the kernel bitcode specialised and optimized for
- * this CPU. The shapes are compiled first; then each stdin line "I REPS"
- * times shape I REPS times and prints the median seconds of one run by the
- * wall clock and by this thread's CPU time (which leaves out the time other
- * processes on a shared machine hold the core), so the driver can
- * interleave these runs with its reference.
+ * this CPU. The shapes are compiled first, then timed as serve_medians.h
+ * describes (item I is shape I).
  *
  * The product runs on one thread (tc_threads_set(1)).
  *
  * usage: tc_matmul_bench M,N,K,TA,TB ... */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
 #include "codegen.h"
+#include "serve_medians.h"
 #include "tc_threads.h"
-
-static double seconds(clockid_t clock) {
-  struct timespec ts;
-  clock_gettime(clock, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
 
 static tc_value *matrix(tc_graph *g, const char *name, tc_value_kind kind, int64_t rows,
                         int64_t cols) {
@@ -84,6 +69,16 @@ static int compile_shape(shape *s, tc_error *err) {
   return 0;
 }
 
+static int run_shape(void *ctx, int which) {
+  shape *s = (shape *)ctx + which;
+  const void *in[] = {s->a};
+  void *out[] = {s->y};
+  tc_error err;
+  if (!tc_program_infer(s->prog, s->arena, in, out, 1, &err)) return 0;
+  fprintf(stderr, "tc_matmul_bench: %s\n", err.msg);
+  return 1;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: tc_matmul_bench M,N,K,TA,TB ...\n");
@@ -108,32 +103,7 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
-  printf("ready\n");
-  fflush(stdout);
-  int which, reps;
-  while (scanf("%d %d", &which, &reps) == 2) {
-    if (which < 0 || which >= nshapes || reps < 1) break;
-    shape *s = &shapes[which];
-    const void *in[] = {s->a};
-    void *out[] = {s->y};
-    double *wall = malloc((size_t)reps * sizeof(double));
-    double *cpu = malloc((size_t)reps * sizeof(double));
-    for (int r = 0; r < reps; r++) {
-      double w0 = seconds(CLOCK_MONOTONIC), c0 = seconds(CLOCK_THREAD_CPUTIME_ID);
-      if (tc_program_infer(s->prog, s->arena, in, out, 1, &err)) {
-        fprintf(stderr, "tc_matmul_bench: %s\n", err.msg);
-        return 1;
-      }
-      cpu[r] = seconds(CLOCK_THREAD_CPUTIME_ID) - c0;
-      wall[r] = seconds(CLOCK_MONOTONIC) - w0;
-    }
-    qsort(wall, (size_t)reps, sizeof *wall, cmp);
-    qsort(cpu, (size_t)reps, sizeof *cpu, cmp);
-    printf("%.9g %.9g\n", wall[reps / 2], cpu[reps / 2]);
-    fflush(stdout);
-    free(wall);
-    free(cpu);
-  }
+  int rc = bench_serve_medians(nshapes, run_shape, shapes);
   for (int i = 0; i < nshapes; i++) {
     tc_program_free(shapes[i].prog);
     free(shapes[i].arena);
@@ -142,5 +112,5 @@ int main(int argc, char **argv) {
     free(shapes[i].y);
   }
   free(shapes);
-  return 0;
+  return rc;
 }
