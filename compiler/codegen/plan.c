@@ -87,8 +87,10 @@ static int64_t scratch_bytes(const tc_node *n, int64_t max_batch) {
   int64_t images = tc_k_conv_images_per_block(positions, N);
   int64_t rows = images == 1 ? taps : taps + w->dim[0].size / groups, b;
   int64_t elem = (int64_t)tc_dtype_size(n->outputs[0]->dtype);
+  int64_t weights = images == 1 ? 0 : (w->dim[0].size / groups) * taps; /* a class's, trimmed */
   if (__builtin_mul_overflow(rows, images * positions, &b) ||
-      __builtin_mul_overflow(b, elem, &b) || b > MAX_BYTES)
+      __builtin_add_overflow(b, weights, &b) || __builtin_mul_overflow(b, elem, &b) ||
+      b > MAX_BYTES)
     return INT64_MAX;
   if (n->op == TC_OP_CONV_GRAD_WEIGHT) {
     /* tc_k_conv3d_grad_weight_scratch: its run and shares, bounded first */

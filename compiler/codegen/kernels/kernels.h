@@ -207,7 +207,8 @@ static inline int64_t tc_k_conv3d_scratch(int64_t N, int64_t C, int64_t M, int64
                                           int64_t OH, int64_t OW) {
   int64_t Kc = (C / groups) * KD * KH * KW, P = OD * OH * OW;
   int64_t nb = tc_k_conv_images_per_block(P, N);
-  return nb == 1 ? Kc * P : (Kc + M / groups) * nb * P;
+  /* blocked images: also the weights at a class of taps (conv_trimmed.c) */
+  return nb == 1 ? Kc * P : (Kc + M / groups) * nb * P + (M / groups) * Kc;
 }
 /* The weight gradient (conv_grad.c) transposes the output gradient of a
  * run of blocks of images into panels of 64 bytes' width (`dyt` elements a
@@ -281,6 +282,22 @@ int32_t tc_k_conv3d_window_f64(const double *x, const double *w, const double *b
                                int64_t OH, int64_t OW, int64_t KD, int64_t KH, int64_t KW,
                                int64_t sd, int64_t sh, int64_t sw, int64_t pd, int64_t ph,
                                int64_t pw, int64_t dd, int64_t dh, int64_t dw);
+/* The forward of small images (blocked) with padding, without the taps
+ * that fall in it (conv_trimmed.c): 1 when done, 0 with nothing written
+ * when the window has no padding taps or the scratch is too small. */
+int32_t tc_k_conv3d_trimmed_f32(const float *x, const float *w, const float *bias, float *y,
+                                float *scratch, int64_t capacity, int64_t N, int64_t C,
+                                int64_t M, int64_t groups, int64_t D, int64_t H, int64_t W,
+                                int64_t OD, int64_t OH, int64_t OW, int64_t KD, int64_t KH,
+                                int64_t KW, int64_t sd, int64_t sh, int64_t sw, int64_t pd,
+                                int64_t ph, int64_t pw, int64_t dd, int64_t dh, int64_t dw);
+int32_t tc_k_conv3d_trimmed_f64(const double *x, const double *w, const double *bias,
+                                double *y, double *scratch, int64_t capacity, int64_t N,
+                                int64_t C, int64_t M, int64_t groups, int64_t D, int64_t H,
+                                int64_t W, int64_t OD, int64_t OH, int64_t OW, int64_t KD,
+                                int64_t KH, int64_t KW, int64_t sd, int64_t sh, int64_t sw,
+                                int64_t pd, int64_t ph, int64_t pw, int64_t dd, int64_t dh,
+                                int64_t dw);
 void tc_k_conv2d_f32(const float *x, const float *w, const float *bias, float *y,
                      float *scratch, int64_t N, int64_t C, int64_t H, int64_t W,
                      int64_t M, int64_t OH, int64_t OW, int64_t KH, int64_t KW,
