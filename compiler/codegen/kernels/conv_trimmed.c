@@ -20,10 +20,11 @@
  * run on tc_k_matmul_*, which shares the pool itself and sums every
  * element the same way for any number of threads.
  *
- * ResNet-18 at batch 64, one thread: the 2x2 layer's forward 15.6-16.6 ->
- * 9.9-11.4 ms, the 4x4 layer's 15.4-17.4 -> 12.8-16.3 (tc_conv_bench,
- * three alternating pairs); in the step, the kernels this path changes
- * went from 0.63-0.64 to 0.57-0.59 of the window GEMMs' perf samples. Its
+ * ResNet-18 at batch 64, one thread (bench/conv_layers.py, trainc against
+ * PyTorch in the same run): the 2x2 layer's forward 22.2 ms against 13.0
+ * before, 11.0 against 11.9 after; the 4x4 layer's 20.6 against 9.7, then
+ * 14.7 against 7.7. In the step, the kernels this path changes went from
+ * 0.63-0.64 to 0.57-0.59 of the window GEMMs' perf samples. Its
  * own cost is mostly trim_weights (4% of the step): each class gathers
  * its taps' weights, 5.4 times the weight matrix at 4x4. Packing the
  * product's A straight from the weights through a map of the class's taps
