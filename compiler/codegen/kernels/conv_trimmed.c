@@ -89,7 +89,7 @@ static int trim_axis_trims(const trim_axis *a, int64_t K) {
   } trim_job_##SUF;                                                                      \
                                                                                          \
   /* rows [m0, m1) of the class's weights w_c [Mg, Kt] */                                \
-  static __attribute__((noinline)) void trim_weights_##SUF(void *p, int64_t m0, int64_t m1, int32_t chunk) {        \
+  static void trim_weights_##SUF(void *p, int64_t m0, int64_t m1, int32_t chunk) {       \
     const trim_job_##SUF *j = p;                                                         \
     const window3 *v = &j->g->win;                                                       \
     for (int64_t m = m0; m < m1; m++) {                                                  \
@@ -108,7 +108,7 @@ static int trim_axis_trims(const trim_axis *a, int64_t K) {
   /* the rows of input channels [c0, c1) of col_c: row (c, kd, kh, kw), column (image, \
    * od, oh, ow) of the class; image by image, so that a channel's plane is read from    \
    * cache for all the class's taps */                                                   \
-  static __attribute__((noinline)) void trim_columns_##SUF(void *p, int64_t c0, int64_t c1, int32_t chunk) {        \
+  static void trim_columns_##SUF(void *p, int64_t c0, int64_t c1, int32_t chunk) {       \
     const trim_job_##SUF *j = p;                                                         \
     const conv_geom *g = j->g;                                                           \
     int64_t image = g->C * g->V, npos = j->npos;                                         \
@@ -126,7 +126,7 @@ static int trim_axis_trims(const trim_axis *a, int64_t K) {
   }                                                                                      \
                                                                                          \
   /* rows [m0, m1) of the product's outputs into y: channel m's plane of each image */  \
-  static __attribute__((noinline)) void trim_outputs_##SUF(void *p, int64_t m0, int64_t m1, int32_t chunk) {        \
+  static void trim_outputs_##SUF(void *p, int64_t m0, int64_t m1, int32_t chunk) {       \
     const trim_job_##SUF *j = p;                                                         \
     const conv_geom *g = j->g;                                                           \
     int64_t yimage = g->M * g->P;                                                        \
