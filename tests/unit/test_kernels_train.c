@@ -313,9 +313,9 @@ static void test_conv_grad_large(void) {
   check_conv_grads(&k, "16->32 channels 20x20 stride 2");
 }
 
-/* Stride 1 with rows of 16 or more: the input gradient is the forward
- * convolution of dy with the flipped, transposed weights, on the forward's
- * in-place window path (conv_grad.c) */
+/* Stride 1: the input gradient is the forward convolution of dy with the
+ * flipped, transposed weights (conv_grad.c), on the forward's in-place
+ * window path for rows of 16 or more, trimmed for small images */
 static void test_conv_grad_input_as_conv(void) {
   /* N C H W M OH OW KH KW sh sw ph pw dh dw groups */
   ConvCfg same = {2, 3, 16, 16, 4, 16, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1};
@@ -327,6 +327,12 @@ static void test_conv_grad_input_as_conv(void) {
   check_conv_grads(&uneven, "5x3 kernel, uneven pads");
   ConvCfg row = {1, 2, 1, 256, 2, 1, 256, 1, 5, 1, 1, 0, 2, 1, 1, 1};
   check_conv_grads(&row, "1-D, 256 wide, kernel 5");
+  /* small images, multiplied in blocks without the padding's taps
+   * (conv_trimmed.c, the weights read transposed and flipped) */
+  ConvCfg small = {20, 6, 4, 4, 10, 4, 4, 3, 3, 1, 1, 1, 1, 1, 1, 2};
+  check_conv_grads(&small, "2 groups 6->10 channels, 4x4 images in blocks");
+  ConvCfg tiny = {70, 3, 2, 3, 5, 2, 3, 3, 5, 1, 1, 1, 2, 1, 1, 1};
+  check_conv_grads(&tiny, "2x3 images, 3x5 kernel, 70 images");
 }
 
 /* ---- pooling --------------------------------------------------------------------- */

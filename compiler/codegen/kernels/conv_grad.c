@@ -239,9 +239,14 @@ static int worth_sharing(const conv_geom *g, int64_t units) {
     int64_t pw = (v->KW - 1) * v->dw - v->pw;                                             \
     if (v->sd != 1 || v->sh != 1 || v->sw != 1 || KK == 1 || pd < 0 || ph < 0 || pw < 0)  \
       return 0;                                                                          \
-    int64_t wt_size = (C * Mg * KK + 15) / 16 * 16;                                      \
-    int64_t capacity = tc_k_conv3d_scratch(N, C, M, groups, v->KD, v->KH, v->KW, v->OD,   \
-                                           v->OH, v->OW) - wt_size;                      \
+    int64_t whole = tc_k_conv3d_scratch(N, C, M, groups, v->KD, v->KH, v->KW, v->OD,      \
+                                        v->OH, v->OW);                                   \
+    if (tc_k_conv3d_trimmed_flipped_##SUF(dy, w, dx, scratch, whole, N, M, C, groups,     \
+                                          v->OD, v->OH, v->OW, v->D, v->H, v->W, v->KD,  \
+                                          v->KH, v->KW, 1, 1, 1, pd, ph, pw, v->dd, v->dh, \
+                                          v->dw))                                        \
+      return 1;                                                                          \
+    int64_t wt_size = (C * Mg * KK + 15) / 16 * 16, capacity = whole - wt_size;          \
     if (capacity <= 0) return 0;                                                         \
     T *wt = scratch;                                                                     \
     for (int64_t gi = 0; gi < groups; gi++)                                              \

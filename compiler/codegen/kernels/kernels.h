@@ -298,6 +298,25 @@ int32_t tc_k_conv3d_trimmed_f64(const double *x, const double *w, const double *
                                 int64_t KH, int64_t KW, int64_t sd, int64_t sh, int64_t sw,
                                 int64_t pd, int64_t ph, int64_t pw, int64_t dd, int64_t dh,
                                 int64_t dw);
+/* The same with w the weights of the transposed convolution [C, M/groups,
+ * KD, KH, KW] (the forward's, when this convolution computes that one's
+ * input gradient), read transposed and flipped: no bias. */
+int32_t tc_k_conv3d_trimmed_flipped_f32(const float *x, const float *w, float *y,
+                                        float *scratch, int64_t capacity, int64_t N,
+                                        int64_t C, int64_t M, int64_t groups, int64_t D,
+                                        int64_t H, int64_t W, int64_t OD, int64_t OH,
+                                        int64_t OW, int64_t KD, int64_t KH, int64_t KW,
+                                        int64_t sd, int64_t sh, int64_t sw, int64_t pd,
+                                        int64_t ph, int64_t pw, int64_t dd, int64_t dh,
+                                        int64_t dw);
+int32_t tc_k_conv3d_trimmed_flipped_f64(const double *x, const double *w, double *y,
+                                        double *scratch, int64_t capacity, int64_t N,
+                                        int64_t C, int64_t M, int64_t groups, int64_t D,
+                                        int64_t H, int64_t W, int64_t OD, int64_t OH,
+                                        int64_t OW, int64_t KD, int64_t KH, int64_t KW,
+                                        int64_t sd, int64_t sh, int64_t sw, int64_t pd,
+                                        int64_t ph, int64_t pw, int64_t dd, int64_t dh,
+                                        int64_t dw);
 void tc_k_conv2d_f32(const float *x, const float *w, const float *bias, float *y,
                      float *scratch, int64_t N, int64_t C, int64_t H, int64_t W,
                      int64_t M, int64_t OH, int64_t OW, int64_t KH, int64_t KW,
