@@ -33,9 +33,12 @@
  * the taps of consecutive outputs are consecutive elements. Bitwise the
  * packed path's result. Small images (blocked, below) with padding leave
  * out the taps that fall in the padding instead (conv_trimmed.c): the
- * same sums but for products with 0, in other K blocks. That path comes
- * first: at ResNet-18's 8x8 layers, where the window path applies too, it
- * was measured 8% faster (and 26% at the 16x16 stride-2 one).
+ * same sums but for products with 0, in other K blocks. Where both paths
+ * apply, the window path goes first for stride 1 (ResNet-8's 64-channel
+ * 8x8 layer at batch 256: 12.2 against 14.8 ms forward, 12.4 against 14.0
+ * input gradient; even at 128 channels the input gradient), the trimmed
+ * one when strided (the window path's phases: ResNet-18's 16x16 stride-2
+ * layer 11.8 against 8.6 ms, ResNet-8's 9.9 against 8.3).
  *
  * In parallel (tc_parallel.h), a block's output columns are cut into
  * bands, one per thread: a band's im2col columns and its GEMM columns
@@ -156,12 +159,16 @@
                          int64_t N, int64_t C, int64_t M, int64_t groups,                 \
                          WINDOW3_PARAMS) {                                                \
     int64_t capacity = tc_k_conv3d_scratch(N, C, M, groups, KD, KH, KW, OD, OH, OW);      \
-    if (tc_k_conv3d_trimmed_##SUF(x, w, bias, y, scratch, capacity, N, C, M, groups, D, H, \
-                                  W, OD, OH, OW, KD, KH, KW, sd, sh, sw, pd, ph, pw, dd,  \
-                                  dh, dw) ||                                              \
+    int strided = sd > 1 || sh > 1 || sw > 1;                                             \
+    if ((strided && tc_k_conv3d_trimmed_##SUF(x, w, bias, y, scratch, capacity, N, C, M,  \
+                                              groups, D, H, W, OD, OH, OW, KD, KH, KW, sd, \
+                                              sh, sw, pd, ph, pw, dd, dh, dw)) ||         \
         tc_k_conv3d_window_##SUF(x, w, bias, y, scratch, capacity, N, C, M, groups,       \
                                  D, H, W, OD, OH, OW, KD, KH, KW, sd, sh, sw, pd, ph, pw, \
-                                 dd, dh, dw))                                             \
+                                 dd, dh, dw) ||                                           \
+        tc_k_conv3d_trimmed_##SUF(x, w, bias, y, scratch, capacity, N, C, M, groups, D, H, \
+                                  W, OD, OH, OW, KD, KH, KW, sd, sh, sw, pd, ph, pw, dd,  \
+                                  dh, dw))                                                \
       return;                                                                             \
     window3 win = WINDOW3_INIT;                                                           \
     conv_job_##SUF j = {.x = x, .w = w, .bias = bias, .y = y, .scratch = scratch,          \

@@ -18,7 +18,10 @@
  * by (K-1) d - p, with the weights flipped and transposed. When the
  * forward's in-place window path (conv_window.c) takes it and it fits the
  * scratch on one thread, that path computes it: no col2im, and K = Mg KD
- * KH KW instead of Mg. ResNet-8's
+ * KH KW instead of Mg; else, for small images, the forward's path without
+ * the padding's taps (conv_trimmed.c, reading the weights flipped in
+ * place): ResNet-18's 2x2 layer at batch 64 26.1 -> 12.5 ms, its 4x4
+ * layer 19.3 -> 13.6 (tc_conv_bench, one thread). ResNet-8's
  * 16-channel 32x32 layer at batch 64, timed on the kernel library as
  * trainc builds it: 7.5-9.5 -> 4.1 ms; its 32-channel 16x16 layer 5.1-7.8
  * -> 3.9 ms; ResNet-18's 64-channel 16x16 layer 16.9-17.2 -> 14.0-14.3 ms.
@@ -241,13 +244,17 @@ static int worth_sharing(const conv_geom *g, int64_t units) {
       return 0;                                                                          \
     int64_t whole = tc_k_conv3d_scratch(N, C, M, groups, v->KD, v->KH, v->KW, v->OD,      \
                                         v->OH, v->OW);                                   \
-    if (tc_k_conv3d_trimmed_flipped_##SUF(dy, w, dx, scratch, whole, N, M, C, groups,     \
-                                          v->OD, v->OH, v->OW, v->D, v->H, v->W, v->KD,  \
-                                          v->KH, v->KW, 1, 1, 1, pd, ph, pw, v->dd, v->dh, \
-                                          v->dw))                                        \
-      return 1;                                                                          \
+    /* the window path when it suits the geometry (the copy wt is then worth making),    \
+     * else the small images' trimmed one, which reads w as it is */                     \
+    int32_t suits = tc_k_conv3d_window_suits_##SUF(N, M, C, groups, v->OD, v->OH, v->OW,  \
+                                                   v->D, v->H, v->W, v->KD, v->KH, v->KW, \
+                                                   1, 1, 1, pd, ph, pw, v->dd, v->dh, v->dw); \
     int64_t wt_size = (C * Mg * KK + 15) / 16 * 16, capacity = whole - wt_size;          \
-    if (capacity <= 0) return 0;                                                         \
+    if (!suits || capacity <= 0)                                                         \
+      return tc_k_conv3d_trimmed_flipped_##SUF(dy, w, dx, scratch, whole, N, M, C, groups, \
+                                               v->OD, v->OH, v->OW, v->D, v->H, v->W,    \
+                                               v->KD, v->KH, v->KW, 1, 1, 1, pd, ph, pw, \
+                                               v->dd, v->dh, v->dw);                     \
     T *wt = scratch;                                                                     \
     for (int64_t gi = 0; gi < groups; gi++)                                              \
       for (int64_t m = 0; m < Mg; m++)                                                   \
@@ -256,10 +263,14 @@ static int worth_sharing(const conv_geom *g, int64_t units) {
           T *dst = wt + ((gi * Cg + c) * Mg + m) * KK;                                    \
           for (int64_t k = 0; k < KK; k++) dst[KK - 1 - k] = src[k];                     \
         }                                                                                \
-    return tc_k_conv3d_window_##SUF(dy, wt, NULL, dx, scratch + wt_size, capacity, N, M, C,     \
+    return tc_k_conv3d_window_##SUF(dy, wt, NULL, dx, scratch + wt_size, capacity, N, M, C, \
                                     groups, v->OD, v->OH, v->OW, v->D, v->H, v->W, v->KD, \
                                     v->KH, v->KW, 1, 1, 1, pd, ph, pw, v->dd, v->dh,     \
-                                    v->dw);                                              \
+                                    v->dw) ||                                            \
+           tc_k_conv3d_trimmed_flipped_##SUF(dy, w, dx, scratch, whole, N, M, C, groups,  \
+                                             v->OD, v->OH, v->OW, v->D, v->H, v->W, v->KD, \
+                                             v->KH, v->KW, 1, 1, 1, pd, ph, pw, v->dd,    \
+                                             v->dh, v->dw);                               \
   }                                                                                      \
                                                                                          \
   void tc_k_conv3d_grad_input_##SUF(const T *dy, const T *w, T *dx, T *scratch,          \

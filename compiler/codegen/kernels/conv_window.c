@@ -217,6 +217,22 @@ static int64_t window_share(const window_layout *L, int64_t images, int64_t stag
     (void)chunk;                                                                          \
   }                                                                                       \
                                                                                           \
+  /* whether the geometry suits the path, whatever the scratch: its layout in *L */      \
+  static int window_suits_##SUF(const conv_geom *g, window_layout *L) {                   \
+    if (g->direct || g->N <= 0 || g->P <= 0) return 0;                                    \
+    *L = window_layout_make(g, PANEL_##SUF);                                              \
+    int64_t lanes = g->win.OD * L->lanes;                                                 \
+    return (double)(lanes - g->P) * (double)g->Mg <= CONV_WINDOW_WASTE_MACS * (double)g->P; \
+  }                                                                                       \
+                                                                                          \
+  int32_t tc_k_conv3d_window_suits_##SUF(int64_t N, int64_t C, int64_t M, int64_t groups,  \
+                                         WINDOW3_PARAMS) {                                \
+    window3 win = WINDOW3_INIT;                                                           \
+    conv_geom g = conv_geom_make(N, C, M, groups, &win);                                  \
+    window_layout L;                                                                      \
+    return window_suits_##SUF(&g, &L);                                                    \
+  }                                                                                       \
+                                                                                          \
   int32_t tc_k_conv3d_window_##SUF(const T *x, const T *w, const T *bias, T *y, T *scratch, \
                                    int64_t capacity, int64_t N, int64_t C, int64_t M,     \
                                    int64_t groups, WINDOW3_PARAMS) {                      \
@@ -224,11 +240,7 @@ static int64_t window_share(const window_layout *L, int64_t images, int64_t stag
     window_job_##SUF j = {.x = x, .w = w, .bias = bias, .y = y,                           \
                           .g = conv_geom_make(N, C, M, groups, &win)};                    \
     const conv_geom *g = &j.g;                                                            \
-    if (g->direct || N <= 0 || g->P <= 0) return 0;                                       \
-    j.L = window_layout_make(g, PANEL_##SUF);                                             \
-    int64_t lanes = win.OD * j.L.lanes;                                                   \
-    if ((double)(lanes - g->P) * (double)g->Mg > CONV_WINDOW_WASTE_MACS * (double)g->P)   \
-      return 0;                                                                           \
+    if (!window_suits_##SUF(g, &j.L)) return 0;                                          \
     int64_t words = (int64_t)((sizeof(int64_t) + sizeof(T) - 1) / sizeof(T));             \
     int64_t koff_size = (g->Kc * words + 15) / 16 * 16, workers = tc_parallel_workers();  \
     int64_t panels = N * j.L.panels;                                                      \

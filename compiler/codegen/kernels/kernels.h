@@ -282,6 +282,20 @@ int32_t tc_k_conv3d_window_f64(const double *x, const double *w, const double *b
                                int64_t OH, int64_t OW, int64_t KD, int64_t KH, int64_t KW,
                                int64_t sd, int64_t sh, int64_t sw, int64_t pd, int64_t ph,
                                int64_t pw, int64_t dd, int64_t dh, int64_t dw);
+/* Whether that path takes the geometry (its cost in dropped lanes), should
+ * the scratch fit */
+int32_t tc_k_conv3d_window_suits_f32(int64_t N, int64_t C, int64_t M, int64_t groups,
+                                     int64_t D, int64_t H, int64_t W, int64_t OD, int64_t OH,
+                                     int64_t OW, int64_t KD, int64_t KH, int64_t KW,
+                                     int64_t sd, int64_t sh, int64_t sw, int64_t pd,
+                                     int64_t ph, int64_t pw, int64_t dd, int64_t dh,
+                                     int64_t dw);
+int32_t tc_k_conv3d_window_suits_f64(int64_t N, int64_t C, int64_t M, int64_t groups,
+                                     int64_t D, int64_t H, int64_t W, int64_t OD, int64_t OH,
+                                     int64_t OW, int64_t KD, int64_t KH, int64_t KW,
+                                     int64_t sd, int64_t sh, int64_t sw, int64_t pd,
+                                     int64_t ph, int64_t pw, int64_t dd, int64_t dh,
+                                     int64_t dw);
 /* The forward of small images (blocked) with padding, without the taps
  * that fall in it (conv_trimmed.c): 1 when done, 0 with nothing written
  * when the window has no padding taps or the scratch is too small. */
