@@ -333,6 +333,12 @@ static void test_conv_grad_input_as_conv(void) {
   check_conv_grads(&small, "2 groups 6->10 channels, 4x4 images in blocks");
   ConvCfg tiny = {70, 3, 2, 3, 5, 2, 3, 3, 5, 1, 1, 1, 2, 1, 1, 1};
   check_conv_grads(&tiny, "2x3 images, 3x5 kernel, 70 images");
+  /* 128 output channels a group and more: the weight gradient leaves out
+   * the padding's taps too */
+  ConvCfg wide = {6, 4, 3, 3, 128, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1};
+  check_conv_grads(&wide, "4->128 channels, 3x3 images in blocks");
+  ConvCfg wide_strided = {5, 6, 5, 4, 256, 3, 2, 3, 3, 2, 2, 1, 1, 1, 1, 2};
+  check_conv_grads(&wide_strided, "2 groups 6->256 channels, 5x4 images, stride 2");
 }
 
 /* ---- pooling --------------------------------------------------------------------- */

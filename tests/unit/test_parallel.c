@@ -318,9 +318,10 @@ static void test_conv(void) {
       /* 3-D: strides, pads, dilation, groups 2; the bands of the 90 output
        * positions cut across rows and depth planes */
       {4, 8, 8, 10, 16, 3, 3, 1, 2, 1, 1, 2, 1, 2, 6, 3, 2, 1, 1},
-      /* small padded images, the forward without the padding's taps
-       * (conv_trimmed.c): a 4x4 layer whose copies go on the pool, a 2x2 */
-      {32, 64, 4, 4, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, FLAT},
+      /* small padded images without the padding's taps (conv_trimmed.c): a
+       * 4x4 layer whose copies go on the pool, with 128 output channels (the
+       * weight gradient's path too), a 2x2 */
+      {32, 64, 4, 4, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, FLAT},
       {16, 32, 2, 2, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, FLAT},
   };
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {

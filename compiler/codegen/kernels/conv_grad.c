@@ -41,7 +41,10 @@
  * col [Kc, P] @ dy_g[m] [P], i.e. Kc unit-stride dot products, which beats
  * a GEMM whose rows are a handful of columns wide.
  *
- * Small images go in blocks, as in the forward (conv.c): the block's dy_g
+ * Small images with padding and enough output channels take
+ * conv_trimmed.c's weight gradient, which leaves out the taps in the
+ * padding, as its forward does. Other small
+ * images go in blocks, as in the forward (conv.c): the block's dy_g
  * is gathered into one [Mg, images P] matrix, so that col is [Kc, images P]
  * for the input gradient and the weight gradient's K runs over the block's
  * images and positions together.
@@ -110,6 +113,15 @@ static void transpose_panel_f64(double *restrict d, const double *const *rows, i
   TR_STAGE(r, 8, 1, TR8(TR_LO, 8, 1), TR8(TR_HI, 8, 1))
   for (int q = 0; q < 8; q++) memcpy(d + q * 8, &r[q], sizeof r[q]);
 }
+
+/* The weight gradient of small padded images leaves out the padding's taps
+ * (conv_trimmed.c) from this many output channels per group: its copies
+ * (col, per tap and column) are paid for by that many multiply-adds each.
+ * tc_conv_bench, one thread, batch 64, against this file's in-place path:
+ * 128 channels at 8x8 19.0 -> 15.0 ms, 64 -> 128 stride 2 from 16x16 9.8
+ * -> 9.2; ResNet-8's 64 channels at 8x8 3.23 -> 3.30 (best of 16 rounds),
+ * 32 -> 64 stride 2 from 16x16 1.83 -> 2.11. */
+#define TRIMMED_GRAD_WEIGHT_MIN_MG 128
 
 /* Whether a group's gradient is worth a pool call: more than one thread and
  * more than one unit to hand out, and enough multiply-adds. */
@@ -425,6 +437,14 @@ static int worth_sharing(const conv_geom *g, int64_t units) {
         over_images_##SUF(&j, j.parts, j.parts > 1, grad_weight_thin_##SUF);             \
       return;                                                                            \
     }                                                                                    \
+    if (g.Mg >= TRIMMED_GRAD_WEIGHT_MIN_MG &&                                            \
+        tc_k_conv3d_grad_weight_trimmed_##SUF(                                           \
+            dy, x, dw_out, scratch,                                                      \
+            tc_k_conv3d_scratch(N, C, M, groups, win.KD, win.KH, win.KW, win.OD, win.OH, \
+                                win.OW),                                                 \
+            N, C, M, groups, D, H, W, OD, OH, OW, KD, KH, KW, sd, sh, sw, pd, ph, pw, dd, dh, \
+            dw))                                                                         \
+      return;                                                                            \
     wgrad_job_##SUF j = {.dy = dy, .x = x, .dw = dw_out, .scratch = scratch, .g = g,      \
                          .pad = padded_input_make(&g), .parts = 1};                      \
     j.in_place = win.pd == 0 && win.ph == 0 && win.pw == 0 && j.pad.D <= win.D &&        \

@@ -312,6 +312,25 @@ int32_t tc_k_conv3d_trimmed_f64(const double *x, const double *w, const double *
                                 int64_t KH, int64_t KW, int64_t sd, int64_t sh, int64_t sw,
                                 int64_t pd, int64_t ph, int64_t pw, int64_t dd, int64_t dh,
                                 int64_t dw);
+/* The weight gradient dw [M, C/groups, KD, KH, KW] of the same (dy the
+ * output gradient), each class's products over its taps only: 1 when
+ * done, 0 with nothing written as above. */
+int32_t tc_k_conv3d_grad_weight_trimmed_f32(const float *dy, const float *x, float *dw,
+                                            float *scratch, int64_t capacity, int64_t N,
+                                            int64_t C, int64_t M, int64_t groups, int64_t D,
+                                            int64_t H, int64_t W, int64_t OD, int64_t OH,
+                                            int64_t OW, int64_t KD, int64_t KH, int64_t KW,
+                                            int64_t sd, int64_t sh, int64_t sw, int64_t pd,
+                                            int64_t ph, int64_t pw, int64_t dd, int64_t dh,
+                                            int64_t dw_);
+int32_t tc_k_conv3d_grad_weight_trimmed_f64(const double *dy, const double *x, double *dw,
+                                            double *scratch, int64_t capacity, int64_t N,
+                                            int64_t C, int64_t M, int64_t groups, int64_t D,
+                                            int64_t H, int64_t W, int64_t OD, int64_t OH,
+                                            int64_t OW, int64_t KD, int64_t KH, int64_t KW,
+                                            int64_t sd, int64_t sh, int64_t sw, int64_t pd,
+                                            int64_t ph, int64_t pw, int64_t dd, int64_t dh,
+                                            int64_t dw_);
 /* The same with w the weights of the transposed convolution [C, M/groups,
  * KD, KH, KW] (the forward's, when this convolution computes that one's
  * input gradient), read transposed and flipped: no bias. */
