@@ -41,6 +41,7 @@ typedef struct tc_loc {
 typedef struct tc_plan {
   tc_loc *loc;            /* per value id */
   bool *fused;            /* per node id: computed inside its consumer's loop */
+  bool *elided;           /* per node id: an ASSIGN whose source was computed in place */
   int64_t *scratch;       /* per node id: byte offset of its scratch, or -1 */
   int64_t const_bytes;    /* [0, const_bytes): initializers and constants */
   int64_t arena_bytes;    /* total, for max_batch */

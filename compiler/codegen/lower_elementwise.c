@@ -446,6 +446,7 @@ static tc_dim loop_elements(const tc_shape *loop) {
 
 tc_status tc_lower_elementwise(tc_cg *cg, const tc_node *n, int index) {
   if (cg->plan->fused[n->id]) return TC_OK; /* emitted inside its consumer */
+  if (cg->plan->elided[n->id]) return TC_OK; /* its source already is its destination */
   tc_status st = check_tree(cg, n);
   if (st) return st;
   const tc_value *out = n->outputs[0];

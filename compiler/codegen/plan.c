@@ -3,7 +3,9 @@
  * An elementwise node whose only use is an elementwise node of the same
  * output shape is computed inside its consumer's loop (no buffer at all).
  * View ops (Reshape, Flatten, Squeeze, Unsqueeze, Identity) alias their
- * input. Every other value gets a 64-byte aligned block of the arena:
+ * input, and so does a value that an ASSIGN stores into the model's state
+ * where it can be computed there directly (assign_in_place). Every other
+ * value gets a 64-byte aligned block of the arena:
  * initializers and constants in a permanent region at the start, activations
  * above it, reusing blocks whose last reader has run (best fit, adjacent free
  * blocks merged). Outputs of a node are placed before that node's dead inputs
@@ -247,6 +249,76 @@ static const tc_value *root_of(const tc_plan *p, const tc_value *v) {
   return v;
 }
 
+/* Whether the loop of elementwise root `root` (with its fused producers)
+ * reads `d`'s storage only as `d` itself, element i for output element i:
+ * then it may write its output over d. */
+static bool tree_reads_in_step(const tc_graph *g, const tc_plan *p, const tc_node *n,
+                               const tc_value *d, const tc_shape *loop) {
+  for (int j = 0; j < n->ninputs; j++) {
+    const tc_value *u = n->inputs[j];
+    if (!u) continue;
+    if (u->producer && p->fused[u->producer->id]) {
+      if (!tree_reads_in_step(g, p, u->producer, d, loop)) return false;
+    } else if (root_of(p, u) == d && (u != d || !tc_shape_equal(&d->shape, loop))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+static bool reads_root(const tc_plan *p, const tc_node *n, const tc_value *r) {
+  for (int j = 0; j < n->ninputs; j++)
+    if (n->inputs[j] && root_of(p, n->inputs[j]) == r) return true;
+  return false;
+}
+
+/* ASSIGN(d, v) copies v into the state d after v was computed into a
+ * buffer of its own: an optimizer's new moment, read again for the
+ * parameter's step; a weight's gradient, out of its product. Where
+ * nothing reads d's old value or writes d between v's computation and the
+ * ASSIGN, nor writes d again while v is read, v is computed into d itself
+ * and the ASSIGN is elided: one pass over the state less each (SGD's
+ * momentum: three passes over a parameter's size instead of four, the
+ * gradient's copy gone). v's producer may read d only element for element
+ * (an elementwise loop), as the moment's update does. pos[i] is node i's
+ * execution position, index[id] a node id's index. */
+static void assign_in_place(const tc_graph *g, tc_plan *p, const int *pos, const int *index,
+                            const int *writes, const int *next_write) {
+  for (int a = 0; a < g->nnodes; a++) {
+    const tc_node *n = g->nodes[a];
+    if (n->op != TC_OP_ASSIGN || p->fused[n->id]) continue;
+    const tc_value *d = n->inputs[0], *r = root_of(p, n->inputs[1]);
+    if (!d->data || r->data || !r->producer || p->loc[r->id].kind != TC_LOC_NONE ||
+        p->fused[r->producer->id] || r->dtype != d->dtype)
+      continue;
+    bool batched = false;
+    for (int k = 0; k < r->shape.rank; k++) batched |= r->shape.dim[k].per_batch;
+    if (batched || tc_shape_numel(&r->shape, 1) != tc_shape_numel(&d->shape, 1)) continue;
+    bool output = false;
+    for (int k = 0; k < g->noutputs; k++) output |= root_of(p, g->outputs[k]) == r;
+    const tc_node *prod = r->producer;
+    int at = index[prod->id];
+    if (output || prod->phase != n->phase || pos[at] >= pos[a]) continue;
+    if (tc_op_table[prod->op].family == TC_FAMILY_ELEMENTWISE
+            ? !tree_reads_in_step(g, p, prod, d, &r->shape)
+            : reads_root(p, prod, d))
+      continue;
+    /* between the two, nothing reads d's old value; while r is read, nothing
+     * else writes d */
+    int last_read = pos[a];
+    bool clash = false;
+    for (int k = 0; k < g->nnodes; k++)
+      if (reads_root(p, g->nodes[k], r) && pos[k] > last_read) last_read = pos[k];
+    for (int k = 0; k < g->nnodes && !clash; k++)
+      clash = k != a && pos[k] > pos[at] && pos[k] < pos[a] && reads_root(p, g->nodes[k], d);
+    for (int k = writes[d->id]; k >= 0 && !clash; k = next_write[k])
+      clash = k != a && pos[k] > pos[at] && pos[k] <= last_read;
+    if (clash) continue;
+    p->loc[r->id] = (tc_loc){.kind = TC_LOC_ALIAS, .alias = d};
+    p->elided[n->id] = true;
+  }
+}
+
 tc_status tc_plan_build(const tc_graph *g, int64_t max_batch, tc_arena *a,
                         tc_plan *plan, tc_error *err) {
   memset(plan, 0, sizeof *plan);
@@ -254,6 +326,7 @@ tc_status tc_plan_build(const tc_graph *g, int64_t max_batch, tc_arena *a,
   int nv = g->nvalues, nn = g->next_node_id;
   plan->loc = tc_arena_alloc(a, sizeof(tc_loc) * (size_t)(nv + 1));
   plan->fused = tc_arena_alloc(a, sizeof(bool) * (size_t)(nn + 1));
+  plan->elided = tc_arena_alloc(a, sizeof(bool) * (size_t)(nn + 1));
   plan->scratch = tc_arena_alloc(a, sizeof(int64_t) * (size_t)(nn + 1));
   int *exec_pos = calloc((size_t)g->nnodes + 1, sizeof(int));
   int64_t *last_use = malloc(sizeof(int64_t) * (size_t)(nv + 1));
@@ -261,7 +334,9 @@ tc_status tc_plan_build(const tc_graph *g, int64_t max_batch, tc_arena *a,
       *next_write = NULL;
   allocator al = {0};
   tc_status st = TC_OK;
-  if (!plan->loc || !plan->fused || !plan->scratch || !exec_pos || !last_use) {
+  int *index = malloc(sizeof(int) * (size_t)(nn + 1));
+  if (!plan->loc || !plan->fused || !plan->elided || !plan->scratch || !exec_pos || !last_use ||
+      !index) {
     st = tc_fail(err, TC_ERR_INTERNAL, "out of memory planning memory");
     goto done;
   }
@@ -322,6 +397,8 @@ tc_status tc_plan_build(const tc_graph *g, int64_t max_batch, tc_arena *a,
     else if (plan->fused[n->id])
       plan->loc[n->outputs[0]->id] = (tc_loc){.kind = TC_LOC_NONE};
   }
+  for (int i = 0; i < g->nnodes; i++) index[g->nodes[i]->id] = i;
+  assign_in_place(g, plan, exec_pos, index, writes, next_write);
 
   /* Last use of each storage root, by execution position. */
   for (int i = 0; i < nv; i++) last_use[i] = -1;
@@ -399,5 +476,6 @@ done:
   free(next_write);
   free(exec_pos);
   free(last_use);
+  free(index);
   return st;
 }
