@@ -43,11 +43,10 @@
  *
  * Small images with padding and enough output channels take
  * conv_trimmed.c's weight gradient, which leaves out the taps in the
- * padding, as its forward does. Other small
- * images go in blocks, as in the forward (conv.c): the block's dy_g
- * is gathered into one [Mg, images P] matrix, so that col is [Kc, images P]
- * for the input gradient and the weight gradient's K runs over the block's
- * images and positions together.
+ * padding, as its forward does. Other small images go in blocks, as in the
+ * forward (conv.c): the block's dy_g is gathered into one [Mg, images P]
+ * matrix, so that col is [Kc, images P] for the input gradient and the
+ * weight gradient's K runs over the block's images and positions together.
  *
  * In parallel (tc_parallel.h), one pool call per group and layer (per
  * block of images when they are blocked), each thread looping over the
