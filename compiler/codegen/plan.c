@@ -249,16 +249,16 @@ static const tc_value *root_of(const tc_plan *p, const tc_value *v) {
   return v;
 }
 
-/* Whether the loop of elementwise root `root` (with its fused producers)
+/* Whether the loop of elementwise root `n` (with its fused producers)
  * reads `d`'s storage only as `d` itself, element i for output element i:
  * then it may write its output over d. */
-static bool tree_reads_in_step(const tc_graph *g, const tc_plan *p, const tc_node *n,
-                               const tc_value *d, const tc_shape *loop) {
+static bool tree_reads_in_step(const tc_plan *p, const tc_node *n, const tc_value *d,
+                               const tc_shape *loop) {
   for (int j = 0; j < n->ninputs; j++) {
     const tc_value *u = n->inputs[j];
     if (!u) continue;
     if (u->producer && p->fused[u->producer->id]) {
-      if (!tree_reads_in_step(g, p, u->producer, d, loop)) return false;
+      if (!tree_reads_in_step(p, u->producer, d, loop)) return false;
     } else if (root_of(p, u) == d && (u != d || !tc_shape_equal(&d->shape, loop))) {
       return false;
     }
@@ -300,7 +300,7 @@ static void assign_in_place(const tc_graph *g, tc_plan *p, const int *pos, const
     int at = index[prod->id];
     if (output || prod->phase != n->phase || pos[at] >= pos[a]) continue;
     if (tc_op_table[prod->op].family == TC_FAMILY_ELEMENTWISE
-            ? !tree_reads_in_step(g, p, prod, d, &r->shape)
+            ? !tree_reads_in_step(p, prod, d, &r->shape)
             : reads_root(p, prod, d))
       continue;
     /* between the two, nothing reads d's old value; while r is read, nothing

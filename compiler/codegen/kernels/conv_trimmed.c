@@ -121,15 +121,16 @@ static int trim_plan_make(trim_plan *p, const conv_geom *g, int64_t capacity) {
 #define TRIM_PARALLEL_MIN 65536
 
 #define DEFINE_CONV_TRIMMED(T, SUF)                                                       \
-  /* group gi, one class of it: its taps [k0, k0 + nk) and outputs [o0, o0 + no) per    \
-   * axis, and the current block of images [n0, n0 + nb) */                              \
+  /* group gi, one class of it: its taps [k0, k0 + nk) per axis, and the current block  \
+   * of images [n0, n0 + nb) */                                                          \
   typedef struct {                                                                       \
     const T *x, *w; /* w: the group's weight at (m, c, tap) = 0 (see trim_layout) */    \
     const T *dy;    /* the weight gradient's (out holds its class's columns) */          \
-    T *y, *dw, *wt, *col, *out; /* wt: the weight gradient's dw^T, tap-major */           \
+    T *y, *dw, *col, *out;                                                               \
+    T *wt; /* tap-major: the weights (forward) or dw^T (weight gradient) */              \
     const conv_geom *g;                                                                  \
     trim_layout lay;                                                                     \
-    int64_t gi, kd0, nkd, kh0, nkh, kw0, nkw, od0, nod, oh0, noh, ow0, now;               \
+    int64_t gi, kd0, nkd, kh0, nkh, kw0, nkw;                                            \
     int64_t KK, npos, n0, nb, cols;                                                      \
     /* the class's tap t is at toff[t] of a channel plane; its column q (image q / npos) \
      * reads xoff[q] from the block's first image, writes yoff[q] */                     \
@@ -238,10 +239,10 @@ static int trim_plan_make(trim_plan *p, const conv_geom *g, int64_t capacity) {
     j->kd0 = ad->lo[rd], j->nkd = ad->hi[rd] - ad->lo[rd];                               \
     j->kh0 = ah->lo[rh], j->nkh = ah->hi[rh] - ah->lo[rh];                               \
     j->kw0 = aw->lo[rw], j->nkw = aw->hi[rw] - aw->lo[rw];                               \
-    j->od0 = ad->start[rd], j->nod = ad->start[rd + 1] - ad->start[rd];                  \
-    j->oh0 = ah->start[rh], j->noh = ah->start[rh + 1] - ah->start[rh];                  \
-    j->ow0 = aw->start[rw], j->now = aw->start[rw + 1] - aw->start[rw];                  \
-    j->KK = j->nkd * j->nkh * j->nkw, j->npos = j->nod * j->noh * j->now;                \
+    int64_t od0 = ad->start[rd], nod = ad->start[rd + 1] - od0;                          \
+    int64_t oh0 = ah->start[rh], noh = ah->start[rh + 1] - oh0;                          \
+    int64_t ow0 = aw->start[rw], now = aw->start[rw + 1] - ow0;                          \
+    j->KK = j->nkd * j->nkh * j->nkw, j->npos = nod * noh * now;                         \
     int64_t ni = cols_max / j->npos;                                                     \
     for (int64_t t = 0; t < j->KK; t++) {                                                \
       int64_t kd = j->kd0 + t / (j->nkh * j->nkw), kh = j->kh0 + t / j->nkw % j->nkh;    \
@@ -250,8 +251,7 @@ static int trim_plan_make(trim_plan *p, const conv_geom *g, int64_t capacity) {
     }                                                                                    \
     for (int64_t q = 0; q < ni * j->npos; q++) {                                         \
       int64_t i = q / j->npos, r = q % j->npos;                                          \
-      int64_t od = j->od0 + r / (j->noh * j->now), oh = j->oh0 + r / j->now % j->noh;    \
-      int64_t ow = j->ow0 + r % j->now;                                                  \
+      int64_t od = od0 + r / (noh * now), oh = oh0 + r / now % noh, ow = ow0 + r % now;  \
       j->xoff[q] = i * g->C * g->V +                                                     \
                    ((od * v->sd - v->pd) * v->H + oh * v->sh - v->ph) * v->W + ow * v->sw - v->pw; \
       j->yoff[q] = i * g->M * g->P + (od * v->OH + oh) * v->OW + ow;                     \
